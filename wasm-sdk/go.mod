@@ -1,0 +1,3 @@
+module github.com/wasmcol/wasmcol/wasm-sdk
+
+go 1.25.0

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmcol
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
+)
+
+// batch is the guest side of one call: it fetches columns from the host on
+// first use (one host call per field a filter touches, whatever the number
+// of items), caches them for the call, and collects edits to send once at
+// the end.
+type batch struct {
+	h      hostcall.Host
+	signal int32
+	lens   [abi.TableLog + 1]int32
+	fixed  [abi.TableLog + 1][abi.FieldResource + 1]*column
+	byKey  []*column // FieldAttr columns, one per key asked for
+	kids   [abi.TableLog + 1]*children
+	edits  []byte
+	otlp   bool  // the filter replaced the whole batch
+	err    error // first failure, reported when the filter returns
+}
+
+// column is one decoded field of every item of a table.
+type column struct {
+	table, field int32
+	key          string
+	vals         []Value // scalar fields
+	attrs        []Attr  // FieldAttrs: all lists back to back
+	offs         []int32 // FieldAttrs: item i owns attrs[offs[i]:offs[i+1]]
+}
+
+// children groups the items of a child table (events, links, points) by
+// their parent, which the host lists in order.
+type children struct{ offs []int32 }
+
+func (b *batch) reset(h hostcall.Host, signal int32) {
+	b.h, b.signal, b.err, b.otlp = h, signal, nil, false
+	for i := range b.lens {
+		b.lens[i] = -1
+	}
+	b.fixed = [abi.TableLog + 1][abi.FieldResource + 1]*column{}
+	b.kids = [abi.TableLog + 1]*children{}
+	clear(b.byKey)
+	b.byKey = b.byKey[:0]
+	b.edits = b.edits[:0]
+}
+
+func (b *batch) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+func (b *batch) hostErr(what string, code int32) {
+	b.fail(fmt.Errorf("wasmcol: %s: %s", what, abi.ErrorText(code)))
+}
+
+func (b *batch) length(table int32) int {
+	if n := b.lens[table]; n >= 0 {
+		return int(n)
+	}
+	n := b.h.Len(table)
+	if n < 0 {
+		b.hostErr(fmt.Sprintf("table %d", table), n)
+		n = 0
+	}
+	b.lens[table] = n
+	return int(n)
+}
+
+// col returns the column, fetching and decoding it on first use.
+func (b *batch) col(table, field int32, key string) *column {
+	if field == abi.FieldAttr {
+		for _, c := range b.byKey {
+			if c.table == table && c.key == key {
+				return c
+			}
+		}
+	} else if c := b.fixed[table][field]; c != nil {
+		return c
+	}
+	c := b.fetch(table, field, key)
+	if field == abi.FieldAttr {
+		b.byKey = append(b.byKey, c)
+	} else {
+		b.fixed[table][field] = c
+	}
+	return c
+}
+
+func (b *batch) fetch(table, field int32, key string) *column {
+	n := b.length(table)
+	c := &column{table: table, field: field, key: key}
+	raw, code := b.h.Column(table, field, key)
+	if code < 0 {
+		b.hostErr(fmt.Sprintf("column %d of table %d", field, table), code)
+		c.vals = make([]Value, n)
+		c.offs = make([]int32, n+1)
+		return c
+	}
+	d := abi.NewDecoder(raw)
+	if field == abi.FieldAttrs {
+		c.offs = make([]int32, n+1)
+		for i := 0; i < n; i++ {
+			head := d.Value()
+			if head.Tag != abi.TagList {
+				d.Skip()
+				break
+			}
+			for j := uint64(0); j < head.Bits && d.Err() == nil; j++ {
+				k := hostcall.String(d.Raw())
+				c.attrs = append(c.attrs, Attr{Key: k, Value: decodeScalar(d.Value())})
+			}
+			c.offs[i+1] = int32(len(c.attrs))
+		}
+	} else {
+		c.vals = make([]Value, n)
+		for i := 0; i < n; i++ {
+			c.vals[i] = decodeScalar(d.Value())
+		}
+	}
+	if d.Err() != nil || !d.Done() {
+		b.fail(fmt.Errorf("wasmcol: column %d of table %d: %w", field, table, abi.ErrMalformed))
+	}
+	return c
+}
+
+func (b *batch) value(table int32, i int32, field int32, key string) Value {
+	c := b.col(table, field, key)
+	if int(i) < len(c.vals) {
+		return c.vals[i]
+	}
+	return Value{}
+}
+
+func (b *batch) attrs(table, i int32) []Attr {
+	c := b.col(table, abi.FieldAttrs, "")
+	if int(i)+1 < len(c.offs) {
+		return c.attrs[c.offs[i]:c.offs[i+1]:c.offs[i+1]]
+	}
+	return nil
+}
+
+// childRange is the run of child-table items whose parent is item i.
+func (b *batch) childRange(child int32, i int32) (int32, int32) {
+	k := b.kids[child]
+	if k == nil {
+		parentTable := parentOf[child]
+		n := b.length(parentTable)
+		k = &children{offs: make([]int32, n+1)}
+		for _, p := range b.col(child, abi.FieldParent, "").vals {
+			if pi := p.Int(); pi >= 0 && pi < int64(n) {
+				k.offs[pi+1]++
+			}
+		}
+		for j := 1; j <= n; j++ {
+			k.offs[j] += k.offs[j-1]
+		}
+		b.kids[child] = k
+	}
+	if int(i)+1 < len(k.offs) {
+		return k.offs[i], k.offs[i+1]
+	}
+	return 0, 0
+}
+
+var parentOf = [abi.TableLog + 1]int32{
+	abi.TableScope: abi.TableResource, abi.TableSpan: abi.TableScope,
+	abi.TableEvent: abi.TableSpan, abi.TableLink: abi.TableSpan,
+	abi.TableMetric: abi.TableScope, abi.TablePoint: abi.TableMetric,
+	abi.TableLog: abi.TableScope,
+}
+
+func (b *batch) edit(op uint8, table int32, i int32) {
+	b.edits = abi.AppendEditHeader(b.edits, op, uint8(table), uint32(i))
+}
+
+// finish sends the staged edits. The host applies them only if the call
+// then returns success, so a failing filter leaves the batch untouched.
+func (b *batch) finish() error {
+	if b.err != nil {
+		return b.err
+	}
+	if len(b.edits) > 0 {
+		if b.otlp {
+			return errors.New("wasmcol: a filter that replaces the batch with SetOTLP cannot also edit items")
+		}
+		if rc := b.h.Edit(b.edits); rc < 0 {
+			return fmt.Errorf("wasmcol: edit: %s", abi.ErrorText(rc))
+		}
+	}
+	return nil
+}
+
+// item is what every batch element shares: its table, index and attributes.
+type item struct {
+	b     *batch
+	table int32
+	i     int32
+}
+
+// Index is the item's position in its table, from 0.
+func (it item) Index() int { return int(it.i) }
+
+// Attr is the attribute named key, or the empty Value when absent.
+func (it item) Attr(key string) Value { return it.b.value(it.table, it.i, abi.FieldAttr, key) }
+
+// Attrs lists every attribute. The slice is shared; do not modify it.
+func (it item) Attrs() []Attr { return it.b.attrs(it.table, it.i) }
+
+// SetAttr sets (or adds) the attribute key to v when the filter returns.
+func (it item) SetAttr(key string, v Value) {
+	it.b.edit(abi.OpSetAttr, it.table, it.i)
+	it.b.edits = appendValue(abi.AppendStr(it.b.edits, key), v)
+}
+
+// DeleteAttr removes the attribute key, if present, when the filter returns.
+func (it item) DeleteAttr(key string) {
+	it.b.edit(abi.OpDeleteAttr, it.table, it.i)
+	it.b.edits = abi.AppendStr(it.b.edits, key)
+}
+
+// RenameAttr moves the attribute from old to new, replacing any value at
+// new, when the filter returns. Nothing happens when old is absent.
+func (it item) RenameAttr(old, new string) {
+	it.b.edit(abi.OpRenameAttr, it.table, it.i)
+	it.b.edits = abi.AppendStr(abi.AppendStr(it.b.edits, old), new)
+}
+
+func (it item) str(field int32) string { return it.b.value(it.table, it.i, field, "").Str() }
+func (it item) num(field int32) int64  { return it.b.value(it.table, it.i, field, "").Int() }
+func (it item) raw(field int32) string { return it.b.value(it.table, it.i, field, "").s }
+func (it item) drop()                  { it.b.edit(abi.OpDrop, it.table, it.i) }
+func (it item) parent() int32          { return int32(it.num(abi.FieldParent)) }
+func (it item) resource() Resource {
+	return Resource{item{it.b, abi.TableResource, int32(it.num(abi.FieldResource))}}
+}
+func (it item) scope(b *batch) Scope { return Scope{item{b, abi.TableScope, it.parent()}} }
+
+func (it item) set(field int32, v Value) {
+	it.b.edit(abi.OpSetField, it.table, it.i)
+	it.b.edits = appendValue(append(it.b.edits, uint8(field)), v)
+}
+
+// Resource is the resource that spans, metrics or logs come from.
+type Resource struct{ item }
+
+// Scope is the instrumentation scope of spans, metrics or logs.
+type Scope struct{ item }
+
+// Name is the scope's name.
+func (s Scope) Name() string { return s.str(abi.FieldName) }
+
+// Version is the scope's version.
+func (s Scope) Version() string { return s.str(abi.FieldVersion) }
+
+// Resource is the resource the scope belongs to.
+func (s Scope) Resource() Resource { return s.resource() }

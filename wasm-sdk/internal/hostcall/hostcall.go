@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package hostcall is the seam between the SDK and whatever serves the ABI:
+// the real host through //go:wasmimport when built for Wasm, or sdktest's
+// emulator under plain go test. It is internal so that the SDK's public API
+// carries no pointers, unsafe code or ABI plumbing.
+package hostcall
+
+import "unsafe"
+
+// Host is the guest's view of the ABI's host functions (see ../../ABI.md).
+// Negative int32 results are abi.Err* codes. Column, OTLPGet and KVGet return
+// a fresh buffer that the caller owns; Edit, OTLPSet and KVSet copy their input.
+type Host interface {
+	Len(table int32) int32
+	Column(table, field int32, key string) ([]byte, int32)
+	Edit(ops []byte) int32
+	Config() []byte
+	Log(level int32, msg string)
+	Fail(msg string)
+	OTLPGet() ([]byte, int32)
+	OTLPSet(payload []byte) int32
+	KVGet(key string) ([]byte, int32)
+	KVSet(key string, value []byte) int32
+	// KVCAS swaps old for new; a nil old means "only if absent".
+	// It returns 1 when swapped, 0 when not, or an error code.
+	KVCAS(key string, old, new []byte) int32
+	KVDelete(key string) int32
+	CounterAdd(name string, delta int64) int32
+}
+
+// The SDK package sets these in its init so that sdktest can drive a filter
+// without the SDK exporting any plumbing.
+var (
+	// Init runs filter's Init, if it has one, against h.
+	Init func(h Host, filter any) error
+	// Process runs filter on one batch of signal served by h.
+	Process func(h Host, signal int32, filter any) error
+	// Signals reports the abi.Signal* bit set that filter implements.
+	Signals func(filter any) int32
+)
+
+// String views b as a string without copying. The SDK only uses it on
+// buffers it never writes again (every column is a fresh allocation), so
+// strings a filter keeps stay valid after the batch.
+func String(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// Bytes views s as bytes without copying. The result must not be modified.
+func Bytes(s string) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build wasm
+
+package hostcall
+
+import "unsafe"
+
+// Wasm is the real host, reached through the imports declared below.
+type Wasm struct{}
+
+//go:wasmimport wasmcol len
+func hostLen(table int32) int32
+
+//go:wasmimport wasmcol column
+func hostColumn(table, field int32, key unsafe.Pointer, keyLen uint32) int32
+
+//go:wasmimport wasmcol read
+func hostRead(dst unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wasmcol edit
+func hostEdit(p unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wasmcol config
+func hostConfig() int32
+
+//go:wasmimport wasmcol log
+func hostLog(level int32, p unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wasmcol fail
+func hostFail(p unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wasmcol otlp_get
+func hostOTLPGet() int32
+
+//go:wasmimport wasmcol otlp_set
+func hostOTLPSet(p unsafe.Pointer, n uint32) int32
+
+//go:wasmimport wasmcol kv_get
+func hostKVGet(k unsafe.Pointer, kn uint32) int32
+
+//go:wasmimport wasmcol kv_set
+func hostKVSet(k unsafe.Pointer, kn uint32, v unsafe.Pointer, vn uint32) int32
+
+//go:wasmimport wasmcol kv_cas
+func hostKVCAS(k unsafe.Pointer, kn uint32, o unsafe.Pointer, on int32, n unsafe.Pointer, nn uint32) int32
+
+//go:wasmimport wasmcol kv_delete
+func hostKVDelete(k unsafe.Pointer, kn uint32) int32
+
+//go:wasmimport wasmcol counter_add
+func hostCounterAdd(name unsafe.Pointer, nn uint32, delta int64) int32
+
+func sptr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
+func bptr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
+
+// result fetches the host's result buffer of n bytes into fresh memory.
+func result(n int32) ([]byte, int32) {
+	if n < 0 {
+		return nil, n
+	}
+	buf := make([]byte, n)
+	if n > 0 {
+		if rc := hostRead(bptr(buf), uint32(n)); rc < 0 {
+			return nil, rc
+		}
+	}
+	return buf, 0
+}
+
+func (Wasm) Len(table int32) int32 { return hostLen(table) }
+
+func (Wasm) Column(table, field int32, key string) ([]byte, int32) {
+	return result(hostColumn(table, field, sptr(key), uint32(len(key))))
+}
+
+func (Wasm) Edit(ops []byte) int32 { return hostEdit(bptr(ops), uint32(len(ops))) }
+
+func (Wasm) Config() []byte {
+	b, _ := result(hostConfig())
+	return b
+}
+
+func (Wasm) Log(level int32, msg string) { hostLog(level, sptr(msg), uint32(len(msg))) }
+
+func (Wasm) Fail(msg string) { hostFail(sptr(msg), uint32(len(msg))) }
+
+func (Wasm) OTLPGet() ([]byte, int32) { return result(hostOTLPGet()) }
+
+func (Wasm) OTLPSet(p []byte) int32 { return hostOTLPSet(bptr(p), uint32(len(p))) }
+
+func (Wasm) KVGet(key string) ([]byte, int32) {
+	return result(hostKVGet(sptr(key), uint32(len(key))))
+}
+
+func (Wasm) KVSet(key string, v []byte) int32 {
+	return hostKVSet(sptr(key), uint32(len(key)), bptr(v), uint32(len(v)))
+}
+
+func (Wasm) KVCAS(key string, old, new []byte) int32 {
+	oldLen := int32(len(old))
+	if old == nil {
+		oldLen = -1 // "only if absent"
+	}
+	return hostKVCAS(sptr(key), uint32(len(key)), bptr(old), oldLen, bptr(new), uint32(len(new)))
+}
+
+func (Wasm) KVDelete(key string) int32 { return hostKVDelete(sptr(key), uint32(len(key))) }
+
+func (Wasm) CounterAdd(name string, delta int64) int32 {
+	return hostCounterAdd(sptr(name), uint32(len(name)), delta)
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// editor applies a guest's staged edit list to the batch, all or nothing:
+// one pass validates every operation, and only then a second pass applies
+// them, so a malformed list leaves the batch exactly as it was.
+type editor struct {
+	t       *tables
+	dropped [numTables][]bool
+	drops   bool
+	strs    interner
+}
+
+// apply validates then applies ops. Drops take effect after every other
+// edit so that item indices stay those the guest saw.
+func (e *editor) apply(ops []byte) error {
+	if err := e.walk(ops, false); err != nil {
+		return err
+	}
+	_ = e.walk(ops, true) // validated above: cannot fail
+	if e.drops {
+		e.removeDropped()
+	}
+	return nil
+}
+
+func (e *editor) reset() {
+	for i := range e.dropped {
+		e.dropped[i] = e.dropped[i][:0]
+	}
+	e.drops = false
+}
+
+var errEmptyEdit = errors.New("edit list: empty operation")
+
+func (e *editor) walk(ops []byte, apply bool) error {
+	d := abi.NewDecoder(ops)
+	for n := 0; !d.Done(); n++ {
+		at := d.Offset()
+		op, table, idx := d.U8(), int32(d.U8()), d.U32()
+		if d.Err() != nil {
+			return fmt.Errorf("edit %d at byte %d: truncated header", n, at)
+		}
+		count := e.t.count(table)
+		if count < 0 {
+			return fmt.Errorf("edit %d: table %d does not exist for this signal", n, table)
+		}
+		if idx >= uint32(count) {
+			return fmt.Errorf("edit %d: index %d out of range (table %d has %d items)", n, idx, table, count)
+		}
+		i := int32(idx)
+		var err error
+		switch op {
+		case abi.OpSetAttr:
+			err = e.setAttr(&d, table, i, apply)
+		case abi.OpDeleteAttr:
+			key := d.Raw()
+			if err = e.attrTable(table, d.Err()); err == nil && apply {
+				e.t.attrs(table, i).Remove(e.strs.get(key))
+			}
+		case abi.OpRenameAttr:
+			old, new := d.Raw(), d.Raw()
+			if err = e.attrTable(table, d.Err()); err == nil && apply {
+				e.rename(e.t.attrs(table, i), e.strs.get(old), e.strs.get(new))
+			}
+		case abi.OpSetField:
+			field := int32(d.U8())
+			v := d.Value()
+			if d.Err() != nil {
+				err = d.Err()
+				break
+			}
+			err = e.setField(table, i, field, v, apply)
+		case abi.OpDrop:
+			err = e.drop(table, i, count, apply)
+		default:
+			err = fmt.Errorf("unknown op %d", op)
+		}
+		if err != nil {
+			return fmt.Errorf("edit %d (op %d, table %d, index %d): %w", n, op, table, idx, err)
+		}
+	}
+	return nil
+}
+
+func (e *editor) attrTable(table int32, decodeErr error) error {
+	if decodeErr != nil {
+		return decodeErr
+	}
+	if !hasAttrs(table) {
+		return errors.New("items of this table have no attributes")
+	}
+	return nil
+}
+
+func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
+	key := d.Raw()
+	v := d.Value()
+	if err := e.attrTable(table, d.Err()); err != nil {
+		return err
+	}
+	if !settable(v.Tag) {
+		return fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
+	}
+	if apply {
+		putValue(e.t.attrs(table, i).PutEmpty(e.strs.get(key)), v, &e.strs)
+	}
+	return nil
+}
+
+func (e *editor) rename(m pcommon.Map, old, new string) {
+	v, ok := m.Get(old)
+	if !ok || old == new {
+		return
+	}
+	v.CopyTo(m.PutEmpty(new))
+	m.Remove(old)
+}
+
+// settable: the scalar tags a guest may write.
+func settable(tag uint8) bool { return tag >= abi.TagStr && tag <= abi.TagBytes }
+
+func putValue(dst pcommon.Value, v abi.Scalar, strs *interner) {
+	switch v.Tag {
+	case abi.TagStr:
+		dst.SetStr(strs.get(v.Raw))
+	case abi.TagInt:
+		dst.SetInt(int64(v.Bits))
+	case abi.TagDouble:
+		dst.SetDouble(math.Float64frombits(v.Bits))
+	case abi.TagBool:
+		dst.SetBool(v.Bits == 1)
+	case abi.TagBytes:
+		dst.SetEmptyBytes().FromRaw(v.Raw) // FromRaw copies
+	}
+}
+
+func (e *editor) setField(table, i, field int32, v abi.Scalar, apply bool) error {
+	want := func(tag uint8) error {
+		if v.Tag != tag {
+			return fmt.Errorf("field %d wants value tag %d, got %d", field, tag, v.Tag)
+		}
+		return nil
+	}
+	inRange := func(lo, hi int64) error {
+		if err := want(abi.TagInt); err != nil {
+			return err
+		}
+		if n := int64(v.Bits); n < lo || n > hi {
+			return fmt.Errorf("field %d: %d is outside %d..%d", field, n, lo, hi)
+		}
+		return nil
+	}
+	str := func(set func(string)) error {
+		if err := want(abi.TagStr); err != nil {
+			return err
+		}
+		if apply {
+			set(e.strs.get(v.Raw))
+		}
+		return nil
+	}
+	switch table {
+	case abi.TableScope:
+		s := e.t.scopes[i].scope
+		switch field {
+		case abi.FieldName:
+			return str(s.SetName)
+		case abi.FieldVersion:
+			return str(s.SetVersion)
+		}
+	case abi.TableSpan:
+		s := e.t.spans[i].span
+		switch field {
+		case abi.FieldName:
+			return str(s.SetName)
+		case abi.FieldTraceState:
+			return str(s.TraceState().FromRaw)
+		case abi.FieldStatusMessage:
+			return str(s.Status().SetMessage)
+		case abi.FieldKind:
+			if err := inRange(abi.SpanKindUnspecified, abi.SpanKindConsumer); err != nil {
+				return err
+			}
+			if apply {
+				s.SetKind(ptrace.SpanKind(v.Bits))
+			}
+			return nil
+		case abi.FieldStatusCode:
+			if err := inRange(abi.StatusUnset, abi.StatusError); err != nil {
+				return err
+			}
+			if apply {
+				s.Status().SetCode(ptrace.StatusCode(v.Bits))
+			}
+			return nil
+		}
+	case abi.TableMetric:
+		m := e.t.mets[i].m
+		switch field {
+		case abi.FieldName:
+			return str(m.SetName)
+		case abi.FieldDescription:
+			return str(m.SetDescription)
+		case abi.FieldUnit:
+			return str(m.SetUnit)
+		}
+	case abi.TablePoint:
+		p := &e.t.points[i]
+		if field != abi.FieldValue {
+			break
+		}
+		if p.typ != pmetric.MetricTypeGauge && p.typ != pmetric.MetricTypeSum {
+			return errors.New("only gauge and sum points have a settable value")
+		}
+		switch v.Tag {
+		case abi.TagInt:
+			if apply {
+				p.num.SetIntValue(int64(v.Bits))
+			}
+		case abi.TagDouble:
+			if apply {
+				p.num.SetDoubleValue(math.Float64frombits(v.Bits))
+			}
+		default:
+			return fmt.Errorf("a point value must be an int or a double, got tag %d", v.Tag)
+		}
+		return nil
+	case abi.TableLog:
+		r := e.t.records[i].rec
+		switch field {
+		case abi.FieldValue:
+			if !settable(v.Tag) {
+				return fmt.Errorf("a log body cannot be set from tag %d", v.Tag)
+			}
+			if apply {
+				putValue(r.Body(), v, &e.strs)
+			}
+			return nil
+		case abi.FieldSeverity:
+			if err := inRange(0, 24); err != nil {
+				return err
+			}
+			if apply {
+				r.SetSeverityNumber(plog.SeverityNumber(v.Bits))
+			}
+			return nil
+		case abi.FieldSeverityText:
+			return str(r.SetSeverityText)
+		}
+	}
+	return fmt.Errorf("field %d of table %d cannot be set", field, table)
+}
+
+func (e *editor) drop(table, i, count int32, apply bool) error {
+	switch table {
+	case abi.TableSpan, abi.TableMetric, abi.TablePoint, abi.TableLog:
+	default:
+		return errors.New("only spans, metrics, points and log records can be dropped")
+	}
+	if apply {
+		d := e.dropped[table]
+		if len(d) != int(count) {
+			d = append(d[:0], make([]bool, count)...)
+		}
+		d[i] = true
+		e.dropped[table] = d
+		e.drops = true
+	}
+	return nil
+}
+
+func isDropped(d []bool, i int) bool { return i < len(d) && d[i] }
+
+// removeDropped removes dropped items, then any scope, resource or metric
+// that dropping left empty. Containers that arrived empty stay as they were.
+func (e *editor) removeDropped() {
+	switch e.t.signal {
+	case abi.SignalTraces:
+		d, n := e.dropped[abi.TableSpan], 0
+		rss := e.t.traces.ResourceSpans()
+		rss.RemoveIf(func(rs ptrace.ResourceSpans) bool {
+			rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+				spans := ss.Spans()
+				had := spans.Len()
+				spans.RemoveIf(func(ptrace.Span) bool { n++; return isDropped(d, n-1) })
+				return had > 0 && spans.Len() == 0
+			})
+			return rs.ScopeSpans().Len() == 0
+		})
+	case abi.SignalMetrics:
+		dm, dp := e.dropped[abi.TableMetric], e.dropped[abi.TablePoint]
+		mi, pi := 0, 0
+		e.t.metrics.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+			rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
+				ms := sm.Metrics()
+				had := ms.Len()
+				ms.RemoveIf(func(m pmetric.Metric) bool {
+					mi++
+					points := pointCount(m)
+					removed := removePoints(m, func() bool { pi++; return isDropped(dp, pi-1) })
+					return isDropped(dm, mi-1) || (removed > 0 && removed == points)
+				})
+				return had > 0 && ms.Len() == 0
+			})
+			return rm.ScopeMetrics().Len() == 0
+		})
+	case abi.SignalLogs:
+		d, n := e.dropped[abi.TableLog], 0
+		e.t.logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+				recs := sl.LogRecords()
+				had := recs.Len()
+				recs.RemoveIf(func(plog.LogRecord) bool { n++; return isDropped(d, n-1) })
+				return had > 0 && recs.Len() == 0
+			})
+			return rl.ScopeLogs().Len() == 0
+		})
+	}
+}
+
+func pointCount(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
+}
+
+// removePoints removes the points for which next (called once per point,
+// in order) is true, and returns how many it removed.
+func removePoints(m pmetric.Metric, next func() bool) int {
+	before := pointCount(m)
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		m.Gauge().DataPoints().RemoveIf(func(pmetric.NumberDataPoint) bool { return next() })
+	case pmetric.MetricTypeSum:
+		m.Sum().DataPoints().RemoveIf(func(pmetric.NumberDataPoint) bool { return next() })
+	case pmetric.MetricTypeHistogram:
+		m.Histogram().DataPoints().RemoveIf(func(pmetric.HistogramDataPoint) bool { return next() })
+	case pmetric.MetricTypeExponentialHistogram:
+		m.ExponentialHistogram().DataPoints().RemoveIf(func(pmetric.ExponentialHistogramDataPoint) bool { return next() })
+	case pmetric.MetricTypeSummary:
+		m.Summary().DataPoints().RemoveIf(func(pmetric.SummaryDataPoint) bool { return next() })
+	}
+	return before - pointCount(m)
+}
+
+// interner turns guest bytes into strings, reusing one string for repeated
+// keys and short values: a filter that tags 1,000 spans with the same key
+// and value then costs no allocation per span for them.
+type interner struct{ m map[string]string }
+
+const (
+	internMaxLen     = 64
+	internMaxEntries = 4096
+)
+
+func (in *interner) get(b []byte) string {
+	if len(b) > internMaxLen {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	if in.m == nil || len(in.m) >= internMaxEntries {
+		in.m = make(map[string]string, 256)
+	}
+	s := string(b)
+	in.m[s] = s
+	return s
+}

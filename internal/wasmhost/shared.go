@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"bytes"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// shared is what every instance of one plugin shares: the guest's config,
+// the rate-limited log, the key-value store and the guest's counters.
+type shared struct {
+	config   []byte
+	log      *guestLog
+	kv       *kvStore
+	counters *counters
+}
+
+// Limits of the shared services, documented in ABI.md.
+const (
+	MaxKVKey      = 256
+	MaxKVValue    = 64 << 10
+	MaxKVEntries  = 10000
+	MaxCounters   = 64
+	MaxCounterLen = 64
+	maxLogLine    = 2 << 10
+)
+
+type kvStore struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func newKV() *kvStore { return &kvStore{m: make(map[string][]byte)} }
+
+func (s *kvStore) get(dst, key []byte) ([]byte, int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[string(key)]
+	if !ok {
+		return dst, abi.ErrNotFound
+	}
+	return append(dst, v...), 0
+}
+
+func (s *kvStore) check(key, val []byte, adding bool) int32 {
+	if len(key) == 0 || len(key) > MaxKVKey || len(val) > MaxKVValue {
+		return abi.ErrTooLarge
+	}
+	if adding && len(s.m) >= MaxKVEntries {
+		return abi.ErrTooLarge
+	}
+	return 0
+}
+
+func (s *kvStore) set(key, val []byte) int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, exists := s.m[string(key)]
+	if rc := s.check(key, val, !exists); rc < 0 {
+		return rc
+	}
+	s.m[string(key)] = bytes.Clone(val)
+	return 0
+}
+
+// cas swaps when the current value equals old; a nil old means absent.
+func (s *kvStore) cas(key, old, val []byte) int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, exists := s.m[string(key)]
+	if (old == nil) == exists || (exists && !bytes.Equal(cur, old)) {
+		return 0
+	}
+	if rc := s.check(key, val, !exists); rc < 0 {
+		return rc
+	}
+	s.m[string(key)] = bytes.Clone(val)
+	return 1
+}
+
+func (s *kvStore) delete(key []byte) int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, string(key))
+	return 0
+}
+
+// counters are guest-defined counters. Names are bounded in number and
+// shape so that a guest cannot blow up the Collector's metric cardinality.
+type counters struct {
+	mu sync.Mutex
+	m  map[string]*atomic.Int64
+}
+
+func validCounterName(name []byte) bool {
+	if len(name) == 0 || len(name) > MaxCounterLen {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *counters) add(name []byte, delta int64) int32 {
+	if !validCounterName(name) {
+		return abi.ErrArgument
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[string(name)]
+	if !ok {
+		if len(c.m) >= MaxCounters {
+			return abi.ErrTooLarge
+		}
+		if c.m == nil {
+			c.m = make(map[string]*atomic.Int64)
+		}
+		v = new(atomic.Int64)
+		c.m[string(name)] = v
+	}
+	v.Add(delta)
+	return 0
+}
+
+// CounterValue is one guest counter's current total.
+type CounterValue struct {
+	Name  string
+	Value int64
+}
+
+func (c *counters) snapshot() []CounterValue {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]CounterValue, 0, len(c.m))
+	for k, v := range c.m {
+		out = append(out, CounterValue{k, v.Load()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// guestLog forwards guest output to the Collector's logger through a token
+// bucket, so a guest that spams cannot flood the logs; what it drops is
+// counted and reported once logging resumes.
+type guestLog struct {
+	logger  *zap.Logger
+	mu      sync.Mutex
+	tokens  float64
+	last    time.Time
+	dropped int64
+	total   atomic.Int64 // lines dropped over the plugin's life
+	burst   float64
+	perSec  float64
+}
+
+func newGuestLog(l *zap.Logger, perSec, burst float64) *guestLog {
+	return &guestLog{logger: l, tokens: burst, burst: burst, perSec: perSec, last: time.Now()}
+}
+
+func (g *guestLog) allow() (ok bool, droppedBefore int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now()
+	g.tokens = min(g.burst, g.tokens+now.Sub(g.last).Seconds()*g.perSec)
+	g.last = now
+	if g.tokens < 1 {
+		g.dropped++
+		g.total.Add(1)
+		return false, 0
+	}
+	g.tokens--
+	d := g.dropped
+	g.dropped = 0
+	return true, d
+}
+
+func (g *guestLog) guest(level int32, msg []byte) {
+	ok, dropped := g.allow()
+	if !ok {
+		return
+	}
+	if dropped > 0 {
+		g.logger.Warn("guest log lines dropped by rate limit", zap.Int64("dropped", dropped))
+	}
+	if len(msg) > maxLogLine {
+		msg = msg[:maxLogLine]
+	}
+	text := string(bytes.TrimRight(msg, "\n"))
+	switch level {
+	case abi.LogDebug:
+		g.logger.Debug(text, zap.String("source", "guest"))
+	case abi.LogWarn:
+		g.logger.Warn(text, zap.String("source", "guest"))
+	case abi.LogError:
+		g.logger.Error(text, zap.String("source", "guest"))
+	default:
+		g.logger.Info(text, zap.String("source", "guest"))
+	}
+}
+
+// lineWriter turns the guest's stdout or stderr into log lines.
+type lineWriter struct {
+	log   *guestLog
+	level int32
+	mu    sync.Mutex
+	buf   []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.log.guest(w.level, w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > maxLogLine { // a line with no end: flush what we have
+		w.log.guest(w.level, w.buf)
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
+}

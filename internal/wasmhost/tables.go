@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+const numTables = abi.TableLog + 1
+
+// tables is the flattened view of the batch under processing. The batch
+// itself never leaves the host: the guest asks for columns of these tables,
+// and the index is built once per call, on first use, into slices that are
+// reused from call to call.
+type tables struct {
+	signal  int32
+	traces  ptrace.Traces
+	metrics pmetric.Metrics
+	logs    plog.Logs
+
+	built [numTables]bool
+	res     []pcommon.Resource
+	scopes  []scopeRef
+	spans   []spanRef
+	events  []eventRef
+	links   []linkRef
+	mets    []metricRef
+	points  []pointRef
+	records []logRef
+}
+
+type scopeRef struct {
+	scope pcommon.InstrumentationScope
+	res   int32
+}
+
+type spanRef struct {
+	span       ptrace.Span
+	scope, res int32
+}
+
+type eventRef struct {
+	ev   ptrace.SpanEvent
+	span int32
+}
+
+type linkRef struct {
+	link ptrace.SpanLink
+	span int32
+}
+
+type metricRef struct {
+	m          pmetric.Metric
+	scope, res int32
+}
+
+// pointRef holds one data point of whichever type its metric has.
+type pointRef struct {
+	metric, res int32
+	typ         pmetric.MetricType
+	num         pmetric.NumberDataPoint
+	hist        pmetric.HistogramDataPoint
+	exp         pmetric.ExponentialHistogramDataPoint
+	summ        pmetric.SummaryDataPoint
+}
+
+type logRef struct {
+	rec        plog.LogRecord
+	scope, res int32
+}
+
+func (t *tables) reset(signal int32) {
+	t.signal = signal
+	t.built = [numTables]bool{}
+	t.res = t.res[:0]
+	t.scopes = t.scopes[:0]
+	t.spans = t.spans[:0]
+	t.events = t.events[:0]
+	t.links = t.links[:0]
+	t.mets = t.mets[:0]
+	t.points = t.points[:0]
+	t.records = t.records[:0]
+}
+
+// release drops references to the batch so that pooled slices do not keep
+// old pdata alive between calls.
+func (t *tables) release() {
+	clear(t.res)
+	clear(t.scopes)
+	clear(t.spans)
+	clear(t.events)
+	clear(t.links)
+	clear(t.mets)
+	clear(t.points)
+	clear(t.records)
+	t.traces, t.metrics, t.logs = ptrace.Traces{}, pmetric.Metrics{}, plog.Logs{}
+	t.reset(0)
+}
+
+// has reports whether table exists for the current signal.
+func (t *tables) has(table int32) bool {
+	switch table {
+	case abi.TableResource, abi.TableScope:
+		return t.signal != 0
+	case abi.TableSpan, abi.TableEvent, abi.TableLink:
+		return t.signal == abi.SignalTraces
+	case abi.TableMetric, abi.TablePoint:
+		return t.signal == abi.SignalMetrics
+	case abi.TableLog:
+		return t.signal == abi.SignalLogs
+	}
+	return false
+}
+
+// count is the number of items in table, building the index if needed, or
+// ErrArgument for a table the signal does not have.
+func (t *tables) count(table int32) int32 {
+	if !t.has(table) {
+		return abi.ErrArgument
+	}
+	t.build(table)
+	switch table {
+	case abi.TableResource:
+		return int32(len(t.res))
+	case abi.TableScope:
+		return int32(len(t.scopes))
+	case abi.TableSpan:
+		return int32(len(t.spans))
+	case abi.TableEvent:
+		return int32(len(t.events))
+	case abi.TableLink:
+		return int32(len(t.links))
+	case abi.TableMetric:
+		return int32(len(t.mets))
+	case abi.TablePoint:
+		return int32(len(t.points))
+	default:
+		return int32(len(t.records))
+	}
+}
+
+func (t *tables) build(table int32) {
+	if t.built[table] {
+		return
+	}
+	switch table {
+	case abi.TableEvent:
+		t.build(abi.TableSpan)
+		for i, s := range t.spans {
+			evs := s.span.Events()
+			for j := 0; j < evs.Len(); j++ {
+				t.events = append(t.events, eventRef{evs.At(j), int32(i)})
+			}
+		}
+	case abi.TableLink:
+		t.build(abi.TableSpan)
+		for i, s := range t.spans {
+			ls := s.span.Links()
+			for j := 0; j < ls.Len(); j++ {
+				t.links = append(t.links, linkRef{ls.At(j), int32(i)})
+			}
+		}
+	default:
+		// Resources, scopes and the signal's main table come in one pass.
+		switch t.signal {
+		case abi.SignalTraces:
+			t.buildTraces()
+		case abi.SignalMetrics:
+			t.buildMetrics()
+		case abi.SignalLogs:
+			t.buildLogs()
+		}
+	}
+	t.built[table] = true
+}
+
+func (t *tables) markBase(main int32) {
+	t.built[abi.TableResource], t.built[abi.TableScope], t.built[main] = true, true, true
+}
+
+func (t *tables) buildTraces() {
+	rss := t.traces.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		ri := int32(len(t.res))
+		t.res = append(t.res, rs.Resource())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			si := int32(len(t.scopes))
+			t.scopes = append(t.scopes, scopeRef{ss.Scope(), ri})
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				t.spans = append(t.spans, spanRef{spans.At(k), si, ri})
+			}
+		}
+	}
+	t.markBase(abi.TableSpan)
+}
+
+func (t *tables) buildMetrics() {
+	rms := t.metrics.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		rm := rms.At(i)
+		ri := int32(len(t.res))
+		t.res = append(t.res, rm.Resource())
+		sms := rm.ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			sm := sms.At(j)
+			si := int32(len(t.scopes))
+			t.scopes = append(t.scopes, scopeRef{sm.Scope(), ri})
+			ms := sm.Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				m := ms.At(k)
+				mi := int32(len(t.mets))
+				t.mets = append(t.mets, metricRef{m, si, ri})
+				t.appendPoints(m, mi, ri)
+			}
+		}
+	}
+	t.markBase(abi.TableMetric)
+	t.built[abi.TablePoint] = true
+}
+
+func (t *tables) appendPoints(m pmetric.Metric, mi, ri int32) {
+	typ := m.Type()
+	switch typ {
+	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
+		dps := m.Gauge().DataPoints()
+		if typ == pmetric.MetricTypeSum {
+			dps = m.Sum().DataPoints()
+		}
+		for i := 0; i < dps.Len(); i++ {
+			t.points = append(t.points, pointRef{metric: mi, res: ri, typ: typ, num: dps.At(i)})
+		}
+	case pmetric.MetricTypeHistogram:
+		dps := m.Histogram().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			t.points = append(t.points, pointRef{metric: mi, res: ri, typ: typ, hist: dps.At(i)})
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			t.points = append(t.points, pointRef{metric: mi, res: ri, typ: typ, exp: dps.At(i)})
+		}
+	case pmetric.MetricTypeSummary:
+		dps := m.Summary().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			t.points = append(t.points, pointRef{metric: mi, res: ri, typ: typ, summ: dps.At(i)})
+		}
+	}
+}
+
+func (t *tables) buildLogs() {
+	rls := t.logs.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		ri := int32(len(t.res))
+		t.res = append(t.res, rl.Resource())
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			si := int32(len(t.scopes))
+			t.scopes = append(t.scopes, scopeRef{sl.Scope(), ri})
+			recs := sl.LogRecords()
+			for k := 0; k < recs.Len(); k++ {
+				t.records = append(t.records, logRef{recs.At(k), si, ri})
+			}
+		}
+	}
+	t.markBase(abi.TableLog)
+}
+
+// attrs is the attribute map of item i of table; the table must be built
+// and i in range.
+func (t *tables) attrs(table, i int32) pcommon.Map {
+	switch table {
+	case abi.TableResource:
+		return t.res[i].Attributes()
+	case abi.TableScope:
+		return t.scopes[i].scope.Attributes()
+	case abi.TableSpan:
+		return t.spans[i].span.Attributes()
+	case abi.TableEvent:
+		return t.events[i].ev.Attributes()
+	case abi.TableLink:
+		return t.links[i].link.Attributes()
+	case abi.TablePoint:
+		return t.points[i].attrs()
+	default:
+		return t.records[i].rec.Attributes()
+	}
+}
+
+func (p *pointRef) attrs() pcommon.Map {
+	switch p.typ {
+	case pmetric.MetricTypeHistogram:
+		return p.hist.Attributes()
+	case pmetric.MetricTypeExponentialHistogram:
+		return p.exp.Attributes()
+	case pmetric.MetricTypeSummary:
+		return p.summ.Attributes()
+	}
+	return p.num.Attributes()
+}
+
+func hasAttrs(table int32) bool { return table != abi.TableMetric }

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmprocessor
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+)
+
+// Config is the wasm processor's configuration.
+type Config struct {
+	// Module is a path to a .wasm or .wasm.gz file, or builtin:<name>.
+	Module string `mapstructure:"module"`
+	// SHA256, when set, pins the module's (uncompressed) digest.
+	SHA256 string `mapstructure:"sha256"`
+	// Config is handed to the guest as JSON at start.
+	Config map[string]any `mapstructure:"config"`
+	// PoolSize is the number of guest instances; 0 means GOMAXPROCS.
+	PoolSize int `mapstructure:"pool_size"`
+	// MemoryLimit caps each instance's memory, in MiB.
+	MemoryLimit uint32 `mapstructure:"memory_limit"`
+	// Timeout bounds the guest's work on one batch.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// MaxCallsPerInstance recycles an instance after that many batches; 0 never.
+	MaxCallsPerInstance int `mapstructure:"max_calls_per_instance"`
+	// OnError is what happens to a batch when the guest fails: pass, drop or error.
+	OnError OnError `mapstructure:"on_error"`
+	// Env lists the Collector's environment variables the guest may read.
+	Env []string `mapstructure:"env"`
+	// Mounts are host directories the guest may read.
+	Mounts []MountConfig `mapstructure:"mounts"`
+	// CacheDir keeps compiled modules across restarts.
+	CacheDir string `mapstructure:"cache_dir"`
+	// Reload watches the module file and swaps in new versions.
+	Reload bool `mapstructure:"reload"`
+}
+
+// MountConfig exposes a host directory to the guest, read only.
+type MountConfig struct {
+	HostPath  string `mapstructure:"host_path"`
+	GuestPath string `mapstructure:"guest_path"`
+}
+
+// OnError is the fault policy.
+type OnError string
+
+// Fault policies. Pass is the default: a failing filter must not lose
+// telemetry, and because edits are all-or-nothing the batch passes exactly
+// as it arrived.
+const (
+	OnErrorPass  OnError = "pass"
+	OnErrorDrop  OnError = "drop"
+	OnErrorError OnError = "error"
+)
+
+const (
+	defaultMemoryLimit = 128
+	defaultTimeout     = time.Second
+	maxMemoryLimit     = 4096 // wasm32 addresses 4 GiB
+	maxPoolSize        = 1024
+)
+
+func createDefaultConfig() *Config {
+	return &Config{
+		MemoryLimit: defaultMemoryLimit,
+		Timeout:     defaultTimeout,
+		OnError:     OnErrorPass,
+	}
+}
+
+// Validate reports every problem at once, each naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	switch name, isBuiltin := strings.CutPrefix(c.Module, builtinPrefix); {
+	case c.Module == "":
+		bad("module", "required: a path to a .wasm or .wasm.gz file, or builtin:<name>")
+	case isBuiltin && !hasBuiltin(name):
+		bad("module", "unknown built-in %q (built in: %s)", name, strings.Join(builtinNames(), ", "))
+	case isBuiltin && c.Reload:
+		bad("reload", "a built-in module cannot be reloaded")
+	}
+	if c.SHA256 != "" {
+		if b, err := hex.DecodeString(c.SHA256); err != nil || len(b) != 32 {
+			bad("sha256", "want 64 hexadecimal digits, got %q", c.SHA256)
+		}
+	}
+	if _, err := json.Marshal(c.Config); err != nil {
+		bad("config", "cannot be encoded as JSON: %v", err)
+	}
+	if c.PoolSize < 0 || c.PoolSize > maxPoolSize {
+		bad("pool_size", "must be between 0 (GOMAXPROCS) and %d, got %d", maxPoolSize, c.PoolSize)
+	}
+	if c.MemoryLimit < 1 || c.MemoryLimit > maxMemoryLimit {
+		bad("memory_limit", "must be between 1 and %d MiB, got %d", maxMemoryLimit, c.MemoryLimit)
+	}
+	if c.Timeout <= 0 {
+		bad("timeout", "must be positive, got %s", c.Timeout)
+	}
+	if c.MaxCallsPerInstance < 0 {
+		bad("max_calls_per_instance", "must be 0 (never recycle) or more, got %d", c.MaxCallsPerInstance)
+	}
+	switch c.OnError {
+	case OnErrorPass, OnErrorDrop, OnErrorError:
+	default:
+		bad("on_error", "must be pass, drop or error, got %q", c.OnError)
+	}
+	for i, name := range c.Env {
+		if name == "" || strings.ContainsAny(name, "= \t\n") {
+			bad(fmt.Sprintf("env[%d]", i), "%q is not an environment variable name", name)
+		}
+	}
+	for i, m := range c.Mounts {
+		if m.HostPath == "" {
+			bad(fmt.Sprintf("mounts[%d].host_path", i), "required")
+		}
+		if !path.IsAbs(m.GuestPath) {
+			bad(fmt.Sprintf("mounts[%d].guest_path", i), "must be an absolute path, got %q", m.GuestPath)
+		}
+	}
+	return errors.Join(errs...)
+}

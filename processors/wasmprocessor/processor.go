@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmprocessor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.uber.org/zap"
+
+	"github.com/wasmcol/wasmcol/internal/wasmhost"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+var signalNames = map[int32]string{abi.SignalTraces: "traces", abi.SignalMetrics: "metrics", abi.SignalLogs: "logs"}
+
+type wasmProcessor struct {
+	cfg    *Config
+	set    processor.Settings
+	signal int32
+	plugin atomic.Pointer[wasmhost.Plugin]
+	tel    *telemetry
+
+	stopWatch chan struct{}
+	watching  sync.WaitGroup
+}
+
+func newProcessor(set processor.Settings, cfg *Config, signal int32) *wasmProcessor {
+	return &wasmProcessor{cfg: cfg, set: set, signal: signal}
+}
+
+func (p *wasmProcessor) start(ctx context.Context, _ component.Host) error {
+	bin, err := loadModule(p.cfg)
+	if err != nil {
+		return err
+	}
+	opts, err := p.options(bin)
+	if err != nil {
+		return err
+	}
+	plugin, err := wasmhost.New(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if plugin.Signals()&p.signal == 0 {
+		_ = plugin.Close(ctx)
+		return fmt.Errorf("module %q does not process %s (it processes %s)",
+			p.cfg.Module, signalNames[p.signal], describeSignals(plugin.Signals()))
+	}
+	p.plugin.Store(plugin)
+	if p.tel, err = newTelemetry(p.set.TelemetrySettings, signalNames[p.signal], p.plugin.Load); err != nil {
+		return fmt.Errorf("wasm processor telemetry: %w", err)
+	}
+	if p.cfg.Reload {
+		p.stopWatch = make(chan struct{})
+		p.watching.Add(1)
+		go p.watch(bin)
+	}
+	return nil
+}
+
+func describeSignals(s int32) string {
+	var out []string
+	for _, sig := range []int32{abi.SignalTraces, abi.SignalMetrics, abi.SignalLogs} {
+		if s&sig != 0 {
+			out = append(out, signalNames[sig])
+		}
+	}
+	if len(out) == 0 {
+		return "nothing"
+	}
+	return fmt.Sprint(out)
+}
+
+func (p *wasmProcessor) options(bin []byte) (wasmhost.Options, error) {
+	guestCfg, err := json.Marshal(p.cfg.Config)
+	if err != nil {
+		return wasmhost.Options{}, fmt.Errorf("config: %w", err)
+	}
+	if p.cfg.Config == nil {
+		guestCfg = []byte("{}")
+	}
+	opts := wasmhost.Options{
+		Source:              p.cfg.Module,
+		Module:              bin,
+		Config:              guestCfg,
+		PoolSize:            p.cfg.PoolSize,
+		MemoryLimitMiB:      p.cfg.MemoryLimit,
+		Timeout:             p.cfg.Timeout,
+		MaxCallsPerInstance: p.cfg.MaxCallsPerInstance,
+		Logger:              p.set.Logger.With(zap.String("wasm_module", p.cfg.Module)),
+	}
+	// Only variables the operator named reach the guest, and only if set.
+	for _, name := range p.cfg.Env {
+		if v, ok := os.LookupEnv(name); ok {
+			if opts.Env == nil {
+				opts.Env = map[string]string{}
+			}
+			opts.Env[name] = v
+		}
+	}
+	for _, m := range p.cfg.Mounts {
+		opts.Mounts = append(opts.Mounts, wasmhost.Mount{HostPath: m.HostPath, GuestPath: m.GuestPath})
+	}
+	if p.cfg.CacheDir != "" {
+		if opts.Cache, err = diskCache(p.cfg.CacheDir); err != nil {
+			return wasmhost.Options{}, fmt.Errorf("cache_dir: %w", err)
+		}
+	}
+	return opts, nil
+}
+
+var (
+	diskCachesMu sync.Mutex
+	diskCaches   = map[string]wazero.CompilationCache{}
+)
+
+// diskCache shares one compilation cache per directory across the process,
+// so every processor using the same module compiles it once.
+func diskCache(dir string) (wazero.CompilationCache, error) {
+	diskCachesMu.Lock()
+	defer diskCachesMu.Unlock()
+	if c, ok := diskCaches[dir]; ok {
+		return c, nil
+	}
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	diskCaches[dir] = c
+	return c, nil
+}
+
+func (p *wasmProcessor) shutdown(ctx context.Context) error {
+	if p.stopWatch != nil {
+		close(p.stopWatch)
+		p.watching.Wait()
+		p.stopWatch = nil
+	}
+	p.tel.close()
+	if plugin := p.plugin.Swap(nil); plugin != nil {
+		return plugin.Close(ctx)
+	}
+	return nil
+}
+
+// reloadInterval is how often a reload: true processor looks at its file.
+var reloadInterval = time.Second
+
+// watch polls the module file. Polling, rather than inotify, also follows
+// Kubernetes ConfigMap updates, which swap a symlink.
+func (p *wasmProcessor) watch(current []byte) {
+	defer p.watching.Done()
+	sum := sha256.Sum256(current)
+	t := time.NewTicker(reloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stopWatch:
+			return
+		case <-t.C:
+		}
+		bin, err := loadModule(p.cfg)
+		if err != nil {
+			p.set.Logger.Warn("wasm reload: cannot read the new module; keeping the running one", zap.Error(err))
+			continue
+		}
+		next := sha256.Sum256(bin)
+		if next == sum {
+			continue
+		}
+		plugin := p.plugin.Load()
+		if plugin == nil {
+			return
+		}
+		if err := plugin.Reload(context.Background(), bin); err != nil {
+			p.set.Logger.Error("wasm reload failed; keeping the running module", zap.String("module", p.cfg.Module), zap.Error(err))
+			sum = next // do not retry the same broken bytes every tick
+			continue
+		}
+		sum = next
+		p.set.Logger.Info("wasm module reloaded", zap.String("module", p.cfg.Module))
+	}
+}
+
+// outcome applies the fault policy to a processed batch.
+func (p *wasmProcessor) outcome(ctx context.Context, in int, out func() int, took time.Duration, err error) error {
+	var fault *wasmhost.Fault
+	if err != nil && !errors.As(err, &fault) {
+		return err // not the guest's doing: shutdown or a cancelled context
+	}
+	if fault == nil {
+		n := out()
+		p.tel.record(ctx, in, n, took, nil)
+		if n == 0 && in > 0 {
+			return processorhelper.ErrSkipProcessingData
+		}
+		return nil
+	}
+	p.set.Logger.Warn("wasm filter failed", zap.String("module", p.cfg.Module),
+		zap.String("kind", string(fault.Kind)), zap.String("on_error", string(p.cfg.OnError)), zap.Error(fault.Err))
+	switch p.cfg.OnError {
+	case OnErrorDrop:
+		p.tel.record(ctx, in, 0, took, fault)
+		return processorhelper.ErrSkipProcessingData
+	case OnErrorError:
+		p.tel.record(ctx, in, 0, took, fault)
+		return fault
+	default: // pass: the batch is exactly as it arrived
+		p.tel.record(ctx, in, in, took, fault)
+		return nil
+	}
+}
+
+func (p *wasmProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	in, start := td.SpanCount(), time.Now()
+	plugin := p.plugin.Load()
+	if plugin == nil {
+		return td, errNotStarted
+	}
+	out, err := plugin.ProcessTraces(ctx, td)
+	return out, p.outcome(ctx, in, out.SpanCount, time.Since(start), err)
+}
+
+func (p *wasmProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	in, start := md.DataPointCount(), time.Now()
+	plugin := p.plugin.Load()
+	if plugin == nil {
+		return md, errNotStarted
+	}
+	out, err := plugin.ProcessMetrics(ctx, md)
+	return out, p.outcome(ctx, in, out.DataPointCount, time.Since(start), err)
+}
+
+func (p *wasmProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	in, start := ld.LogRecordCount(), time.Now()
+	plugin := p.plugin.Load()
+	if plugin == nil {
+		return ld, errNotStarted
+	}
+	out, err := plugin.ProcessLogs(ctx, ld)
+	return out, p.outcome(ctx, in, out.LogRecordCount, time.Since(start), err)
+}
+
+var errNotStarted = errors.New("wasm processor is not running")

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmprocessor
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/wasmcol/wasmcol/internal/wasmhost"
+	"github.com/wasmcol/wasmcol/processors/wasmprocessor/internal/metadata"
+)
+
+// telemetry is the processor's own metrics, reported through the
+// Collector's internal telemetry (the component's TelemetrySettings).
+type telemetry struct {
+	batches  metric.Int64Counter
+	failures metric.Int64Counter
+	items    metric.Int64Counter
+	duration metric.Float64Histogram
+	reg      metric.Registration
+
+	signalAttr              attribute.KeyValue
+	inAttr, outAttr, dropAt metric.MeasurementOption
+}
+
+func newTelemetry(set component.TelemetrySettings, signal string, plugin func() *wasmhost.Plugin) (*telemetry, error) {
+	m := set.MeterProvider.Meter(metadata.ScopeName)
+	t := &telemetry{signalAttr: attribute.String("signal", signal)}
+	var errs [9]error
+	t.batches, errs[0] = m.Int64Counter("otelcol_processor_wasm_batches",
+		metric.WithDescription("Batches handed to the guest."), metric.WithUnit("{batches}"))
+	t.failures, errs[1] = m.Int64Counter("otelcol_processor_wasm_failures",
+		metric.WithDescription("Failed guest calls, by kind (trap, timeout, memory, guest)."), metric.WithUnit("{failures}"))
+	t.items, errs[2] = m.Int64Counter("otelcol_processor_wasm_items",
+		metric.WithDescription("Items by signal and direction (in, out, dropped)."), metric.WithUnit("{items}"))
+	t.duration, errs[3] = m.Float64Histogram("otelcol_processor_wasm_batch_duration",
+		metric.WithDescription("Time the guest spent on one batch."), metric.WithUnit("ms"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000))
+	instances, e4 := m.Int64ObservableGauge("otelcol_processor_wasm_instances",
+		metric.WithDescription("Live guest instances."), metric.WithUnit("{instances}"))
+	reloads, e5 := m.Int64ObservableCounter("otelcol_processor_wasm_reloads",
+		metric.WithDescription("Successful hot reloads of the module."), metric.WithUnit("{reloads}"))
+	guest, e6 := m.Int64ObservableUpDownCounter("otelcol_processor_wasm_guest_counter",
+		metric.WithDescription("Counters the guest adds to through the SDK, by name."), metric.WithUnit("1"))
+	logDropped, e7 := m.Int64ObservableCounter("otelcol_processor_wasm_guest_log_dropped",
+		metric.WithDescription("Guest log lines discarded by the rate limit."), metric.WithUnit("{lines}"))
+	errs[4], errs[5], errs[6], errs[7] = e4, e5, e6, e7
+	t.reg, errs[8] = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		p := plugin()
+		if p == nil {
+			return nil
+		}
+		o.ObserveInt64(instances, p.LiveInstances(), metric.WithAttributes(t.signalAttr))
+		o.ObserveInt64(reloads, p.Reloads(), metric.WithAttributes(t.signalAttr))
+		o.ObserveInt64(logDropped, p.LogLinesDropped(), metric.WithAttributes(t.signalAttr))
+		for _, c := range p.Counters() {
+			o.ObserveInt64(guest, c.Value, metric.WithAttributes(t.signalAttr, attribute.String("name", c.Name)))
+		}
+		return nil
+	}, instances, reloads, guest, logDropped)
+	t.inAttr = metric.WithAttributes(t.signalAttr, attribute.String("direction", "in"))
+	t.outAttr = metric.WithAttributes(t.signalAttr, attribute.String("direction", "out"))
+	t.dropAt = metric.WithAttributes(t.signalAttr, attribute.String("direction", "dropped"))
+	return t, errors.Join(errs[:]...)
+}
+
+// record counts one batch: in items, out items (0 when dropped whole) and
+// the failure kind, if any.
+func (t *telemetry) record(ctx context.Context, in, out int, took time.Duration, fault *wasmhost.Fault) {
+	t.batches.Add(ctx, 1, metric.WithAttributes(t.signalAttr))
+	t.duration.Record(ctx, float64(took)/float64(time.Millisecond), metric.WithAttributes(t.signalAttr))
+	t.items.Add(ctx, int64(in), t.inAttr)
+	t.items.Add(ctx, int64(out), t.outAttr)
+	if in > out {
+		t.items.Add(ctx, int64(in-out), t.dropAt)
+	}
+	if fault != nil {
+		t.failures.Add(ctx, 1, metric.WithAttributes(t.signalAttr, attribute.String("kind", string(fault.Kind))))
+	}
+}
+
+func (t *telemetry) close() {
+	if t != nil && t.reg != nil {
+		_ = t.reg.Unregister()
+	}
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sdktest
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
+)
+
+// The host's limits, which a filter should meet under test as it must in
+// the Collector.
+const (
+	maxKVKey      = 256
+	maxKVValue    = 64 << 10
+	maxKVEntries  = 10_000
+	maxCounters   = 64
+	maxCounterLen = 64
+)
+
+// callHost serves the ABI for one call of a filter: Init (t is nil) or one
+// batch. State that outlives the call lives in the Emulator.
+type callHost struct {
+	e     *Emulator
+	t     *tables
+	edits [][]byte // staged; applied after the filter returns success
+}
+
+var _ hostcall.Host = (*callHost)(nil)
+
+func (h *callHost) Len(table int32) int32 {
+	if h.t == nil {
+		return abi.ErrState
+	}
+	return h.t.length(table)
+}
+
+func (h *callHost) Column(table, field int32, key string) ([]byte, int32) {
+	if h.t == nil {
+		return nil, abi.ErrState
+	}
+	return h.t.column(table, field, key)
+}
+
+func (h *callHost) Edit(ops []byte) int32 {
+	if h.t == nil {
+		return abi.ErrState
+	}
+	h.edits = append(h.edits, bytes.Clone(ops))
+	return 0
+}
+
+func (h *callHost) Config() []byte { return bytes.Clone(h.e.config) }
+
+var levelNames = map[int32]string{
+	abi.LogDebug: "debug", abi.LogInfo: "info", abi.LogWarn: "warn", abi.LogError: "error",
+}
+
+func (h *callHost) Log(level int32, msg string) {
+	name, ok := levelNames[level]
+	if !ok {
+		name = fmt.Sprintf("level %d", level)
+	}
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	h.e.logs = append(h.e.logs, name+": "+msg)
+}
+
+// Fail is how a Wasm guest reports its error; the SDK under go test
+// returns the error instead, so this only records a stray call.
+func (h *callHost) Fail(msg string) {
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	h.e.logs = append(h.e.logs, "fail: "+msg)
+}
+
+// OTLPGet and OTLPSet need a protobuf codec, which the zero-dependency
+// emulator does not carry; filters that use them are tested under the real host.
+func (h *callHost) OTLPGet() ([]byte, int32)     { return nil, abi.ErrState }
+func (h *callHost) OTLPSet(payload []byte) int32 { return abi.ErrState }
+
+func (h *callHost) KVGet(key string) ([]byte, int32) {
+	if len(key) > maxKVKey {
+		return nil, abi.ErrTooLarge
+	}
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	v, ok := h.e.kv[key]
+	if !ok {
+		return nil, abi.ErrNotFound
+	}
+	return bytes.Clone(v), 0
+}
+
+func (h *callHost) KVSet(key string, value []byte) int32 {
+	if len(key) > maxKVKey || len(value) > maxKVValue {
+		return abi.ErrTooLarge
+	}
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	return h.e.kvPut(key, value)
+}
+
+func (h *callHost) KVCAS(key string, old, new []byte) int32 {
+	if len(key) > maxKVKey || len(new) > maxKVValue {
+		return abi.ErrTooLarge
+	}
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	cur, ok := h.e.kv[key]
+	if old == nil && ok || old != nil && (!ok || !bytes.Equal(cur, old)) {
+		return 0
+	}
+	if rc := h.e.kvPut(key, new); rc < 0 {
+		return rc
+	}
+	return 1
+}
+
+func (h *callHost) KVDelete(key string) int32 {
+	if len(key) > maxKVKey {
+		return abi.ErrTooLarge
+	}
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	delete(h.e.kv, key)
+	return 0
+}
+
+// kvPut stores a copy of value; the caller holds e.mu.
+func (e *Emulator) kvPut(key string, value []byte) int32 {
+	if _, ok := e.kv[key]; !ok && len(e.kv) >= maxKVEntries {
+		return abi.ErrTooLarge
+	}
+	e.kv[key] = append([]byte{}, value...) // non-nil, so a stored empty value is present
+	return 0
+}
+
+func (h *callHost) CounterAdd(name string, delta int64) int32 {
+	if !validCounter(name) {
+		return abi.ErrArgument
+	}
+	h.e.mu.Lock()
+	defer h.e.mu.Unlock()
+	if _, ok := h.e.counters[name]; !ok && len(h.e.counters) >= maxCounters {
+		return abi.ErrTooLarge
+	}
+	h.e.counters[name] += delta
+	return 0
+}
+
+// validCounter is the host's rule for counter names: 1 to 64 bytes of
+// [a-z0-9_.], so every name is a valid metric name suffix.
+func validCounter(name string) bool {
+	if len(name) == 0 || len(name) > maxCounterLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package sdktest runs a wasmcol filter under plain go test, against an
+// emulated host that serves the same tables, columns and edit semantics as
+// the Collector's. Batches go in and come out as OTLP/JSON, the format the
+// Collector's file exporter writes, so fixtures can be captured from a real
+// pipeline. It has no dependencies beyond the standard library.
+//
+// The emulator keeps no package-level state: tests that use it may run in
+// parallel.
+package sdktest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	// The SDK wires hostcall.Init/Process/Signals in its init; a filter
+	// under test imports it anyway, but this makes sdktest self-sufficient.
+	_ "github.com/wasmcol/wasmcol/wasm-sdk"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
+)
+
+// Run runs filter on one batch, the way one processor would: Init (if
+// filter implements wasmcol.Initializer) with configJSON, then the process
+// method for signal.
+//
+//	out, err := sdktest.Run(&tagger{}, abi.SignalTraces, `{"key":"env"}`, in)
+//
+// # Notes
+//   - signal is abi.SignalTraces, abi.SignalMetrics or abi.SignalLogs.
+//   - in and out are OTLP/JSON, as the Collector's file exporter and pdata's
+//     JSON marshaler write them. out is compact; see Golden to compare it.
+//   - The error is the filter's, with the message the host would report:
+//     a panic becomes "panic: <value>", invalid edits fail the whole call
+//     and apply none of them. Only the message survives, as in the host, so
+//     errors.Is on a filter's sentinel error does not hold.
+//   - configJSON "" means no config, which the filter reads as "{}".
+func Run(filter any, signal int32, configJSON string, in []byte) (out []byte, err error) {
+	e, err := New(filter, configJSON)
+	if err != nil {
+		return nil, err
+	}
+	return e.process(signal, in)
+}
+
+// Emulator is one emulated processor: it keeps the key-value store,
+// counters and log lines across batches, as one processor does.
+//
+//	e, err := sdktest.New(&dedup{}, "")
+//	out1, err := e.Logs(batch1)
+//	out2, err := e.Logs(batch2) // sees what batch1 stored
+//
+// # Notes
+//   - Its methods are safe for concurrent use. The filter value is shared
+//     by every call, whereas the Collector gives each Wasm instance its own
+//     memory and replaces an instance after a failure.
+type Emulator struct {
+	filter any
+	config []byte
+
+	mu       sync.Mutex
+	kv       map[string][]byte
+	counters map[string]int64
+	logs     []string
+}
+
+// New makes an Emulator for filter and runs its Init with configJSON.
+//
+//	e, err := sdktest.New(&tagger{}, `{"key":"env"}`)
+//
+// # Notes
+//   - It fails, like wasmcol.Register, when filter implements none of
+//     TracesFilter, MetricsFilter and LogsFilter, and when configJSON is
+//     neither "" nor valid JSON.
+func New(filter any, configJSON string) (*Emulator, error) {
+	if hostcall.Signals(filter) == 0 {
+		return nil, fmt.Errorf("sdktest: %T implements none of TracesFilter, MetricsFilter, LogsFilter", filter)
+	}
+	config := []byte(configJSON)
+	if configJSON == "" {
+		config = []byte("{}")
+	} else if !json.Valid(config) {
+		return nil, fmt.Errorf("sdktest: config is not valid JSON: %s", configJSON)
+	}
+	e := &Emulator{
+		filter:   filter,
+		config:   config,
+		kv:       map[string][]byte{},
+		counters: map[string]int64{},
+	}
+	h := &callHost{e: e}
+	if err := guard(func() error { return hostcall.Init(h, filter) }); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Traces runs the filter on one OTLP/JSON traces batch ({"resourceSpans":...}).
+func (e *Emulator) Traces(in []byte) ([]byte, error) { return e.process(abi.SignalTraces, in) }
+
+// Metrics runs the filter on one OTLP/JSON metrics batch ({"resourceMetrics":...}).
+func (e *Emulator) Metrics(in []byte) ([]byte, error) { return e.process(abi.SignalMetrics, in) }
+
+// Logs runs the filter on one OTLP/JSON logs batch ({"resourceLogs":...}).
+func (e *Emulator) Logs(in []byte) ([]byte, error) { return e.process(abi.SignalLogs, in) }
+
+// Counters is a copy of every counter the filter has added to.
+func (e *Emulator) Counters() map[string]int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.counters)
+}
+
+// LogLines is a copy of what the filter logged, one "level: message" per
+// call, such as "warn: missing key". The host rate-limits guest logs;
+// the emulator keeps every line.
+func (e *Emulator) LogLines() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.logs)
+}
+
+func (e *Emulator) process(signal int32, in []byte) ([]byte, error) {
+	var (
+		t   *tables
+		doc any
+	)
+	switch signal {
+	case abi.SignalTraces:
+		d, err := parseTraces(in)
+		if err != nil {
+			return nil, err
+		}
+		t, doc = flattenTraces(d), d
+	case abi.SignalMetrics:
+		d, err := parseMetrics(in)
+		if err != nil {
+			return nil, err
+		}
+		t, doc = flattenMetrics(d), d
+	case abi.SignalLogs:
+		d, err := parseLogs(in)
+		if err != nil {
+			return nil, err
+		}
+		t, doc = flattenLogs(d), d
+	default:
+		return nil, fmt.Errorf("sdktest: unknown signal %d", signal)
+	}
+	h := &callHost{e: e, t: t}
+	if err := guard(func() error { return hostcall.Process(h, signal, e.filter) }); err != nil {
+		return nil, err
+	}
+	if err := t.apply(h.edits); err != nil {
+		return nil, err
+	}
+	return encodeOTLP(doc)
+}
+
+// guard runs a filter call and reports its failure as the host does: by
+// message only, with a panic as "panic: <value>" (the SDK's Wasm entry
+// points recover the same way). The stack goes to stderr, since under the
+// emulator it points at the filter's own source.
+func guard(call func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "sdktest: filter panicked: %v\n%s", r, debug.Stack())
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	if err := call(); err != nil {
+		return errors.New(err.Error())
+	}
+	return nil
+}

@@ -96,8 +96,9 @@ func (t *tables) decodeOp(d *abi.Decoder) (editOp, error) {
 		switch op.op {
 		case abi.OpSetAttr:
 			s := d.Value()
-			if s.Tag == abi.TagList {
-				d.Skip() // keep the error below about the type, not the framing
+			for i := uint64(0); s.Tag == abi.TagList && i < s.Bits && d.Err() == nil; i++ {
+				d.Raw() // read past the list so that the error names the type, not the framing
+				d.Skip()
 			}
 			v, ok := scalarValue(s)
 			if d.Err() == nil && !ok {

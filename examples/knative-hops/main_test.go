@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
+	"github.com/wasmcol/wasmcol/examples/internal/spancheck"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
+)
+
+// opts mirrors config for building the expectations, so that each case
+// states what its config switches on.
+type opts struct{ tag, split, replies, copyDest, dropOld, fill bool }
+
+var on = opts{tag: true, split: true, replies: true, copyDest: true, fill: true}
+
+// cases are the golden cases: testdata/<name>/{input,expected}.json.
+var cases = []struct {
+	name, config string
+	rules        func() []spancheck.Rule
+}{
+	{"opencensus", "", func() []spancheck.Rule { return openCensusRules(on, true) }},
+	{"opentelemetry", "", func() []spancheck.Rule { return otelRules(on, "POST", "POST", true) }},
+	{"opentelemetry-1.19", "", func() []spancheck.Rule { return otelRules(on, "kncloudevents.receive", "handle", false) }},
+	{
+		"opencensus-options", `{"drop_old_destination":true,"mark_replies":false,"fill_kind":false}`,
+		func() []spancheck.Rule {
+			return openCensusRules(opts{tag: true, split: true, copyDest: true, dropOld: true}, true)
+		},
+	},
+	{
+		"all-off", `{"tag_hops":false,"split_names":false,"mark_replies":false,"copy_destination":false,"fill_kind":false}`,
+		func() []spancheck.Rule { return nil },
+	},
+	// KEDA, Kedify Proxy and the demo apps: nothing of Knative's.
+	{"not-knative", "", func() []spancheck.Rule { return nil }},
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sdktest.Golden(t, &filter{}, c.config, filepath.Join("testdata", c.name))
+		})
+	}
+}
+
+// TestPromises checks every attribute the filter promises, span by span,
+// and that nothing else changed. Golden keeps expected.json equal to the
+// output; this keeps the output right.
+func TestPromises(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in, out := run(t, c.config, filepath.Join("testdata", c.name, "input.json"))
+			spancheck.Check(t, in, out, c.rules())
+		})
+	}
+}
+
+func run(t *testing.T, config, path string) (in, out ptrace.Traces) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sdktest.Run(&filter{}, abi.SignalTraces, config, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, out
+}
+
+func attrs(o opts, hop string, kv ...any) map[string]any {
+	m := map[string]any{}
+	if o.tag {
+		m["knative.hop"] = hop
+	}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+func brokerNames(o opts) []any {
+	if !o.split {
+		return nil
+	}
+	return []any{"kn.broker.name", fixtures.Broker, "kn.broker.namespace", fixtures.Namespace}
+}
+
+func triggerNames(o opts, trigger string) []any {
+	if !o.split {
+		return nil
+	}
+	return []any{"kn.trigger.name", trigger, "kn.trigger.namespace", fixtures.Namespace}
+}
+
+// destination is what copy_destination and drop_old_destination make of a
+// Zipkin-era messaging.destination.
+func destination(o opts, dest string) []any {
+	switch {
+	case !o.copyDest:
+		return nil
+	case o.dropOld:
+		return []any{"messaging.destination.name", dest, "messaging.destination", spancheck.Absent}
+	}
+	return []any{"messaging.destination.name", dest}
+}
+
+func internal(o opts) *ptrace.SpanKind {
+	if o.fill {
+		return spancheck.K(ptrace.SpanKindInternal)
+	}
+	return nil
+}
+
+func reply(o opts) string {
+	if o.replies {
+		return "reply"
+	}
+	return "dispatch"
+}
+
+func cat(parts ...[]any) []any {
+	var out []any
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+var (
+	server = spancheck.K(ptrace.SpanKindServer)
+	client = spancheck.K(ptrace.SpanKindClient)
+)
+
+// openCensusRules are the changes on OpenCensusHop: every Zipkin-era hop of
+// the broker picture, with heartbeats' and coinflip's own spans untouched.
+func openCensusRules(o opts, heads bool) []spancheck.Rule {
+	const (
+		ingress   = "broker-ingress.knative-eventing"
+		imc       = "imc-dispatcher"
+		flt       = "broker-filter.knative-eventing"
+		activator = "activator-service"
+	)
+	toCoinflip := "http://" + fixtures.FilterHost + fixtures.TriggerPath(fixtures.TriggerCoinflip, fixtures.TriggerCoinflipUID)
+	toDisplay := "http://" + fixtures.FilterHost + fixtures.TriggerPath(fixtures.TriggerDisplay, fixtures.TriggerDisplayUID)
+	toIngress := "http://" + fixtures.IngressHost + fixtures.IngressPath
+	trigCoinflip := "trigger:" + fixtures.TriggerCoinflip + "." + fixtures.Namespace
+	trigDisplay := "trigger:" + fixtures.TriggerDisplay + "." + fixtures.Namespace
+	rules := []spancheck.Rule{
+		{Service: ingress, Name: "/default/default", OfKind: server, Count: 2,
+			Change: spancheck.Change{Set: attrs(o, "ingress", brokerNames(o)...)}},
+		{Service: ingress, Name: fixtures.BrokerSpan, Count: 2,
+			Change: spancheck.Change{Set: attrs(o, "ingress", cat(brokerNames(o), destination(o, fixtures.BrokerSpan))...), Kind: internal(o)}},
+		{Service: ingress, Name: "/", OfKind: client, Count: 2,
+			Change: spancheck.Change{Set: attrs(o, "ingress")}},
+
+		{Service: imc, Name: "/", OfKind: server, Count: 2,
+			Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "knative.dev", Where: map[string]any{"messaging.destination": toCoinflip}, Count: 1,
+			Change: spancheck.Change{Set: attrs(o, "dispatch", destination(o, toCoinflip)...)}},
+		{Service: imc, Name: "knative.dev", Where: map[string]any{"messaging.destination": toIngress}, Count: 1,
+			Change: spancheck.Change{Set: attrs(o, reply(o), destination(o, toIngress)...)}},
+		{Service: imc, Name: "knative.dev", Where: map[string]any{"messaging.destination": toDisplay}, Count: 1,
+			Change: spancheck.Change{Set: attrs(o, "dispatch", destination(o, toDisplay)...)}},
+
+		{Service: flt, Name: fixtures.TriggerPath(fixtures.TriggerCoinflip, fixtures.TriggerCoinflipUID), Count: 1,
+			Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerCoinflip)...)}},
+		{Service: flt, Name: trigCoinflip, Count: 1,
+			Change: spancheck.Change{Set: attrs(o, "filter", cat(triggerNames(o, fixtures.TriggerCoinflip), destination(o, trigCoinflip))...), Kind: internal(o)}},
+		{Service: flt, Name: fixtures.TriggerPath(fixtures.TriggerDisplay, fixtures.TriggerDisplayUID), Count: 1,
+			Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerDisplay)...)}},
+
+		{Service: activator, Name: "/", OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+		{Service: activator, Name: "throttler_try", Count: 1, Change: spancheck.Change{Set: attrs(o, "activator"), Kind: internal(o)}},
+		{Service: activator, Name: "activator_proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "activator"), Kind: internal(o)}},
+		{Service: activator, Name: "/", OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+
+		// coinflip's queue-proxy reports under the pod's name.
+		{Service: fixtures.CoinflipPod, Name: "/", OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		{Service: fixtures.CoinflipPod, Name: "queue_proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue"), Kind: internal(o)}},
+		{Service: fixtures.CoinflipPod, Name: "queue_wait", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue"), Kind: internal(o)}},
+		{Service: fixtures.CoinflipPod, Name: "/", OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+	}
+	if heads {
+		rules = append(rules,
+			spancheck.Rule{Service: flt, Name: trigDisplay, Count: 1,
+				Change: spancheck.Change{Set: attrs(o, "filter", cat(triggerNames(o, fixtures.TriggerDisplay), destination(o, trigDisplay))...), Kind: internal(o)}},
+			spancheck.Rule{Service: fixtures.DisplayPod, Name: "/", OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+			spancheck.Rule{Service: fixtures.DisplayPod, Name: "queue_proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue"), Kind: internal(o)}},
+			spancheck.Rule{Service: fixtures.DisplayPod, Name: "/", OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		)
+	}
+	return rules
+}
+
+// otelRules are the changes on OpenTelemetryHop. outer is the outer server
+// span's name and activator the activator's server span's name, which
+// changed across 1.19–1.22 and later.
+func otelRules(o opts, outer, activator string, heads bool) []spancheck.Rule {
+	const (
+		ingress = "broker.ingress"
+		imc     = "inmemorychannel-dispatcher"
+		flt     = "broker.filter"
+	)
+	coinflipPath := fixtures.TriggerPath(fixtures.TriggerCoinflip, fixtures.TriggerCoinflipUID)
+	displayPath := fixtures.TriggerPath(fixtures.TriggerDisplay, fixtures.TriggerDisplayUID)
+	internalKind := spancheck.K(ptrace.SpanKindInternal)
+	passes := 1
+	if heads {
+		passes = 2
+	}
+	rules := []spancheck.Rule{
+		{Service: ingress, Name: outer, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress")}},
+		{Service: ingress, Name: "POST " + fixtures.IngressPath, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress", brokerNames(o)...)}},
+		// Already named by Knative 1.19+; the filter writes the same values.
+		{Service: ingress, Name: fixtures.BrokerSpan, OfKind: internalKind, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress", brokerNames(o)...)}},
+		{Service: ingress, Name: "POST /", OfKind: client, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress")}},
+
+		{Service: imc, Name: "POST", OfKind: server, Count: 2, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "send http://" + fixtures.FilterHost + coinflipPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "POST " + coinflipPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "send http://" + fixtures.IngressHost + fixtures.IngressPath, Count: 1, Change: spancheck.Change{Set: attrs(o, reply(o))}},
+		{Service: imc, Name: "POST " + fixtures.IngressPath, OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, reply(o))}},
+		{Service: imc, Name: "send http://" + fixtures.FilterHost + displayPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "POST " + displayPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+
+		{Service: flt, Name: outer, Count: 2, Change: spancheck.Change{Set: attrs(o, "filter")}},
+		{Service: flt, Name: "POST " + coinflipPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerCoinflip)...)}},
+		{Service: flt, Name: "trigger:" + fixtures.TriggerCoinflip + "." + fixtures.Namespace, Count: 1,
+			Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerCoinflip)...)}},
+		{Service: flt, Name: "POST " + displayPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerDisplay)...)}},
+		{Service: flt, Name: "POST /", OfKind: client, Count: passes, Change: spancheck.Change{Set: attrs(o, "filter")}},
+
+		{Service: "activator", Name: activator, OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+		{Service: "activator", Name: "throttler_try", Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+		{Service: "activator", Name: "activator_proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+		{Service: "activator", Name: "POST /", OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+
+		// The queue-proxy's service.name is the Knative Service's name;
+		// its CLIENT span (POST /) carries nothing that tells it from any
+		// other client, so it stays as it is.
+		{Service: "coinflip", Name: "queue", OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		{Service: "coinflip", Name: "kn.queueproxy.proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		{Service: "coinflip", Name: "kn.queueproxy.wait", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+	}
+	if heads {
+		rules = append(rules,
+			spancheck.Rule{Service: flt, Name: "trigger:" + fixtures.TriggerDisplay + "." + fixtures.Namespace, Count: 1,
+				Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerDisplay)...)}},
+			spancheck.Rule{Service: "event-display", Name: "queue", OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+			spancheck.Rule{Service: "event-display", Name: "kn.queueproxy.proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		)
+	}
+	return rules
+}

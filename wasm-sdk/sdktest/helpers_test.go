@@ -148,7 +148,9 @@ func other(js string) operand {
 }
 func empty() operand { return abi.AppendEmpty }
 func list() operand {
-	return func(b []byte) []byte { return abi.AppendStrValue(abi.AppendStr(abi.AppendU32(append(b, abi.TagList), 1), "k"), "v") }
+	return func(b []byte) []byte {
+		return abi.AppendStrValue(abi.AppendStr(abi.AppendU32(append(b, abi.TagList), 1), "k"), "v")
+	}
 }
 
 func setAttr(table uint8, i uint32, key string, v operand) []byte {

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
+	"github.com/wasmcol/wasmcol/examples/internal/spancheck"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
+)
+
+const customConfig = `{"pod_pattern":"^(.+)-[0-9]{5}-deployment-.*$","pod_name_attribute":"pod","result_attribute":"flip.result"}`
+
+// renamed is what each pod-named service becomes under the default
+// pattern; every other service keeps its name.
+var renamed = map[string]string{
+	fixtures.CoinflipPod:  "coinflip",
+	fixtures.HeartbeatPod: "heartbeats",
+	fixtures.DisplayPod:   "event-display",
+}
+
+var cases = []struct {
+	name, config string
+	rules        []spancheck.Rule
+	// resources maps an input service.name to the resource attributes the
+	// output must carry; services not listed come through unchanged.
+	resources func(svc string, in map[string]any) map[string]any
+}{
+	{"opencensus", "", flipped("coinflip.result", "heads"), podNames(renamed, "k8s.pod.name")},
+	{"opentelemetry", "", flipped("coinflip.result", "heads"), podNames(renamed, "k8s.pod.name")},
+	{"opentelemetry-1.19", "", flipped("coinflip.result", "tails"), podNames(renamed, "k8s.pod.name")},
+	// Only revision pods match; heartbeats' Deployment pod keeps its name.
+	{"custom-pattern", customConfig, flipped("flip.result", "heads"), podNames(map[string]string{
+		fixtures.CoinflipPod: "coinflip",
+		fixtures.DisplayPod:  "event-display",
+	}, "pod")},
+}
+
+// flipped: only coinflip's flip span has the event, so only it changes.
+func flipped(key, result string) []spancheck.Rule {
+	return []spancheck.Rule{{
+		Service: fixtures.CoinflipPod, Name: "flip", Count: 1,
+		Change: spancheck.Change{Set: map[string]any{key: result}},
+	}}
+}
+
+func podNames(to map[string]string, podKey string) func(string, map[string]any) map[string]any {
+	return func(svc string, in map[string]any) map[string]any {
+		name, ok := to[svc]
+		if !ok {
+			return nil
+		}
+		out := maps.Clone(in)
+		out["service.name"] = name
+		if _, has := in[podKey]; !has {
+			out[podKey] = svc
+		}
+		return out
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sdktest.Golden(t, &filter{}, c.config, filepath.Join("testdata", c.name))
+		})
+	}
+}
+
+// TestPromises checks the flip result on the flip span, the service name
+// and pod name on every resource, and that nothing else changed.
+func TestPromises(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in, out := run(t, c.config, filepath.Join("testdata", c.name, "input.json"))
+			spancheck.CheckResources(t, in, out, c.rules, c.resources)
+			// The services the filter must have renamed are really there.
+			seen := map[string]bool{}
+			for _, rs := range in.ResourceSpans().All() {
+				v, _ := rs.Resource().Attributes().Get("service.name")
+				seen[v.Str()] = true
+			}
+			if !seen[fixtures.CoinflipPod] {
+				t.Error("the input has no coinflip pod")
+			}
+		})
+	}
+}
+
+func run(t *testing.T, config, path string) (in, out ptrace.Traces) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sdktest.Run(&filter{}, abi.SignalTraces, config, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got); err != nil {
+		t.Fatal(err)
+	}
+	return in, out
+}
+
+func TestDefaultPattern(t *testing.T) {
+	f := &filter{}
+	if _, err := sdktest.New(f, ""); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"coinflip-00001-deployment-5d9c7b8f4-x2x7k":      "coinflip",
+		"heartbeats-deployment-6c9d7f7b8-q4w2z":          "heartbeats",
+		"event-display-00012-deployment-7b4c9d6f5-m8p2t": "event-display",
+		"my-svc-deployment-abc-12345":                    "my-svc",
+		"coinflip":                                       "",
+		"broker-ingress.knative-eventing":                "",
+		"coinflip-00001-deployment":                      "",
+		"Coinflip-00001-deployment-5d9c7b8f4-x2x7k":      "",
+	} {
+		got := ""
+		if m := f.pattern.FindStringSubmatch(name); m != nil {
+			got = m[f.group]
+		}
+		if got != want {
+			t.Errorf("%q → %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for config, want := range map[string]string{
+		`{"pod_pattern":"("}`:                          "pod_pattern",
+		`{"pod_pattern":"^x-deployment$"}`:             "capture group",
+		`{"result_event":""}`:                          "result_event",
+		`{"pod_patern":"x"}`:                           "unknown field",
+		`{"service_from_pod":false,"pod_pattern":"("}`: "",
+	} {
+		_, err := sdktest.New(&filter{}, config)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", config, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: error %v, want one mentioning %q", config, err, want)
+		}
+	}
+}

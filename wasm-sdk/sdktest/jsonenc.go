@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The scalar types below read every spelling the OTLP/JSON mapping allows
@@ -276,7 +278,11 @@ func decodeOTLP(in []byte, v any) error {
 	if _, ok := tree.(map[string]any); !ok {
 		return errors.New("want a JSON object")
 	}
-	norm, err := json.Marshal(camelKeys(tree))
+	tree, err := camelKeys(tree)
+	if err != nil {
+		return err
+	}
+	norm, err := json.Marshal(tree)
 	if err != nil {
 		return err
 	}
@@ -287,22 +293,66 @@ func decodeOTLP(in []byte, v any) error {
 
 // camelKeys renames snake_case object keys to lowerCamelCase. Every object
 // key in OTLP/JSON is a field name (attribute keys are values), so this
-// never touches data.
-func camelKeys(v any) any {
+// never touches data. It also rejects a key that no OTLP message has in
+// exactly that case: encoding/json matches keys case-insensitively, and
+// "spanID" must not pass for "spanId" when pdata would ignore it.
+func camelKeys(v any) (any, error) {
 	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[camel(k)] = camelKeys(e)
+			name := camel(k)
+			if !knownKeys()[name] {
+				return nil, fmt.Errorf("unknown field %q", k)
+			}
+			e, err := camelKeys(e)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = e
 		}
-		return out
+		return out, nil
 	case []any:
 		for i, e := range v {
-			v[i] = camelKeys(e)
+			e, err := camelKeys(e)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = e
 		}
 	}
-	return v
+	return v, nil
 }
+
+// knownKeys is every JSON key of the model, AnyValue's included.
+var knownKeys = sync.OnceValue(func() map[string]bool {
+	keys := map[string]bool{"values": true}
+	for _, k := range []string{"stringValue", "boolValue", "intValue", "doubleValue", "bytesValue", "arrayValue", "kvlistValue"} {
+		keys[k] = true
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" {
+				keys[name] = true
+				walk(f.Type)
+			}
+		}
+	}
+	for _, root := range []any{tracesData{}, metricsData{}, logsData{}} {
+		walk(reflect.TypeOf(root))
+	}
+	return keys
+})
 
 func camel(k string) string {
 	if !strings.Contains(k, "_") {

@@ -285,7 +285,7 @@ func TestRunErrors(t *testing.T) {
 		{"config error", &tagger{}, `{"key":"k","typo":1}`, abi.SignalTraces, traces, `config: json: unknown field "typo"`},
 		{"not a filter", struct{}{}, "", abi.SignalTraces, traces, "sdktest: struct {} implements none of"},
 		{"nil filter", nil, "", abi.SignalTraces, traces, "implements none of"},
-		{"bad input", identity{}, "", abi.SignalLogs, []byte(`{"resourceLogs":[{"resource":{},"bogus":1}]}`), `sdktest: logs JSON: json: unknown field "bogus"`},
+		{"bad input", identity{}, "", abi.SignalLogs, []byte(`{"resourceLogs":[{"resource":{},"bogus":1}]}`), `sdktest: logs JSON: unknown field "bogus"`},
 		{"input of another signal", identity{}, "", abi.SignalLogs, traces, `unknown field "resourceSpans"`},
 	}
 	for _, c := range cases {

@@ -49,6 +49,8 @@ type Rule struct {
 	OfKind *ptrace.SpanKind
 	// Where matches input attributes by value (compared with type).
 	Where map[string]any
+	// TraceID, when not empty, matches the span's trace.
+	TraceID pcommon.TraceID
 	// Count is how many input spans the rule must select; 0 means at
 	// least one.
 	Count int
@@ -96,6 +98,9 @@ func (r Rule) selects(sp span) bool {
 	if r.OfKind != nil && sp.s.Kind() != *r.OfKind {
 		return false
 	}
+	if !r.TraceID.IsEmpty() && sp.s.TraceID() != r.TraceID {
+		return false
+	}
 	for k, want := range r.Where {
 		v, ok := sp.s.Attributes().Get(k)
 		if !ok || !equal(v, want) {
@@ -113,6 +118,9 @@ func (r Rule) String() string {
 	}
 	if len(r.Where) > 0 {
 		fmt.Fprintf(&b, " where=%v", r.Where)
+	}
+	if !r.TraceID.IsEmpty() {
+		fmt.Fprintf(&b, " trace=%s", r.TraceID)
 	}
 	return b.String() + "}"
 }

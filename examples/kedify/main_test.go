@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
+	"github.com/wasmcol/wasmcol/examples/internal/spancheck"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
+)
+
+var server = spancheck.K(ptrace.SpanKindServer)
+
+// kedaRules are the marks on fixtures.KEDATraces.
+func kedaRules(wait bool) []spancheck.Rule {
+	cold := map[string]any{"kedify.cold_start": true}
+	if wait {
+		// The fixture's interceptor held the request 4,210 ms.
+		cold = map[string]any{"kedify.cold_start": true, "kedify.cold_start.wait_ms": int64(4210)}
+	}
+	return []spancheck.Rule{
+		{Service: fixtures.InterceptorService, Name: "GET", OfKind: server, TraceID: fixtures.TraceID("keda-cold", -1), Count: 1,
+			Change: spancheck.Change{Set: cold}},
+		// Its CLIENT child is in another batch: marked, but no wait.
+		{Service: fixtures.InterceptorService, Name: "GET", OfKind: server, TraceID: fixtures.TraceID("keda-cold-split", -1), Count: 1,
+			Change: spancheck.Change{Set: map[string]any{"kedify.cold_start": true}}},
+		{Service: fixtures.ProxyService, Name: "ingress", Count: 2,
+			Change: spancheck.Change{Set: map[string]any{"kedify.proxy": true}}},
+	}
+}
+
+// throttled marks the activator's throttler_try in the runs whose wait
+// exceeds the threshold.
+func throttled(seeds ...string) []spancheck.Rule {
+	var rules []spancheck.Rule
+	for _, seed := range seeds {
+		rules = append(rules, spancheck.Rule{Name: "throttler_try", TraceID: fixtures.TraceID(seed, -1), Count: 1,
+			Change: spancheck.Change{Set: map[string]any{"knative.cold_start": true}}})
+	}
+	return rules
+}
+
+var cases = []struct {
+	name, config string
+	rules        []spancheck.Rule
+}{
+	{"keda", "", kedaRules(true)},
+	{"no-wait", `{"wait_time":false}`, kedaRules(false)},
+	// 2.5 s throttler_try: a cold start.
+	{"opencensus", "", throttled(fixtures.OpenCensus.Seed)},
+	// 5 ms: warm.
+	{"opentelemetry", "", nil},
+	// 1.2 s: over the 1 s default.
+	{"opentelemetry-1.19", "", throttled(fixtures.OTel119Tails.Seed)},
+	// With 2 s, only the 2.5 s wait counts.
+	{"threshold", `{"cold_start_threshold":"2s"}`, throttled(fixtures.OpenCensus.Seed)},
+	{"all-off", `{"interceptor":false,"knative":false,"proxy":false}`, nil},
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sdktest.Golden(t, &filter{}, c.config, filepath.Join("testdata", c.name))
+		})
+	}
+}
+
+// TestPromises checks every mark on every span that should carry it, with
+// its type (bools, an int wait), and that nothing else changed.
+func TestPromises(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", c.name, "input.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, out := run(t, c.config, raw)
+			spancheck.Check(t, in, out, c.rules)
+		})
+	}
+}
+
+func run(t *testing.T, config string, raw []byte) (in, out ptrace.Traces) {
+	t.Helper()
+	got, err := sdktest.Run(&filter{}, abi.SignalTraces, config, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got); err != nil {
+		t.Fatal(err)
+	}
+	return in, out
+}
+
+// TestThresholdIsExclusive: "longer than the threshold" — exactly the
+// threshold is not a cold start.
+func TestThresholdIsExclusive(t *testing.T) {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i, d := range []time.Duration{time.Second, time.Second + time.Nanosecond} {
+		s := ss.AppendEmpty()
+		s.SetName("throttler_try")
+		s.SetSpanID(pcommon.SpanID{byte(i + 1)})
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(fixtures.T0))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(fixtures.T0.Add(d)))
+	}
+	raw, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out := run(t, "", raw)
+	spans := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	if _, ok := spans.At(0).Attributes().Get("knative.cold_start"); ok {
+		t.Error("exactly 1s is marked")
+	}
+	if v, ok := spans.At(1).Attributes().Get("knative.cold_start"); !ok || !v.Bool() {
+		t.Error("1s+1ns is not marked")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for config, want := range map[string]string{
+		`{"cold_start_threshold":"soon"}`: "cold_start_threshold",
+		`{"cold_start_threshold":"-1s"}`:  "negative",
+		`{"threshold":"1s"}`:              "unknown field",
+	} {
+		if _, err := sdktest.New(&filter{}, config); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one mentioning %q", config, err, want)
+		}
+	}
+}
+
+// TestProxyNeedsComponent: an application span that happens to be named
+// ingress is not Kedify Proxy's.
+func TestProxyNeedsComponent(t *testing.T) {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i, component := range []string{"proxy", "nginx", ""} {
+		s := ss.AppendEmpty()
+		s.SetName("ingress")
+		s.SetKind(ptrace.SpanKindServer)
+		s.SetSpanID(pcommon.SpanID{byte(i + 1)})
+		if component != "" {
+			s.Attributes().PutStr("component", component)
+		}
+	}
+	raw, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := run(t, "", raw)
+	spancheck.Check(t, in, out, []spancheck.Rule{{Name: "ingress", Where: map[string]any{"component": "proxy"}, Count: 1,
+		Change: spancheck.Change{Set: map[string]any{"kedify.proxy": true}}}})
+}

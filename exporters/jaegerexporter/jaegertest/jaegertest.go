@@ -217,9 +217,16 @@ func (j *Jaeger) Start(tb testing.TB) {
 	}
 	cmd := exec.Command(j.bin, j.args...)
 	cmd.Dir = filepath.Dir(j.logPath)
-	// Only the variables Jaeger reads that matter here; an inherited
-	// SPAN_STORAGE_TYPE or COLLECTOR_* would change what is being tested.
-	cmd.Env = []string{"SPAN_STORAGE_TYPE=memory", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	// A fixed environment: an inherited SPAN_STORAGE_TYPE or COLLECTOR_*
+	// would change what is being tested. JAEGER_DISABLED turns off Jaeger's
+	// self-tracing, whose jaeger-client would otherwise send UDP to the
+	// default agent port 6831, i.e. to whatever else runs on this machine.
+	cmd.Env = []string{
+		"SPAN_STORAGE_TYPE=memory",
+		"JAEGER_DISABLED=true",
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = sysProcAttr()

@@ -216,23 +216,24 @@ func (v anyValue) otherJSON() string {
 	return strings.TrimRight(buf.String(), "\n")
 }
 
-// appendColumn appends v as one tagged column value.
-func (v anyValue) appendColumn(b []byte) []byte {
+// write writes v as one column value; maps and arrays as read-only JSON.
+func (v anyValue) write(w *colWriter) {
 	switch v.kind {
 	case abi.TagStr:
-		return abi.AppendStrValue(b, v.str)
+		w.Str(v.str)
 	case abi.TagInt:
-		return abi.AppendIntValue(b, int64(v.num))
+		w.Int(int64(v.num))
 	case abi.TagDouble:
-		return abi.AppendDoubleValue(b, math.Float64frombits(v.num))
+		w.Double(math.Float64frombits(v.num))
 	case abi.TagBool:
-		return abi.AppendBoolValue(b, v.num == 1)
+		w.Bool(v.num == 1)
 	case abi.TagBytes:
-		return abi.AppendBytesValue(b, v.raw)
+		w.BytesValue(v.raw)
 	case kindArray, kindKVList:
-		return abi.AppendOtherValue(b, v.otherJSON())
+		w.Other(v.otherJSON())
+	default:
+		w.Empty()
 	}
-	return abi.AppendEmpty(b)
 }
 
 // scalarValue turns a decoded edit operand into a value. ok is false for

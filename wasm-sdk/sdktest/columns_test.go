@@ -73,6 +73,7 @@ func TestColumnsTraces(t *testing.T) {
 		{abi.TableLink, abi.FieldTraceID, "", []string{"x:0af7651916cd43dd8448eb211c80319c", "x:0af7651916cd43dd8448eb211c80319c"}},
 		{abi.TableLink, abi.FieldSpanID, "", []string{"x:b7ad6b7169203331", "x:b7ad6b7169203332"}},
 		{abi.TableLink, abi.FieldTraceState, "", []string{"s:congo=t61rcWkgMzE", "s:"}},
+		{abi.TableLink, abi.FieldFlags, "", []string{"i:1", "i:0"}},
 		{abi.TableLink, abi.FieldAttrs, "", []string{"[link.kind=s:follows]", "[]"}},
 		{abi.TableLink, abi.FieldAttr, "link.kind", cat([]string{"s:follows"}, e(1))},
 	}
@@ -208,7 +209,7 @@ func TestColumnErrors(t *testing.T) {
 	tr := batches[abi.SignalTraces]
 	for _, c := range []struct{ table, field int32 }{
 		{abi.TableResource, abi.FieldParent}, {abi.TableResource, abi.FieldResource}, {abi.TableResource, abi.FieldName},
-		{abi.TableEvent, abi.FieldResource}, {abi.TableLink, abi.FieldResource}, {abi.TableLink, abi.FieldFlags},
+		{abi.TableEvent, abi.FieldResource}, {abi.TableLink, abi.FieldResource},
 		{abi.TableLink, abi.FieldName}, {abi.TableEvent, abi.FieldFlags}, {abi.TableSpan, abi.FieldValue},
 		{abi.TableScope, abi.FieldFlags},
 	} {
@@ -251,7 +252,9 @@ func TestOtherJSON(t *testing.T) {
 			if got := c.v.otherJSON(); got != c.want {
 				t.Errorf("got %s, want %s", got, c.want)
 			}
-			col := cells(t, c.v.appendColumn(nil), 1)[0]
+			w := newColWriter(nil, 1)
+			c.v.write(w)
+			col := cells(t, w.Bytes(), 1)[0]
 			if want := "o:" + c.want; col != want {
 				t.Errorf("column cell %q, want %q", col, want)
 			}

@@ -4,7 +4,7 @@ package sdktest
 
 import (
 	"bytes"
-	"fmt"
+	"strings"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
@@ -18,14 +18,18 @@ const (
 	maxKVEntries  = 10_000
 	maxCounters   = 64
 	maxCounterLen = 64
+	maxLogLine    = 2 << 10   // longer log lines are cut
+	maxFail       = 4 << 10   // longer failure messages are cut
+	maxEdits      = 256 << 20 // bytes of staged edits per call
 )
 
 // callHost serves the ABI for one call of a filter: Init (t is nil) or one
 // batch. State that outlives the call lives in the Emulator.
 type callHost struct {
-	e     *Emulator
-	t     *tables
-	edits [][]byte // staged; applied after the filter returns success
+	e      *Emulator
+	t      *tables
+	edits  [][]byte // staged; applied after the filter returns success
+	staged int      // bytes in edits
 }
 
 var _ hostcall.Host = (*callHost)(nil)
@@ -48,6 +52,10 @@ func (h *callHost) Edit(ops []byte) int32 {
 	if h.t == nil {
 		return abi.ErrState
 	}
+	if h.staged+len(ops) > maxEdits {
+		return abi.ErrTooLarge
+	}
+	h.staged += len(ops)
 	h.edits = append(h.edits, bytes.Clone(ops))
 	return 0
 }
@@ -58,11 +66,14 @@ var levelNames = map[int32]string{
 	abi.LogDebug: "debug", abi.LogInfo: "info", abi.LogWarn: "warn", abi.LogError: "error",
 }
 
+// Log records a line as the host logs it: cut to 2 KiB, without trailing
+// newlines, and at info level when the level is unknown.
 func (h *callHost) Log(level int32, msg string) {
 	name, ok := levelNames[level]
 	if !ok {
-		name = fmt.Sprintf("level %d", level)
+		name = "info"
 	}
+	msg = strings.TrimRight(truncate(msg, maxLogLine), "\n")
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
 	h.e.logs = append(h.e.logs, name+": "+msg)
@@ -73,7 +84,15 @@ func (h *callHost) Log(level int32, msg string) {
 func (h *callHost) Fail(msg string) {
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
-	h.e.logs = append(h.e.logs, "fail: "+msg)
+	h.e.logs = append(h.e.logs, "fail: "+truncate(msg, maxFail))
+}
+
+// truncate cuts s to n bytes, as the host does, even inside a rune.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // OTLPGet and OTLPSet need a protobuf codec, which the zero-dependency
@@ -82,9 +101,6 @@ func (h *callHost) OTLPGet() ([]byte, int32)     { return nil, abi.ErrState }
 func (h *callHost) OTLPSet(payload []byte) int32 { return abi.ErrState }
 
 func (h *callHost) KVGet(key string) ([]byte, int32) {
-	if len(key) > maxKVKey {
-		return nil, abi.ErrTooLarge
-	}
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
 	v, ok := h.e.kv[key]
@@ -95,18 +111,14 @@ func (h *callHost) KVGet(key string) ([]byte, int32) {
 }
 
 func (h *callHost) KVSet(key string, value []byte) int32 {
-	if len(key) > maxKVKey || len(value) > maxKVValue {
-		return abi.ErrTooLarge
-	}
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
 	return h.e.kvPut(key, value)
 }
 
+// KVCAS compares before it checks limits, as the host does: a swap that
+// would not happen reports 0 even for an oversized key or value.
 func (h *callHost) KVCAS(key string, old, new []byte) int32 {
-	if len(key) > maxKVKey || len(new) > maxKVValue {
-		return abi.ErrTooLarge
-	}
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
 	cur, ok := h.e.kv[key]
@@ -120,17 +132,18 @@ func (h *callHost) KVCAS(key string, old, new []byte) int32 {
 }
 
 func (h *callHost) KVDelete(key string) int32 {
-	if len(key) > maxKVKey {
-		return abi.ErrTooLarge
-	}
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
 	delete(h.e.kv, key)
 	return 0
 }
 
-// kvPut stores a copy of value; the caller holds e.mu.
+// kvPut stores a copy of value within the host's limits, which also
+// refuse an empty key; the caller holds e.mu.
 func (e *Emulator) kvPut(key string, value []byte) int32 {
+	if len(key) == 0 || len(key) > maxKVKey || len(value) > maxKVValue {
+		return abi.ErrTooLarge
+	}
 	if _, ok := e.kv[key]; !ok && len(e.kv) >= maxKVEntries {
 		return abi.ErrTooLarge
 	}

@@ -36,13 +36,16 @@ func TestKVLimits(t *testing.T) {
 	}{
 		{"key of 256 bytes", func(h *callHost) int32 { return h.KVSet(key256, []byte("v")) }, 0},
 		{"key of 257 bytes", func(h *callHost) int32 { return h.KVSet(key256+"k", []byte("v")) }, abi.ErrTooLarge},
-		{"empty key", func(h *callHost) int32 { return h.KVSet("", []byte("v")) }, 0},
+		{"empty key", func(h *callHost) int32 { return h.KVSet("", []byte("v")) }, abi.ErrTooLarge},
+		{"empty key by CAS", func(h *callHost) int32 { return h.KVCAS("", nil, []byte("v")) }, abi.ErrTooLarge},
 		{"value of 64 KiB", func(h *callHost) int32 { return h.KVSet("k", val64k) }, 0},
 		{"value of 64 KiB + 1", func(h *callHost) int32 { return h.KVSet("k", append(val64k, 'v')) }, abi.ErrTooLarge},
-		{"get with a long key", func(h *callHost) int32 { _, rc := h.KVGet(key256 + "k"); return rc }, abi.ErrTooLarge},
-		{"delete with a long key", func(h *callHost) int32 { return h.KVDelete(key256 + "k") }, abi.ErrTooLarge},
+		// Like the host, only writes check sizes, and CAS compares first.
+		{"get with a long key", func(h *callHost) int32 { _, rc := h.KVGet(key256 + "k"); return rc }, abi.ErrNotFound},
+		{"delete with a long key", func(h *callHost) int32 { return h.KVDelete(key256 + "k") }, 0},
 		{"cas with a long key", func(h *callHost) int32 { return h.KVCAS(key256+"k", nil, nil) }, abi.ErrTooLarge},
 		{"cas with a large value", func(h *callHost) int32 { return h.KVCAS("k", nil, append(val64k, 'v')) }, abi.ErrTooLarge},
+		{"cas that would not swap a large value", func(h *callHost) int32 { return h.KVCAS("k", []byte("old"), append(val64k, 'v')) }, 0},
 		{"get absent", func(h *callHost) int32 { _, rc := h.KVGet("absent"); return rc }, abi.ErrNotFound},
 		{"delete absent", func(h *callHost) int32 { return h.KVDelete("absent") }, 0},
 	}
@@ -207,9 +210,12 @@ func TestConfigAndLogs(t *testing.T) {
 	h.Log(abi.LogInfo, "ünï")
 	h.Log(abi.LogWarn, "")
 	h.Log(abi.LogError, "e")
-	h.Log(7, "odd")
+	h.Log(7, "odd level")
+	h.Log(abi.LogInfo, "trailing newlines\n\n")
+	h.Log(abi.LogInfo, strings.Repeat("x", 3000))
 	h.Fail("stray")
-	want := []string{"debug: d", "info: ünï", "warn: ", "error: e", "level 7: odd", "fail: stray"}
+	want := []string{"debug: d", "info: ünï", "warn: ", "error: e", "info: odd level", "info: trailing newlines",
+		"info: " + strings.Repeat("x", 2048), "fail: stray"}
 	if got := e.LogLines(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("log lines %q, want %q", got, want)
 	}

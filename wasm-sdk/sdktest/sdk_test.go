@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"iter"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -62,10 +64,24 @@ type dumper struct{ out strings.Builder }
 
 func (d *dumper) p(format string, args ...any) { fmt.Fprintf(&d.out, format+"\n", args...) }
 
-func attrs(a []wasmcol.Attr) string {
+// attrs renders an item's Attrs(). It takes both shapes the SDK has had,
+// an iterator and a slice of {Key, Value}, so that this test keeps
+// compiling while the SDK's API settles.
+func attrs(a any) string {
 	var parts []string
-	for _, kv := range a {
-		parts = append(parts, fmt.Sprintf("%s=%d:%s", kv.Key, kv.Value.Kind(), kv.Value.AsString()))
+	add := func(k string, v wasmcol.Value) {
+		parts = append(parts, fmt.Sprintf("%s=%d:%s", k, v.Kind(), v.AsString()))
+	}
+	if seq, ok := a.(iter.Seq2[string, wasmcol.Value]); ok {
+		for k, v := range seq {
+			add(k, v)
+		}
+	} else {
+		rv := reflect.ValueOf(a)
+		for i := range rv.Len() {
+			kv := rv.Index(i)
+			add(kv.FieldByName("Key").String(), kv.FieldByName("Value").Interface().(wasmcol.Value))
+		}
 	}
 	return "[" + strings.Join(parts, " ") + "]"
 }
@@ -276,6 +292,7 @@ func TestRunErrors(t *testing.T) {
 		want   string
 	}{
 		{"filter error", failing{sentinel}, "", abi.SignalLogs, logs, "filter says no"},
+		{"empty error message", failing{errors.New("")}, "", abi.SignalLogs, logs, "no message"},
 		{"panic", panicking{}, "", abi.SignalMetrics, metrics, "panic: assignment to entry in nil map"},
 		{"read-only value in an edit", otherKind{}, "", abi.SignalLogs, logs, "edit 1 rejected, no edit applied"},
 		{"signal the filter lacks", failing{}, "", abi.SignalTraces, traces, "wasmcol: this filter does not process traces"},
@@ -298,6 +315,11 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("a failed call returned output %s", out)
 			}
 		})
+	}
+	// The host keeps 4 KiB of a failure message.
+	long := strings.Repeat("é", 3000)
+	if _, err := Run(failing{errors.New(long)}, abi.SignalLogs, "", logs); err == nil || err.Error() != long[:4096] {
+		t.Errorf("a long message came back as %d bytes, want 4096", len(fmt.Sprint(err)))
 	}
 	// Only the message crosses the host boundary.
 	if _, err := Run(failing{sentinel}, abi.SignalLogs, "", logs); errors.Is(err, sentinel) || err.Error() != sentinel.Error() {

@@ -172,11 +172,15 @@ func guard(call func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(os.Stderr, "sdktest: filter panicked: %v\n%s", r, debug.Stack())
-			err = fmt.Errorf("panic: %v", r)
+			err = errors.New(truncate(fmt.Sprintf("panic: %v", r), maxFail))
 		}
 	}()
 	if err := call(); err != nil {
-		return errors.New(err.Error())
+		msg := truncate(err.Error(), maxFail)
+		if msg == "" {
+			msg = "no message"
+		}
+		return errors.New(msg)
 	}
 	return nil
 }

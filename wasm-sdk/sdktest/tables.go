@@ -193,8 +193,10 @@ var hasField = map[int32]map[int32]bool{
 		abi.FieldKind, abi.FieldStartTime, abi.FieldTime, abi.FieldStatusCode, abi.FieldStatusMessage,
 		abi.FieldFlags),
 	abi.TableEvent: set(abi.FieldAttr, abi.FieldAttrs, abi.FieldParent, abi.FieldName, abi.FieldTime),
+	// Links serve their flags too: the host does, though ABI v1's field
+	// list names only span, point and log.
 	abi.TableLink: set(abi.FieldAttr, abi.FieldAttrs, abi.FieldParent, abi.FieldTraceID,
-		abi.FieldSpanID, abi.FieldTraceState),
+		abi.FieldSpanID, abi.FieldTraceState, abi.FieldFlags),
 	abi.TableMetric: set(abi.FieldParent, abi.FieldResource, abi.FieldName, abi.FieldDescription,
 		abi.FieldUnit, abi.FieldKind),
 	abi.TablePoint: set(abi.FieldAttr, abi.FieldAttrs, abi.FieldParent, abi.FieldResource,
@@ -221,27 +223,28 @@ func (t *tables) column(table, field int32, key string) ([]byte, int32) {
 	if !hasField[table][field] {
 		return nil, abi.ErrArgument
 	}
-	var b []byte
+	w := newColWriter(nil, int(n))
 	for i := 0; i < int(n); i++ {
 		switch field {
 		case abi.FieldAttr:
 			attrs := *t.attrs(table, i)
 			if j := attrIndex(attrs, key); j >= 0 {
-				b = attrs[j].Value.appendColumn(b)
+				attrs[j].Value.write(w)
 			} else {
-				b = abi.AppendEmpty(b)
+				w.Empty()
 			}
 		case abi.FieldAttrs:
 			attrs := *t.attrs(table, i)
-			b = abi.AppendU32(append(b, abi.TagList), uint32(len(attrs)))
+			w.List(len(attrs))
 			for _, kv := range attrs {
-				b = kv.Value.appendColumn(abi.AppendStr(b, kv.Key))
+				w.Key(kv.Key)
+				kv.Value.write(w)
 			}
 		default:
-			b = t.cell(table, field, i, b)
+			t.cell(w, table, field, i)
 		}
 	}
-	return b, 0
+	return w.Bytes(), 0
 }
 
 // attrs is the attribute list of item i; nil for a table without one.
@@ -274,131 +277,151 @@ func (t *tables) attrs(table int32, i int) *[]keyValue {
 	return nil
 }
 
-// cell appends one non-attribute field of item i; hasField vouches for it.
-func (t *tables) cell(table, field int32, i int, b []byte) []byte {
-	str := func(s string) []byte { return abi.AppendStrValue(b, s) }
-	num := func(v int64) []byte { return abi.AppendIntValue(b, v) }
+// cell writes one non-attribute field of item i; hasField vouches for it.
+func (t *tables) cell(w *colWriter, table, field int32, i int) {
+	str, num := w.Str, w.Int
+	id := func(id []byte) { w.BytesValue(id) }
+	// optID is an ID that reads as Empty when all zero.
+	optID := func(b []byte) {
+		for _, c := range b {
+			if c != 0 {
+				w.BytesValue(b)
+				return
+			}
+		}
+		w.Empty()
+	}
 	switch table {
 	case abi.TableScope:
 		r := t.scopes[i]
 		switch field {
 		case abi.FieldParent, abi.FieldResource:
-			return num(int64(r.res))
+			num(int64(r.res))
 		case abi.FieldName:
-			return str(r.s.Name)
+			str(r.s.Name)
 		case abi.FieldVersion:
-			return str(r.s.Version)
+			str(r.s.Version)
+		default:
+			mismatch()
 		}
 	case abi.TableSpan:
 		r := t.spans[i]
 		s := r.s
 		switch field {
 		case abi.FieldParent:
-			return num(int64(r.scope))
+			num(int64(r.scope))
 		case abi.FieldResource:
-			return num(int64(r.res))
+			num(int64(r.res))
 		case abi.FieldName:
-			return str(s.Name)
+			str(s.Name)
 		case abi.FieldTraceID:
-			return abi.AppendBytesValue(b, s.TraceID[:])
+			id(s.TraceID[:])
 		case abi.FieldSpanID:
-			return abi.AppendBytesValue(b, s.SpanID[:])
+			id(s.SpanID[:])
 		case abi.FieldParentSpanID:
-			if s.ParentSpanID == (spanID{}) {
-				return abi.AppendEmpty(b)
-			}
-			return abi.AppendBytesValue(b, s.ParentSpanID[:])
+			optID(s.ParentSpanID[:])
 		case abi.FieldTraceState:
-			return str(s.TraceState)
+			str(s.TraceState)
 		case abi.FieldKind:
-			return num(int64(s.Kind))
+			num(int64(s.Kind))
 		case abi.FieldStartTime:
-			return num(int64(s.StartTimeUnixNano))
+			num(int64(s.StartTimeUnixNano))
 		case abi.FieldTime:
-			return num(int64(s.EndTimeUnixNano))
+			num(int64(s.EndTimeUnixNano))
 		case abi.FieldStatusCode:
-			return num(int64(s.Status.Code))
+			num(int64(s.Status.Code))
 		case abi.FieldStatusMessage:
-			return str(s.Status.Message)
+			str(s.Status.Message)
 		case abi.FieldFlags:
-			return num(int64(s.Flags))
+			num(int64(s.Flags))
+		default:
+			mismatch()
 		}
 	case abi.TableEvent:
 		r := t.events[i]
 		switch field {
 		case abi.FieldParent:
-			return num(int64(r.span))
+			num(int64(r.span))
 		case abi.FieldName:
-			return str(r.e.Name)
+			str(r.e.Name)
 		case abi.FieldTime:
-			return num(int64(r.e.TimeUnixNano))
+			num(int64(r.e.TimeUnixNano))
+		default:
+			mismatch()
 		}
 	case abi.TableLink:
 		r := t.links[i]
 		switch field {
 		case abi.FieldParent:
-			return num(int64(r.span))
+			num(int64(r.span))
 		case abi.FieldTraceID:
-			return abi.AppendBytesValue(b, r.l.TraceID[:])
+			id(r.l.TraceID[:])
 		case abi.FieldSpanID:
-			return abi.AppendBytesValue(b, r.l.SpanID[:])
+			id(r.l.SpanID[:])
 		case abi.FieldTraceState:
-			return str(r.l.TraceState)
+			str(r.l.TraceState)
+		case abi.FieldFlags:
+			num(int64(r.l.Flags))
+		default:
+			mismatch()
 		}
 	case abi.TableMetric:
 		r := t.metrics[i]
 		switch field {
 		case abi.FieldParent:
-			return num(int64(r.scope))
+			num(int64(r.scope))
 		case abi.FieldResource:
-			return num(int64(r.res))
+			num(int64(r.res))
 		case abi.FieldName:
-			return str(r.m.Name)
+			str(r.m.Name)
 		case abi.FieldDescription:
-			return str(r.m.Description)
+			str(r.m.Description)
 		case abi.FieldUnit:
-			return str(r.m.Unit)
+			str(r.m.Unit)
 		case abi.FieldKind:
-			return num(metricType(r.m))
+			num(metricType(r.m))
+		default:
+			mismatch()
 		}
 	case abi.TablePoint:
-		return t.pointCell(field, i, b)
+		t.pointCell(w, field, i)
 	case abi.TableLog:
 		r := t.logs[i]
 		l := r.l
 		switch field {
 		case abi.FieldParent:
-			return num(int64(r.scope))
+			num(int64(r.scope))
 		case abi.FieldResource:
-			return num(int64(r.res))
+			num(int64(r.res))
 		case abi.FieldTraceID:
-			if l.TraceID == (traceID{}) {
-				return abi.AppendEmpty(b)
-			}
-			return abi.AppendBytesValue(b, l.TraceID[:])
+			optID(l.TraceID[:])
 		case abi.FieldSpanID:
-			if l.SpanID == (spanID{}) {
-				return abi.AppendEmpty(b)
-			}
-			return abi.AppendBytesValue(b, l.SpanID[:])
+			optID(l.SpanID[:])
 		case abi.FieldTime:
-			return num(int64(l.TimeUnixNano))
+			num(int64(l.TimeUnixNano))
 		case abi.FieldFlags:
-			return num(int64(l.Flags))
+			num(int64(l.Flags))
 		case abi.FieldValue:
-			return l.Body.appendColumn(b)
+			l.Body.write(w)
 		case abi.FieldSeverity:
-			return num(int64(l.SeverityNumber))
+			num(int64(l.SeverityNumber))
 		case abi.FieldSeverityText:
-			return str(l.SeverityText)
+			str(l.SeverityText)
 		case abi.FieldObservedTime:
-			return num(int64(l.ObservedTimeUnixNano))
+			num(int64(l.ObservedTimeUnixNano))
+		default:
+			mismatch()
 		}
+	default:
+		mismatch()
 	}
-	panic("sdktest: hasField and cell disagree") // a bug in this package, not in a filter
 }
 
-func (t *tables) pointCell(field int32, i int, b []byte) []byte {
+// mismatch reports a bug in this package, not in a filter: hasField lists
+// a field that cell does not serve.
+func mismatch() { panic("sdktest: hasField and cell disagree") }
+
+func (t *tables) pointCell(w *colWriter, field int32, i int) {
 	r := t.points[i]
 	var start, time u64
 	var flags u32
@@ -417,37 +440,39 @@ func (t *tables) pointCell(field int32, i int, b []byte) []byte {
 	}
 	switch field {
 	case abi.FieldParent:
-		return abi.AppendIntValue(b, int64(r.metric))
+		w.Int(int64(r.metric))
 	case abi.FieldResource:
-		return abi.AppendIntValue(b, int64(r.res))
+		w.Int(int64(r.res))
 	case abi.FieldStartTime:
-		return abi.AppendIntValue(b, int64(start))
+		w.Int(int64(start))
 	case abi.FieldTime:
-		return abi.AppendIntValue(b, int64(time))
+		w.Int(int64(time))
 	case abi.FieldFlags:
-		return abi.AppendIntValue(b, int64(flags))
+		w.Int(int64(flags))
 	case abi.FieldValue:
 		switch {
-		case r.num == nil:
-			return abi.AppendEmpty(b)
-		case r.num.AsInt != nil:
-			return abi.AppendIntValue(b, int64(*r.num.AsInt))
-		case r.num.AsDouble != nil:
-			return abi.AppendDoubleValue(b, float64(*r.num.AsDouble))
+		case r.num != nil && r.num.AsInt != nil:
+			w.Int(int64(*r.num.AsInt))
+		case r.num != nil && r.num.AsDouble != nil:
+			w.Double(float64(*r.num.AsDouble))
+		default:
+			w.Empty()
 		}
-		return abi.AppendEmpty(b)
 	case abi.FieldCount:
 		if r.num != nil {
-			return abi.AppendEmpty(b)
+			w.Empty()
+		} else {
+			w.Int(int64(count))
 		}
-		return abi.AppendIntValue(b, int64(count))
 	case abi.FieldSum:
 		if sum == nil {
-			return abi.AppendEmpty(b)
+			w.Empty()
+		} else {
+			w.Double(float64(*sum))
 		}
-		return abi.AppendDoubleValue(b, float64(*sum))
+	default:
+		mismatch()
 	}
-	panic("sdktest: hasField and pointCell disagree")
 }
 
 func metricType(m *metric) int64 {

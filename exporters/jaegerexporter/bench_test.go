@@ -26,6 +26,10 @@ import (
 const (
 	benchSpans         = 1000
 	benchSpansPerTrace = 100
+	// benchStoreTraces bounds Jaeger's in-memory store. Each sub-benchmark
+	// fills it before timing, so both measure against a full store that
+	// evicts as it inserts, whichever runs first.
+	benchStoreTraces = 100
 )
 
 // benchBatch is the batch shape used across wasmcol's benchmarks: 1,000
@@ -96,9 +100,9 @@ func setTraceIDs(td ptrace.Traces, round int) {
 //     the figure is spans stored, not spans queued. Jaeger drops silently
 //     when its queue is full; a drop fails the benchmark.
 func BenchmarkCmp_JaegerExporter(b *testing.B) {
-	j := jaegertest.Run(b,
-		// Bounded memory: rounds use fresh trace IDs.
-		jaegertest.WithArgs("--memory.max-traces=2000", "--collector.queue-size=20000"))
+	j := jaegertest.Run(b, jaegertest.WithArgs(
+		"--memory.max-traces="+fmt.Sprint(benchStoreTraces),
+		"--collector.queue-size=20000"))
 
 	b.Run("jaeger", func(b *testing.B) {
 		cfg := createDefaultConfig().(*Config)
@@ -132,9 +136,12 @@ func benchExporter(b *testing.B, j *jaegertest.Jaeger, exp exporter.Traces, serv
 	b.Cleanup(func() { require.NoError(b, exp.Shutdown(ctx)) })
 
 	td := benchBatch(service)
-	// Warm up outside the timer: connection setup is not throughput.
-	setTraceIDs(td, -1)
-	require.NoError(b, exp.ConsumeTraces(ctx, td))
+	// Warm up outside the timer: connection setup is not throughput, and
+	// the store fills up (see benchStoreTraces).
+	for round := -1; round >= -benchStoreTraces*benchSpansPerTrace/benchSpans; round-- {
+		setTraceIDs(td, round)
+		require.NoError(b, exp.ConsumeTraces(ctx, td))
+	}
 	waitQueueEmpty(b, j)
 	received0 := metric(b, j, "jaeger_spans_received_total")
 	dropped0 := metric(b, j, "jaeger_spans_dropped_total")

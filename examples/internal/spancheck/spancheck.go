@@ -51,6 +51,8 @@ type Rule struct {
 	Where map[string]any
 	// TraceID, when not empty, matches the span's trace.
 	TraceID pcommon.TraceID
+	// Match, when not nil, must also hold for the input span.
+	Match func(service string, s ptrace.Span) bool
 	// Count is how many input spans the rule must select; 0 means at
 	// least one.
 	Count int
@@ -107,7 +109,7 @@ func (r Rule) selects(sp span) bool {
 			return false
 		}
 	}
-	return true
+	return r.Match == nil || r.Match(sp.svc, sp.s)
 }
 
 func (r Rule) String() string {

@@ -181,7 +181,7 @@ func TestGoldenFatal(t *testing.T) {
 		{"no signal", `{}`, "", identity{}, "want exactly one of resourceSpans"},
 		{"two signals", `{"resourceSpans":[],"resourceLogs":[]}`, "", identity{}, "want exactly one of"},
 		{"not JSON", `{"resourceSpans":`, "", identity{}, "input.json"},
-		{"filter error", goldenIn, goldenIn, usesOTLP{}, "batch 0: wasmcol: otlp_get"},
+		{"filter error", goldenIn, goldenIn, failTraces{}, "batch 0: no traces today"},
 		{"batch count", goldenIn, goldenIn + goldenIn, identity{}, "holds 2 batches, the filter produced 1"},
 		{"bad expected", goldenIn, `{"resourceSpans":[{"oops":1}]}`, identity{}, `expected: sdktest: traces JSON: unknown field "oops"`},
 		{"filter for another signal", goldenIn, goldenIn, dedup{}, "does not process traces"},

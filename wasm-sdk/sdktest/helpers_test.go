@@ -50,16 +50,7 @@ func load(t testing.TB, signal int32, in []byte) *tables {
 // doc re-encodes the batch t was flattened from.
 func (t *tables) doc(tb testing.TB) []byte {
 	tb.Helper()
-	var v any
-	switch {
-	case t.tracesDoc != nil:
-		v = t.tracesDoc
-	case t.metricsDoc != nil:
-		v = t.metricsDoc
-	default:
-		v = t.logsDoc
-	}
-	b, err := encodeOTLP(v)
+	b, err := encodeOTLP(t.root())
 	if err != nil {
 		tb.Fatal(err)
 	}

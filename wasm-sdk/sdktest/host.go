@@ -30,6 +30,7 @@ type callHost struct {
 	t      *tables
 	edits  [][]byte // staged; applied after the filter returns success
 	staged int      // bytes in edits
+	otlp   []byte   // a staged replacement batch, or nil
 }
 
 var _ hostcall.Host = (*callHost)(nil)
@@ -95,10 +96,32 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// OTLPGet and OTLPSet need a protobuf codec, which the zero-dependency
-// emulator does not carry; filters that use them are tested under the real host.
-func (h *callHost) OTLPGet() ([]byte, int32)     { return nil, abi.ErrState }
-func (h *callHost) OTLPSet(payload []byte) int32 { return abi.ErrState }
+// OTLPGet is the batch as it arrived, as an OTLP Export*ServiceRequest.
+func (h *callHost) OTLPGet() ([]byte, int32) {
+	if h.t == nil {
+		return nil, abi.ErrState
+	}
+	switch {
+	case h.t.tracesDoc != nil:
+		return marshalTraces(h.t.tracesDoc), 0
+	case h.t.metricsDoc != nil:
+		return marshalMetrics(h.t.metricsDoc), 0
+	}
+	return marshalLogs(h.t.logsDoc), 0
+}
+
+// OTLPSet stages a replacement batch; like the host, it decodes it only
+// once the filter has returned success.
+func (h *callHost) OTLPSet(payload []byte) int32 {
+	if h.t == nil {
+		return abi.ErrState
+	}
+	h.otlp = bytes.Clone(payload)
+	if h.otlp == nil {
+		h.otlp = []byte{} // an empty payload is an empty batch, not "none"
+	}
+	return 0
+}
 
 func (h *callHost) KVGet(key string) ([]byte, int32) {
 	h.e.mu.Lock()

@@ -267,12 +267,9 @@ func (otherKind) ProcessLogs(l wasmcol.Logs) error {
 	return nil
 }
 
-type usesOTLP struct{}
+type failTraces struct{}
 
-func (usesOTLP) ProcessTraces(t wasmcol.Traces) error {
-	_, err := t.OTLP()
-	return err
-}
+func (failTraces) ProcessTraces(wasmcol.Traces) error { return errors.New("no traces today") }
 
 type initFails struct{ identity }
 
@@ -297,7 +294,7 @@ func TestRunErrors(t *testing.T) {
 		{"read-only value in an edit", otherKind{}, "", abi.SignalLogs, logs, "edit 1 rejected, no edit applied"},
 		{"signal the filter lacks", failing{}, "", abi.SignalTraces, traces, "wasmcol: this filter does not process traces"},
 		{"unknown signal", failing{}, "", 3, logs, "sdktest: unknown signal 3"},
-		{"OTLP escape hatch", usesOTLP{}, "", abi.SignalTraces, traces, "wasmcol: otlp_get: called out of order"},
+		{"failing traces filter", failTraces{}, "", abi.SignalTraces, traces, "no traces today"},
 		{"Init error", initFails{}, "", abi.SignalTraces, traces, "init: no way"},
 		{"config error", &tagger{}, `{"key":"k","typo":1}`, abi.SignalTraces, traces, `config: json: unknown field "typo"`},
 		{"not a filter", struct{}{}, "", abi.SignalTraces, traces, "sdktest: struct {} implements none of"},

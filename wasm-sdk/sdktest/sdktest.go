@@ -128,29 +128,26 @@ func (e *Emulator) LogLines() []string {
 }
 
 func (e *Emulator) process(signal int32, in []byte) ([]byte, error) {
-	var (
-		t   *tables
-		doc any
-	)
+	var t *tables
 	switch signal {
 	case abi.SignalTraces:
 		d, err := parseTraces(in)
 		if err != nil {
 			return nil, err
 		}
-		t, doc = flattenTraces(d), d
+		t = flattenTraces(d)
 	case abi.SignalMetrics:
 		d, err := parseMetrics(in)
 		if err != nil {
 			return nil, err
 		}
-		t, doc = flattenMetrics(d), d
+		t = flattenMetrics(d)
 	case abi.SignalLogs:
 		d, err := parseLogs(in)
 		if err != nil {
 			return nil, err
 		}
-		t, doc = flattenLogs(d), d
+		t = flattenLogs(d)
 	default:
 		return nil, fmt.Errorf("sdktest: unknown signal %d", signal)
 	}
@@ -158,10 +155,36 @@ func (e *Emulator) process(signal int32, in []byte) ([]byte, error) {
 	if err := guard(func() error { return hostcall.Process(h, signal, e.filter) }); err != nil {
 		return nil, err
 	}
-	if err := t.apply(h.edits); err != nil {
+	return e.finish(h, signal)
+}
+
+// finish applies what a successful call staged, a replacement batch or
+// edits but not both, and encodes the result.
+func (e *Emulator) finish(h *callHost, signal int32) ([]byte, error) {
+	if h.otlp != nil {
+		if len(h.edits) > 0 {
+			return nil, errors.New("guest both replaced the batch and edited it")
+		}
+		doc, err := unmarshalSignal(signal, h.otlp)
+		if err != nil {
+			return nil, fmt.Errorf("SetOTLP payload: %w", err)
+		}
+		return encodeOTLP(doc)
+	}
+	if err := h.t.apply(h.edits); err != nil {
 		return nil, err
 	}
-	return encodeOTLP(doc)
+	return encodeOTLP(h.t.root())
+}
+
+func unmarshalSignal(signal int32, p []byte) (any, error) {
+	switch signal {
+	case abi.SignalTraces:
+		return unmarshalTraces(p)
+	case abi.SignalMetrics:
+		return unmarshalMetrics(p)
+	}
+	return unmarshalLogs(p)
 }
 
 // guard runs a filter call and reports its failure as the host does: by

@@ -64,6 +64,17 @@ type logRow struct {
 	scope, res int
 }
 
+// root is the batch the tables were flattened from.
+func (t *tables) root() any {
+	switch {
+	case t.tracesDoc != nil:
+		return t.tracesDoc
+	case t.metricsDoc != nil:
+		return t.metricsDoc
+	}
+	return t.logsDoc
+}
+
 func flattenTraces(d *tracesData) *tables {
 	t := &tables{signal: abi.SignalTraces, tracesDoc: d}
 	for ri := range d.ResourceSpans {

@@ -58,9 +58,10 @@ func Run(filter any, signal int32, configJSON string, in []byte) (out []byte, er
 //	out2, err := e.Logs(batch2) // sees what batch1 stored
 //
 // # Notes
-//   - Its methods are safe for concurrent use. The filter value is shared
-//     by every call, whereas the Collector gives each Wasm instance its own
-//     memory and replaces an instance after a failure.
+//   - Its methods are safe for concurrent use as far as the emulator goes,
+//     but every call shares the one filter value, so concurrent calls race
+//     on whatever state the filter keeps. The Collector gives each Wasm
+//     instance its own memory, and replaces an instance after a failure.
 type Emulator struct {
 	filter any
 	config []byte
@@ -119,8 +120,9 @@ func (e *Emulator) Counters() map[string]int64 {
 }
 
 // LogLines is a copy of what the filter logged, one "level: message" per
-// call, such as "warn: missing key". The host rate-limits guest logs;
-// the emulator keeps every line.
+// call, such as "warn: missing key". Like the host it cuts a line to 2 KiB,
+// drops trailing newlines and logs an unknown level as info; unlike the
+// host it keeps every line, where the host rate-limits.
 func (e *Emulator) LogLines() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()

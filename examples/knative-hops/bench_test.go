@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+
+	"github.com/wasmcol/wasmcol/examples/internal/benchutil"
+	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
+	"github.com/wasmcol/wasmcol/internal/wasmtest"
+)
+
+// OTTL conditions for the filter's recognition rules. Each statement runs
+// over every span, so conditions test only what arrived (name, kind,
+// resource, the original attributes), never what an earlier statement
+// wrote.
+const (
+	svc        = `resource.attributes["service.name"]`
+	named      = `IsMatch(name, "^(broker:|trigger:|queue_proxy$|queue_wait$|queue$|kn\\.queueproxy\\.)")`
+	ingressSvc = `(` + svc + ` == "broker.ingress" or IsMatch(` + svc + `, "^broker-ingress\\."))`
+	filterSvc  = `(` + svc + ` == "broker.filter" or IsMatch(` + svc + `, "^broker-filter\\."))`
+	dispSvc    = `(` + svc + ` == "imc-dispatcher" or ` + svc + ` == "inmemorychannel-dispatcher")`
+	actSvc     = `(` + svc + ` == "activator-service" or ` + svc + ` == "activator")`
+	filled     = `IsMatch(name, "^(broker:|trigger:|queue_proxy$|queue_wait$|kn\\.queueproxy\\.)")`
+	podSvc     = `IsMatch(` + svc + `, "^.*-[0-9]{5}-deployment-[^-]+-[^-]+$")`
+	ingressURL = `"^([^:/]*://)?broker-ingress\\."`
+	brokerPath = `"^(?:POST )?/(?P<ns>[^/]+)/(?P<n>[^/]+)$"`
+	trigPath   = `"^(?:POST )?/triggers/(?P<ns>[^/]+)/(?P<n>[^/]+)/"`
+	dotted     = `"^(?:broker|trigger):(?P<n>.+)\\.(?P<ns>[^.]+)$"`
+)
+
+// ottlStatements do what the filter does with its default config, in the
+// transform processor's span context.
+var ottlStatements = []string{
+	// broker:<b>.<ns> and trigger:<t>.<ns>
+	`set(attributes["knative.hop"], "ingress") where IsMatch(name, "^broker:")`,
+	`set(attributes["knative.hop"], "filter") where IsMatch(name, "^trigger:")`,
+	`set(attributes["kn.broker.name"], ExtractPatterns(name, ` + dotted + `)["n"]) where IsMatch(name, "^broker:.+\\.[^.]+$")`,
+	`set(attributes["kn.broker.namespace"], ExtractPatterns(name, ` + dotted + `)["ns"]) where IsMatch(name, "^broker:.+\\.[^.]+$")`,
+	`set(attributes["kn.trigger.name"], ExtractPatterns(name, ` + dotted + `)["n"]) where IsMatch(name, "^trigger:.+\\.[^.]+$")`,
+	`set(attributes["kn.trigger.namespace"], ExtractPatterns(name, ` + dotted + `)["ns"]) where IsMatch(name, "^trigger:.+\\.[^.]+$")`,
+	`set(attributes["messaging.destination.name"], attributes["messaging.destination"]) where attributes["messaging.destination"] != nil and (IsMatch(name, "^(broker|trigger):") or (name == "knative.dev" and ` + dispSvc + `))`,
+	// queue-proxy by name
+	`set(attributes["knative.hop"], "queue") where name == "queue_proxy" or name == "queue_wait" or IsMatch(name, "^kn\\.queueproxy\\.") or (name == "queue" and kind == SPAN_KIND_SERVER)`,
+	// by service
+	`set(attributes["knative.hop"], "ingress") where ` + ingressSvc + ` and not ` + named,
+	`set(attributes["kn.broker.name"], ExtractPatterns(name, ` + brokerPath + `)["n"]) where ` + ingressSvc + ` and not ` + named + ` and IsMatch(name, ` + brokerPath + `)`,
+	`set(attributes["kn.broker.namespace"], ExtractPatterns(name, ` + brokerPath + `)["ns"]) where ` + ingressSvc + ` and not ` + named + ` and IsMatch(name, ` + brokerPath + `)`,
+	`set(attributes["knative.hop"], "filter") where ` + filterSvc + ` and not ` + named,
+	`set(attributes["kn.trigger.name"], ExtractPatterns(name, ` + trigPath + `)["n"]) where ` + filterSvc + ` and not ` + named + ` and IsMatch(name, ` + trigPath + `)`,
+	`set(attributes["kn.trigger.namespace"], ExtractPatterns(name, ` + trigPath + `)["ns"]) where ` + filterSvc + ` and not ` + named + ` and IsMatch(name, ` + trigPath + `)`,
+	`set(attributes["knative.hop"], "dispatch") where ` + dispSvc + ` and not ` + named,
+	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and name == "knative.dev" and IsMatch(attributes["messaging.destination"], ` + ingressURL + `)`,
+	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and IsMatch(name, "^send ([^:/]*://)?broker-ingress\\.")`,
+	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and IsMatch(name, "^POST /") and not IsMatch(name, "^POST /triggers/") and IsMatch(attributes["server.address"], "^broker-ingress\\.")`,
+	`set(attributes["knative.hop"], "activator") where ` + actSvc + ` and not ` + named,
+	`set(attributes["knative.hop"], "queue") where ` + podSvc + ` and IsMatch(name, "^/") and (kind == SPAN_KIND_SERVER or kind == SPAN_KIND_CLIENT)`,
+	// Last, since the statements above read the arriving kind.
+	`set(kind, SPAN_KIND_INTERNAL) where kind == SPAN_KIND_UNSPECIFIED and (` + filled + ` or (` + actSvc + ` and not ` + named + `))`,
+}
+
+// BenchmarkCmp_KnativeHops: the filter and the transform processor doing
+// the same edits in OTTL, on 1,000 spans of both Knative eras.
+func BenchmarkCmp_KnativeHops(b *testing.B) {
+	td := fixtures.Batch(1000, fixtures.MixKnative)
+	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "."), nil)
+	ottlP, ottlSink := wasmtest.StartTraces(b, transformprocessor.NewFactory(), wasmtest.OTTLSpanConfig(ottlStatements...))
+	wasm, ottl := benchutil.Side{P: wasmP, Sink: wasmSink}, benchutil.Side{P: ottlP, Sink: ottlSink}
+	benchutil.AssertSame(b, wasm, ottl, td)
+	b.Run("wasm", func(b *testing.B) { benchutil.Measure(b, wasm, td) })
+	b.Run("ottl", func(b *testing.B) { benchutil.Measure(b, ottl, td) })
+}

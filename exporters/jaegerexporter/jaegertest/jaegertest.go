@@ -3,8 +3,8 @@
 // Package jaegertest runs a real Jaeger all-in-one for tests, on loopback
 // ports only, and reads back what it stored through Jaeger's HTTP query API.
 //
-//	j := jaegertest.Run(t)                  // fails t if the binary is missing
-//	exporterCfg.Endpoint = j.CollectorGRPC  // api_v2 CollectorService (14250-style)
+//	j := jaegertest.Run(t)                      // fails t if the binary is missing
+//	cfg.ClientConfig.Endpoint = j.CollectorGRPC // api_v2 CollectorService (14250-style)
 //	tr, err := j.Trace(ctx, "0af7651916cd43dd8448eb211c80319c")
 //
 // # Notes

@@ -5,6 +5,7 @@ package shipped
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -94,7 +95,7 @@ func TestBuiltinFilterConfigsStart(t *testing.T) {
 				},
 			}
 			dir := t.TempDir()
-			startUntilReady(t, bin, dir, writeConfig(t, dir, "filter.yaml", cfg))
+			startUntilReady(t, bin, dir, []string{"PATH=" + os.Getenv("PATH")}, writeConfig(t, dir, "filter.yaml", cfg))
 		})
 	}
 }
@@ -104,10 +105,14 @@ func TestBuiltinFilterConfigsStart(t *testing.T) {
 // collector logs readyLine before it installs its SIGTERM handler
 // (otelcol.Collector.Run), so a SIGTERM sent right away may kill it without
 // a graceful shutdown, and shutdown is not what is tested here.
-func startUntilReady(t *testing.T, bin, dir, config string) {
+//
+// Like runWasmcol, it gives the process only env, so that WASMCOL_*
+// variables in the developer's shell cannot change the outcome.
+func startUntilReady(t *testing.T, bin, dir string, env []string, config string) {
 	t.Helper()
 	cmd := exec.Command(bin, "--config", config)
 	cmd.Dir = dir
+	cmd.Env = env
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -195,12 +195,9 @@ func (m manifest) collector(t *testing.T) collector {
 	return c
 }
 
-// writeConfig writes cfg as YAML into dir and returns its path. Built-in
-// modules whose filter source does not exist yet are swapped for a file path
-// (see pendingBuiltins), so the rest of the config is still validated.
+// writeConfig writes cfg as YAML into dir and returns its path.
 func writeConfig(t *testing.T, dir, name string, cfg map[string]any) string {
 	t.Helper()
-	substitutePendingBuiltins(t, cfg)
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -210,28 +207,6 @@ func writeConfig(t *testing.T, dir, name string, cfg map[string]any) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// substitutePendingBuiltins replaces builtin:<name> by a path for each
-// built-in whose source, examples/<name>/main.go, is not in the tree yet:
-// such a binary cannot embed it, and `validate` does not open module files.
-// The moment a filter's source lands, its configs must validate with the
-// real built-in, which `make distro` embeds.
-func substitutePendingBuiltins(t *testing.T, cfg map[string]any) {
-	t.Helper()
-	procs, _ := cfg["processors"].(map[string]any)
-	for id, p := range procs {
-		module, _ := dig(p, "module").(string)
-		name, ok := strings.CutPrefix(module, "builtin:")
-		if !ok {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(repoRoot, "examples", name, "main.go")); err == nil {
-			continue
-		}
-		t.Logf("%s: filter source examples/%s/main.go does not exist yet; validating with a stand-in path for builtin:%s", id, name, name)
-		p.(map[string]any)["module"] = "/pending-builtin/" + name + ".wasm"
-	}
 }
 
 // checkValidate fails unless the run succeeded (wantErr empty) or failed

@@ -5,6 +5,7 @@ package wasmcol
 import (
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
@@ -26,13 +27,30 @@ type batch struct {
 	err    error // first failure, reported when the filter returns
 }
 
-// column is one decoded field of every item of a table.
+// column is one field of every item of a table, exactly as the host sent
+// it: a single pointer-free buffer read in place (see abi.Column).
 type column struct {
 	table, field int32
 	key          string
-	vals         []Value // scalar fields
-	attrs        []Attr  // FieldAttrs: all lists back to back
-	offs         []int32 // FieldAttrs: item i owns attrs[offs[i]:offs[i+1]]
+	n            int
+	data         abi.Column
+}
+
+func (c *column) value(i int32) Value {
+	if i < 0 || int(i) >= c.n {
+		return Value{}
+	}
+	return c.toValue(c.data.Entry(int(i)))
+}
+
+func (c *column) toValue(tag uint8, bits uint64) Value {
+	switch tag {
+	case abi.TagStr, abi.TagBytes, abi.TagOther:
+		return Value{kind: Kind(tag), s: hostcall.String(c.data.Data(bits))}
+	case abi.TagInt, abi.TagDouble, abi.TagBool:
+		return Value{kind: Kind(tag), n: bits}
+	}
+	return Value{}
 }
 
 // children groups the items of a child table (events, links, points) by
@@ -100,51 +118,38 @@ func (b *batch) fetch(table, field int32, key string) *column {
 	raw, code := b.h.Column(table, field, key)
 	if code < 0 {
 		b.hostErr(fmt.Sprintf("column %d of table %d", field, table), code)
-		c.vals = make([]Value, n)
-		c.offs = make([]int32, n+1)
 		return c
 	}
-	d := abi.NewDecoder(raw)
-	if field == abi.FieldAttrs {
-		c.offs = make([]int32, n+1)
-		for i := 0; i < n; i++ {
-			head := d.Value()
-			if head.Tag != abi.TagList {
-				d.Skip()
-				break
-			}
-			for j := uint64(0); j < head.Bits && d.Err() == nil; j++ {
-				k := hostcall.String(d.Raw())
-				c.attrs = append(c.attrs, Attr{Key: k, Value: decodeScalar(d.Value())})
-			}
-			c.offs[i+1] = int32(len(c.attrs))
-		}
-	} else {
-		c.vals = make([]Value, n)
-		for i := 0; i < n; i++ {
-			c.vals[i] = decodeScalar(d.Value())
-		}
-	}
-	if d.Err() != nil || !d.Done() {
+	if len(raw) < n*abi.EntrySize {
 		b.fail(fmt.Errorf("wasmcol: column %d of table %d: %w", field, table, abi.ErrMalformed))
+		return c
 	}
+	c.n, c.data = n, abi.Column(raw)
 	return c
 }
 
 func (b *batch) value(table int32, i int32, field int32, key string) Value {
-	c := b.col(table, field, key)
-	if int(i) < len(c.vals) {
-		return c.vals[i]
-	}
-	return Value{}
+	return b.col(table, field, key).value(i)
 }
 
-func (b *batch) attrs(table, i int32) []Attr {
-	c := b.col(table, abi.FieldAttrs, "")
-	if int(i)+1 < len(c.offs) {
-		return c.attrs[c.offs[i]:c.offs[i+1]:c.offs[i+1]]
+// attrs iterates over item i's attributes in the order the host keeps them.
+func (b *batch) attrs(table, i int32) iter.Seq2[string, Value] {
+	return func(yield func(string, Value) bool) {
+		c := b.col(table, abi.FieldAttrs, "")
+		if i < 0 || int(i) >= c.n {
+			return
+		}
+		tag, bits := c.data.Entry(int(i))
+		if tag != abi.TagList {
+			return
+		}
+		for j := 0; j < abi.ListLen(bits); j++ {
+			k, vt, vb := c.data.ListEntry(bits, j)
+			if !yield(hostcall.String(k), c.toValue(vt, vb)) {
+				return
+			}
+		}
 	}
-	return nil
 }
 
 // childRange is the run of child-table items whose parent is item i.
@@ -154,8 +159,9 @@ func (b *batch) childRange(child int32, i int32) (int32, int32) {
 		parentTable := parentOf[child]
 		n := b.length(parentTable)
 		k = &children{offs: make([]int32, n+1)}
-		for _, p := range b.col(child, abi.FieldParent, "").vals {
-			if pi := p.Int(); pi >= 0 && pi < int64(n) {
+		pc := b.col(child, abi.FieldParent, "")
+		for j := 0; j < pc.n; j++ {
+			if pi := pc.value(int32(j)).Int(); pi >= 0 && pi < int64(n) {
 				k.offs[pi+1]++
 			}
 		}
@@ -211,8 +217,10 @@ func (it item) Index() int { return int(it.i) }
 // Attr is the attribute named key, or the empty Value when absent.
 func (it item) Attr(key string) Value { return it.b.value(it.table, it.i, abi.FieldAttr, key) }
 
-// Attrs lists every attribute. The slice is shared; do not modify it.
-func (it item) Attrs() []Attr { return it.b.attrs(it.table, it.i) }
+// Attrs iterates over every attribute:
+//
+//	for key, v := range span.Attrs() { ... }
+func (it item) Attrs() iter.Seq2[string, Value] { return it.b.attrs(it.table, it.i) }
 
 // SetAttr sets (or adds) the attribute key to v when the filter returns.
 func (it item) SetAttr(key string, v Value) {

@@ -117,24 +117,6 @@ func (v Value) AsString() string {
 // Equal reports whether two Values have the same kind and content.
 func (v Value) Equal(o Value) bool { return v == o }
 
-// Attr is one attribute: a key and its Value.
-type Attr struct {
-	Key   string
-	Value Value
-}
-
-// decodeScalar turns a wire value into a Value that aliases the column
-// buffer (never reused, so the alias is safe to keep).
-func decodeScalar(s abi.Scalar) Value {
-	switch s.Tag {
-	case abi.TagStr, abi.TagBytes, abi.TagOther:
-		return Value{kind: Kind(s.Tag), s: hostcall.String(s.Raw)}
-	case abi.TagInt, abi.TagDouble, abi.TagBool:
-		return Value{kind: Kind(s.Tag), n: s.Bits}
-	}
-	return Value{}
-}
-
 // appendValue encodes v for an edit list.
 func appendValue(b []byte, v Value) []byte {
 	switch v.kind {

@@ -9,223 +9,230 @@ import (
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
-// column appends one encoded value per item of table to dst: the whole
-// field for the whole batch in one host call. It returns ErrArgument for a
-// table or field the current signal does not have.
+// column appends field for every item of table to dst as an ABI column:
+// the whole field for the whole batch in one host call. It returns
+// ErrArgument for a table or field the current signal does not have.
 func (t *tables) column(dst []byte, table, field int32, key string) ([]byte, int32) {
 	n := t.count(table)
 	if n < 0 {
 		return dst, n
 	}
+	w := abi.NewColumnWriter(dst, int(n))
+	rc := t.fill(&w, n, table, field, key)
+	return w.Bytes(), rc
+}
+
+func (t *tables) fill(w *abi.ColumnWriter, n, table, field int32, key string) int32 {
 	switch field {
 	case abi.FieldAttr:
 		if !hasAttrs(table) {
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 		for i := int32(0); i < n; i++ {
 			if v, ok := t.attrs(table, i).Get(key); ok {
-				dst = appendValue(dst, v)
+				writeValue(w, v)
 			} else {
-				dst = append(dst, abi.TagEmpty)
+				w.Empty()
 			}
 		}
-		return dst, 0
+		return 0
 	case abi.FieldAttrs:
 		if !hasAttrs(table) {
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 		for i := int32(0); i < n; i++ {
 			m := t.attrs(table, i)
-			dst = abi.AppendU32(append(dst, abi.TagList), uint32(m.Len()))
+			w.List(m.Len())
 			for k, v := range m.All() {
-				dst = appendValue(abi.AppendStr(dst, k), v)
+				w.Key(k)
+				writeValue(w, v)
 			}
 		}
-		return dst, 0
+		return 0
 	}
 	switch table {
 	case abi.TableResource:
-		return dst, abi.ErrArgument
+		return abi.ErrArgument
 	case abi.TableScope:
-		return t.scopeColumn(dst, field)
+		return t.scopeColumn(w, field)
 	case abi.TableSpan:
-		return t.spanColumn(dst, field)
+		return t.spanColumn(w, field)
 	case abi.TableEvent:
-		return t.eventColumn(dst, field)
+		return t.eventColumn(w, field)
 	case abi.TableLink:
-		return t.linkColumn(dst, field)
+		return t.linkColumn(w, field)
 	case abi.TableMetric:
-		return t.metricColumn(dst, field)
+		return t.metricColumn(w, field)
 	case abi.TablePoint:
-		return t.pointColumn(dst, field)
+		return t.pointColumn(w, field)
 	default:
-		return t.logColumn(dst, field)
+		return t.logColumn(w, field)
 	}
 }
 
-func (t *tables) scopeColumn(dst []byte, field int32) ([]byte, int32) {
+func (t *tables) scopeColumn(w *abi.ColumnWriter, field int32) int32 {
 	for _, s := range t.scopes {
 		switch field {
 		case abi.FieldName:
-			dst = abi.AppendStrValue(dst, s.scope.Name())
+			w.Str(s.scope.Name())
 		case abi.FieldVersion:
-			dst = abi.AppendStrValue(dst, s.scope.Version())
+			w.Str(s.scope.Version())
 		case abi.FieldParent, abi.FieldResource:
-			dst = abi.AppendIntValue(dst, int64(s.res))
+			w.Int(int64(s.res))
 		default:
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 	}
-	return dst, checkField(field, abi.FieldName, abi.FieldVersion, abi.FieldParent, abi.FieldResource)
+	return checkField(field, abi.FieldName, abi.FieldVersion, abi.FieldParent, abi.FieldResource)
 }
 
-func (t *tables) spanColumn(dst []byte, field int32) ([]byte, int32) {
+func (t *tables) spanColumn(w *abi.ColumnWriter, field int32) int32 {
 	if !oneOf(field, abi.FieldParent, abi.FieldResource, abi.FieldName, abi.FieldTraceID, abi.FieldSpanID,
 		abi.FieldParentSpanID, abi.FieldTraceState, abi.FieldKind, abi.FieldStartTime, abi.FieldTime,
 		abi.FieldStatusCode, abi.FieldStatusMessage, abi.FieldFlags) {
-		return dst, abi.ErrArgument
+		return abi.ErrArgument
 	}
 	// One loop per field keeps the switch out of the per-span path.
 	switch field {
 	case abi.FieldParent:
 		for _, s := range t.spans {
-			dst = abi.AppendIntValue(dst, int64(s.scope))
+			w.Int(int64(s.scope))
 		}
 	case abi.FieldResource:
 		for _, s := range t.spans {
-			dst = abi.AppendIntValue(dst, int64(s.res))
+			w.Int(int64(s.res))
 		}
 	case abi.FieldName:
 		for _, s := range t.spans {
-			dst = abi.AppendStrValue(dst, s.span.Name())
+			w.Str(s.span.Name())
 		}
 	case abi.FieldTraceID:
 		for _, s := range t.spans {
 			id := s.span.TraceID()
-			dst = abi.AppendBytesValue(dst, id[:])
+			w.BytesValue(id[:])
 		}
 	case abi.FieldSpanID:
 		for _, s := range t.spans {
 			id := s.span.SpanID()
-			dst = abi.AppendBytesValue(dst, id[:])
+			w.BytesValue(id[:])
 		}
 	case abi.FieldParentSpanID:
 		for _, s := range t.spans {
-			dst = appendSpanID(dst, s.span.ParentSpanID())
+			writeSpanID(w, s.span.ParentSpanID())
 		}
 	case abi.FieldTraceState:
 		for _, s := range t.spans {
-			dst = abi.AppendStrValue(dst, s.span.TraceState().AsRaw())
+			w.Str(s.span.TraceState().AsRaw())
 		}
 	case abi.FieldKind:
 		for _, s := range t.spans {
-			dst = abi.AppendIntValue(dst, int64(s.span.Kind()))
+			w.Int(int64(s.span.Kind()))
 		}
 	case abi.FieldStartTime:
 		for _, s := range t.spans {
-			dst = abi.AppendIntValue(dst, int64(s.span.StartTimestamp()))
+			w.Int(int64(s.span.StartTimestamp()))
 		}
 	case abi.FieldTime:
 		for _, s := range t.spans {
-			dst = abi.AppendIntValue(dst, int64(s.span.EndTimestamp()))
+			w.Int(int64(s.span.EndTimestamp()))
 		}
 	case abi.FieldStatusCode:
 		for _, s := range t.spans {
-			dst = abi.AppendIntValue(dst, int64(s.span.Status().Code()))
+			w.Int(int64(s.span.Status().Code()))
 		}
 	case abi.FieldStatusMessage:
 		for _, s := range t.spans {
-			dst = abi.AppendStrValue(dst, s.span.Status().Message())
+			w.Str(s.span.Status().Message())
 		}
 	case abi.FieldFlags:
 		for _, s := range t.spans {
-			dst = abi.AppendIntValue(dst, int64(s.span.Flags()))
+			w.Int(int64(s.span.Flags()))
 		}
 	}
-	return dst, 0
+	return 0
 }
 
-func (t *tables) eventColumn(dst []byte, field int32) ([]byte, int32) {
+func (t *tables) eventColumn(w *abi.ColumnWriter, field int32) int32 {
 	for _, e := range t.events {
 		switch field {
 		case abi.FieldParent:
-			dst = abi.AppendIntValue(dst, int64(e.span))
+			w.Int(int64(e.span))
 		case abi.FieldName:
-			dst = abi.AppendStrValue(dst, e.ev.Name())
+			w.Str(e.ev.Name())
 		case abi.FieldTime:
-			dst = abi.AppendIntValue(dst, int64(e.ev.Timestamp()))
+			w.Int(int64(e.ev.Timestamp()))
 		default:
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 	}
-	return dst, checkField(field, abi.FieldParent, abi.FieldName, abi.FieldTime)
+	return checkField(field, abi.FieldParent, abi.FieldName, abi.FieldTime)
 }
 
-func (t *tables) linkColumn(dst []byte, field int32) ([]byte, int32) {
+func (t *tables) linkColumn(w *abi.ColumnWriter, field int32) int32 {
 	for _, l := range t.links {
 		switch field {
 		case abi.FieldParent:
-			dst = abi.AppendIntValue(dst, int64(l.span))
+			w.Int(int64(l.span))
 		case abi.FieldTraceID:
 			id := l.link.TraceID()
-			dst = abi.AppendBytesValue(dst, id[:])
+			w.BytesValue(id[:])
 		case abi.FieldSpanID:
 			id := l.link.SpanID()
-			dst = abi.AppendBytesValue(dst, id[:])
+			w.BytesValue(id[:])
 		case abi.FieldTraceState:
-			dst = abi.AppendStrValue(dst, l.link.TraceState().AsRaw())
+			w.Str(l.link.TraceState().AsRaw())
 		case abi.FieldFlags:
-			dst = abi.AppendIntValue(dst, int64(l.link.Flags()))
+			w.Int(int64(l.link.Flags()))
 		default:
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 	}
-	return dst, checkField(field, abi.FieldParent, abi.FieldTraceID, abi.FieldSpanID, abi.FieldTraceState, abi.FieldFlags)
+	return checkField(field, abi.FieldParent, abi.FieldTraceID, abi.FieldSpanID, abi.FieldTraceState, abi.FieldFlags)
 }
 
-func (t *tables) metricColumn(dst []byte, field int32) ([]byte, int32) {
+func (t *tables) metricColumn(w *abi.ColumnWriter, field int32) int32 {
 	for _, m := range t.mets {
 		switch field {
 		case abi.FieldParent:
-			dst = abi.AppendIntValue(dst, int64(m.scope))
+			w.Int(int64(m.scope))
 		case abi.FieldResource:
-			dst = abi.AppendIntValue(dst, int64(m.res))
+			w.Int(int64(m.res))
 		case abi.FieldName:
-			dst = abi.AppendStrValue(dst, m.m.Name())
+			w.Str(m.m.Name())
 		case abi.FieldDescription:
-			dst = abi.AppendStrValue(dst, m.m.Description())
+			w.Str(m.m.Description())
 		case abi.FieldUnit:
-			dst = abi.AppendStrValue(dst, m.m.Unit())
+			w.Str(m.m.Unit())
 		case abi.FieldKind:
-			dst = abi.AppendIntValue(dst, int64(m.m.Type()))
+			w.Int(int64(m.m.Type()))
 		default:
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 	}
-	return dst, checkField(field, abi.FieldParent, abi.FieldResource, abi.FieldName, abi.FieldDescription, abi.FieldUnit, abi.FieldKind)
+	return checkField(field, abi.FieldParent, abi.FieldResource, abi.FieldName, abi.FieldDescription, abi.FieldUnit, abi.FieldKind)
 }
 
-func (t *tables) pointColumn(dst []byte, field int32) ([]byte, int32) {
+func (t *tables) pointColumn(w *abi.ColumnWriter, field int32) int32 {
 	for i := range t.points {
 		p := &t.points[i]
 		switch field {
 		case abi.FieldParent:
-			dst = abi.AppendIntValue(dst, int64(p.metric))
+			w.Int(int64(p.metric))
 		case abi.FieldResource:
-			dst = abi.AppendIntValue(dst, int64(p.res))
+			w.Int(int64(p.res))
 		case abi.FieldStartTime, abi.FieldTime, abi.FieldFlags:
-			dst = abi.AppendIntValue(dst, p.timeOrFlags(field))
+			w.Int(p.timeOrFlags(field))
 		case abi.FieldValue:
-			dst = p.appendNumber(dst)
+			p.writeNumber(w)
 		case abi.FieldCount:
-			dst = p.appendCount(dst)
+			p.writeCount(w)
 		case abi.FieldSum:
-			dst = p.appendSum(dst)
+			p.writeSum(w)
 		default:
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 	}
-	return dst, checkField(field, abi.FieldParent, abi.FieldResource, abi.FieldStartTime, abi.FieldTime,
+	return checkField(field, abi.FieldParent, abi.FieldResource, abi.FieldStartTime, abi.FieldTime,
 		abi.FieldFlags, abi.FieldValue, abi.FieldCount, abi.FieldSum)
 }
 
@@ -251,104 +258,115 @@ func (p *pointRef) timeOrFlags(field int32) int64 {
 	return int64(flags)
 }
 
-func (p *pointRef) appendNumber(dst []byte) []byte {
+func (p *pointRef) writeNumber(w *abi.ColumnWriter) {
 	if p.typ != pmetric.MetricTypeGauge && p.typ != pmetric.MetricTypeSum {
-		return append(dst, abi.TagEmpty)
+		w.Empty()
+		return
 	}
 	switch p.num.ValueType() {
 	case pmetric.NumberDataPointValueTypeInt:
-		return abi.AppendIntValue(dst, p.num.IntValue())
+		w.Int(p.num.IntValue())
+		return
 	case pmetric.NumberDataPointValueTypeDouble:
-		return abi.AppendDoubleValue(dst, p.num.DoubleValue())
+		w.Double(p.num.DoubleValue())
+		return
 	}
-	return append(dst, abi.TagEmpty)
+	w.Empty()
 }
 
-func (p *pointRef) appendCount(dst []byte) []byte {
+func (p *pointRef) writeCount(w *abi.ColumnWriter) {
 	switch p.typ {
 	case pmetric.MetricTypeHistogram:
-		return abi.AppendIntValue(dst, int64(p.hist.Count()))
+		w.Int(int64(p.hist.Count()))
+		return
 	case pmetric.MetricTypeExponentialHistogram:
-		return abi.AppendIntValue(dst, int64(p.exp.Count()))
+		w.Int(int64(p.exp.Count()))
+		return
 	case pmetric.MetricTypeSummary:
-		return abi.AppendIntValue(dst, int64(p.summ.Count()))
+		w.Int(int64(p.summ.Count()))
+		return
 	}
-	return append(dst, abi.TagEmpty)
+	w.Empty()
 }
 
-func (p *pointRef) appendSum(dst []byte) []byte {
+func (p *pointRef) writeSum(w *abi.ColumnWriter) {
 	switch {
 	case p.typ == pmetric.MetricTypeHistogram && p.hist.HasSum():
-		return abi.AppendDoubleValue(dst, p.hist.Sum())
+		w.Double(p.hist.Sum())
+		return
 	case p.typ == pmetric.MetricTypeExponentialHistogram && p.exp.HasSum():
-		return abi.AppendDoubleValue(dst, p.exp.Sum())
+		w.Double(p.exp.Sum())
+		return
 	case p.typ == pmetric.MetricTypeSummary:
-		return abi.AppendDoubleValue(dst, p.summ.Sum())
+		w.Double(p.summ.Sum())
+		return
 	}
-	return append(dst, abi.TagEmpty)
+	w.Empty()
 }
 
-func (t *tables) logColumn(dst []byte, field int32) ([]byte, int32) {
+func (t *tables) logColumn(w *abi.ColumnWriter, field int32) int32 {
 	for _, l := range t.records {
 		r := l.rec
 		switch field {
 		case abi.FieldParent:
-			dst = abi.AppendIntValue(dst, int64(l.scope))
+			w.Int(int64(l.scope))
 		case abi.FieldResource:
-			dst = abi.AppendIntValue(dst, int64(l.res))
+			w.Int(int64(l.res))
 		case abi.FieldTime:
-			dst = abi.AppendIntValue(dst, int64(r.Timestamp()))
+			w.Int(int64(r.Timestamp()))
 		case abi.FieldObservedTime:
-			dst = abi.AppendIntValue(dst, int64(r.ObservedTimestamp()))
+			w.Int(int64(r.ObservedTimestamp()))
 		case abi.FieldSeverity:
-			dst = abi.AppendIntValue(dst, int64(r.SeverityNumber()))
+			w.Int(int64(r.SeverityNumber()))
 		case abi.FieldSeverityText:
-			dst = abi.AppendStrValue(dst, r.SeverityText())
+			w.Str(r.SeverityText())
 		case abi.FieldValue:
-			dst = appendValue(dst, r.Body())
+			writeValue(w, r.Body())
 		case abi.FieldTraceID:
 			if id := r.TraceID(); id.IsEmpty() {
-				dst = append(dst, abi.TagEmpty)
+				w.Empty()
 			} else {
-				dst = abi.AppendBytesValue(dst, id[:])
+				w.BytesValue(id[:])
 			}
 		case abi.FieldSpanID:
-			dst = appendSpanID(dst, r.SpanID())
+			writeSpanID(w, r.SpanID())
 		case abi.FieldFlags:
-			dst = abi.AppendIntValue(dst, int64(r.Flags()))
+			w.Int(int64(r.Flags()))
 		default:
-			return dst, abi.ErrArgument
+			return abi.ErrArgument
 		}
 	}
-	return dst, checkField(field, abi.FieldParent, abi.FieldResource, abi.FieldTime, abi.FieldObservedTime,
+	return checkField(field, abi.FieldParent, abi.FieldResource, abi.FieldTime, abi.FieldObservedTime,
 		abi.FieldSeverity, abi.FieldSeverityText, abi.FieldValue, abi.FieldTraceID, abi.FieldSpanID, abi.FieldFlags)
 }
 
-func appendSpanID(dst []byte, id pcommon.SpanID) []byte {
+func writeSpanID(w *abi.ColumnWriter, id pcommon.SpanID) {
 	if id.IsEmpty() {
-		return append(dst, abi.TagEmpty)
+		w.Empty()
+		return
 	}
-	return abi.AppendBytesValue(dst, id[:])
+	w.BytesValue(id[:])
 }
 
-// appendValue encodes an attribute or body value. Maps and slices cross as
+// writeValue writes an attribute or body value. Maps and slices cross as
 // read-only JSON text (TagOther), the same text pcommon's AsString gives.
-func appendValue(dst []byte, v pcommon.Value) []byte {
+func writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return abi.AppendStrValue(dst, v.Str())
+		w.Str(v.Str())
 	case pcommon.ValueTypeInt:
-		return abi.AppendIntValue(dst, v.Int())
+		w.Int(v.Int())
 	case pcommon.ValueTypeDouble:
-		return abi.AppendDoubleValue(dst, v.Double())
+		w.Double(v.Double())
 	case pcommon.ValueTypeBool:
-		return abi.AppendBoolValue(dst, v.Bool())
+		w.Bool(v.Bool())
 	case pcommon.ValueTypeBytes:
-		return abi.AppendBytesValue(dst, v.Bytes().AsRaw())
+		w.BytesValue(v.Bytes().AsRaw())
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-		return abi.AppendOtherValue(dst, v.AsString())
+		w.Other(v.AsString())
+	default:
+		w.Empty()
 	}
-	return append(dst, abi.TagEmpty)
 }
 
 // checkField is ErrArgument when field is not among ok. The per-table

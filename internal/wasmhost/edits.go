@@ -294,18 +294,20 @@ func (e *editor) removeDropped() {
 		d, n := e.dropped[abi.TableSpan], 0
 		rss := e.t.traces.ResourceSpans()
 		rss.RemoveIf(func(rs ptrace.ResourceSpans) bool {
+			hadScopes := rs.ScopeSpans().Len()
 			rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
 				spans := ss.Spans()
 				had := spans.Len()
 				spans.RemoveIf(func(ptrace.Span) bool { n++; return isDropped(d, n-1) })
 				return had > 0 && spans.Len() == 0
 			})
-			return rs.ScopeSpans().Len() == 0
+			return hadScopes > 0 && rs.ScopeSpans().Len() == 0
 		})
 	case abi.SignalMetrics:
 		dm, dp := e.dropped[abi.TableMetric], e.dropped[abi.TablePoint]
 		mi, pi := 0, 0
 		e.t.metrics.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+			hadScopes := rm.ScopeMetrics().Len()
 			rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 				ms := sm.Metrics()
 				had := ms.Len()
@@ -317,18 +319,19 @@ func (e *editor) removeDropped() {
 				})
 				return had > 0 && ms.Len() == 0
 			})
-			return rm.ScopeMetrics().Len() == 0
+			return hadScopes > 0 && rm.ScopeMetrics().Len() == 0
 		})
 	case abi.SignalLogs:
 		d, n := e.dropped[abi.TableLog], 0
 		e.t.logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+			hadScopes := rl.ScopeLogs().Len()
 			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
 				recs := sl.LogRecords()
 				had := recs.Len()
 				recs.RemoveIf(func(plog.LogRecord) bool { n++; return isDropped(d, n-1) })
 				return had > 0 && recs.Len() == 0
 			})
-			return rl.ScopeLogs().Len() == 0
+			return hadScopes > 0 && rl.ScopeLogs().Len() == 0
 		})
 	}
 }

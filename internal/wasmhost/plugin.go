@@ -14,7 +14,6 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-	"github.com/tetratelabs/wazero/sys"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -118,6 +117,10 @@ type instance struct {
 	calls   int
 	timer   *time.Timer
 	expired atomic.Bool
+	// interrupt is the global instrument adds; 1 stops the guest.
+	interrupt api.MutableGlobal
+	mem       *cappedMemory
+	sleep     *sleeper
 }
 
 // New compiles the module, checks its exports and ABI version, and starts
@@ -134,8 +137,10 @@ type instance struct {
 func New(ctx context.Context, opts Options) (*Plugin, error) {
 	opts = withDefaults(opts)
 	rcfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true). // compiles in the checks our deadline relies on
-		WithMemoryLimitPages(opts.MemoryLimitMiB * 16).
+		// No WithCloseOnContextDone: its per-loop Go trampoline made Go
+		// guests 30-40x slower. instrument adds a cheaper check instead.
+		// No WithMemoryLimitPages: cappedMemory enforces the limit, so
+		// that a refused memory.grow is seen and classified.
 		WithCompilationCache(opts.Cache)
 	r := wazero.NewRuntimeWithConfig(ctx, rcfg)
 	p := &Plugin{
@@ -215,9 +220,20 @@ var requiredExports = []struct {
 
 func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, error) {
 	src := p.opts.Source
+	bin, err := instrument(bin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
+	}
 	compiled, err := p.runtime.CompileModule(ctx, bin)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
+	}
+	if pages, err := initialMemoryPages(bin); err != nil || pages > uint64(p.opts.MemoryLimitMiB)*16 {
+		_ = compiled.Close(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
+		}
+		return nil, fmt.Errorf("%s: the module's initial memory is %d MiB, over the memory limit of %d MiB", src, pages/16, p.opts.MemoryLimitMiB)
 	}
 	exports := compiled.ExportedFunctions()
 	for _, want := range requiredExports {
@@ -265,12 +281,14 @@ func (g *generation) instantiate(ctx context.Context) (*instance, error) {
 	p, src := g.p, g.p.opts.Source
 	st := &callState{shared: p.shared, limits: limits{maxEdits: 256 << 20}}
 	base := context.WithValue(context.Background(), stateKey{}, st)
+	mem := &cappedMemory{limit: uint64(p.opts.MemoryLimitMiB) << 20}
+	sleep := newSleeper()
 	mcfg := wazero.NewModuleConfig().
-		WithName(""). // anonymous: many instances of one module may coexist
-		WithStartFunctions(abi.ExportInitialize).
+		WithName("").         // anonymous: many instances of one module may coexist
+		WithStartFunctions(). // _initialize runs below, under a deadline
 		WithStdout(&lineWriter{log: p.shared.log, level: abi.LogInfo}).
 		WithStderr(&lineWriter{log: p.shared.log, level: abi.LogWarn}).
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
+		WithSysWalltime().WithSysNanotime().WithNanosleep(sleep.sleep).
 		WithRandSource(rand.Reader)
 	for k, v := range p.opts.Env {
 		mcfg = mcfg.WithEnv(k, v)
@@ -282,44 +300,62 @@ func (g *generation) instantiate(ctx context.Context) (*instance, error) {
 		}
 		mcfg = mcfg.WithFSConfig(fs)
 	}
-	startCtx, cancel := context.WithTimeout(base, max(p.opts.Timeout, 10*time.Second))
-	defer cancel()
-	mod, err := p.runtime.InstantiateModule(startCtx, g.compiled, mcfg)
+	mod, err := p.runtime.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: start failed: %w", src, err)
 	}
-	inst := &instance{mod: mod, process: mod.ExportedFunction(abi.ExportProcess), st: st, ctx: base}
+	interrupt, _ := mod.ExportedGlobal(InterruptGlobal).(api.MutableGlobal)
+	inst := &instance{mod: mod, process: mod.ExportedFunction(abi.ExportProcess), st: st, ctx: base, interrupt: interrupt, mem: mem, sleep: sleep}
+	inst.timer = time.AfterFunc(time.Hour, func() {
+		inst.expired.Store(true)
+		inst.interrupt.Set(1) // the guest traps at its next loop iteration
+		inst.sleep.wake()     // and does not sleep through its deadline
+	})
+	inst.timer.Stop()
 	fail := func(err error) (*instance, error) {
+		inst.timer.Stop()
 		_ = mod.Close(ctx)
 		return nil, err
 	}
-	ver, err := mod.ExportedFunction(abi.ExportABIVersion).Call(startCtx)
+	// Starting gets a longer deadline than a batch: a Go guest's runtime
+	// and package initialisation run here.
+	startCall := func(name string, params ...uint64) ([]uint64, error) {
+		fn := mod.ExportedFunction(name)
+		if fn == nil {
+			return nil, nil
+		}
+		inst.timer.Reset(max(p.opts.Timeout, 10*time.Second))
+		out, err := fn.Call(base, params...)
+		if !inst.timer.Stop() || inst.expired.Load() {
+			return nil, fmt.Errorf("%s: %s did not finish within its start deadline", src, name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s trapped: %w", src, name, err)
+		}
+		return out, nil
+	}
+	if _, err := startCall(abi.ExportInitialize); err != nil {
+		return fail(err)
+	}
+	ver, err := startCall(abi.ExportABIVersion)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %s: %w", src, abi.ExportABIVersion, err))
+		return fail(err)
 	}
 	if v := api.DecodeI32(ver[0]); v != abi.Version {
 		return fail(fmt.Errorf("%s: guest speaks wasmcol ABI v%d, this host speaks v%d", src, v, abi.Version))
 	}
-	sig, err := mod.ExportedFunction(abi.ExportSignals).Call(startCtx)
+	sig, err := startCall(abi.ExportSignals)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %s: %w", src, abi.ExportSignals, err))
+		return fail(err)
 	}
 	inst.signals = api.DecodeI32(sig[0])
-	rc, err := mod.ExportedFunction(abi.ExportInit).Call(startCtx)
+	rc, err := startCall(abi.ExportInit)
 	if err != nil {
-		return fail(fmt.Errorf("%s: init trapped: %w", src, err))
+		return fail(err)
 	}
 	if rc[0] != abi.ResultOK {
 		return fail(fmt.Errorf("%s: init failed: %s", src, orUnknown(st.failMsg)))
 	}
-	inst.timer = time.AfterFunc(time.Hour, func() {
-		inst.expired.Store(true)
-		// Closing from another goroutine is how wazero itself enforces
-		// deadlines: the running code sees the flag at its next function
-		// entry or loop back-edge and exits with this code.
-		_ = mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
-	})
-	inst.timer.Stop()
 	p.live.Add(1)
 	return inst, nil
 }
@@ -388,6 +424,7 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 	}()
 
 	inst.stack[0] = api.EncodeI32(signal)
+	inst.mem.refused = false
 	inst.timer.Reset(p.opts.Timeout)
 	callErr := inst.process.CallWithStack(inst.ctx, inst.stack[:])
 	stopped := inst.timer.Stop()
@@ -444,14 +481,11 @@ func (p *Plugin) classify(inst *instance, err error) *Fault {
 	if inst.expired.Load() {
 		return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
 	}
-	// A guest that hits the memory cap fails its memory.grow; Go guests
-	// then die with "out of memory". Memory within a few MiB of the cap at
-	// the time of the trap is the signature.
-	if mem := inst.mod.Memory(); mem != nil {
-		limit := uint64(p.opts.MemoryLimitMiB) << 20
-		if uint64(mem.Size())+(8<<20) >= limit {
-			return &Fault{Kind: FaultMemory, Err: fmt.Errorf("memory limit %d MiB reached: %w", p.opts.MemoryLimitMiB, err)}
-		}
+	// A guest that hits the memory cap has a memory.grow refused; Go
+	// guests then die with "out of memory", others trap or fail their own
+	// way. Whatever the way, a refused grow in the call is the cause.
+	if inst.mem.refused {
+		return &Fault{Kind: FaultMemory, Err: fmt.Errorf("memory limit %d MiB reached: %w", p.opts.MemoryLimitMiB, err)}
 	}
 	if msg := inst.st.failMsg; msg != "" {
 		err = fmt.Errorf("%s: %w", msg, err)

@@ -23,7 +23,7 @@ type tables struct {
 	metrics pmetric.Metrics
 	logs    plog.Logs
 
-	built [numTables]bool
+	built   [numTables]bool
 	res     []pcommon.Resource
 	scopes  []scopeRef
 	spans   []spanRef

@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/collector/confmap"
 )
 
 // Config is the wasm processor's configuration.
@@ -71,6 +73,24 @@ func createDefaultConfig() *Config {
 		Timeout:     defaultTimeout,
 		OnError:     OnErrorPass,
 	}
+}
+
+// Unmarshal decodes the config. The guest's `config` block is read through
+// ToStringMap, which resolves every ${env:...} value to plain data even
+// inside lists; decoding it into map[string]any directly would leave some
+// nested values as the loader's internal wrappers.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(c); err != nil {
+		return err
+	}
+	if conf.IsSet("config") {
+		sub, err := conf.Sub("config")
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		c.Config = sub.ToStringMap()
+	}
+	return nil
 }
 
 // Validate reports every problem at once, each naming its field.

@@ -63,37 +63,37 @@ func (t *tables) doc(tb testing.TB) []byte {
 // and "[k=v k=v]" for an attribute list.
 func cells(t testing.TB, raw []byte, n int) []string {
 	t.Helper()
-	d := abi.NewDecoder(raw)
-	out := make([]string, 0, n)
-	for range n {
-		out = append(out, cell(&d))
+	if len(raw) < n*abi.EntrySize {
+		t.Fatalf("column of %d items is %d bytes, shorter than its entries", n, len(raw))
 	}
-	if d.Err() != nil || !d.Done() {
-		t.Fatalf("column of %d items is malformed or too long: err %v, %d of %d bytes read", n, d.Err(), d.Offset(), len(raw))
+	c := abi.Column(raw)
+	out := make([]string, 0, n)
+	for i := range n {
+		tag, bits := c.Entry(i)
+		out = append(out, cell(c, tag, bits))
 	}
 	return out
 }
 
-func cell(d *abi.Decoder) string {
-	v := d.Value()
-	switch v.Tag {
+func cell(c abi.Column, tag uint8, bits uint64) string {
+	switch tag {
 	case abi.TagStr:
-		return "s:" + string(v.Raw)
+		return "s:" + string(c.Data(bits))
 	case abi.TagInt:
-		return "i:" + strconv.FormatInt(int64(v.Bits), 10)
+		return "i:" + strconv.FormatInt(int64(bits), 10)
 	case abi.TagDouble:
-		return "d:" + strconv.FormatFloat(math.Float64frombits(v.Bits), 'g', -1, 64)
+		return "d:" + strconv.FormatFloat(math.Float64frombits(bits), 'g', -1, 64)
 	case abi.TagBool:
-		return "b:" + strconv.FormatBool(v.Bits == 1)
+		return "b:" + strconv.FormatBool(bits == 1)
 	case abi.TagBytes:
-		return "x:" + hex.EncodeToString(v.Raw)
+		return "x:" + hex.EncodeToString(c.Data(bits))
 	case abi.TagOther:
-		return "o:" + string(v.Raw)
+		return "o:" + string(c.Data(bits))
 	case abi.TagList:
-		parts := make([]string, 0, v.Bits)
-		for range v.Bits {
-			k := string(d.Raw())
-			parts = append(parts, k+"="+cell(d))
+		parts := make([]string, 0, abi.ListLen(bits))
+		for j := range abi.ListLen(bits) {
+			k, vt, vb := c.ListEntry(bits, j)
+			parts = append(parts, string(k)+"="+cell(c, vt, vb))
 		}
 		return "[" + strings.Join(parts, " ") + "]"
 	}

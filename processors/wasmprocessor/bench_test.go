@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmprocessor_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+
+	"github.com/wasmcol/wasmcol/internal/benchdata"
+	"github.com/wasmcol/wasmcol/internal/wasmtest"
+)
+
+// process runs p on a fresh copy of td per iteration (copied outside the
+// timer, so both sides of a comparison do exactly the same work on the
+// same input) and reports spans per second.
+func process(b *testing.B, p processor.Traces, td ptrace.Traces) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var busy time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		in := ptrace.NewTraces()
+		td.CopyTo(in)
+		b.StartTimer()
+		start := time.Now()
+		if err := p.ConsumeTraces(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		busy += time.Since(start)
+	}
+	b.ReportMetric(float64(td.SpanCount()*b.N)/busy.Seconds(), "items/s")
+}
+
+// run is one pass of p over a copy of td, for the equality check.
+func run(tb testing.TB, p processor.Traces, sink interface{ AllTraces() []ptrace.Traces }, td ptrace.Traces) ptrace.Traces {
+	in := ptrace.NewTraces()
+	td.CopyTo(in)
+	if err := p.ConsumeTraces(context.Background(), in); err != nil {
+		tb.Fatal(err)
+	}
+	all := sink.AllTraces()
+	return all[len(all)-1]
+}
+
+// BenchmarkCmp_BrokerTag compares equal work: the OTTL statement measured
+// in the anchors, and a Wasm guest doing the same.
+func BenchmarkCmp_BrokerTag(b *testing.B) {
+	td := benchdata.KnativeTraces(1000)
+	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "../../internal/wasmhost/testdata/guests/tagger"), nil)
+	ottlP, ottlSink := wasmtest.StartTraces(b, transformprocessor.NewFactory(),
+		wasmtest.OTTLSpanConfig(`set(attributes["x"], "y") where IsMatch(name, "^broker:")`))
+	if err := ptracetest.CompareTraces(run(b, ottlP, ottlSink, td), run(b, wasmP, wasmSink, td)); err != nil {
+		b.Fatalf("wasm and OTTL outputs differ: %v", err)
+	}
+	wasmSink.Reset()
+	ottlSink.Reset()
+	b.Run("wasm", func(b *testing.B) { process(b, wasmP, td) })
+	b.Run("ottl", func(b *testing.B) { process(b, ottlP, td) })
+}
+
+// BenchmarkNoopCall is the fixed cost of one batch: a 1-span batch through
+// the processor and a guest that does nothing.
+func BenchmarkNoopCall(b *testing.B) {
+	p, sink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "../../internal/wasmhost/testdata/guests/noop"), nil)
+	_ = sink
+	td := benchdata.OneSpan()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := p.ConsumeTraces(ctx, td); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCmp_Concurrency is throughput with two callers against one, on
+// the tagger over 1,000-span batches, with a pool of two instances.
+func BenchmarkCmp_Concurrency(b *testing.B) {
+	td := benchdata.KnativeTraces(1000)
+	copies := make([]ptrace.Traces, 64)
+	for i := range copies {
+		copies[i] = ptrace.NewTraces()
+		td.CopyTo(copies[i])
+	}
+	guest := wasmtest.BuildGuest(b, "../../internal/wasmhost/testdata/guests/tagger")
+	for _, callers := range []int{2, 1} {
+		b.Run("callers="+string(rune('0'+callers)), func(b *testing.B) {
+			p, _ := wasmtest.StartTraces(b, wasmprocessorFactory(), map[string]any{"module": guest, "pool_size": 2})
+			var wg sync.WaitGroup
+			per := b.N/callers + 1
+			b.ResetTimer()
+			start := time.Now()
+			for c := 0; c < callers; c++ {
+				wg.Add(1)
+				go func(c int) {
+					defer wg.Done()
+					// The tagger's edits are idempotent, so reusing copies
+					// keeps every call equal work without copying on the clock.
+					for i := 0; i < per; i++ {
+						if err := p.ConsumeTraces(context.Background(), copies[(c*per+i)%len(copies)]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}(c)
+			}
+			wg.Wait()
+			b.ReportMetric(float64(per*callers*td.SpanCount())/time.Since(start).Seconds(), "items/s")
+			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
+		})
+	}
+}

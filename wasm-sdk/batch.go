@@ -223,6 +223,8 @@ func (it item) Attr(key string) Value { return it.b.value(it.table, it.i, abi.Fi
 func (it item) Attrs() iter.Seq2[string, Value] { return it.b.attrs(it.table, it.i) }
 
 // SetAttr sets (or adds) the attribute key to v when the filter returns.
+// v must be a string, int, double, bool or bytes: setting an empty Value or
+// a KindOther (map or array) makes the whole call fail, edits unapplied.
 func (it item) SetAttr(key string, v Value) {
 	it.b.edit(abi.OpSetAttr, it.table, it.i)
 	it.b.edits = appendValue(abi.AppendStr(it.b.edits, key), v)
@@ -254,6 +256,18 @@ func (it item) scope(b *batch) Scope { return Scope{item{b, abi.TableScope, it.p
 func (it item) set(field int32, v Value) {
 	it.b.edit(abi.OpSetField, it.table, it.i)
 	it.b.edits = appendValue(append(it.b.edits, uint8(field)), v)
+}
+
+// Item is what every element of a batch with attributes shares: spans,
+// events, links, data points, log records, resources and scopes. It lets a
+// helper work on any of them.
+type Item interface {
+	Index() int
+	Attr(key string) Value
+	Attrs() iter.Seq2[string, Value]
+	SetAttr(key string, v Value)
+	DeleteAttr(key string)
+	RenameAttr(old, new string)
 }
 
 // Resource is the resource that spans, metrics or logs come from.

@@ -59,43 +59,47 @@ const (
 	MetricSummary              MetricType = abi.MetricSummary
 )
 
-// Metric is one metric of a Metrics batch.
-type Metric struct{ item }
+// Metric is one metric of a Metrics batch. Metrics have no attributes of
+// their own: their data points do.
+type Metric struct{ it item }
+
+// Index is the metric's position in the batch, from 0.
+func (m Metric) Index() int { return m.it.Index() }
 
 // Name is the metric's name.
-func (m Metric) Name() string { return m.str(abi.FieldName) }
+func (m Metric) Name() string { return m.it.str(abi.FieldName) }
 
 // SetName renames the metric.
-func (m Metric) SetName(name string) { m.set(abi.FieldName, Str(name)) }
+func (m Metric) SetName(name string) { m.it.set(abi.FieldName, Str(name)) }
 
 // Description is the metric's description.
-func (m Metric) Description() string { return m.str(abi.FieldDescription) }
+func (m Metric) Description() string { return m.it.str(abi.FieldDescription) }
 
 // SetDescription replaces the metric's description.
-func (m Metric) SetDescription(d string) { m.set(abi.FieldDescription, Str(d)) }
+func (m Metric) SetDescription(d string) { m.it.set(abi.FieldDescription, Str(d)) }
 
 // Unit is the metric's unit.
-func (m Metric) Unit() string { return m.str(abi.FieldUnit) }
+func (m Metric) Unit() string { return m.it.str(abi.FieldUnit) }
 
 // SetUnit replaces the metric's unit.
-func (m Metric) SetUnit(u string) { m.set(abi.FieldUnit, Str(u)) }
+func (m Metric) SetUnit(u string) { m.it.set(abi.FieldUnit, Str(u)) }
 
 // Type is the metric's data type.
-func (m Metric) Type() MetricType { return MetricType(m.num(abi.FieldKind)) }
+func (m Metric) Type() MetricType { return MetricType(m.it.num(abi.FieldKind)) }
 
 // Resource is the resource the metric comes from.
-func (m Metric) Resource() Resource { return m.resource() }
+func (m Metric) Resource() Resource { return m.it.resource() }
 
 // Scope is the metric's instrumentation scope.
-func (m Metric) Scope() Scope { return m.scope(m.b) }
+func (m Metric) Scope() Scope { return m.it.scope(m.it.b) }
 
 // Points iterates over the metric's data points.
 func (m Metric) Points() iter.Seq[Point] {
-	return childSeq(m.item, abi.TablePoint, func(it item) Point { return Point{it} })
+	return childSeq(m.it, abi.TablePoint, func(it item) Point { return Point{it} })
 }
 
 // Drop removes the metric and all its points when the filter returns.
-func (m Metric) Drop() { m.drop() }
+func (m Metric) Drop() { m.it.drop() }
 
 // Point is one data point of any metric type. Its attributes are the data
 // point's attributes.

@@ -231,9 +231,11 @@ func (t *tables) appendPoints(m pmetric.Metric, mi, ri int32) {
 	typ := m.Type()
 	switch typ {
 	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
-		dps := m.Gauge().DataPoints()
+		var dps pmetric.NumberDataPointSlice
 		if typ == pmetric.MetricTypeSum {
 			dps = m.Sum().DataPoints()
+		} else {
+			dps = m.Gauge().DataPoints()
 		}
 		for i := 0; i < dps.Len(); i++ {
 			t.points = append(t.points, pointRef{metric: mi, res: ri, typ: typ, num: dps.At(i)})

@@ -11,7 +11,7 @@ GUEST_DIRS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go internal/wasm
 # The example filters that ship inside the binary as builtin:<name>.
 BUILTINS := knative-hops coinflip kedify sampler
 
-.PHONY: help tools wabt wasm builtins test test-race bench check fmt vet tidy-check clean
+.PHONY: help tools wabt wasm builtins test test-race fuzz bench check fmt vet tidy-check clean
 
 help:
 	@echo "make run     build the distribution and run it with distro/config.yaml"
@@ -47,6 +47,15 @@ test: tools wasm
 # The instance pool and the processor under concurrent load, with the race detector.
 test-race:
 	go test -count=1 -race -run 'Concurrent|Pool|Race' ./internal/wasmhost/ ./processors/wasmprocessor/
+
+FUZZTIME ?= 30s
+
+# Each fuzzer in turn: host functions with hostile arguments, edit lists
+# (rejected ones must leave the batch untouched), and the instrumenter.
+fuzz:
+	@set -e; for f in FuzzHostFunctions FuzzEdits FuzzInstrument; do \
+		go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/wasmhost/; \
+	done
 
 BENCH_PKGS ?= ./internal/wasmhost/ ./processors/wasmprocessor/ ./examples/... ./exporters/...
 BENCH_TIME ?= 2s

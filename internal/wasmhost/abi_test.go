@@ -21,9 +21,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/wasmcol/wasmcol/internal/benchdata"
 	"github.com/wasmcol/wasmcol/internal/testfilters/editor"
 	"github.com/wasmcol/wasmcol/internal/testfilters/mirror"
-	"github.com/wasmcol/wasmcol/internal/wasmtest"
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
 )
@@ -74,7 +74,7 @@ func mirrorOf(t *testing.T, m pcommon.Map) string {
 func TestMirrorTraces(t *testing.T) {
 	p := newPlugin(t, "mirror", 1)
 	for seed := uint64(1); seed <= 5; seed++ {
-		in := wasmtest.RandomTraces(seed, 300)
+		in := benchdata.RandomTraces(seed, 300)
 		out := ptrace.NewTraces()
 		in.CopyTo(out)
 		out, err := p.ProcessTraces(context.Background(), out)
@@ -111,7 +111,7 @@ func TestMirrorTraces(t *testing.T) {
 func TestMirrorMetrics(t *testing.T) {
 	p := newPlugin(t, "mirror", 1)
 	for seed := uint64(1); seed <= 5; seed++ {
-		in := wasmtest.RandomMetrics(seed, 40)
+		in := benchdata.RandomMetrics(seed, 40)
 		out := pmetric.NewMetrics()
 		in.CopyTo(out)
 		out, err := p.ProcessMetrics(context.Background(), out)
@@ -182,7 +182,7 @@ func forEachPoint(m pmetric.Metric, f func(j int, attrs pcommon.Map, start, ts p
 func TestMirrorLogs(t *testing.T) {
 	p := newPlugin(t, "mirror", 1)
 	for seed := uint64(1); seed <= 5; seed++ {
-		in := wasmtest.RandomLogs(seed, 200)
+		in := benchdata.RandomLogs(seed, 200)
 		out := plog.NewLogs()
 		in.CopyTo(out)
 		out, err := p.ProcessLogs(context.Background(), out)
@@ -210,7 +210,7 @@ func TestEmulatorMatchesHost(t *testing.T) {
 		p := newPlugin(t, name, 1)
 		for seed := uint64(1); seed <= 8; seed++ {
 			t.Run(fmt.Sprintf("%s/traces/%d", name, seed), func(t *testing.T) {
-				in := wasmtest.RandomTraces(seed, 200)
+				in := benchdata.RandomTraces(seed, 200)
 				js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(in)
 				require.NoError(t, err)
 				emuJSON, err := sdktest.Run(f, abi.SignalTraces, "{}", js)
@@ -222,7 +222,7 @@ func TestEmulatorMatchesHost(t *testing.T) {
 				require.NoError(t, ptracetest.CompareTraces(emu, host))
 			})
 			t.Run(fmt.Sprintf("%s/metrics/%d", name, seed), func(t *testing.T) {
-				in := wasmtest.RandomMetrics(seed, 30)
+				in := benchdata.RandomMetrics(seed, 30)
 				js, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(in)
 				require.NoError(t, err)
 				emuJSON, err := sdktest.Run(f, abi.SignalMetrics, "{}", js)
@@ -234,7 +234,7 @@ func TestEmulatorMatchesHost(t *testing.T) {
 				require.NoError(t, pmetrictest.CompareMetrics(emu, host))
 			})
 			t.Run(fmt.Sprintf("%s/logs/%d", name, seed), func(t *testing.T) {
-				in := wasmtest.RandomLogs(seed, 100)
+				in := benchdata.RandomLogs(seed, 100)
 				js, err := (&plog.JSONMarshaler{}).MarshalLogs(in)
 				require.NoError(t, err)
 				emuJSON, err := sdktest.Run(f, abi.SignalLogs, "{}", js)

@@ -1,71 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Package wasmtest builds guests from source and runs them under the real
-// host, for tests and benchmarks across the repository.
+// Package wasmtest runs guests under the real processor for tests and
+// benchmarks across the repository.
 package wasmtest
 
-import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"testing"
-)
+import "github.com/wasmcol/wasmcol/internal/guestbuild"
 
-var (
-	buildMu sync.Mutex
-	built   = map[string]string{}
-)
+// BuildGuest compiles the Go guest in dir and returns the .wasm path.
+var BuildGuest = guestbuild.Go
 
-// BuildGuest compiles the Go guest in dir to Wasm with the same command the
-// Makefile uses and returns the .wasm path. Builds are cached per process.
-func BuildGuest(tb testing.TB, dir string) string {
-	tb.Helper()
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if out, ok := built[abs]; ok {
-		return out
-	}
-	outDir, err := os.MkdirTemp("", "wasmcol-guest-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out := filepath.Join(outDir, filepath.Base(abs)+".wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
-	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building guest %s: %v\n%s", dir, err, msg)
-	}
-	built[abs] = out
-	return out
-}
-
-// BuildWAT assembles a WebAssembly text file with wat2wasm (Debian package
-// wabt, installed by `make tools`) and returns the .wasm path.
-func BuildWAT(tb testing.TB, watPath string) string {
-	tb.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		tb.Fatal("wat2wasm not found: run `make tools` (installs the wabt package)")
-	}
-	out := filepath.Join(tb.TempDir(), strings.TrimSuffix(filepath.Base(watPath), ".wat")+".wasm")
-	if msg, err := exec.Command("wat2wasm", watPath, "-o", out).CombinedOutput(); err != nil {
-		tb.Fatalf("wat2wasm %s: %v\n%s", watPath, err, msg)
-	}
-	return out
-}
+// BuildWAT assembles a WebAssembly text file and returns the .wasm path.
+var BuildWAT = guestbuild.WAT
 
 // Read returns the bytes of path or fails the test.
-func Read(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
+var Read = guestbuild.Read

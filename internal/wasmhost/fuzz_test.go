@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/wasmcol/wasmcol/internal/benchdata"
+	"github.com/wasmcol/wasmcol/internal/guestbuild"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// oneMemoryPage is the smallest module with a memory: the host functions
+// read and write guest memory through it.
+var oneMemoryPage = []byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x01")
+
+var hostFuncs = []api.GoModuleFunc{
+	hostLen, hostColumn, hostRead, hostEdit, hostConfig, hostLog, hostFail, hostOTLPGet,
+	hostOTLPSet, hostKVGet, hostKVSet, hostKVCAS, hostKVDelete, hostCounterAdd,
+}
+
+// FuzzHostFunctions calls every host function with arbitrary arguments, as
+// a hostile guest could: pointers and lengths anywhere, tables and fields
+// that do not exist, calls in any order. The host must answer with a result
+// or an error code, never panic.
+func FuzzHostFunctions(f *testing.F) {
+	f.Add(uint8(1), uint32(3), uint32(3), uint32(0), uint32(0), uint32(0), uint32(0))
+	f.Add(uint8(2), uint32(0), uint32(65536), uint32(0), uint32(0), uint32(0), uint32(0))
+	f.Add(uint8(3), uint32(65530), uint32(100), uint32(0), uint32(0), uint32(0), uint32(0))
+	f.Add(uint8(11), uint32(0), uint32(4), uint32(0), uint32(0xFFFFFFFF), uint32(8), uint32(4))
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	mod, err := r.Instantiate(ctx, oneMemoryPage)
+	if err != nil {
+		f.Fatal(err)
+	}
+	base := benchdata.RandomTraces(1, 50)
+	f.Fuzz(func(t *testing.T, fn uint8, a, b, c, d, e, g uint32) {
+		st := &callState{
+			shared: &shared{config: []byte("{}"), log: newGuestLog(zap.NewNop(), 10, 50), kv: newKV(), counters: &counters{}},
+			limits: limits{maxEdits: 1 << 20},
+		}
+		if fn&0x80 == 0 { // half the time, inside a batch
+			st.begin(abi.SignalTraces)
+			st.t.traces = base
+		}
+		call := context.WithValue(ctx, stateKey{}, st)
+		stack := []uint64{uint64(a), uint64(b), uint64(c), uint64(d), uint64(e), uint64(g)}
+		// A fresh result, so read has something to copy.
+		hostColumn(call, mod, []uint64{abi.TableSpan, abi.FieldName, 0, 0})
+		hostFuncs[int(fn&0x7F)%len(hostFuncs)](call, mod, stack)
+		if rc := api.DecodeI32(stack[0]); rc < abi.ErrNotFound {
+			t.Fatalf("unknown error code %d", rc)
+		}
+		if len(st.edits) > 0 {
+			_ = st.ed.apply(st.edits)
+		}
+	})
+}
+
+// FuzzEdits applies arbitrary edit lists. An edit list is applied whole or
+// not at all: when the host rejects one, the batch must be exactly as it was.
+func FuzzEdits(f *testing.F) {
+	valid := abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 1)
+	valid = abi.AppendStrValue(abi.AppendStr(valid, "k"), "v")
+	valid = abi.AppendEditHeader(valid, abi.OpDrop, abi.TableSpan, 2)
+	f.Add(valid)
+	f.Add(append(append([]byte{}, valid...), abi.OpSetField, abi.TableSpan, 0, 0, 0, 0, abi.FieldKind, abi.TagInt))
+	f.Add(binary.LittleEndian.AppendUint32([]byte{abi.OpRenameAttr, abi.TableEvent}, 0))
+	base := benchdata.RandomTraces(7, 40)
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		td := ptrace.NewTraces()
+		base.CopyTo(td)
+		var tb tables
+		tb.reset(abi.SignalTraces)
+		tb.traces = td
+		ed := editor{t: &tb}
+		if err := ed.apply(ops); err != nil {
+			if cerr := ptracetest.CompareTraces(base, td); cerr != nil {
+				t.Fatalf("rejected edit list %x changed the batch: %v", ops, cerr)
+			}
+		}
+	})
+}
+
+// FuzzInstrument rewrites arbitrary bytes. It must return an error or a
+// module, never panic; seeds are real guests.
+func FuzzInstrument(f *testing.F) {
+	for _, path := range []string{"testdata/guests/noop/noop.wasm"} {
+		if b, err := os.ReadFile(path); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add(oneMemoryPage)
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x0a\x06\x01\x04\x00\x03\x40\x0b"))
+	f.Fuzz(func(t *testing.T, bin []byte) {
+		out, err := instrument(bin)
+		if err == nil && len(out) < 8 {
+			t.Fatal("instrument returned a module without a header")
+		}
+	})
+}
+
+// TestInstrumentedModulesValidate compiles instrumented real guests, so a
+// rewrite that breaks a module's structure fails here, not in production.
+func TestInstrumentedModulesValidate(t *testing.T) {
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	for _, bin := range [][]byte{
+		oneMemoryPage,
+		[]byte("\x00asm\x01\x00\x00\x00"), // empty module: gains memory, globals, export
+		guestbuild.Read(t, guestbuild.Go(t, "testdata/guests/noop")),
+		guestbuild.Read(t, guestbuild.WAT(t, "testdata/wat/broker_tag.wat")),
+	} {
+		out, err := instrument(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := r.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("instrumented module does not compile: %v", err)
+		}
+		if _, ok := m.ExportedFunctions()[InterruptGlobal]; ok {
+			t.Fatal("interrupt exported as a function")
+		}
+		_ = m.Close(ctx)
+	}
+}

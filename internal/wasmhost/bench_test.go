@@ -4,7 +4,9 @@ package wasmhost_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/wasmcol/wasmcol/internal/benchdata"
 	"github.com/wasmcol/wasmcol/internal/wasmhost"
@@ -49,4 +51,37 @@ func BenchmarkPluginTagger(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(td.SpanCount()*b.N)/b.Elapsed().Seconds(), "items/s")
+}
+
+// BenchmarkInstanceMemory reports what one pool instance of a Go guest
+// costs: the Go heap it adds (linear memory included) and its start time.
+func BenchmarkInstanceMemory(b *testing.B) {
+	const pool = 8
+	bin := wasmtest.Read(b, wasmtest.BuildGuest(b, "testdata/guests/tagger"))
+	ctx := context.Background()
+	// Compile once first, and keep that plugin open: wazero drops compiled
+	// code from its in-memory cache when the last runtime using it closes.
+	warm, err := wasmhost.New(ctx, wasmhost.Options{Source: "tagger", Module: bin, PoolSize: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer warm.Close(ctx)
+	var perInstance, startMs float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		p, err := wasmhost.New(ctx, wasmhost.Options{Source: "tagger", Module: bin, PoolSize: pool})
+		if err != nil {
+			b.Fatal(err)
+		}
+		startMs = float64(time.Since(start).Microseconds()) / 1000 / pool
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perInstance = float64(after.HeapInuse-before.HeapInuse) / pool / (1 << 20)
+		_ = p.Close(ctx)
+	}
+	b.ReportMetric(perInstance, "MiB/instance")
+	b.ReportMetric(startMs, "ms/instance")
 }

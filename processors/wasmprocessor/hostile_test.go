@@ -106,6 +106,9 @@ func TestFaultPolicies(t *testing.T) {
 		{"fatal runtime error", func(tb testing.TB) string { return guest(tb, "panicker") }, "crash", "trap", "wasm trap"},
 		{"unreachable", func(tb testing.TB) string { return wat(tb, "unreachable") }, "x", "trap", "unreachable"},
 		{"out of bounds", func(tb testing.TB) string { return wat(tb, "oob") }, "x", "trap", "out of bounds memory access"},
+		// Not Go: grows one page at a time until memory.grow fails, then
+		// traps, with the memory at the limit by construction.
+		{"memory exhausted", func(tb testing.TB) string { return wat(tb, "memgrow") }, "x", "memory", "memory limit 128 MiB reached"},
 	}
 	for _, f := range faults {
 		module := f.module(t)

@@ -2,7 +2,7 @@
 
 // Command reloadv2 is version 2 of a filter that the hot-reload test swaps
 // in and out: it sets filter.version=2 on every span. A span named
-// "slow" makes it take 300ms, so that a batch is in flight during a swap.
+// "slow" makes it take a second, so that a batch is in flight during a swap.
 //
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o reloadv2.wasm .
 package main
@@ -18,7 +18,7 @@ type version struct{}
 func (version) ProcessTraces(t wasmcol.Traces) error {
 	for s := range t.Spans() {
 		if s.Name() == "slow" {
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(time.Second)
 		}
 		s.SetAttr("filter.version", wasmcol.Int(2))
 	}

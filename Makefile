@@ -143,9 +143,11 @@ distro-check: $(OCB)
 		exit 1; \
 	fi
 
-# Validates every shipped config against the built binary and checks what
-# the Dockerfile would package.
-distro-test: distro
+# Validates every shipped config against the built binary, checks what the
+# Dockerfile would package, and runs the end-to-end tests
+# (distro/internal/e2e), which start bin/wasmcol with real clients and a
+# real Jaeger (hence `jaeger`).
+distro-test: distro jaeger
 	cd distro && go test -count=1 ./...
 
 # distro/config.yaml exports to debug only. Setting WASMCOL_OTLP_ENDPOINT or

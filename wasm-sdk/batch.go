@@ -3,6 +3,7 @@
 package wasmcol
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -36,12 +37,16 @@ type column struct {
 	data         abi.Column
 }
 
-func (c *column) value(i int32) Value {
-	if i < 0 || int(i) >= c.n {
-		return Value{}
+// entry is item i's tag and payload; out of range reads as Empty.
+func (c *column) entry(i int32) (uint8, uint64) {
+	if uint(i) >= uint(c.n) {
+		return abi.TagEmpty, 0
 	}
-	return c.toValue(c.data.Entry(int(i)))
+	e := c.data[int(i)*abi.EntrySize:][:abi.EntrySize]
+	return e[0], binary.LittleEndian.Uint64(e[8:])
 }
+
+func (c *column) value(i int32) Value { return c.toValue(c.entry(i)) }
 
 func (c *column) toValue(tag uint8, bits uint64) Value {
 	switch tag {
@@ -92,7 +97,16 @@ func (b *batch) length(table int32) int {
 	return int(n)
 }
 
-// col returns the column, fetching and decoding it on first use.
+// fixedCol returns a field's column; after the first use that is one
+// array load, which inlines.
+func (b *batch) fixedCol(table, field int32) *column {
+	if c := b.fixed[table][field]; c != nil {
+		return c
+	}
+	return b.col(table, field, "")
+}
+
+// col returns the column, fetching it on first use.
 func (b *batch) col(table, field int32, key string) *column {
 	if field == abi.FieldAttr {
 		for _, c := range b.byKey {
@@ -215,7 +229,7 @@ type item struct {
 func (it item) Index() int { return int(it.i) }
 
 // Attr is the attribute named key, or the empty Value when absent.
-func (it item) Attr(key string) Value { return it.b.value(it.table, it.i, abi.FieldAttr, key) }
+func (it item) Attr(key string) Value { return it.b.col(it.table, abi.FieldAttr, key).value(it.i) }
 
 // Attrs iterates over every attribute:
 //
@@ -243,11 +257,8 @@ func (it item) RenameAttr(old, new string) {
 	it.b.edits = abi.AppendStr(abi.AppendStr(it.b.edits, old), new)
 }
 
-func (it item) str(field int32) string { return it.b.value(it.table, it.i, field, "").Str() }
-func (it item) num(field int32) int64  { return it.b.value(it.table, it.i, field, "").Int() }
-func (it item) raw(field int32) string { return it.b.value(it.table, it.i, field, "").s }
-func (it item) drop()                  { it.b.edit(abi.OpDrop, it.table, it.i) }
-func (it item) parent() int32          { return int32(it.num(abi.FieldParent)) }
+func (it item) drop()         { it.b.edit(abi.OpDrop, it.table, it.i) }
+func (it item) parent() int32 { return int32(it.num(abi.FieldParent)) }
 func (it item) resource() Resource {
 	return Resource{item{it.b, abi.TableResource, int32(it.num(abi.FieldResource))}}
 }
@@ -269,6 +280,39 @@ type Item interface {
 	DeleteAttr(key string)
 	RenameAttr(old, new string)
 }
+
+// str reads a Str, Bytes or Other field as a string sharing the column, and
+// num an Int field. Each is one call with everything inside it inlined: in
+// a Go guest a call costs more than the read, and these run per item.
+func (it item) str(field int32) string {
+	c := it.b.fixedCol(it.table, field)
+	if uint(it.i) >= uint(c.n) {
+		return ""
+	}
+	e := c.data[int(it.i)*abi.EntrySize:][:abi.EntrySize]
+	switch e[0] {
+	case abi.TagStr, abi.TagBytes, abi.TagOther:
+	default:
+		return ""
+	}
+	off, n := binary.LittleEndian.Uint32(e[8:]), binary.LittleEndian.Uint32(e[12:])
+	return hostcall.String(c.data[off : off+n])
+}
+
+func (it item) num(field int32) int64 {
+	c := it.b.fixedCol(it.table, field)
+	if uint(it.i) >= uint(c.n) {
+		return 0
+	}
+	e := c.data[int(it.i)*abi.EntrySize:][:abi.EntrySize]
+	if e[0] != abi.TagInt {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint64(e[8:]))
+}
+
+// raw is a Bytes field (an ID) as a string sharing the column.
+func (it item) raw(field int32) string { return it.str(field) }
 
 // Resource is the resource that spans, metrics or logs come from.
 type Resource struct{ item }

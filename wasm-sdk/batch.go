@@ -109,6 +109,13 @@ func (b *batch) fixedCol(table, field int32) *column {
 // col returns the column, fetching it on first use.
 func (b *batch) col(table, field int32, key string) *column {
 	if field == abi.FieldAttr {
+		// Filters pass the same key constant every time: compare string
+		// identity first, which in a Wasm guest is far cheaper than bytes.
+		for _, c := range b.byKey {
+			if c.table == table && hostcall.Same(c.key, key) {
+				return c
+			}
+		}
 		for _, c := range b.byKey {
 			if c.table == table && c.key == key {
 				return c

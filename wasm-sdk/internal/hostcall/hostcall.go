@@ -57,3 +57,9 @@ func Bytes(s string) []byte {
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// Same reports whether a and b are the same string in memory, not just
+// equal: a cheap first check before comparing bytes.
+func Same(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
@@ -227,3 +228,9 @@ type observedEntry = observer.LoggedEntry
 
 // fieldSource marks the log lines that came from the guest.
 var fieldSource = zap.String("source", "guest")
+
+// ptraceEqual reports whether two batches are the same, for use where a
+// test cannot stop at the first difference (from several goroutines).
+func ptraceEqual(want, got ptrace.Traces) bool {
+	return ptracetest.CompareTraces(want, got) == nil
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmprocessor_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/wasmcol/wasmcol/processors/wasmprocessor"
+	"github.com/wasmcol/wasmcol/processors/wasmprocessor/internal/metadata"
+)
+
+// pipelineGuests are four different filters, standing in for a pipeline of
+// four wasm processors.
+var pipelineGuests = []string{"loop", "membomb", "panicker", "kvcount"}
+
+// startPipeline creates and starts one processor per module, all with
+// cache_dir set to dir, and returns how long that took and a function that
+// shuts them down.
+func startPipeline(tb testing.TB, modules []string, dir string) (time.Duration, func()) {
+	tb.Helper()
+	factory := wasmprocessor.NewFactory()
+	var procs []processor.Traces
+	began := time.Now()
+	for _, module := range modules {
+		cfg := factory.CreateDefaultConfig()
+		require.NoError(tb, confmap.NewFromStringMap(map[string]any{
+			"module": module, "cache_dir": dir, "pool_size": 1,
+		}).Unmarshal(cfg))
+		p, err := factory.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.TracesSink))
+		require.NoError(tb, err)
+		require.NoError(tb, p.Start(context.Background(), componenttest.NewNopHost()))
+		procs = append(procs, p)
+	}
+	took := time.Since(began)
+	return took, func() {
+		for _, p := range procs {
+			require.NoError(tb, p.Shutdown(context.Background()))
+		}
+	}
+}
+
+// restartAlias is another name for the cache directory. The processor
+// keeps one compilation cache per cache_dir string for the life of the
+// process, so a new name is how a test gets what a restarted Collector
+// gets: the directory's contents and nothing in memory.
+func restartAlias(tb testing.TB, dir string) string {
+	tb.Helper()
+	alias := filepath.Join(tb.TempDir(), "cache")
+	require.NoError(tb, os.Symlink(dir, alias))
+	return alias
+}
+
+func pipelineModules(tb testing.TB) []string {
+	var modules []string
+	for _, name := range pipelineGuests {
+		modules = append(modules, guest(tb, name))
+	}
+	return modules
+}
+
+// cache_dir turns the compile at every start into a load: a pipeline of
+// four Go filters starts much faster the second time.
+func TestCacheDirWarmStart(t *testing.T) {
+	modules := pipelineModules(t)
+	dir := t.TempDir()
+	cold, stop := startPipeline(t, modules, dir)
+	stop()
+	warm, stop := startPipeline(t, modules, restartAlias(t, dir))
+	stop()
+	t.Logf("start of %d wasm processors (Go guests, pool_size 1): cold %v, warm %v (%.0fx)",
+		len(modules), cold.Round(time.Millisecond), warm.Round(time.Millisecond), float64(cold)/float64(warm))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.NotEmpty(t, entries, "compiled code is written to cache_dir")
+	assert.Less(t, warm, cold/2, "a warm start skips compilation")
+}
+
+// BenchmarkStartCold starts four wasm processors with an empty cache_dir:
+// every module is compiled.
+func BenchmarkStartCold(b *testing.B) {
+	modules := pipelineModules(b)
+	for i := 0; i < b.N; i++ {
+		dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
+		_, stop := startPipeline(b, modules, dir)
+		b.StopTimer()
+		stop()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkStartWarm starts four wasm processors as a restarted Collector
+// would, with every module already compiled in cache_dir.
+func BenchmarkStartWarm(b *testing.B) {
+	modules := pipelineModules(b)
+	dir := b.TempDir()
+	_, stop := startPipeline(b, modules, dir)
+	stop()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		alias := restartAlias(b, dir)
+		b.StartTimer()
+		_, stop := startPipeline(b, modules, alias)
+		b.StopTimer()
+		stop()
+		b.StartTimer()
+	}
+}

@@ -373,8 +373,13 @@ func removePoints(m pmetric.Metric, next func() bool) int {
 
 // interner turns guest bytes into strings, reusing one string for repeated
 // keys and short values: a filter that tags 1,000 spans with the same key
-// and value then costs no allocation per span for them.
-type interner struct{ m map[string]string }
+// and value then costs no allocation per span for them. A small
+// direct-mapped cache in front of the map serves the usual case, the same
+// few keys and values in every edit, without hashing the whole string.
+type interner struct {
+	recent [64]string
+	m      map[string]string
+}
 
 const (
 	internMaxLen     = 64
@@ -385,13 +390,22 @@ func (in *interner) get(b []byte) string {
 	if len(b) > internMaxLen {
 		return string(b)
 	}
-	if s, ok := in.m[string(b)]; ok { // no allocation for the lookup
+	slot := uint(len(b)) * 7
+	if len(b) > 0 {
+		slot += uint(b[0])*31 + uint(b[len(b)-1])
+	}
+	slot &= uint(len(in.recent) - 1)
+	if s := in.recent[slot]; s == string(b) { // no allocation for the comparison
 		return s
 	}
-	if in.m == nil || len(in.m) >= internMaxEntries {
-		in.m = make(map[string]string, 256)
+	s, ok := in.m[string(b)] // no allocation for the lookup
+	if !ok {
+		if in.m == nil || len(in.m) >= internMaxEntries {
+			in.m = make(map[string]string, 256)
+		}
+		s = string(b)
+		in.m[s] = s
 	}
-	s := string(b)
-	in.m[s] = s
+	in.recent[slot] = s
 	return s
 }

@@ -83,7 +83,13 @@ func start(tb testing.TB, conf map[string]any) *harness {
 	tb.Helper()
 	h, err := newHarness(tb, conf)
 	require.NoError(tb, err)
-	tb.Cleanup(func() { require.NoError(tb, h.proc.Shutdown(context.Background())) })
+	tb.Cleanup(func() {
+		// Bounded, so that a test failing because a guest would not stop
+		// reports that instead of hanging in Shutdown.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		require.NoError(tb, h.proc.Shutdown(ctx))
+	})
 	return h
 }
 

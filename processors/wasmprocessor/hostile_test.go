@@ -35,7 +35,14 @@ func TestTimeoutAbortsLoop(t *testing.T) {
 			in := spans("a", tc.span, "b")
 			want := clone(in)
 			began := time.Now()
-			require.NoError(t, h.consume(in), "on_error: pass forwards the batch")
+			done := make(chan error, 1)
+			go func() { done <- h.consume(in) }()
+			select {
+			case err := <-done:
+				require.NoError(t, err, "on_error: pass forwards the batch")
+			case <-time.After(timeout + 10*time.Second):
+				t.Fatalf("the guest was not stopped %v after its %v timeout", 10*time.Second, timeout)
+			}
 			took := time.Since(began)
 			t.Logf("%s aborted after %v (timeout %v)", tc.name, took, timeout)
 			assert.GreaterOrEqual(t, took, timeout)

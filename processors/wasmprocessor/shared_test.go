@@ -65,7 +65,7 @@ func TestSharedServiceLimits(t *testing.T) {
 	require.NoError(t, h.consume(spans("probe")))
 	out := h.last(t)
 	probe := func(key string) string { return spanAttr(out, 0, "probe."+key) }
-	t.Logf("counters: %s; bad name: %s; value over the limit: %s; key over the limit: %s",
+	t.Logf("counters: %s; bad name: %s; value over the limit: %s; key over the limit: %.40s...",
 		probe("counters"), probe("bad_name"), probe("big_value"), probe("big_key"))
 
 	// 64 names in all: spans_seen and probe_0 .. probe_62; probe_63 is refused.

@@ -231,7 +231,9 @@ type filter struct {
 	// tracestates.
 	services   []string
 	spanRule   []int32
-	traceRule  map[wasmcol.TraceID]int32
+	spanSlot   []int32
+	ids        []wasmcol.TraceID // by span, when assignRules read them
+	traces     traceTable
 	st         traceState
 	buf        []byte
 	kept, drop int64
@@ -293,7 +295,6 @@ func (f *filter) Init(c wasmcol.Config) error {
 		f.needNames = f.needNames || r.span != "" || r.spanPrefix != ""
 		f.rules = append(f.rules, r)
 	}
-	f.traceRule = map[wasmcol.TraceID]int32{}
 	return errors.Join(errs...)
 }
 
@@ -302,7 +303,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	if n == 0 {
 		return nil
 	}
-	f.assignRules(t, n)
+	haveIDs := f.assignRules(t, n)
 	f.kept, f.drop = 0, 0
 	forced := int64(0)
 	for i := 0; i < n; i++ {
@@ -316,13 +317,19 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		if f.cfg.SamplingPriority {
 			prio = priorityOf(s.Attr("sampling.priority"))
 		}
+		var id wasmcol.TraceID
+		if haveIDs {
+			id = f.ids[i]
+		} else {
+			id = s.TraceID()
+		}
 		raw := s.TraceState()
 		ts := raw
 		name := r.name
 		if raw == "" {
 			// No tracestate, the common case: no parsing, and the
 			// tracestate a kept span gets is precomputed.
-			o := f.decideBare(r, s.TraceID(), prio)
+			o := f.decideBare(r, id, prio)
 			switch {
 			case o.sampled && o.th == r.smp.th0:
 				ts = r.smp.ts0
@@ -337,7 +344,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 				name = alwaysKeepRule
 			}
 		} else {
-			o := r.smp.decide(s.TraceID(), raw, prio, &f.st)
+			o := r.smp.decide(id, raw, prio, &f.st)
 			rewrite := o.sampled && o.parsed
 			if !o.sampled {
 				if prio == prioDrop || !f.forced(s) {
@@ -413,14 +420,15 @@ func (f *filter) decideBare(r *rule, traceID wasmcol.TraceID, prio priority) out
 // assignRules sets spanRule[i] to the rule deciding span i, or -1. With
 // rule_scope trace, a span takes the first rule that any span of its
 // trace in this batch matches, so a rule on a per-span attribute (such as
-// cloudevents.type) does not split the trace within the batch.
-func (f *filter) assignRules(t wasmcol.Traces, n int) {
+// cloudevents.type) does not split the trace within the batch. It reports
+// whether it filled f.ids with every span's trace ID.
+func (f *filter) assignRules(t wasmcol.Traces, n int) bool {
 	f.spanRule = f.spanRule[:0]
 	if f.rules[0].catchAll {
 		for i := 0; i < n; i++ {
 			f.spanRule = append(f.spanRule, 0)
 		}
-		return
+		return false
 	}
 	if f.needServices {
 		f.services = f.services[:0]
@@ -428,26 +436,30 @@ func (f *filter) assignRules(t wasmcol.Traces, n int) {
 			f.services = append(f.services, r.Attr("service.name").Str())
 		}
 	}
-	clear(f.traceRule)
+	if f.cfg.RuleScope != scopeTrace {
+		for i := 0; i < n; i++ {
+			f.spanRule = append(f.spanRule, f.match(t.Span(i)))
+		}
+		return false
+	}
+	f.traces.reset(n)
+	f.spanSlot, f.ids = f.spanSlot[:0], f.ids[:0]
 	for i := 0; i < n; i++ {
 		s := t.Span(i)
-		ri := f.match(s)
-		f.spanRule = append(f.spanRule, ri)
-		if ri >= 0 && f.cfg.RuleScope == scopeTrace {
-			id := s.TraceID()
-			if cur, ok := f.traceRule[id]; !ok || ri < cur {
-				f.traceRule[id] = ri
+		id := s.TraceID()
+		slot := f.traces.slot(id, -1)
+		f.ids = append(f.ids, id)
+		f.spanSlot = append(f.spanSlot, int32(slot))
+		if ri := f.match(s); ri >= 0 {
+			if cur := f.traces.vals[slot]; cur < 0 || ri < cur {
+				f.traces.vals[slot] = ri
 			}
 		}
 	}
-	if f.cfg.RuleScope != scopeTrace {
-		return
+	for _, slot := range f.spanSlot {
+		f.spanRule = append(f.spanRule, f.traces.vals[slot])
 	}
-	for i := 0; i < n; i++ {
-		if ri, ok := f.traceRule[t.Span(i).TraceID()]; ok {
-			f.spanRule[i] = ri
-		}
-	}
+	return true
 }
 
 // match is the index of the first rule span s satisfies, or -1.

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
+)
+
+func TestTraceTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	var tt traceTable
+	for round := range 3 {
+		n := 500 + round*700
+		tt.reset(n)
+		ids := make([]wasmcol.TraceID, n)
+		for i := range ids {
+			for j := range ids[i] {
+				ids[i][j] = byte(r.Uint32())
+			}
+			// Colliding IDs: equal halves, or an all-zero half.
+			switch i % 5 {
+			case 1:
+				copy(ids[i][8:], ids[i-1][8:])
+			case 2:
+				clear(ids[i][:8])
+			case 3:
+				clear(ids[i][8:])
+			}
+		}
+		slots := map[int]wasmcol.TraceID{}
+		for i, id := range ids {
+			s := tt.slot(id, int32(i))
+			if other, ok := slots[s]; ok && other != id {
+				t.Fatalf("round %d: %x and %x share slot %d", round, id, other, s)
+			}
+			slots[s] = id
+			if tt.vals[s] != int32(i) {
+				t.Fatalf("round %d: new ID %x got value %d", round, id, tt.vals[s])
+			}
+		}
+		// Second lookups find the same slot and keep the first value.
+		for i, id := range ids {
+			s := tt.slot(id, -7)
+			if slots[s] != id || tt.vals[s] != int32(i) {
+				t.Fatalf("round %d: %x moved or changed", round, id)
+			}
+		}
+	}
+	// After a reset nothing is found: values come back as given.
+	id := wasmcol.TraceID{1}
+	tt.reset(10)
+	tt.vals[tt.slot(id, 1)] = 5
+	tt.reset(10)
+	if s := tt.slot(id, 2); tt.vals[s] != 2 {
+		t.Fatal("an entry survived reset")
+	}
+	// When the generation wraps to the value that never-used slots hold,
+	// they must not turn into entries for the all-zero ID.
+	tt.gen = ^uint32(0)
+	tt.reset(10)
+	if s := tt.slot(wasmcol.TraceID{}, 3); tt.vals[s] != 3 {
+		t.Fatal("an unused slot passed for an entry after the generation wrapped")
+	}
+}

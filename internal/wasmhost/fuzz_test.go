@@ -24,8 +24,9 @@ import (
 var oneMemoryPage = []byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x01")
 
 var hostFuncs = []api.GoModuleFunc{
-	hostLen, hostColumn, hostRead, hostEdit, hostConfig, hostLog, hostFail, hostOTLPGet,
-	hostOTLPSet, hostKVGet, hostKVSet, hostKVCAS, hostKVDelete, hostCounterAdd,
+	inBatch(hostLen), inBatch(hostColumn), inCall(hostRead), inBatch(hostEdit), inCall(hostConfig),
+	inCall(hostLog), inCall(hostFail), inBatch(hostOTLPGet), inBatch(hostOTLPSet), inCall(hostKVGet),
+	inCall(hostKVSet), inCall(hostKVCAS), inCall(hostKVDelete), inCall(hostCounterAdd),
 }
 
 // FuzzHostFunctions calls every host function with arbitrary arguments, as
@@ -57,7 +58,7 @@ func FuzzHostFunctions(f *testing.F) {
 		call := context.WithValue(ctx, stateKey{}, st)
 		stack := []uint64{uint64(a), uint64(b), uint64(c), uint64(d), uint64(e), uint64(g)}
 		// A fresh result, so read has something to copy.
-		hostColumn(call, mod, []uint64{abi.TableSpan, abi.FieldName, 0, 0})
+		hostFuncs[1](call, mod, []uint64{abi.TableSpan, abi.FieldName, 0, 0, 0, 0})
 		hostFuncs[int(fn&0x7F)%len(hostFuncs)](call, mod, stack)
 		if rc := api.DecodeI32(stack[0]); rc < abi.ErrNotFound {
 			t.Fatalf("unknown error code %d", rc)

@@ -36,20 +36,20 @@ func NewBuilder(r wazero.Runtime) wazero.HostModuleBuilder {
 	add := func(name string, fn api.GoModuleFunc, params ...api.ValueType) {
 		b.NewFunctionBuilder().WithGoModuleFunction(fn, params, []api.ValueType{i32}).Export(name)
 	}
-	add(abi.FuncLen, hostLen, i32)
-	add(abi.FuncColumn, hostColumn, i32, i32, i32, i32)
-	add(abi.FuncRead, hostRead, i32, i32)
-	add(abi.FuncEdit, hostEdit, i32, i32)
-	add(abi.FuncConfig, hostConfig)
-	add(abi.FuncLog, hostLog, i32, i32, i32)
-	add(abi.FuncFail, hostFail, i32, i32)
-	add(abi.FuncOTLPGet, hostOTLPGet)
-	add(abi.FuncOTLPSet, hostOTLPSet, i32, i32)
-	add(abi.FuncKVGet, hostKVGet, i32, i32)
-	add(abi.FuncKVSet, hostKVSet, i32, i32, i32, i32)
-	add(abi.FuncKVCAS, hostKVCAS, i32, i32, i32, i32, i32, i32)
-	add(abi.FuncKVDelete, hostKVDelete, i32, i32)
-	add(abi.FuncCounterAdd, hostCounterAdd, i32, i32, i64)
+	add(abi.FuncLen, inBatch(hostLen), i32)
+	add(abi.FuncColumn, inBatch(hostColumn), i32, i32, i32, i32)
+	add(abi.FuncRead, inCall(hostRead), i32, i32)
+	add(abi.FuncEdit, inBatch(hostEdit), i32, i32)
+	add(abi.FuncConfig, inCall(hostConfig))
+	add(abi.FuncLog, inCall(hostLog), i32, i32, i32)
+	add(abi.FuncFail, inCall(hostFail), i32, i32)
+	add(abi.FuncOTLPGet, inBatch(hostOTLPGet))
+	add(abi.FuncOTLPSet, inBatch(hostOTLPSet), i32, i32)
+	add(abi.FuncKVGet, inCall(hostKVGet), i32, i32)
+	add(abi.FuncKVSet, inCall(hostKVSet), i32, i32, i32, i32)
+	add(abi.FuncKVCAS, inCall(hostKVCAS), i32, i32, i32, i32, i32, i32)
+	add(abi.FuncKVDelete, inCall(hostKVDelete), i32, i32)
+	add(abi.FuncCounterAdd, inCall(hostCounterAdd), i32, i32, i64)
 	return b
 }
 
@@ -60,253 +60,190 @@ func stateOf(ctx context.Context) *callState {
 	return st
 }
 
-// ret stores an i32 result. Every host function returns exactly one.
-func ret(stack []uint64, v int32) { stack[0] = api.EncodeI32(v) }
+// hostFunc is a host function's body: it gets the calling instance's state
+// and memory and returns the i32 result.
+type hostFunc func(st *callState, m mem, stack []uint64) int32
 
-// guestBytes is the guest memory at [ptr, ptr+n), aliased, or false when
-// any of it lies outside memory. The view must not be kept past the call.
-func guestBytes(m api.Module, ptr, n uint32) ([]byte, bool) {
-	if n == 0 {
+// inCall wraps a host function that needs a call in progress; inBatch one
+// that also needs a batch. Both answer ErrState otherwise, and ErrBounds
+// for any pointer that leaves guest memory, so no body repeats the checks.
+func inCall(fn hostFunc) api.GoModuleFunc  { return wrap(fn, false) }
+func inBatch(fn hostFunc) api.GoModuleFunc { return wrap(fn, true) }
+
+func wrap(fn hostFunc, needBatch bool) api.GoModuleFunc {
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		st := stateOf(ctx)
+		if st == nil || (needBatch && st.t.signal == 0) {
+			stack[0] = api.EncodeI32(abi.ErrState)
+			return
+		}
+		stack[0] = api.EncodeI32(fn(st, mem{m}, stack))
+	}
+}
+
+// mem reads guest memory for a host function.
+type mem struct{ m api.Module }
+
+// bytes is the guest memory at [ptr, ptr+n) named by two stack slots,
+// aliased, or false when any of it lies outside memory. The view must not
+// be kept past the call.
+func (g mem) bytes(ptr, n uint64) ([]byte, bool) {
+	size := api.DecodeU32(n)
+	if size == 0 {
 		return nil, true
 	}
-	mem := m.Memory()
-	if mem == nil {
+	memory := g.m.Memory()
+	if memory == nil {
 		return nil, false
 	}
-	return mem.Read(ptr, n)
+	return memory.Read(api.DecodeU32(ptr), size)
 }
 
-func u32(v uint64) uint32 { return api.DecodeU32(v) }
-
-func hostLen(ctx context.Context, _ api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil || st.t.signal == 0 {
-		ret(stack, abi.ErrState)
-		return
-	}
-	ret(stack, st.t.count(api.DecodeI32(stack[0])))
+func hostLen(st *callState, _ mem, stack []uint64) int32 {
+	return st.t.count(api.DecodeI32(stack[0]))
 }
 
-func hostColumn(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil || st.t.signal == 0 {
-		ret(stack, abi.ErrState)
-		return
-	}
-	key, ok := guestBytes(m, u32(stack[2]), u32(stack[3]))
+func hostColumn(st *callState, g mem, stack []uint64) int32 {
+	key, ok := g.bytes(stack[2], stack[3])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
-	// string(key) in a map-free lookup path still allocates; keys are short.
 	out, rc := st.t.column(st.result[:0], api.DecodeI32(stack[0]), api.DecodeI32(stack[1]), string(key))
-	st.result = out
 	if rc < 0 {
-		st.result = st.result[:0]
-		ret(stack, rc)
-		return
+		st.result = out[:0]
+		return rc
 	}
-	ret(stack, st.setResult())
+	st.result = out
+	return st.setResult()
 }
 
-func hostRead(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil || !st.hasResult {
-		ret(stack, abi.ErrState)
-		return
+func hostRead(st *callState, g mem, stack []uint64) int32 {
+	if !st.hasResult {
+		return abi.ErrState
 	}
-	n := min(u32(stack[1]), uint32(len(st.result)))
-	dst, ok := guestBytes(m, u32(stack[0]), n)
+	n := min(api.DecodeU32(stack[1]), uint32(len(st.result)))
+	dst, ok := g.bytes(stack[0], uint64(n))
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
 	copy(dst, st.result)
-	ret(stack, int32(n))
+	return int32(n)
 }
 
-func hostEdit(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil || st.t.signal == 0 {
-		ret(stack, abi.ErrState)
-		return
-	}
-	p, ok := guestBytes(m, u32(stack[0]), u32(stack[1]))
+func hostEdit(st *callState, g mem, stack []uint64) int32 {
+	p, ok := g.bytes(stack[0], stack[1])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
 	if len(st.edits)+len(p) > st.limits.maxEdits {
-		ret(stack, abi.ErrTooLarge)
-		return
+		return abi.ErrTooLarge
 	}
 	st.edits = append(st.edits, p...) // copied: guest memory may change before we apply
-	ret(stack, 0)
+	return 0
 }
 
-func hostConfig(ctx context.Context, _ api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
+func hostConfig(st *callState, _ mem, _ []uint64) int32 {
 	st.result = append(st.result[:0], st.shared.config...)
-	ret(stack, st.setResult())
+	return st.setResult()
 }
 
-func hostLog(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
-	msg, ok := guestBytes(m, u32(stack[1]), u32(stack[2]))
+func hostLog(st *callState, g mem, stack []uint64) int32 {
+	msg, ok := g.bytes(stack[1], stack[2])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
 	st.shared.log.guest(api.DecodeI32(stack[0]), msg)
-	ret(stack, 0)
+	return 0
 }
 
 const maxFailMessage = 4 << 10
 
-func hostFail(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
-	msg, ok := guestBytes(m, u32(stack[0]), u32(stack[1]))
+func hostFail(st *callState, g mem, stack []uint64) int32 {
+	msg, ok := g.bytes(stack[0], stack[1])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
 	if len(msg) > maxFailMessage {
 		msg = msg[:maxFailMessage]
 	}
 	st.failMsg = string(msg)
-	ret(stack, 0)
+	return 0
 }
 
-func hostOTLPGet(ctx context.Context, _ api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil || st.t.signal == 0 {
-		ret(stack, abi.ErrState)
-		return
-	}
+func hostOTLPGet(st *callState, _ mem, _ []uint64) int32 {
 	out, err := st.marshal(st.result[:0])
 	if err != nil {
-		ret(stack, abi.ErrEncoding)
-		return
+		return abi.ErrEncoding
 	}
 	st.result = out
-	ret(stack, st.setResult())
+	return st.setResult()
 }
 
-func hostOTLPSet(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil || st.t.signal == 0 {
-		ret(stack, abi.ErrState)
-		return
-	}
-	p, ok := guestBytes(m, u32(stack[0]), u32(stack[1]))
+func hostOTLPSet(st *callState, g mem, stack []uint64) int32 {
+	p, ok := g.bytes(stack[0], stack[1])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
 	if err := st.stageOTLP(p); err != nil {
-		ret(stack, abi.ErrEncoding)
-		return
+		return abi.ErrEncoding
 	}
-	ret(stack, 0)
+	return 0
 }
 
-func hostKVGet(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
-	key, ok := guestBytes(m, u32(stack[0]), u32(stack[1]))
+func hostKVGet(st *callState, g mem, stack []uint64) int32 {
+	key, ok := g.bytes(stack[0], stack[1])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
 	out, rc := st.shared.kv.get(st.result[:0], key)
 	if rc < 0 {
-		ret(stack, rc)
-		return
+		return rc
 	}
 	st.result = out
-	ret(stack, st.setResult())
+	return st.setResult()
 }
 
-func hostKVSet(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
-	key, ok1 := guestBytes(m, u32(stack[0]), u32(stack[1]))
-	val, ok2 := guestBytes(m, u32(stack[2]), u32(stack[3]))
+func hostKVSet(st *callState, g mem, stack []uint64) int32 {
+	key, ok1 := g.bytes(stack[0], stack[1])
+	val, ok2 := g.bytes(stack[2], stack[3])
 	if !ok1 || !ok2 {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
-	ret(stack, st.shared.kv.set(key, val))
+	return st.shared.kv.set(key, val)
 }
 
-func hostKVCAS(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
-	key, ok1 := guestBytes(m, u32(stack[0]), u32(stack[1]))
-	oldLen := api.DecodeI32(stack[3])
+func hostKVCAS(st *callState, g mem, stack []uint64) int32 {
+	key, ok1 := g.bytes(stack[0], stack[1])
 	var old []byte
 	ok2 := true
-	if oldLen >= 0 {
-		old, ok2 = guestBytes(m, u32(stack[2]), uint32(oldLen))
-		if old == nil {
-			old = []byte{} // present but empty, unlike "absent"
-		}
-	} else if oldLen != -1 {
+	switch oldLen := api.DecodeI32(stack[3]); {
+	case oldLen == -1: // "only if absent": old stays nil
+	case oldLen < 0:
 		ok2 = false
+	default:
+		if old, ok2 = g.bytes(stack[2], stack[3]); old == nil {
+			old = []byte{} // present but empty, unlike absent
+		}
 	}
-	val, ok3 := guestBytes(m, u32(stack[4]), u32(stack[5]))
+	val, ok3 := g.bytes(stack[4], stack[5])
 	if !ok1 || !ok2 || !ok3 {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
-	ret(stack, st.shared.kv.cas(key, old, val))
+	return st.shared.kv.cas(key, old, val)
 }
 
-func hostKVDelete(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
-	key, ok := guestBytes(m, u32(stack[0]), u32(stack[1]))
+func hostKVDelete(st *callState, g mem, stack []uint64) int32 {
+	key, ok := g.bytes(stack[0], stack[1])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
-	ret(stack, st.shared.kv.delete(key))
+	return st.shared.kv.delete(key)
 }
 
-func hostCounterAdd(ctx context.Context, m api.Module, stack []uint64) {
-	st := stateOf(ctx)
-	if st == nil {
-		ret(stack, abi.ErrState)
-		return
-	}
-	name, ok := guestBytes(m, u32(stack[0]), u32(stack[1]))
+func hostCounterAdd(st *callState, g mem, stack []uint64) int32 {
+	name, ok := g.bytes(stack[0], stack[1])
 	if !ok {
-		ret(stack, abi.ErrBounds)
-		return
+		return abi.ErrBounds
 	}
-	ret(stack, st.shared.counters.add(name, int64(stack[2])))
+	return st.shared.counters.add(name, int64(stack[2]))
 }

@@ -15,15 +15,17 @@ import (
 // OTTL conditions for the filter's recognition rules. Each statement runs
 // over every span, so conditions test only what arrived (name, kind,
 // resource, the original attributes), never what an earlier statement
-// wrote.
+// wrote. Prefixes use HasPrefix and equality ==, as a careful OTTL author
+// would; regular expressions only where a value must be split or a pod
+// name recognised, or where an attribute may be missing (IsMatch takes nil).
 const (
 	svc        = `resource.attributes["service.name"]`
-	named      = `IsMatch(name, "^(broker:|trigger:|queue_proxy$|queue_wait$|queue$|kn\\.queueproxy\\.)")`
-	ingressSvc = `(` + svc + ` == "broker.ingress" or IsMatch(` + svc + `, "^broker-ingress\\."))`
-	filterSvc  = `(` + svc + ` == "broker.filter" or IsMatch(` + svc + `, "^broker-filter\\."))`
+	named      = `(HasPrefix(name, "broker:") or HasPrefix(name, "trigger:") or name == "queue_proxy" or name == "queue_wait" or name == "queue" or HasPrefix(name, "kn.queueproxy."))`
+	filled     = `(HasPrefix(name, "broker:") or HasPrefix(name, "trigger:") or name == "queue_proxy" or name == "queue_wait" or HasPrefix(name, "kn.queueproxy."))`
+	ingressSvc = `(` + svc + ` == "broker.ingress" or HasPrefix(` + svc + `, "broker-ingress."))`
+	filterSvc  = `(` + svc + ` == "broker.filter" or HasPrefix(` + svc + `, "broker-filter."))`
 	dispSvc    = `(` + svc + ` == "imc-dispatcher" or ` + svc + ` == "inmemorychannel-dispatcher")`
 	actSvc     = `(` + svc + ` == "activator-service" or ` + svc + ` == "activator")`
-	filled     = `IsMatch(name, "^(broker:|trigger:|queue_proxy$|queue_wait$|kn\\.queueproxy\\.)")`
 	podSvc     = `IsMatch(` + svc + `, "^.*-[0-9]{5}-deployment-[^-]+-[^-]+$")`
 	ingressURL = `"^([^:/]*://)?broker-ingress\\."`
 	brokerPath = `"^(?:POST )?/(?P<ns>[^/]+)/(?P<n>[^/]+)$"`
@@ -35,15 +37,15 @@ const (
 // transform processor's span context.
 var ottlStatements = []string{
 	// broker:<b>.<ns> and trigger:<t>.<ns>
-	`set(attributes["knative.hop"], "ingress") where IsMatch(name, "^broker:")`,
-	`set(attributes["knative.hop"], "filter") where IsMatch(name, "^trigger:")`,
-	`set(attributes["kn.broker.name"], ExtractPatterns(name, ` + dotted + `)["n"]) where IsMatch(name, "^broker:.+\\.[^.]+$")`,
-	`set(attributes["kn.broker.namespace"], ExtractPatterns(name, ` + dotted + `)["ns"]) where IsMatch(name, "^broker:.+\\.[^.]+$")`,
-	`set(attributes["kn.trigger.name"], ExtractPatterns(name, ` + dotted + `)["n"]) where IsMatch(name, "^trigger:.+\\.[^.]+$")`,
-	`set(attributes["kn.trigger.namespace"], ExtractPatterns(name, ` + dotted + `)["ns"]) where IsMatch(name, "^trigger:.+\\.[^.]+$")`,
-	`set(attributes["messaging.destination.name"], attributes["messaging.destination"]) where attributes["messaging.destination"] != nil and (IsMatch(name, "^(broker|trigger):") or (name == "knative.dev" and ` + dispSvc + `))`,
+	`set(attributes["knative.hop"], "ingress") where HasPrefix(name, "broker:")`,
+	`set(attributes["knative.hop"], "filter") where HasPrefix(name, "trigger:")`,
+	`set(attributes["kn.broker.name"], ExtractPatterns(name, ` + dotted + `)["n"]) where HasPrefix(name, "broker:") and IsMatch(name, ` + dotted + `)`,
+	`set(attributes["kn.broker.namespace"], ExtractPatterns(name, ` + dotted + `)["ns"]) where HasPrefix(name, "broker:") and IsMatch(name, ` + dotted + `)`,
+	`set(attributes["kn.trigger.name"], ExtractPatterns(name, ` + dotted + `)["n"]) where HasPrefix(name, "trigger:") and IsMatch(name, ` + dotted + `)`,
+	`set(attributes["kn.trigger.namespace"], ExtractPatterns(name, ` + dotted + `)["ns"]) where HasPrefix(name, "trigger:") and IsMatch(name, ` + dotted + `)`,
+	`set(attributes["messaging.destination.name"], attributes["messaging.destination"]) where attributes["messaging.destination"] != nil and (HasPrefix(name, "broker:") or HasPrefix(name, "trigger:") or (name == "knative.dev" and ` + dispSvc + `))`,
 	// queue-proxy by name
-	`set(attributes["knative.hop"], "queue") where name == "queue_proxy" or name == "queue_wait" or IsMatch(name, "^kn\\.queueproxy\\.") or (name == "queue" and kind == SPAN_KIND_SERVER)`,
+	`set(attributes["knative.hop"], "queue") where name == "queue_proxy" or name == "queue_wait" or HasPrefix(name, "kn.queueproxy.") or (name == "queue" and kind == SPAN_KIND_SERVER)`,
 	// by service
 	`set(attributes["knative.hop"], "ingress") where ` + ingressSvc + ` and not ` + named,
 	`set(attributes["kn.broker.name"], ExtractPatterns(name, ` + brokerPath + `)["n"]) where ` + ingressSvc + ` and not ` + named + ` and IsMatch(name, ` + brokerPath + `)`,
@@ -53,10 +55,10 @@ var ottlStatements = []string{
 	`set(attributes["kn.trigger.namespace"], ExtractPatterns(name, ` + trigPath + `)["ns"]) where ` + filterSvc + ` and not ` + named + ` and IsMatch(name, ` + trigPath + `)`,
 	`set(attributes["knative.hop"], "dispatch") where ` + dispSvc + ` and not ` + named,
 	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and name == "knative.dev" and IsMatch(attributes["messaging.destination"], ` + ingressURL + `)`,
-	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and IsMatch(name, "^send ([^:/]*://)?broker-ingress\\.")`,
-	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and IsMatch(name, "^POST /") and not IsMatch(name, "^POST /triggers/") and IsMatch(attributes["server.address"], "^broker-ingress\\.")`,
+	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and HasPrefix(name, "send ") and IsMatch(name, "^send ([^:/]*://)?broker-ingress\\.")`,
+	`set(attributes["knative.hop"], "reply") where ` + dispSvc + ` and HasPrefix(name, "POST /") and not HasPrefix(name, "POST /triggers/") and IsMatch(attributes["server.address"], "^broker-ingress\\.")`,
 	`set(attributes["knative.hop"], "activator") where ` + actSvc + ` and not ` + named,
-	`set(attributes["knative.hop"], "queue") where ` + podSvc + ` and IsMatch(name, "^/") and (kind == SPAN_KIND_SERVER or kind == SPAN_KIND_CLIENT)`,
+	`set(attributes["knative.hop"], "queue") where HasPrefix(name, "/") and (kind == SPAN_KIND_SERVER or kind == SPAN_KIND_CLIENT) and ` + podSvc,
 	// Last, since the statements above read the arriving kind.
 	`set(kind, SPAN_KIND_INTERNAL) where kind == SPAN_KIND_UNSPECIFIED and (` + filled + ` or (` + actSvc + ` and not ` + named + `))`,
 }

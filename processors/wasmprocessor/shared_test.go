@@ -94,7 +94,9 @@ func TestSharedServiceLimits(t *testing.T) {
 // pool never holds more instances than its size.
 func TestPoolConcurrentFaults(t *testing.T) {
 	const poolSize, workers, batches = 3, 6, 30
-	h := start(t, map[string]any{"module": guest(t, "panicker"), "pool_size": poolSize, "on_error": "pass"})
+	h := start(t, map[string]any{
+		"module": guest(t, "panicker"), "pool_size": poolSize, "on_error": "pass", "timeout": notTheLimit,
+	})
 	kindOf := func(w, i int) string {
 		switch n := w*batches + i; {
 		case n%5 == 0:

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/wasmcol/wasmcol/processors/wasmprocessor/internal/metadata"
 )
@@ -26,7 +26,7 @@ func TestLoadConfig(t *testing.T) {
 		errs     []string // every one must appear in the error
 	}{
 		{
-			id: component.NewID(metadata.Type),
+			id:       component.NewID(metadata.Type),
 			expected: &Config{Module: "./testdata/filter.wasm", MemoryLimit: 128, Timeout: time.Second, OnError: OnErrorPass},
 		},
 		{

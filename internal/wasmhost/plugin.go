@@ -427,17 +427,18 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 	inst.mem.refused = false
 	inst.timer.Reset(p.opts.Timeout)
 	callErr := inst.process.CallWithStack(inst.ctx, inst.stack[:])
-	stopped := inst.timer.Stop()
-	if callErr != nil || !stopped {
-		// A fault, or a deadline that fired as the call ended: either way
-		// this instance is (being) closed and the next user gets a new one.
+	if callErr != nil {
+		inst.timer.Stop()
 		fault := p.classify(inst, callErr)
-		g.discard(ctx, s)
-		if callErr != nil {
-			return fault
-		}
+		g.discard(ctx, s) // a failed instance is never reused
+		return fault
 	}
-	if callErr == nil && api.DecodeI32(inst.stack[0]) != abi.ResultOK {
+	if !inst.timer.Stop() {
+		// The deadline fired as the call returned: the result stands, but
+		// the interrupt flag is set, so this instance cannot run again.
+		g.discard(ctx, s)
+	}
+	if api.DecodeI32(inst.stack[0]) != abi.ResultOK {
 		if s.inst != nil {
 			g.discard(ctx, s)
 		}
@@ -475,9 +476,6 @@ func (p *Plugin) shouldRecycle(inst *instance) bool {
 }
 
 func (p *Plugin) classify(inst *instance, err error) *Fault {
-	if err == nil {
-		err = errors.New("deadline reached as the call returned")
-	}
 	if inst.expired.Load() {
 		return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 
@@ -20,14 +21,17 @@ import (
 
 // process runs p on a fresh copy of td per iteration (copied outside the
 // timer, so both sides of a comparison do exactly the same work on the
-// same input) and reports spans per second.
-func process(b *testing.B, p processor.Traces, td ptrace.Traces) {
+// same input) and reports spans per second. The sink is emptied outside
+// the timer too: a sink that kept every batch would make the GC's work
+// grow with b.N and swamp what is measured.
+func process(b *testing.B, p processor.Traces, sink *consumertest.TracesSink, td ptrace.Traces) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	var busy time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
+		sink.Reset()
 		in := ptrace.NewTraces()
 		td.CopyTo(in)
 		b.StartTimer()
@@ -63,15 +67,14 @@ func BenchmarkCmp_BrokerTag(b *testing.B) {
 	}
 	wasmSink.Reset()
 	ottlSink.Reset()
-	b.Run("wasm", func(b *testing.B) { process(b, wasmP, td) })
-	b.Run("ottl", func(b *testing.B) { process(b, ottlP, td) })
+	b.Run("wasm", func(b *testing.B) { process(b, wasmP, wasmSink, td) })
+	b.Run("ottl", func(b *testing.B) { process(b, ottlP, ottlSink, td) })
 }
 
 // BenchmarkNoopCall is the fixed cost of one batch: a 1-span batch through
 // the processor and a guest that does nothing.
 func BenchmarkNoopCall(b *testing.B) {
 	p, sink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "../../internal/wasmhost/testdata/guests/noop"), nil)
-	_ = sink
 	td := benchdata.OneSpan()
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -79,6 +82,9 @@ func BenchmarkNoopCall(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if err := p.ConsumeTraces(ctx, td); err != nil {
 			b.Fatal(err)
+		}
+		if i%1024 == 0 {
+			sink.Reset() // keep the sink from growing with b.N
 		}
 	}
 }
@@ -95,7 +101,7 @@ func BenchmarkCmp_Concurrency(b *testing.B) {
 	guest := wasmtest.BuildGuest(b, "../../internal/wasmhost/testdata/guests/tagger")
 	for _, callers := range []int{2, 1} {
 		b.Run("callers="+string(rune('0'+callers)), func(b *testing.B) {
-			p, _ := wasmtest.StartTraces(b, wasmprocessorFactory(), map[string]any{"module": guest, "pool_size": 2})
+			p, sink := wasmtest.StartTraces(b, wasmprocessorFactory(), map[string]any{"module": guest, "pool_size": 2})
 			var wg sync.WaitGroup
 			per := b.N/callers + 1
 			b.ResetTimer()
@@ -110,6 +116,9 @@ func BenchmarkCmp_Concurrency(b *testing.B) {
 						if err := p.ConsumeTraces(context.Background(), copies[(c*per+i)%len(copies)]); err != nil {
 							b.Error(err)
 							return
+						}
+						if i%64 == 0 {
+							sink.Reset() // keep the sink from growing with b.N
 						}
 					}
 				}(c)

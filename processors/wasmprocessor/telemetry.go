@@ -24,8 +24,10 @@ type telemetry struct {
 	duration metric.Float64Histogram
 	reg      metric.Registration
 
-	signalAttr              attribute.KeyValue
-	inAttr, outAttr, dropAt metric.MeasurementOption
+	// Attribute options are built once: building them per batch allocates.
+	signalAttr                      attribute.KeyValue
+	sigOpt, inAttr, outAttr, dropAt metric.MeasurementOption
+	faultOpts                       map[wasmhost.FaultKind]metric.MeasurementOption
 }
 
 func newTelemetry(set component.TelemetrySettings, signal string, plugin func() *wasmhost.Plugin) (*telemetry, error) {
@@ -63,6 +65,11 @@ func newTelemetry(set component.TelemetrySettings, signal string, plugin func() 
 		}
 		return nil
 	}, instances, reloads, guest, logDropped)
+	t.sigOpt = metric.WithAttributeSet(attribute.NewSet(t.signalAttr))
+	t.faultOpts = map[wasmhost.FaultKind]metric.MeasurementOption{}
+	for _, k := range []wasmhost.FaultKind{wasmhost.FaultTrap, wasmhost.FaultTimeout, wasmhost.FaultMemory, wasmhost.FaultGuest} {
+		t.faultOpts[k] = metric.WithAttributeSet(attribute.NewSet(t.signalAttr, attribute.String("kind", string(k))))
+	}
 	t.inAttr = metric.WithAttributes(t.signalAttr, attribute.String("direction", "in"))
 	t.outAttr = metric.WithAttributes(t.signalAttr, attribute.String("direction", "out"))
 	t.dropAt = metric.WithAttributes(t.signalAttr, attribute.String("direction", "dropped"))
@@ -72,15 +79,15 @@ func newTelemetry(set component.TelemetrySettings, signal string, plugin func() 
 // record counts one batch: in items, out items (0 when dropped whole) and
 // the failure kind, if any.
 func (t *telemetry) record(ctx context.Context, in, out int, took time.Duration, fault *wasmhost.Fault) {
-	t.batches.Add(ctx, 1, metric.WithAttributes(t.signalAttr))
-	t.duration.Record(ctx, float64(took)/float64(time.Millisecond), metric.WithAttributes(t.signalAttr))
+	t.batches.Add(ctx, 1, t.sigOpt)
+	t.duration.Record(ctx, float64(took)/float64(time.Millisecond), t.sigOpt)
 	t.items.Add(ctx, int64(in), t.inAttr)
 	t.items.Add(ctx, int64(out), t.outAttr)
 	if in > out {
 		t.items.Add(ctx, int64(in-out), t.dropAt)
 	}
 	if fault != nil {
-		t.failures.Add(ctx, 1, metric.WithAttributes(t.signalAttr, attribute.String("kind", string(fault.Kind))))
+		t.failures.Add(ctx, 1, t.faultOpts[fault.Kind])
 	}
 }
 

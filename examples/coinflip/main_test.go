@@ -4,7 +4,6 @@ package main
 
 import (
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
 	"github.com/wasmcol/wasmcol/examples/internal/spancheck"
-	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
 )
 
@@ -97,21 +95,7 @@ func TestPromises(t *testing.T) {
 
 func run(t *testing.T, config, path string) (in, out ptrace.Traces) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := sdktest.Run(&filter{}, abi.SignalTraces, config, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw); err != nil {
-		t.Fatal(err)
-	}
-	if out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got); err != nil {
-		t.Fatal(err)
-	}
-	return in, out
+	return spancheck.RunFile(t, &filter{}, config, path)
 }
 
 func TestDefaultPattern(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
 	"github.com/wasmcol/wasmcol/examples/internal/spancheck"
-	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
 )
 
@@ -91,17 +90,7 @@ func TestPromises(t *testing.T) {
 
 func run(t *testing.T, config string, raw []byte) (in, out ptrace.Traces) {
 	t.Helper()
-	got, err := sdktest.Run(&filter{}, abi.SignalTraces, config, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw); err != nil {
-		t.Fatal(err)
-	}
-	if out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got); err != nil {
-		t.Fatal(err)
-	}
-	return in, out
+	return spancheck.Run(t, &filter{}, config, raw)
 }
 
 // TestThresholdIsExclusive: "longer than the threshold" — exactly the

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
 	"github.com/wasmcol/wasmcol/examples/internal/spancheck"
-	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
 )
 
@@ -65,23 +63,7 @@ func TestPromises(t *testing.T) {
 
 func run(t *testing.T, config, path string) (in, out ptrace.Traces) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := sdktest.Run(&filter{}, abi.SignalTraces, config, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in, out
+	return spancheck.RunFile(t, &filter{}, config, path)
 }
 
 func attrs(o opts, hop string, kv ...any) map[string]any {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,21 +80,7 @@ func TestTraceStateCaseMatchesContrib(t *testing.T) {
 
 func run(t *testing.T, config, path string) (in, out ptrace.Traces) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := sdktest.Run(&filter{}, abi.SignalTraces, config, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw); err != nil {
-		t.Fatal(err)
-	}
-	if out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got); err != nil {
-		t.Fatal(err)
-	}
-	return in, out
+	return spancheck.RunFile(t, &filter{}, config, path)
 }
 
 func traceOf(h fixtures.Hop) pcommon.TraceID { return fixtures.TraceID(h.Seed, h.Low56) }

@@ -10,6 +10,7 @@ package spancheck
 import (
 	"fmt"
 	"maps"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -18,6 +19,9 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
 )
 
 // Absent as an expected attribute value means the attribute must be gone.
@@ -297,4 +301,31 @@ func eventsRaw(s ptrace.Span) []any {
 		out = append(out, []any{e.Name(), e.Timestamp(), e.Attributes().AsRaw()})
 	}
 	return out
+}
+
+// Run runs filter on the OTLP JSON traces raw in the SDK's emulator and
+// returns the input and the output, parsed.
+func Run(t testing.TB, filter any, config string, raw []byte) (in, out ptrace.Traces) {
+	t.Helper()
+	got, err := sdktest.Run(filter, abi.SignalTraces, config, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(got); err != nil {
+		t.Fatal(err)
+	}
+	return in, out
+}
+
+// RunFile is Run on the file at path.
+func RunFile(t testing.TB, filter any, config, path string) (in, out ptrace.Traces) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Run(t, filter, config, raw)
 }

@@ -17,7 +17,7 @@ help:
 	@echo "make run     build the distribution and run it with distro/config.yaml"
 	@echo "make test    install test tools, build every guest, run all tests"
 	@echo "make bench   run the benchmarks and print the comparison table"
-	@echo "make check   formatting, vet, go mod tidy, generated sources, tests"
+	@echo "make check   same as make test (formatting, vet, go mod tidy, generated sources, tests)"
 
 # wat2wasm (Debian's wabt) assembles the hand-written WAT test modules.
 wabt:
@@ -39,6 +39,7 @@ builtins:
 # The README's test command. -p 1 keeps the machine's two cores for the
 # tests that measure or time out guests rather than for parallel builds.
 test: tools wasm
+	$(MAKE) --no-print-directory fmt vet tidy-check distro-check
 	go test -count=1 ./...
 	cd wasm-sdk && go test -count=1 ./...
 	$(MAKE) --no-print-directory test-race
@@ -78,7 +79,8 @@ tidy-check:
 		diff -u .cache/go.mod go.mod; cp .cache/go.mod go.mod; cp .cache/go.sum go.sum; \
 		echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; fi
 
-check: fmt vet tidy-check distro-check test
+# `make test` runs the same static checks first, so CI enforces them too.
+check: test
 
 clean:
 	rm -rf bin .cache

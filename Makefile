@@ -67,7 +67,7 @@ bench: tools wasm
 	@go run ./internal/cmd/benchtable < .cache/bench.txt
 
 fmt:
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "$$out"; echo "gofmt: files above need formatting"; exit 1; fi
 
 vet:
 	go vet ./...

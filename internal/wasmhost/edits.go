@@ -23,26 +23,112 @@ type editor struct {
 	dropped [numTables][]bool
 	drops   bool
 	strs    interner
+	// attrOps counts, per item, the attribute edits seen while validating;
+	// work is the attribute comparisons applying them will cost.
+	attrOps [numTables][]int32
+	work    int
 }
+
+// MaxApplyWork bounds the attribute-key comparisons one edit list may cost
+// to apply. pdata finds an attribute by scanning its item's attributes, so
+// k edits on one item with n attributes cost about k*(n+k): without a
+// bound, a few hundred thousand edits on one span would take minutes.
+const MaxApplyWork = 32 << 20
 
 // apply validates then applies ops. Drops take effect after every other
 // edit so that item indices stay those the guest saw.
 func (e *editor) apply(ops []byte) error {
+	if err := e.validate(ops); err != nil {
+		return err
+	}
+	e.commit(ops)
+	return nil
+}
+
+// validate checks every operation and what applying them will cost,
+// changing nothing.
+func (e *editor) validate(ops []byte) error {
 	if err := e.walk(ops, false); err != nil {
 		return err
 	}
-	_ = e.walk(ops, true) // validated above: cannot fail
+	if e.work > MaxApplyWork {
+		// The quick estimate counts every edit as a new attribute. Count
+		// distinct keys per item instead before refusing: setting the same
+		// key many times is cheap.
+		if w := e.exactWork(ops); w > MaxApplyWork {
+			return fmt.Errorf("applying the edit list would cost about %d attribute comparisons, more than %d", w, MaxApplyWork)
+		}
+	}
+	return nil
+}
+
+// exactWork bounds the comparisons applying ops costs: each attribute
+// operation scans its item's attributes, which number at most what the
+// item had plus the distinct keys edited on it so far.
+func (e *editor) exactWork(ops []byte) int {
+	type itemKey struct {
+		table, idx int32
+		key        string
+	}
+	seen := map[itemKey]bool{}
+	grown := map[[2]int32]int{}
+	work := 0
+	d := abi.NewDecoder(ops)
+	for !d.Done() {
+		op, table, idx := d.U8(), int32(d.U8()), int32(d.U32())
+		var keys [][]byte
+		switch op {
+		case abi.OpSetAttr:
+			keys = [][]byte{d.Raw()}
+			d.Value()
+		case abi.OpDeleteAttr:
+			keys = [][]byte{d.Raw()}
+		case abi.OpRenameAttr:
+			keys = [][]byte{d.Raw(), d.Raw()}
+		case abi.OpSetField:
+			d.U8()
+			d.Value()
+		}
+		item := [2]int32{table, idx}
+		for _, k := range keys {
+			if ik := (itemKey{table, idx, string(k)}); !seen[ik] {
+				seen[ik] = true
+				grown[item]++
+			}
+			work += 2 * (e.t.attrs(table, idx).Len() + grown[item])
+		}
+	}
+	return work
+}
+
+// commit applies a list validate accepted.
+func (e *editor) commit(ops []byte) {
+	_ = e.walk(ops, true) // validated: cannot fail
 	if e.drops {
 		e.removeDropped()
 	}
-	return nil
 }
 
 func (e *editor) reset() {
 	for i := range e.dropped {
 		e.dropped[i] = e.dropped[i][:0]
+		e.attrOps[i] = e.attrOps[i][:0]
 	}
 	e.drops = false
+	e.work = 0
+}
+
+// charge accounts one attribute edit on item i while validating: a quick
+// over-estimate, as if every edit added a key.
+func (e *editor) charge(table, i int32) error {
+	ops := e.attrOps[table]
+	if n := int(e.t.count(table)); len(ops) != n {
+		ops = append(ops[:0], make([]int32, n)...)
+		e.attrOps[table] = ops
+	}
+	e.work += e.t.attrs(table, i).Len() + int(ops[i])
+	ops[i]++
+	return nil
 }
 
 var errEmptyEdit = errors.New("edit list: empty operation")
@@ -69,12 +155,19 @@ func (e *editor) walk(ops []byte, apply bool) error {
 			err = e.setAttr(&d, table, i, apply)
 		case abi.OpDeleteAttr:
 			key := d.Raw()
-			if err = e.attrTable(table, d.Err()); err == nil && apply {
+			if err = e.attrTable(table, d.Err()); err == nil && !apply {
+				err = e.charge(table, i)
+			} else if err == nil {
 				e.t.attrs(table, i).Remove(e.strs.get(key))
 			}
 		case abi.OpRenameAttr:
 			old, new := d.Raw(), d.Raw()
-			if err = e.attrTable(table, d.Err()); err == nil && apply {
+			if err = e.attrTable(table, d.Err()); err == nil && !apply {
+				// A rename looks up twice and may add.
+				if err = e.charge(table, i); err == nil {
+					err = e.charge(table, i)
+				}
+			} else if err == nil {
 				e.rename(e.t.attrs(table, i), e.strs.get(old), e.strs.get(new))
 			}
 		case abi.OpSetField:
@@ -116,18 +209,22 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 	if !settable(v.Tag) {
 		return fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
 	}
-	if apply {
-		putValue(e.t.attrs(table, i).PutEmpty(e.strs.get(key)), v, &e.strs)
+	if !apply {
+		return e.charge(table, i)
 	}
+	putValue(e.t.attrs(table, i).PutEmpty(e.strs.get(key)), v, &e.strs)
 	return nil
 }
 
+// rename moves the value rather than copying it, so that renaming a large
+// map or slice back and forth costs nothing per rename.
 func (e *editor) rename(m pcommon.Map, old, new string) {
-	v, ok := m.Get(old)
-	if !ok || old == new {
+	if _, ok := m.Get(old); !ok || old == new {
 		return
 	}
-	v.CopyTo(m.PutEmpty(new))
+	dst := m.PutEmpty(new)
+	src, _ := m.Get(old) // again: PutEmpty may have moved the entries
+	src.MoveTo(dst)
 	m.Remove(old)
 }
 

@@ -5,7 +5,6 @@ package wasmhost
 import (
 	"context"
 	"encoding/binary"
-	"os"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
@@ -15,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wasmcol/wasmcol/internal/benchdata"
-	"github.com/wasmcol/wasmcol/internal/guestbuild"
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
@@ -48,8 +46,10 @@ func FuzzHostFunctions(f *testing.F) {
 	base := benchdata.RandomTraces(1, 50)
 	f.Fuzz(func(t *testing.T, fn uint8, a, b, c, d, e, g uint32) {
 		st := &callState{
-			shared: &shared{config: []byte("{}"), log: newGuestLog(zap.NewNop(), 10, 50), kv: newKV(), counters: &counters{}},
-			limits: limits{maxEdits: 1 << 20},
+			shared: &shared{config: []byte("{}"), log: newGuestLog(zap.NewNop(), 10, 50), kv: newKV(), counters: &counters{},
+				mem: &hostMemory{limit: 4 << 20}},
+			limits: limitsFor(4 << 20),
+			guard:  newGuard(StackLimit),
 		}
 		if fn&0x80 == 0 { // half the time, inside a batch
 			st.begin(abi.SignalTraces)
@@ -92,49 +92,4 @@ func FuzzEdits(f *testing.F) {
 			}
 		}
 	})
-}
-
-// FuzzInstrument rewrites arbitrary bytes. It must return an error or a
-// module, never panic; seeds are real guests.
-func FuzzInstrument(f *testing.F) {
-	for _, path := range []string{"testdata/guests/noop/noop.wasm"} {
-		if b, err := os.ReadFile(path); err == nil {
-			f.Add(b)
-		}
-	}
-	f.Add(oneMemoryPage)
-	f.Add([]byte("\x00asm\x01\x00\x00\x00\x0a\x06\x01\x04\x00\x03\x40\x0b"))
-	f.Fuzz(func(t *testing.T, bin []byte) {
-		out, err := instrument(bin)
-		if err == nil && len(out) < 8 {
-			t.Fatal("instrument returned a module without a header")
-		}
-	})
-}
-
-// TestInstrumentedModulesValidate compiles instrumented real guests, so a
-// rewrite that breaks a module's structure fails here, not in production.
-func TestInstrumentedModulesValidate(t *testing.T) {
-	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	for _, bin := range [][]byte{
-		oneMemoryPage,
-		[]byte("\x00asm\x01\x00\x00\x00"), // empty module: gains memory, globals, export
-		guestbuild.Read(t, guestbuild.Go(t, "testdata/guests/noop")),
-		guestbuild.Read(t, guestbuild.WAT(t, "testdata/wat/broker_tag.wat")),
-	} {
-		out, err := instrument(bin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := r.CompileModule(ctx, out)
-		if err != nil {
-			t.Fatalf("instrumented module does not compile: %v", err)
-		}
-		if _, ok := m.ExportedFunctions()[InterruptGlobal]; ok {
-			t.Fatal("interrupt exported as a function")
-		}
-		_ = m.Close(ctx)
-	}
 }

@@ -50,6 +50,8 @@ func NewBuilder(r wazero.Runtime) wazero.HostModuleBuilder {
 	add(abi.FuncKVCAS, inCall(hostKVCAS), i32, i32, i32, i32, i32, i32)
 	add(abi.FuncKVDelete, inCall(hostKVDelete), i32, i32)
 	add(abi.FuncCounterAdd, inCall(hostCounterAdd), i32, i32, i64)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostCheckpoint), []api.ValueType{i32}, []api.ValueType{i32}).
+		Export(CheckpointFunc)
 	return b
 }
 
@@ -67,13 +69,20 @@ type hostFunc func(st *callState, m mem, stack []uint64) int32
 // inCall wraps a host function that needs a call in progress; inBatch one
 // that also needs a batch. Both answer ErrState otherwise, and ErrBounds
 // for any pointer that leaves guest memory, so no body repeats the checks.
+// Each first checks the deadline: a guest calling the host in a loop is
+// stopped here, since host functions run no instrumented checks.
 func inCall(fn hostFunc) api.GoModuleFunc  { return wrap(fn, false) }
 func inBatch(fn hostFunc) api.GoModuleFunc { return wrap(fn, true) }
 
 func wrap(fn hostFunc, needBatch bool) api.GoModuleFunc {
 	return func(ctx context.Context, m api.Module, stack []uint64) {
 		st := stateOf(ctx)
-		if st == nil || (needBatch && st.t.signal == 0) {
+		if st == nil {
+			stack[0] = api.EncodeI32(abi.ErrState)
+			return
+		}
+		st.guard.check()
+		if needBatch && st.t.signal == 0 {
 			stack[0] = api.EncodeI32(abi.ErrState)
 			return
 		}
@@ -103,10 +112,16 @@ func hostLen(st *callState, _ mem, stack []uint64) int32 {
 	return st.t.count(api.DecodeI32(stack[0]))
 }
 
+// MaxColumnKey bounds the attribute key a column call names.
+const MaxColumnKey = 4 << 10
+
 func hostColumn(st *callState, g mem, stack []uint64) int32 {
 	key, ok := g.bytes(stack[2], stack[3])
 	if !ok {
 		return abi.ErrBounds
+	}
+	if len(key) > MaxColumnKey {
+		return abi.ErrTooLarge
 	}
 	out, rc := st.t.column(st.result[:0], api.DecodeI32(stack[0]), api.DecodeI32(stack[1]), string(key))
 	if rc < 0 {
@@ -135,7 +150,7 @@ func hostEdit(st *callState, g mem, stack []uint64) int32 {
 	if !ok {
 		return abi.ErrBounds
 	}
-	if len(st.edits)+len(p) > st.limits.maxEdits {
+	if !st.ensure(&st.edits, len(p), st.limits.maxEdits) {
 		return abi.ErrTooLarge
 	}
 	st.edits = append(st.edits, p...) // copied: guest memory may change before we apply
@@ -184,10 +199,7 @@ func hostOTLPSet(st *callState, g mem, stack []uint64) int32 {
 	if !ok {
 		return abi.ErrBounds
 	}
-	if err := st.stageOTLP(p); err != nil {
-		return abi.ErrEncoding
-	}
-	return 0
+	return st.stageOTLP(p)
 }
 
 func hostKVGet(st *callState, g mem, stack []uint64) int32 {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -18,31 +17,99 @@ import (
 // exhaustion; a Go guest growing one large slice fails with its memory far
 // below the limit and was reported as a plain trap. Here the refusal is
 // seen and remembered, so the fault is classified from what happened.
+//
+// The bytes live in a region reserved once at the limit's size (see
+// regions), so growing never copies, and a region outlives its instance
+// for the next one: memory a guest has touched stays touched.
 type cappedMemory struct {
-	buf   []byte
-	limit uint64
+	buf    []byte
+	limit  uint64
+	region *region
+	pool   *regionPool
 	// refused is set when a grow past the limit was refused during the
 	// current call. Only the goroutine running the guest touches it.
 	refused bool
+	// release: when freed, give the region back to the system rather
+	// than keep it for the next instance (idle instances retiring).
+	release bool
 }
 
-// Reallocate implements experimental.LinearMemory. Memory only grows;
-// like wazero's own allocation it relies on append zeroing the new bytes.
+// Reallocate implements experimental.LinearMemory. Memory only grows, and
+// new bytes are zero: fresh from the system, or cleared when the region
+// was last freed.
 func (m *cappedMemory) Reallocate(size uint64) []byte {
 	if size > m.limit {
 		m.refused = true
 		return nil // memory.grow returns -1 to the guest
 	}
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-	} else {
-		m.buf = append(m.buf, make([]byte, size-uint64(len(m.buf)))...)
+	if m.region == nil {
+		r, err := m.pool.get(m.limit)
+		if err != nil {
+			m.refused = true
+			return nil
+		}
+		m.region = r
 	}
+	m.region.used = max(m.region.used, size)
+	m.buf = m.region.mem[:size:size]
 	return m.buf
 }
 
 // Free implements experimental.LinearMemory.
-func (m *cappedMemory) Free() { m.buf = nil }
+func (m *cappedMemory) Free() {
+	if m.region != nil {
+		m.pool.put(m.region, m.release)
+	}
+	m.region, m.buf = nil, nil
+}
+
+// regionPool keeps one freed region of a plugin for the next instance, so
+// that replacing an instance after a fault or a recycle does not pay again
+// for touching fresh memory, which on some virtual machines costs more
+// than the guest's work (a 100,000-span batch: over a second).
+type regionPool struct {
+	mu    sync.Mutex
+	spare *region
+}
+
+func (p *regionPool) get(size uint64) (*region, error) {
+	p.mu.Lock()
+	r := p.spare
+	if r != nil && uint64(len(r.mem)) == size {
+		p.spare = nil
+		p.mu.Unlock()
+		return r, nil
+	}
+	p.mu.Unlock()
+	return newRegion(size)
+}
+
+func (p *regionPool) put(r *region, release bool) {
+	if !release {
+		clear(r.mem[:r.used])
+		r.used = 0
+		p.mu.Lock()
+		if p.spare == nil {
+			p.spare = r
+			r = nil
+		}
+		p.mu.Unlock()
+	}
+	if r != nil {
+		r.free()
+	}
+}
+
+// close gives the spare region back.
+func (p *regionPool) close() {
+	p.mu.Lock()
+	r := p.spare
+	p.spare = nil
+	p.mu.Unlock()
+	if r != nil {
+		r.free()
+	}
+}
 
 // withMemory makes the instance that ctx instantiates use m.
 func withMemory(ctx context.Context, m *cappedMemory) context.Context {
@@ -107,32 +174,3 @@ func uleb(b []byte) (uint64, int) {
 	}
 	return 0, 0
 }
-
-// sleeper is an instance's clock sleep, which is how time.Sleep and WASI
-// poll_oneoff timeouts reach the host. wazero's own sleeps the whole
-// duration inside the host function, where no deadline check runs, so a
-// guest parked in time.Sleep would hold its instance, and the batch, long
-// past the timeout. This one also wakes when the instance's deadline
-// fires; the guest then meets the deadline check at its next loop.
-type sleeper struct {
-	expired chan struct{}
-	once    sync.Once
-}
-
-func newSleeper() *sleeper { return &sleeper{expired: make(chan struct{})} }
-
-func (s *sleeper) sleep(ns int64) {
-	if ns <= 0 {
-		return
-	}
-	t := time.NewTimer(time.Duration(ns))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-s.expired:
-	}
-}
-
-// wake ends every sleep of the instance, now and later: an expired
-// instance is never reused.
-func (s *sleeper) wake() { s.once.Do(func() { close(s.expired) }) }

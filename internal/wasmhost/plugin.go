@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -30,7 +30,8 @@ type Options struct {
 	Module []byte
 	// Config is the guest's configuration as JSON; nil means "{}".
 	Config []byte
-	// PoolSize is the number of instances; default GOMAXPROCS.
+	// PoolSize is the most instances; default GOMAXPROCS. One starts with
+	// the plugin, more as concurrent calls need them.
 	PoolSize int
 	// MemoryLimitMiB caps each instance's linear memory; default 128.
 	MemoryLimitMiB uint32
@@ -38,6 +39,12 @@ type Options struct {
 	Timeout time.Duration
 	// MaxCallsPerInstance recycles an instance after that many batches; 0 never.
 	MaxCallsPerInstance int
+	// HostMemoryMiB caps the host-side memory the plugin's guests cause
+	// at once (results, staged edits, replacement batches); default 64.
+	HostMemoryMiB uint32
+	// IdleTimeout retires an instance unused this long, down to one;
+	// default 2 minutes.
+	IdleTimeout time.Duration
 	// Env is the guest's whole environment. Empty by default: the guest
 	// sees none of the Collector's variables.
 	Env map[string]string
@@ -48,6 +55,12 @@ type Options struct {
 	Cache wazero.CompilationCache
 	// Logger receives guest logs and host diagnostics.
 	Logger *zap.Logger
+	// OnOverrun, if set, hears from the watchdog: called with the number
+	// of guest phases now past their deadline by more than the margin,
+	// whenever it changes. A guest cannot keep running past its deadline,
+	// so a non-zero count means the host is stuck somewhere it should not
+	// be; the processor reports it as a recoverable error.
+	OnOverrun func(stuck int)
 }
 
 // Mount exposes HostPath to the guest, read only, at GuestPath.
@@ -56,12 +69,27 @@ type Mount struct {
 	GuestPath string
 }
 
+// Limits that are not options, documented in ABI.md.
+const (
+	// StackLimit is the estimated stack one call may use (see meter.go).
+	StackLimit = 8 << 20
+	// TableLimit is the most table elements a module may have.
+	TableLimit = 1 << 20
+	// compileTimeout bounds compiling a module.
+	compileTimeout = 60 * time.Second
+	// minStartTimeout: starting an instance runs a Go guest's runtime and
+	// package initialisation, so it gets at least this long.
+	minStartTimeout = 10 * time.Second
+	// watchdogTick is how often the watchdog looks at running phases.
+	watchdogTick = 100 * time.Millisecond
+)
+
 // FaultKind classifies why a call failed.
 type FaultKind string
 
 // Fault kinds, used as the metric attribute value too.
 const (
-	FaultTrap    FaultKind = "trap"    // panic, unreachable, out-of-bounds access, exit
+	FaultTrap    FaultKind = "trap"    // panic, unreachable, out-of-bounds access, exit, stack limit
 	FaultTimeout FaultKind = "timeout" // the call outran Options.Timeout
 	FaultMemory  FaultKind = "memory"  // the guest ran out of its memory limit
 	FaultGuest   FaultKind = "guest"   // the guest reported an error or sent a bad edit list
@@ -76,6 +104,10 @@ type Fault struct {
 func (f *Fault) Error() string { return fmt.Sprintf("wasm %s: %v", f.Kind, f.Err) }
 func (f *Fault) Unwrap() error { return f.Err }
 
+// ErrClosed is returned by calls made, or interrupted, while the plugin
+// shuts down. It is not the guest's fault.
+var ErrClosed = errors.New("wasm plugin is shut down")
+
 var defaultCache = wazero.NewCompilationCache()
 
 // Plugin is a compiled guest and a pool of its instances. Its Process
@@ -85,11 +117,19 @@ type Plugin struct {
 	opts    Options
 	runtime wazero.Runtime
 	shared  *shared
+	limits  limits
 	gen     atomic.Pointer[generation]
 	signals int32
 	live    atomic.Int64
 	reloads atomic.Int64
-	closed  atomic.Bool
+
+	mu      sync.Mutex // guards closed, guards and the swap of generations
+	closed  bool
+	closing chan struct{}
+	guards  map[*guard]struct{}
+	stuck   int
+	stopped chan struct{} // the watchdog has exited
+	regions *regionPool
 }
 
 // generation is one compiled module and its instances. Reload starts a new
@@ -97,34 +137,32 @@ type Plugin struct {
 type generation struct {
 	p        *Plugin
 	compiled wazero.CompiledModule
-	slots    chan *slot
 	signals  int32
-	retired  chan struct{}
-	drained  chan struct{}
+	// calls holds a token per call in flight, at most PoolSize.
+	calls chan struct{}
+
+	mu        sync.Mutex
+	idle      []*instance // most recently used last
+	live      int
+	retired   bool
+	retiredCh chan struct{}
+	drained   chan struct{}
 }
 
-// slot is a place in the pool. It holds an instance, or nil when the last
-// one was discarded and the next user must instantiate a fresh one.
-type slot struct{ inst *instance }
-
 type instance struct {
-	mod     api.Module
-	process api.Function
-	st      *callState
-	ctx     context.Context
-	stack   [1]uint64
-	signals int32
-	calls   int
-	timer   *time.Timer
-	expired atomic.Bool
-	// interrupt is the global instrument adds; 1 stops the guest.
-	interrupt api.MutableGlobal
-	mem       *cappedMemory
-	sleep     *sleeper
+	mod      api.Module
+	process  api.Function
+	st       *callState
+	ctx      context.Context
+	stack    [1]uint64
+	signals  int32
+	calls    int
+	mem      *cappedMemory
+	lastUsed time.Time
 }
 
 // New compiles the module, checks its exports and ABI version, and starts
-// every instance of the pool, running the guest's init in each.
+// one instance, running the guest's init.
 //
 //	p, err := wasmhost.New(ctx, wasmhost.Options{Source: path, Module: bin})
 //	defer p.Close(ctx)
@@ -132,28 +170,42 @@ type instance struct {
 //
 // # Notes
 //   - Any problem with the module is reported here, naming Source: not
-//     Wasm, missing exports, a wrong ABI version, a guest init that fails.
+//     Wasm, missing exports, a wrong ABI version, a guest init that fails
+//     or does not finish.
 //   - The guest gets no environment, files or network unless Options say so.
+//   - More instances start as concurrent calls need them, up to PoolSize;
+//     idle ones retire after IdleTimeout, down to one.
 func New(ctx context.Context, opts Options) (*Plugin, error) {
 	opts = withDefaults(opts)
 	rcfg := wazero.NewRuntimeConfig().
+		// The instrumenter knows these features' instructions; wazero
+		// rejects modules that use others.
+		WithCoreFeatures(api.CoreFeaturesV2).
 		// No WithCloseOnContextDone: its per-loop Go trampoline made Go
 		// guests 30-40x slower. instrument adds a cheaper check instead.
 		// No WithMemoryLimitPages: cappedMemory enforces the limit, so
 		// that a refused memory.grow is seen and classified.
+		WithDebugInfoEnabled(false).
 		WithCompilationCache(opts.Cache)
 	r := wazero.NewRuntimeWithConfig(ctx, rcfg)
+	budget := int64(opts.HostMemoryMiB) << 20
 	p := &Plugin{
 		opts:    opts,
 		runtime: r,
+		limits:  limitsFor(budget),
 		shared: &shared{
 			config:   opts.Config,
 			log:      newGuestLog(opts.Logger, 10, 50),
 			kv:       newKV(),
 			counters: &counters{},
+			mem:      &hostMemory{limit: budget},
 		},
+		closing: make(chan struct{}),
+		guards:  map[*guard]struct{}{},
+		stopped: make(chan struct{}),
+		regions: &regionPool{},
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+	if err := instantiateWASI(ctx, r); err != nil {
 		_ = r.Close(ctx)
 		return nil, fmt.Errorf("wasm runtime: %w", err)
 	}
@@ -164,10 +216,12 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 	g, err := p.newGeneration(ctx, opts.Module)
 	if err != nil {
 		_ = r.Close(ctx)
+		p.regions.close()
 		return nil, err
 	}
 	p.signals = g.signals
 	p.gen.Store(g)
+	go p.watch()
 	return p, nil
 }
 
@@ -180,6 +234,12 @@ func withDefaults(o Options) Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
+	}
+	if o.HostMemoryMiB == 0 {
+		o.HostMemoryMiB = 64
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
 	}
 	if len(o.Config) == 0 {
 		o.Config = []byte("{}")
@@ -208,32 +268,46 @@ func (p *Plugin) Counters() []CounterValue { return p.shared.counters.snapshot()
 // LogLinesDropped counts guest log lines the rate limit discarded.
 func (p *Plugin) LogLinesDropped() int64 { return p.shared.log.total.Load() }
 
+// HostMemoryInUse is the host-side memory the guests hold now.
+func (p *Plugin) HostMemoryInUse() int64 { return p.shared.mem.used.Load() }
+
 var requiredExports = []struct {
 	name            string
-	params, results int
+	params, results []api.ValueType
 }{
-	{abi.ExportABIVersion, 0, 1},
-	{abi.ExportSignals, 0, 1},
-	{abi.ExportInit, 0, 1},
-	{abi.ExportProcess, 1, 1},
+	{abi.ExportABIVersion, nil, []api.ValueType{api.ValueTypeI32}},
+	{abi.ExportSignals, nil, []api.ValueType{api.ValueTypeI32}},
+	{abi.ExportInit, nil, []api.ValueType{api.ValueTypeI32}},
+	{abi.ExportProcess, []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}},
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, error) {
 	src := p.opts.Source
-	bin, err := instrument(bin)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
-	}
-	compiled, err := p.runtime.CompileModule(ctx, bin)
+	bin, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
 	}
 	if pages, err := initialMemoryPages(bin); err != nil || pages > uint64(p.opts.MemoryLimitMiB)*16 {
-		_ = compiled.Close(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
 		}
 		return nil, fmt.Errorf("%s: the module's initial memory is %d MiB, over the memory limit of %d MiB", src, pages/16, p.opts.MemoryLimitMiB)
+	}
+	compiled, err := p.compile(ctx, bin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	exports := compiled.ExportedFunctions()
 	for _, want := range requiredExports {
@@ -242,53 +316,107 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 			_ = compiled.Close(ctx)
 			return nil, fmt.Errorf("%s: missing export %q: not a wasmcol filter (ABI v%d)", src, want.name, abi.Version)
 		}
-		if len(fn.ParamTypes()) != want.params || len(fn.ResultTypes()) != want.results {
+		if !sameTypes(fn.ParamTypes(), want.params) || !sameTypes(fn.ResultTypes(), want.results) {
 			_ = compiled.Close(ctx)
 			return nil, fmt.Errorf("%s: export %q has the wrong signature", src, want.name)
 		}
 	}
+	if fn, ok := exports[abi.ExportInitialize]; ok && (len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0) {
+		_ = compiled.Close(ctx)
+		return nil, fmt.Errorf("%s: export %q has the wrong signature", src, abi.ExportInitialize)
+	}
 	g := &generation{
-		p:        p,
-		compiled: compiled,
-		slots:    make(chan *slot, p.opts.PoolSize),
-		retired:  make(chan struct{}),
-		drained:  make(chan struct{}),
+		p:         p,
+		compiled:  compiled,
+		calls:     make(chan struct{}, p.opts.PoolSize),
+		retiredCh: make(chan struct{}),
+		drained:   make(chan struct{}),
 	}
-	// Start every instance now so that a guest that cannot start fails
+	// One instance starts now, so that a guest that cannot start fails
 	// the Collector's start instead of the first batch.
-	var first *instance
-	for i := 0; i < p.opts.PoolSize; i++ {
-		inst, err := g.instantiate(ctx)
-		if err != nil {
-			for len(g.slots) > 0 {
-				s := <-g.slots
-				g.discard(ctx, s)
-			}
-			_ = compiled.Close(ctx)
-			return nil, err
-		}
-		if first == nil {
-			first = inst
-		}
-		g.slots <- &slot{inst}
+	inst, err := g.instantiate(ctx, max(p.opts.Timeout, minStartTimeout))
+	if err != nil {
+		_ = compiled.Close(ctx)
+		return nil, err
 	}
-	g.signals = first.signals
+	g.signals = inst.signals
+	g.live = 1
+	inst.lastUsed = time.Now()
+	g.idle = append(g.idle, inst)
 	return g, nil
 }
 
-// instantiate starts one instance: WASI start, ABI check, then guest init.
-func (g *generation) instantiate(ctx context.Context) (*instance, error) {
+// compile compiles bin within compileTimeout. wazero cannot abandon a
+// compilation, so one that runs late goes on in the background and its
+// result is closed; the plugin does not wait for it.
+func (p *Plugin) compile(ctx context.Context, bin []byte) (wazero.CompiledModule, error) {
+	type result struct {
+		m   wazero.CompiledModule
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := p.runtime.CompileModule(context.Background(), bin)
+		done <- result{m, err}
+	}()
+	t := time.NewTimer(compileTimeout)
+	defer t.Stop()
+	var err error
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("not a valid Wasm module: %w", r.err)
+		}
+		return r.m, nil
+	case <-t.C:
+		err = fmt.Errorf("%w (%s)", errCompileDeadline, compileTimeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-p.closing:
+		err = ErrClosed
+	}
+	go func() {
+		if r := <-done; r.m != nil {
+			_ = r.m.Close(context.Background())
+		}
+	}()
+	return nil, err
+}
+
+func (p *Plugin) register(g *guard) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.guards[g] = struct{}{}
+	return true
+}
+
+func (p *Plugin) unregister(g *guard) {
+	p.mu.Lock()
+	delete(p.guards, g)
+	p.mu.Unlock()
+}
+
+// instantiate starts one instance under a deadline of timeout: the
+// module's start section, _initialize, the ABI checks and wasmcol_init.
+func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*instance, error) {
 	p, src := g.p, g.p.opts.Source
-	st := &callState{shared: p.shared, limits: limits{maxEdits: 256 << 20}}
+	st := &callState{shared: p.shared, limits: p.limits, guard: newGuard(StackLimit)}
+	st.stdout = &lineWriter{log: p.shared.log, level: abi.LogInfo}
+	st.stderr = &lineWriter{log: p.shared.log, level: abi.LogWarn}
+	if !p.register(st.guard) {
+		return nil, ErrClosed
+	}
 	base := context.WithValue(context.Background(), stateKey{}, st)
-	mem := &cappedMemory{limit: uint64(p.opts.MemoryLimitMiB) << 20}
-	sleep := newSleeper()
+	mem := &cappedMemory{limit: uint64(p.opts.MemoryLimitMiB) << 20, pool: p.regions}
 	mcfg := wazero.NewModuleConfig().
 		WithName("").         // anonymous: many instances of one module may coexist
-		WithStartFunctions(). // _initialize runs below, under a deadline
-		WithStdout(&lineWriter{log: p.shared.log, level: abi.LogInfo}).
-		WithStderr(&lineWriter{log: p.shared.log, level: abi.LogWarn}).
-		WithSysWalltime().WithSysNanotime().WithNanosleep(sleep.sleep).
+		WithStartFunctions(). // _initialize runs below, under the deadline
+		WithStdout(st.stdout).
+		WithStderr(st.stderr).
+		WithSysWalltime().WithSysNanotime().WithNanosleep(st.guard.sleep).
 		WithRandSource(rand.Reader)
 	for k, v := range p.opts.Env {
 		mcfg = mcfg.WithEnv(k, v)
@@ -300,64 +428,68 @@ func (g *generation) instantiate(ctx context.Context) (*instance, error) {
 		}
 		mcfg = mcfg.WithFSConfig(fs)
 	}
+	st.guard.arm(phaseStart, timeout)
+	fail := func(mod api.Module, step string, err error) (*instance, error) {
+		st.guard.disarm()
+		if mod != nil {
+			_ = mod.Close(ctx)
+		}
+		st.release()
+		p.unregister(st.guard)
+		switch st.guard.stopped {
+		case stopInterrupt:
+			return nil, ErrClosed
+		case stopDeadline:
+			return nil, &Fault{Kind: FaultTimeout, Err: fmt.Errorf("%s: %w", src, describeStop(stopDeadline, "start", timeout))}
+		case stopStack:
+			return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, describeStop(stopStack, "start", timeout))}
+		}
+		if mem.refused {
+			return nil, &Fault{Kind: FaultMemory, Err: fmt.Errorf("%s: %s: memory limit %d MiB reached: %w", src, step, p.opts.MemoryLimitMiB, err)}
+		}
+		return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, err)}
+	}
 	mod, err := p.runtime.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: start failed: %w", src, err)
+		return fail(nil, "start failed", err)
 	}
-	interrupt, _ := mod.ExportedGlobal(InterruptGlobal).(api.MutableGlobal)
-	inst := &instance{mod: mod, process: mod.ExportedFunction(abi.ExportProcess), st: st, ctx: base, interrupt: interrupt, mem: mem, sleep: sleep}
-	inst.timer = time.AfterFunc(time.Hour, func() {
-		inst.expired.Store(true)
-		inst.interrupt.Set(1) // the guest traps at its next loop iteration
-		inst.sleep.wake()     // and does not sleep through its deadline
-	})
-	inst.timer.Stop()
-	fail := func(err error) (*instance, error) {
-		inst.timer.Stop()
-		_ = mod.Close(ctx)
-		return nil, err
-	}
-	// Starting gets a longer deadline than a batch: a Go guest's runtime
-	// and package initialisation run here.
-	startCall := func(name string, params ...uint64) ([]uint64, error) {
+	call := func(name string) ([]uint64, error) {
 		fn := mod.ExportedFunction(name)
 		if fn == nil {
 			return nil, nil
 		}
-		inst.timer.Reset(max(p.opts.Timeout, 10*time.Second))
-		out, err := fn.Call(base, params...)
-		if !inst.timer.Stop() || inst.expired.Load() {
-			return nil, fmt.Errorf("%s: %s did not finish within its start deadline", src, name)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s trapped: %w", src, name, err)
-		}
-		return out, nil
+		return fn.Call(base)
 	}
-	if _, err := startCall(abi.ExportInitialize); err != nil {
-		return fail(err)
+	if _, err := call(abi.ExportInitialize); err != nil {
+		return fail(mod, abi.ExportInitialize+" trapped", err)
 	}
-	ver, err := startCall(abi.ExportABIVersion)
+	ver, err := call(abi.ExportABIVersion)
 	if err != nil {
-		return fail(err)
+		return fail(mod, abi.ExportABIVersion+" trapped", err)
 	}
 	if v := api.DecodeI32(ver[0]); v != abi.Version {
-		return fail(fmt.Errorf("%s: guest speaks wasmcol ABI v%d, this host speaks v%d", src, v, abi.Version))
+		return fail(mod, "start", fmt.Errorf("guest speaks wasmcol ABI v%d, this host speaks v%d", v, abi.Version))
 	}
-	sig, err := startCall(abi.ExportSignals)
+	sig, err := call(abi.ExportSignals)
 	if err != nil {
-		return fail(err)
+		return fail(mod, abi.ExportSignals+" trapped", err)
 	}
-	inst.signals = api.DecodeI32(sig[0])
-	rc, err := startCall(abi.ExportInit)
+	rc, err := call(abi.ExportInit)
 	if err != nil {
-		return fail(err)
+		return fail(mod, abi.ExportInit+" trapped", err)
 	}
 	if rc[0] != abi.ResultOK {
-		return fail(fmt.Errorf("%s: init failed: %s", src, orUnknown(st.failMsg)))
+		return fail(mod, "init failed", errors.New(orUnknown(st.failMsg)))
 	}
+	if st.guard.disarm() {
+		// Finished, but late: the deadline is the rule.
+		st.guard.stopped = stopDeadline
+		return fail(mod, "start", nil)
+	}
+	st.failMsg = ""
 	p.live.Add(1)
-	return inst, nil
+	return &instance{mod: mod, process: mod.ExportedFunction(abi.ExportProcess), st: st, ctx: base,
+		mem: mem, signals: api.DecodeI32(sig[0])}, nil
 }
 
 func orUnknown(s string) string {
@@ -367,98 +499,164 @@ func orUnknown(s string) string {
 	return s
 }
 
-func (g *generation) discard(ctx context.Context, s *slot) {
-	if s.inst == nil {
-		return
-	}
-	s.inst.timer.Stop()
-	_ = s.inst.mod.Close(ctx)
-	s.inst = nil
+// close ends an instance for good.
+func (g *generation) close(inst *instance) {
+	_ = inst.mod.Close(context.Background())
+	inst.st.release()
+	g.p.unregister(inst.st.guard)
 	g.p.live.Add(-1)
 }
 
-// acquire takes a slot of the current generation, instantiating it if
-// needed. A generation retired while we wait sends us to the new one.
-func (p *Plugin) acquire(ctx context.Context) (*generation, *slot, error) {
+// acquire takes an idle instance of the current generation, or starts one
+// when every live instance is busy and the pool has room. A generation
+// retired while we wait sends us to the new one.
+func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, error) {
 	for {
 		g := p.gen.Load()
-		if p.closed.Load() {
-			return nil, nil, errors.New("wasm plugin is shut down")
+		select {
+		case <-p.closing:
+			return nil, nil, ErrClosed
+		default:
 		}
 		select {
-		case s := <-g.slots:
-			if s.inst == nil {
-				inst, err := g.instantiate(ctx)
-				if err != nil {
-					g.slots <- s
-					return nil, nil, &Fault{Kind: FaultTrap, Err: err}
-				}
-				s.inst = inst
-			}
-			return g, s, nil
-		case <-g.retired:
+		case g.calls <- struct{}{}:
+		case <-g.retiredCh:
 			continue
+		case <-p.closing:
+			return nil, nil, ErrClosed
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
+		}
+		g.mu.Lock()
+		if g.retired {
+			g.mu.Unlock()
+			<-g.calls
+			continue
+		}
+		if n := len(g.idle); n > 0 {
+			inst := g.idle[n-1]
+			g.idle = g.idle[:n-1]
+			g.mu.Unlock()
+			return g, inst, nil
+		}
+		g.live++
+		g.mu.Unlock()
+		// Inside a batch, a new instance gets the batch's timeout to start.
+		inst, err := g.instantiate(ctx, p.opts.Timeout)
+		if err != nil {
+			g.mu.Lock()
+			g.live--
+			g.mu.Unlock()
+			g.checkDrained()
+			<-g.calls
+			var fault *Fault
+			if errors.As(err, &fault) {
+				return nil, nil, fault
+			}
+			return nil, nil, err
+		}
+		return g, inst, nil
+	}
+}
+
+// release returns an instance to the pool, or closes it when keep is false
+// or its generation is retired.
+func (g *generation) release(inst *instance, keep bool) {
+	g.mu.Lock()
+	if keep && !g.retired {
+		inst.lastUsed = time.Now()
+		g.idle = append(g.idle, inst)
+		g.mu.Unlock()
+	} else {
+		g.live--
+		g.mu.Unlock()
+		g.close(inst)
+		g.checkDrained()
+	}
+	<-g.calls
+}
+
+func (g *generation) checkDrained() {
+	g.mu.Lock()
+	done := g.retired && g.live == 0
+	g.mu.Unlock()
+	if done {
+		select {
+		case <-g.drained:
+		default:
+			close(g.drained)
+			_ = g.compiled.Close(context.Background())
 		}
 	}
 }
 
-func (g *generation) release(s *slot) { g.slots <- s }
+// retireIdle closes instances idle longer than the idle timeout, keeping
+// at least one live instance so that the next batch does not wait.
+func (g *generation) retireIdle(before time.Time) {
+	var old []*instance
+	g.mu.Lock()
+	for len(g.idle) > 0 && g.live > 1 && g.idle[0].lastUsed.Before(before) {
+		old = append(old, g.idle[0])
+		g.idle = g.idle[1:]
+		g.live--
+	}
+	g.mu.Unlock()
+	for _, inst := range old {
+		inst.mem.release = true // idle: give its memory back
+		g.close(inst)
+	}
+}
 
 // call runs the guest on the batch that load puts into the instance's
 // state. On success the staged edits have been applied and done may collect
 // a replacement batch; on failure the batch is untouched.
 func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callState)) error {
-	g, s, err := p.acquire(ctx)
+	g, inst, err := p.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	inst := s.inst
 	st := inst.st
 	st.begin(signal)
 	load(st)
+	keep := false
 	defer func() {
 		st.end()
-		g.release(s)
+		g.release(inst, keep)
 	}()
 
 	inst.stack[0] = api.EncodeI32(signal)
 	inst.mem.refused = false
-	inst.timer.Reset(p.opts.Timeout)
+	st.guard.arm(phaseCall, p.opts.Timeout)
 	callErr := inst.process.CallWithStack(inst.ctx, inst.stack[:])
 	if callErr != nil {
-		inst.timer.Stop()
-		fault := p.classify(inst, callErr)
-		g.discard(ctx, s) // a failed instance is never reused
-		return fault
-	}
-	if !inst.timer.Stop() {
-		// The deadline fired as the call returned: the result stands, but
-		// the interrupt flag is set, so this instance cannot run again.
-		g.discard(ctx, s)
+		st.guard.disarm()
+		return p.classify(inst, callErr) // a failed instance is never reused
 	}
 	if api.DecodeI32(inst.stack[0]) != abi.ResultOK {
-		if s.inst != nil {
-			g.discard(ctx, s)
-		}
+		st.guard.disarm()
 		return &Fault{Kind: FaultGuest, Err: errors.New(orUnknown(st.failMsg))}
 	}
+	if len(st.edits) > 0 && st.hasOTLP {
+		st.guard.disarm()
+		return &Fault{Kind: FaultGuest, Err: errors.New("guest both replaced the batch and edited it")}
+	}
+	// Validating the edits counts against the batch's time; applying
+	// them, which validation has bounded, must then not be interrupted,
+	// or the batch would be left half edited.
+	if err := st.ed.validate(st.edits); err != nil {
+		st.guard.disarm()
+		keep = true
+		return &Fault{Kind: FaultGuest, Err: err}
+	}
+	if st.guard.disarm() {
+		return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
+	}
 	if len(st.edits) > 0 {
-		if st.hasOTLP {
-			return &Fault{Kind: FaultGuest, Err: errors.New("guest both replaced the batch and edited it")}
-		}
-		if err := st.ed.apply(st.edits); err != nil {
-			return &Fault{Kind: FaultGuest, Err: err}
-		}
+		st.ed.commit(st.edits)
 	}
 	done(st)
-	if s.inst != nil {
-		inst.calls++
-		if p.shouldRecycle(inst) {
-			g.discard(ctx, s)
-		}
-	}
+	inst.calls++
+	keep = !p.shouldRecycle(inst)
 	return nil
 }
 
@@ -475,9 +673,14 @@ func (p *Plugin) shouldRecycle(inst *instance) bool {
 	return false
 }
 
-func (p *Plugin) classify(inst *instance, err error) *Fault {
-	if inst.expired.Load() {
+func (p *Plugin) classify(inst *instance, err error) error {
+	switch inst.st.guard.stopped {
+	case stopDeadline:
 		return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
+	case stopInterrupt:
+		return ErrClosed
+	case stopStack:
+		return &Fault{Kind: FaultTrap, Err: fmt.Errorf("stack limit of %d KiB exceeded (deep recursion)", StackLimit>>10)}
 	}
 	// A guest that hits the memory cap has a memory.grow refused; Go
 	// guests then die with "out of memory", others trap or fail their own
@@ -548,47 +751,134 @@ func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (plog.Logs, erro
 	return out, nil
 }
 
-// Reload swaps in a new module. The new one is compiled, checked and fully
-// started first; if anything fails the old one keeps running and the error
-// says why. Calls in flight finish on the old instances.
+// Reload swaps in a new module. The new one is compiled, checked and
+// started first, each step under its deadline; if anything fails the old
+// one keeps running and the error says why. Calls in flight finish on the
+// old instances. Close interrupts a reload in progress.
 func (p *Plugin) Reload(ctx context.Context, bin []byte) error {
 	g, err := p.newGeneration(ctx, bin)
 	if err != nil {
 		return err
 	}
 	if g.signals&p.signals != p.signals {
-		g.retire(ctx)
+		g.retire()
 		return fmt.Errorf("%s: the new module processes signals %b, the running one %b", p.opts.Source, g.signals, p.signals)
 	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		g.retire()
+		return ErrClosed
+	}
 	old := p.gen.Swap(g)
-	old.retire(ctx)
+	p.mu.Unlock()
+	old.retire()
 	p.reloads.Add(1)
 	return nil
 }
 
-// retire closes the generation once every slot is back: idle instances
-// at once, busy ones as their calls end.
-func (g *generation) retire(ctx context.Context) {
-	close(g.retired)
-	go func() {
-		for i := 0; i < cap(g.slots); i++ {
-			g.discard(ctx, <-g.slots)
-		}
-		_ = g.compiled.Close(ctx)
-		close(g.drained)
-	}()
+// retire closes the generation: idle instances at once, busy ones as their
+// calls end.
+func (g *generation) retire() {
+	g.mu.Lock()
+	if g.retired {
+		g.mu.Unlock()
+		return
+	}
+	g.retired = true
+	close(g.retiredCh)
+	idle := g.idle
+	g.idle = nil
+	g.live -= len(idle)
+	g.mu.Unlock()
+	for _, inst := range idle {
+		g.close(inst)
+	}
+	g.checkDrained()
 }
 
-// Close waits for calls in flight, then closes every instance and the runtime.
+// Close interrupts every guest still running, waits for calls in flight,
+// then closes every instance and the runtime.
 func (p *Plugin) Close(ctx context.Context) error {
-	if p.closed.Swap(true) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
 		return nil
 	}
+	p.closed = true
+	close(p.closing)
+	for g := range p.guards {
+		g.interrupt()
+	}
+	p.mu.Unlock()
+	<-p.stopped
 	g := p.gen.Load()
-	g.retire(ctx)
+	g.retire()
 	select {
 	case <-g.drained:
 	case <-ctx.Done():
 	}
-	return p.runtime.Close(ctx)
+	err := p.runtime.Close(ctx)
+	p.regions.close()
+	return err
+}
+
+// watch is the watchdog: it reports guest phases that overrun their
+// deadline by more than a margin, and retires idle instances.
+func (p *Plugin) watch() {
+	defer close(p.stopped)
+	t := time.NewTicker(watchdogTick)
+	defer t.Stop()
+	for tick := 0; ; tick++ {
+		select {
+		case <-p.closing:
+			p.report(0)
+			return
+		case <-t.C:
+		}
+		p.report(p.overrunning())
+		if tick%10 == 0 {
+			p.gen.Load().retireIdle(time.Now().Add(-p.opts.IdleTimeout))
+		}
+	}
+}
+
+// overrunMargin is how far past its deadline a phase must be before the
+// watchdog reports it: instrumented guests stop within microseconds, so
+// this only ever catches the host stuck where it must not be.
+func overrunMargin(timeout time.Duration) time.Duration {
+	return max(250*time.Millisecond, timeout/2)
+}
+
+func (p *Plugin) overrunning() int {
+	t := now()
+	n := 0
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for g := range p.guards {
+		d := g.deadline.Load()
+		over := d != 0 && time.Duration(t-d) > overrunMargin(time.Duration(g.timeout.Load()))
+		if !over {
+			g.reported.Store(false)
+			continue
+		}
+		n++
+		if !g.reported.Swap(true) {
+			phase := phaseNames[g.phase.Load()]
+			p.opts.Logger.Error("wasm guest overran its deadline: the host is stuck outside the guest's checks",
+				zap.String("phase", phase), zap.Duration("timeout", time.Duration(g.timeout.Load())),
+				zap.Duration("running_for", time.Duration(t-g.armedAt.Load())))
+		}
+	}
+	return n
+}
+
+func (p *Plugin) report(stuck int) {
+	if stuck == p.stuck {
+		return
+	}
+	p.stuck = stuck
+	if p.opts.OnOverrun != nil {
+		p.opts.OnOverrun(stuck)
+	}
 }

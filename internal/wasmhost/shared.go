@@ -4,10 +4,13 @@ package wasmhost
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -21,6 +24,7 @@ type shared struct {
 	log      *guestLog
 	kv       *kvStore
 	counters *counters
+	mem      *hostMemory
 }
 
 // Limits of the shared services, documented in ABI.md.
@@ -28,14 +32,16 @@ const (
 	MaxKVKey      = 256
 	MaxKVValue    = 64 << 10
 	MaxKVEntries  = 10000
+	MaxKVBytes    = 16 << 20 // keys and values together
 	MaxCounters   = 64
 	MaxCounterLen = 64
 	maxLogLine    = 2 << 10
 )
 
 type kvStore struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	mu    sync.Mutex
+	m     map[string][]byte
+	bytes int // keys and values held
 }
 
 func newKV() *kvStore { return &kvStore{m: make(map[string][]byte)} }
@@ -50,25 +56,37 @@ func (s *kvStore) get(dst, key []byte) ([]byte, int32) {
 	return append(dst, v...), 0
 }
 
-func (s *kvStore) check(key, val []byte, adding bool) int32 {
+// put stores val under key within the store's bounds. A value of the same
+// size is overwritten in place, so a guest rewriting its state every batch
+// makes no garbage.
+func (s *kvStore) put(key, val []byte) int32 {
 	if len(key) == 0 || len(key) > MaxKVKey || len(val) > MaxKVValue {
 		return abi.ErrTooLarge
 	}
-	if adding && len(s.m) >= MaxKVEntries {
+	cur, exists := s.m[string(key)]
+	if exists && len(cur) == len(val) {
+		copy(cur, val)
+		return 0
+	}
+	grow := len(val) - len(cur)
+	if !exists {
+		grow += len(key)
+		if len(s.m) >= MaxKVEntries {
+			return abi.ErrTooLarge
+		}
+	}
+	if s.bytes+grow > MaxKVBytes {
 		return abi.ErrTooLarge
 	}
+	s.bytes += grow
+	s.m[string(key)] = bytes.Clone(val)
 	return 0
 }
 
 func (s *kvStore) set(key, val []byte) int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, exists := s.m[string(key)]
-	if rc := s.check(key, val, !exists); rc < 0 {
-		return rc
-	}
-	s.m[string(key)] = bytes.Clone(val)
-	return 0
+	return s.put(key, val)
 }
 
 // cas swaps when the current value equals old; a nil old means absent.
@@ -79,17 +97,19 @@ func (s *kvStore) cas(key, old, val []byte) int32 {
 	if (old == nil) == exists || (exists && !bytes.Equal(cur, old)) {
 		return 0
 	}
-	if rc := s.check(key, val, !exists); rc < 0 {
+	if rc := s.put(key, val); rc < 0 {
 		return rc
 	}
-	s.m[string(key)] = bytes.Clone(val)
 	return 1
 }
 
 func (s *kvStore) delete(key []byte) int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, string(key))
+	if cur, ok := s.m[string(key)]; ok {
+		s.bytes -= len(key) + len(cur)
+		delete(s.m, string(key))
+	}
 	return 0
 }
 
@@ -196,17 +216,43 @@ func (g *guestLog) guest(level int32, msg []byte) {
 	if len(msg) > maxLogLine {
 		msg = msg[:maxLogLine]
 	}
-	text := string(bytes.TrimRight(msg, "\n"))
+	// The guest's text is a field, never the message: the console encoder
+	// prints messages raw, so a guest line holding a newline or tabs could
+	// otherwise pass for a line the Collector wrote.
+	field := zap.String("guest_message", sanitize(bytes.TrimRight(msg, "\n")))
 	switch level {
 	case abi.LogDebug:
-		g.logger.Debug(text, zap.String("source", "guest"))
+		g.logger.Debug(guestLogMessage, field)
 	case abi.LogWarn:
-		g.logger.Warn(text, zap.String("source", "guest"))
+		g.logger.Warn(guestLogMessage, field)
 	case abi.LogError:
-		g.logger.Error(text, zap.String("source", "guest"))
+		g.logger.Error(guestLogMessage, field)
 	default:
-		g.logger.Info(text, zap.String("source", "guest"))
+		g.logger.Info(guestLogMessage, field)
 	}
+}
+
+// guestLogMessage is the message of every line a guest logs.
+const guestLogMessage = "guest log"
+
+// sanitize makes guest text printable on one line: control characters
+// become \uXXXX and invalid UTF-8 the replacement character.
+func sanitize(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		b = b[n:]
+		switch {
+		case r == utf8.RuneError && n == 1:
+			sb.WriteRune(utf8.RuneError)
+		case r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == 0x2028 || r == 0x2029:
+			fmt.Fprintf(&sb, "\\u%04x", r)
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
 }
 
 // lineWriter turns the guest's stdout or stderr into log lines.

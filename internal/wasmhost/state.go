@@ -4,6 +4,7 @@ package wasmhost
 
 import (
 	"math"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -27,15 +28,82 @@ type callState struct {
 	failMsg   string
 	limits    limits
 	shared    *shared
+	guard     *guard
+	// held is what this instance's buffers count against the plugin's
+	// host memory budget.
+	held           int64
+	stdout, stderr *lineWriter
 }
 
+// limits are the per-call caps on host memory a guest causes. Each is a
+// share of the plugin's host memory budget (Options.HostMemoryMiB).
 type limits struct {
-	maxEdits int // bytes of staged edits per call
+	maxResult int // a column, otlp_get, kv_get or config result
+	maxEdits  int // staged edit lists, all together
+	maxOTLP   int // an otlp_set payload
 }
 
+func limitsFor(budget int64) limits {
+	return limits{maxResult: int(budget / 2), maxEdits: int(budget / 4), maxOTLP: int(budget / 4)}
+}
+
+// hostMemory is the budget every instance of one plugin shares for the
+// host-side buffers its guests cause: results, staged edits and
+// replacement batches.
+type hostMemory struct {
+	limit int64
+	used  atomic.Int64
+}
+
+func (h *hostMemory) take(n int64) bool {
+	if h.used.Add(n) > h.limit {
+		h.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+func (h *hostMemory) give(n int64) { h.used.Add(-n) }
+
+// settle brings held in line with the buffers' capacities. It reports
+// false, having taken nothing, when growth would pass the budget.
+func (st *callState) settle() bool {
+	now := int64(cap(st.result) + cap(st.edits) + cap(st.otlp))
+	if d := now - st.held; d > 0 && !st.shared.mem.take(d) {
+		return false
+	} else if d < 0 {
+		st.shared.mem.give(-d)
+	}
+	st.held = now
+	return true
+}
+
+// ensure makes room for n more bytes in *buf within limit and the budget.
+func (st *callState) ensure(buf *[]byte, n, limit int) bool {
+	need := len(*buf) + n
+	if need > limit || need < 0 {
+		return false
+	}
+	if need <= cap(*buf) {
+		return true
+	}
+	grown := make([]byte, len(*buf), min(limit, max(need, 2*cap(*buf))))
+	copy(grown, *buf)
+	old := *buf
+	*buf = grown
+	if !st.settle() {
+		*buf = old
+		return false
+	}
+	return true
+}
+
+// setResult makes st.result the answer of a result function, unless it
+// passes the per-call cap or the budget: then it is dropped.
 func (st *callState) setResult() int32 {
-	if len(st.result) > math.MaxInt32 {
-		st.result = st.result[:0]
+	if len(st.result) > min(st.limits.maxResult, math.MaxInt32) || !st.settle() {
+		st.result = nil
+		st.settle()
 		return abi.ErrTooLarge
 	}
 	st.hasResult = true
@@ -68,6 +136,13 @@ func (st *callState) end() {
 	if cap(st.otlp) > keep {
 		st.otlp = nil
 	}
+	st.settle()
+}
+
+// release gives back everything the instance held; it is being discarded.
+func (st *callState) release() {
+	st.result, st.edits, st.otlp = nil, nil, nil
+	st.settle()
 }
 
 func (st *callState) marshal(dst []byte) ([]byte, error) {
@@ -82,12 +157,4 @@ func (st *callState) marshal(dst []byte) ([]byte, error) {
 		p, err = (&plog.ProtoMarshaler{}).MarshalLogs(st.t.logs)
 	}
 	return append(dst, p...), err
-}
-
-// stageOTLP keeps a replacement batch; it is decoded only if the call
-// succeeds.
-func (st *callState) stageOTLP(p []byte) error {
-	st.otlp = append(st.otlp[:0], p...)
-	st.hasOTLP = true
-	return nil
 }

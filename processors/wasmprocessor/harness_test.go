@@ -232,8 +232,15 @@ func (h *harness) requireOnlyFailures(tb testing.TB, want map[string]int64) {
 
 type observedEntry = observer.LoggedEntry
 
-// fieldSource marks the log lines that came from the guest.
-var fieldSource = zap.String("source", "guest")
+// guestLogMessage is the message of every log line a guest writes; its
+// text is in the guest_message field.
+const guestLogMessage = "guest log"
+
+// guestText is what a guest wrote, from one of its log lines.
+func guestText(e observedEntry) string {
+	s, _ := e.ContextMap()["guest_message"].(string)
+	return s
+}
 
 // ptraceEqual reports whether two batches are the same, for use where a
 // test cannot stop at the first difference (from several goroutines).

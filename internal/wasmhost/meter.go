@@ -1,0 +1,1309 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// The host rewrites every guest module once, at load time, so that the
+// guest can be stopped at any moment and cannot grow what the host does not
+// meter. This is Wasmtime's epoch interruption and fuel, done ahead of time
+// because wazero has neither (RATIONALE.md has the measurements):
+//
+//   - Fuel. Two globals are added, $fuel and $sp. Every function entry and
+//     every loop header subtracts from $fuel the number of instructions the
+//     code it starts can run before the next such point (its region), and
+//     bulk memory and table operations subtract by their size. When $fuel
+//     goes negative the guest calls the host's checkpoint, which returns
+//     into Go (so the Go runtime can stop the world), checks the deadline
+//     and the stack, and refills $fuel. So no guest runs more than about
+//     fuelBudget instructions without the host seeing it, whatever its
+//     loops, recursion or bulk operations do.
+//   - Stack. A function that calls others adds an estimate of its frame to
+//     $sp on entry and takes it off on every way out; past the stack limit
+//     the checkpoint traps. wazero's own ceiling is 400 MB per call, far
+//     outside memory_limit.
+//   - Tables. Every table's maximum is lowered to the table limit, so
+//     table.grow past it fails inside wazero instead of allocating.
+//
+// The rewrite extends the function, global and local index spaces. A guest
+// must never reach what the host adds, so every index the guest's own code
+// names into those spaces is checked against the module's own size before
+// anything is rewritten: the checkpoint import gets an index no original
+// index maps to (defined functions move up by one), and references to
+// globals or locals at or past the module's own count are refused. wazero
+// validates the rewritten module as usual; the rewrite only inserts
+// stack-neutral sequences, so it neither makes an invalid body valid nor a
+// valid one invalid.
+
+const (
+	// CheckpointFunc is the host function instrumented code calls when its
+	// fuel runs out: (sp i32) -> (fuel i32). It lives in ModuleName; a
+	// guest that imports it itself gains nothing but a deadline check.
+	CheckpointFunc = "checkpoint"
+
+	// fuelBudget is the fuel the checkpoint hands out: about a hundred
+	// thousand instructions, tens of microseconds of guest work between two
+	// returns into Go.
+	fuelBudget = 100_000
+	// bulkShift: a bulk memory operation costs one unit per 16 bytes.
+	bulkShift = 4
+	// hostCallCost is charged for each call of a host function; the host
+	// function itself checks the deadline when it runs.
+	hostCallCost = 16
+	// smallLeaf: a function of at most this many instructions that calls
+	// nothing and has no loop gets no check of its own; its callers pay
+	// for it at the call site (call_indirect pays this much).
+	smallLeaf = 32
+
+	// Limits on module shape, so that compiling a module cannot take
+	// unbounded time or memory.
+	maxFunctions      = 1 << 20
+	maxLocalsPerFunc  = 50_000
+	maxTables         = 16
+	maxFuncBodyBytes  = 8 << 20
+	maxControlNesting = 10_000
+)
+
+// meterLimits are the limits the rewrite builds into the module.
+type meterLimits struct {
+	// StackBytes caps the estimated stack ($sp) of one call.
+	StackBytes uint32
+	// TableElems caps the elements of all tables together.
+	TableElems uint32
+}
+
+// frameEstimate is the stack bytes $sp charges for one frame of a function
+// with n parameters and locals and size instructions. It over-estimates
+// what wazero's compiler reserves (spill slots and saved registers, which
+// grow with the function's size); TestStackEstimate checks it does.
+func frameEstimate(nLocals uint32, size int) uint32 {
+	return 64 + 8*nLocals + 4*uint32(min(size, 1<<22))
+}
+
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secTable     = 4
+	secMemory    = 5
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
+
+	opUnreachable = 0x00
+	opBlock       = 0x02
+	opLoop        = 0x03
+	opIf          = 0x04
+	opElse        = 0x05
+	opEnd         = 0x0B
+	opBr          = 0x0C
+	opBrIf        = 0x0D
+	opBrTable     = 0x0E
+	opReturn      = 0x0F
+	opCall        = 0x10
+	opCallIndir   = 0x11
+	opLocalGet    = 0x20
+	opLocalSet    = 0x21
+	opLocalTee    = 0x22
+	opGlobalGet   = 0x23
+	opGlobalSet   = 0x24
+	opI32Const    = 0x41
+	opI32LtS      = 0x48
+	opI32GtU      = 0x4B
+	opI32Add      = 0x6A
+	opI32Sub      = 0x6B
+	opI32Or       = 0x72
+	opI32ShrU     = 0x76
+	opRefFunc     = 0xD2
+	opPrefixFC    = 0xFC
+	opPrefixFD    = 0xFD
+	blockEmpty    = 0x40
+	valI32        = 0x7F
+)
+
+// The sections' required order; the data count section (12) sits between
+// the element and code sections.
+var sectionOrder = [13]int{secType: 1, secImport: 2, secFunction: 3, secTable: 4, secMemory: 5,
+	secGlobal: 6, secExport: 7, secStart: 8, secElement: 9, secDataCount: 10, secCode: 11, secData: 12}
+
+type funcType struct{ params, results []byte }
+
+// modInfo is what the rewrite needs to know of a module.
+type modInfo struct {
+	types         []funcType
+	importedFuncs uint32
+	funcTypes     []uint32 // type of every function, imported ones first
+	tables        uint32
+	globals       uint32
+	elems         uint32
+	datas         uint32 // from the data count section, or the data section
+	hasDataCount  bool
+	lim           meterLimits
+	funcs         []funcInfo // defined functions
+	extraTypes    []funcType // types the rewrite appends
+}
+
+func (m *modInfo) funcCount() uint32 { return uint32(len(m.funcTypes)) }
+
+// newFunc is the index a defined or imported function has after the
+// checkpoint import is inserted after the imports.
+func (m *modInfo) newFunc(i uint32) uint32 {
+	if i >= m.importedFuncs {
+		return i + 1
+	}
+	return i
+}
+
+func (m *modInfo) checkpointIdx() uint32 { return m.importedFuncs }
+func (m *modInfo) fuelIdx() uint32       { return m.globals }
+func (m *modInfo) spIdx() uint32         { return m.globals + 1 }
+
+// funcInfo is what the first pass learns of one defined function.
+type funcInfo struct {
+	typ         uint32
+	locals      uint32 // parameters and declared locals
+	size        int    // instructions
+	callsGuest  bool   // calls a defined function, or call_indirect
+	callsAny    bool   // any call, host functions included
+	loops       bool
+	bulk        bool // a bulk memory or table operation
+	leadingLoop bool // the first thing it does, always, is enter a loop
+}
+
+// small functions need no check of their own (see smallLeaf).
+func (f *funcInfo) small() bool {
+	return !f.callsAny && !f.loops && !f.bulk && f.size <= smallLeaf
+}
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// instrument validates the indices of bin and returns it rewritten as
+// described at the top of this file.
+func instrument(bin []byte, lim meterLimits) ([]byte, error) {
+	if len(bin) < 8 || !bytes.Equal(bin[:8], []byte("\x00asm\x01\x00\x00\x00")) {
+		return nil, errors.New("not a WebAssembly binary (bad magic or version)")
+	}
+	var secs []section
+	r := reader{b: bin, off: 8}
+	last := 0
+	for !r.done() {
+		id := r.byte()
+		n := r.u32()
+		body := r.bytes(int(n))
+		if r.err != nil {
+			return nil, fmt.Errorf("section %d: %w", id, r.err)
+		}
+		if id == secCustom {
+			secs = append(secs, section{id, body})
+			continue
+		}
+		if int(id) >= len(sectionOrder) {
+			return nil, fmt.Errorf("section %d is not supported", id)
+		}
+		if sectionOrder[id] <= last {
+			return nil, fmt.Errorf("section %d is out of order or repeated", id)
+		}
+		last = sectionOrder[id]
+		secs = append(secs, section{id, body})
+	}
+	m := &modInfo{lim: lim}
+	if err := m.scan(secs); err != nil {
+		return nil, err
+	}
+	out := append(make([]byte, 0, len(bin)+len(bin)/4), bin[:8]...)
+	emit := func(id byte, body []byte) {
+		out = append(out, id)
+		out = appendU32(out, uint32(len(body)))
+		out = append(out, body...)
+	}
+	// New sections go where they belong; ids present are tracked so that a
+	// module without imports or globals gains the section.
+	have := map[byte]bool{}
+	for _, s := range secs {
+		have[s.id] = true
+	}
+	emitMissingBefore := func(id byte) error {
+		for _, want := range []byte{secType, secImport, secGlobal} {
+			if have[want] || (id != secCustom && sectionOrder[want] >= sectionOrder[id]) {
+				continue
+			}
+			body, err := m.rewrite(section{want, appendU32(nil, 0)})
+			if err != nil {
+				return err
+			}
+			emit(want, body)
+			have[want] = true
+		}
+		return nil
+	}
+	for _, s := range secs {
+		if s.id == secCustom {
+			if name, ok := customName(s.body); ok && name == "name" {
+				if body := m.renumberNames(s.body); body != nil {
+					emit(secCustom, body)
+				}
+			}
+			// Other custom sections (DWARF and the like) are dropped: the
+			// host does not use them and they cost memory.
+			continue
+		}
+		if err := emitMissingBefore(s.id); err != nil {
+			return nil, err
+		}
+		body, err := m.rewrite(s)
+		if err != nil {
+			return nil, err
+		}
+		emit(s.id, body)
+	}
+	if err := emitMissingBefore(secCustom); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scan reads the sections the rewrite needs before it can emit any, and
+// checks every index the module names.
+func (m *modInfo) scan(secs []section) error {
+	var code []byte
+	for _, s := range secs {
+		r := reader{b: s.body}
+		var err error
+		switch s.id {
+		case secType:
+			err = m.scanTypes(&r)
+		case secImport:
+			err = m.scanImports(&r)
+		case secFunction:
+			n := r.u32()
+			if n > maxFunctions {
+				return fmt.Errorf("%d functions: more than the host accepts (%d)", n, maxFunctions)
+			}
+			for i := uint32(0); i < n && r.err == nil; i++ {
+				t := r.u32()
+				if t >= uint32(len(m.types)) {
+					return fmt.Errorf("function %d: type %d does not exist", i, t)
+				}
+				m.funcTypes = append(m.funcTypes, t)
+				m.funcs = append(m.funcs, funcInfo{typ: t})
+			}
+		case secTable:
+			m.tables = r.u32()
+			if m.tables > maxTables {
+				return fmt.Errorf("%d tables: more than the host accepts (%d)", m.tables, maxTables)
+			}
+		case secMemory:
+			n := r.u32()
+			if n > 1 {
+				return errors.New("more than one memory")
+			}
+			if n == 1 {
+				if flags := r.byte(); flags&^0x01 != 0 {
+					return fmt.Errorf("memory flags 0x%x (shared or 64-bit memory) are not supported", flags)
+				}
+			}
+		case secGlobal:
+			m.globals = r.u32()
+		case secElement:
+			m.elems = r.u32()
+		case secDataCount:
+			m.datas, m.hasDataCount = r.u32(), true
+		case secData:
+			if n := r.u32(); !m.hasDataCount {
+				m.datas = n
+			}
+		case secCode:
+			code = s.body
+		}
+		if err == nil {
+			err = r.err
+		}
+		if err != nil {
+			return fmt.Errorf("section %d: %w", s.id, err)
+		}
+	}
+	if code == nil && len(m.funcs) > 0 {
+		return errors.New("function section without a code section")
+	}
+	if code != nil {
+		return m.scanCode(code)
+	}
+	return nil
+}
+
+func (m *modInfo) scanTypes(r *reader) error {
+	n := r.u32()
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		if form := r.byte(); form != 0x60 {
+			return fmt.Errorf("type %d: form 0x%x is not a function type", i, form)
+		}
+		var t funcType
+		for _, dst := range []*[]byte{&t.params, &t.results} {
+			k := r.u32()
+			if k > 1000 {
+				return fmt.Errorf("type %d: %d values", i, k)
+			}
+			for j := uint32(0); j < k && r.err == nil; j++ {
+				vt := r.byte()
+				if !isValType(vt) {
+					return fmt.Errorf("type %d: value type 0x%x is not supported", i, vt)
+				}
+				*dst = append(*dst, vt)
+			}
+		}
+		m.types = append(m.types, t)
+	}
+	return nil
+}
+
+func (m *modInfo) scanImports(r *reader) error {
+	n := r.u32()
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		r.name()
+		r.name()
+		switch kind := r.byte(); kind {
+		case 0x00:
+			t := r.u32()
+			if t >= uint32(len(m.types)) {
+				return fmt.Errorf("import %d: type %d does not exist", i, t)
+			}
+			m.funcTypes = append(m.funcTypes, t)
+			m.importedFuncs++
+		default:
+			// The host provides functions only: importing anything else
+			// could never link.
+			return fmt.Errorf("import %d: only functions can be imported (kind %d)", i, kind)
+		}
+	}
+	return nil
+}
+
+func isValType(t byte) bool {
+	switch t {
+	case 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F:
+		return true
+	}
+	return false
+}
+
+func isRefType(t byte) bool { return t == 0x70 || t == 0x6F }
+
+// scanCode is the first pass over every function body: it checks indices
+// and learns what the second pass needs (funcInfo).
+func (m *modInfo) scanCode(body []byte) error {
+	r := reader{b: body}
+	n := r.u32()
+	if n != uint32(len(m.funcs)) {
+		return fmt.Errorf("code section: %d bodies for %d functions", n, len(m.funcs))
+	}
+	for i := range m.funcs {
+		size := r.u32()
+		if size > maxFuncBodyBytes {
+			return fmt.Errorf("function %d: body of %d bytes is larger than the host accepts", i, size)
+		}
+		code := r.bytes(int(size))
+		if r.err != nil {
+			return fmt.Errorf("code section: %w", r.err)
+		}
+		if err := m.scanFunc(&m.funcs[i], code); err != nil {
+			return fmt.Errorf("function %d: %w", int(m.importedFuncs)+i, err)
+		}
+	}
+	if !r.done() {
+		return errors.New("code section: trailing bytes")
+	}
+	return nil
+}
+
+func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
+	r := reader{b: code}
+	nLocals, err := readLocals(&r, uint32(len(m.types[f.typ].params)))
+	if err != nil {
+		return err
+	}
+	f.locals = nLocals
+	depth := 1
+	prefix := true // still in the straight-line prefix before any loop
+	for depth > 0 {
+		if r.done() {
+			return errors.New("body ends before its end")
+		}
+		in, err := m.decode(&r, f.locals)
+		if err != nil {
+			return err
+		}
+		f.size++
+		switch in.op {
+		case opBlock, opIf, opLoop:
+			depth++
+			if depth > maxControlNesting {
+				return errors.New("blocks nested too deeply")
+			}
+		case opEnd:
+			depth--
+		}
+		switch {
+		case in.op == opLoop:
+			f.loops = true
+			if prefix {
+				f.leadingLoop = true
+			}
+			prefix = false
+		case in.op == opCall:
+			f.callsAny = true
+			if in.idx >= m.importedFuncs {
+				f.callsGuest = true
+			}
+		case in.op == opCallIndir:
+			f.callsAny, f.callsGuest = true, true
+		case in.bulk:
+			f.bulk = true
+		}
+		if prefix && !straight(in) {
+			prefix = false
+		}
+	}
+	if !r.done() {
+		return errors.New("bytes after the body's end")
+	}
+	return nil
+}
+
+// straight: instructions that may come before a leading loop. They neither
+// branch nor call, so the loop they lead to is always reached.
+func straight(in instr) bool {
+	switch {
+	case in.op == opBlock, in.op == 0x01 /* nop */, in.op == 0x1A, in.op == 0x1B, in.op == 0x1C,
+		in.op >= opLocalGet && in.op <= opGlobalSet, in.op >= 0x28 && in.op <= 0x3F,
+		in.op >= 0x41 && in.op <= 0xC4:
+		return true
+	}
+	return false
+}
+
+func readLocals(r *reader, params uint32) (uint32, error) {
+	total := uint64(params)
+	groups := r.u32()
+	for i := uint32(0); i < groups && r.err == nil; i++ {
+		total += uint64(r.u32())
+		if vt := r.byte(); !isValType(vt) {
+			return 0, fmt.Errorf("locals: value type 0x%x is not supported", vt)
+		}
+		if total > maxLocalsPerFunc {
+			return 0, fmt.Errorf("more than %d locals", maxLocalsPerFunc)
+		}
+	}
+	if r.err != nil {
+		return 0, fmt.Errorf("locals: %w", r.err)
+	}
+	return uint32(total), nil
+}
+
+// instr is one decoded instruction.
+type instr struct {
+	op, sub byte   // sub for the 0xFC and 0xFD prefixes
+	idx     uint32 // the function of call and ref.func
+	start   int    // offset of the opcode in the body
+	bulk    bool   // a bulk operation whose last operand is a count
+	table   bool   // ... counting table elements rather than bytes
+}
+
+// decode reads one instruction, checking every index it names against the
+// module's own index spaces.
+func (m *modInfo) decode(r *reader, locals uint32) (instr, error) {
+	in := instr{start: r.off}
+	in.op = r.byte()
+	op := in.op
+	idxErr := func(what string, i, n uint32) error {
+		return fmt.Errorf("instruction 0x%02x at %d: %s %d does not exist (the module has %d)", op, in.start, what, i, n)
+	}
+	checkType := func() error {
+		if t := r.u32(); t >= uint32(len(m.types)) {
+			return idxErr("type", t, uint32(len(m.types)))
+		}
+		return nil
+	}
+	checkTable := func() error {
+		if t := r.u32(); t >= m.tables {
+			return idxErr("table", t, m.tables)
+		}
+		return nil
+	}
+	switch {
+	case op == 0x00, op == 0x01, op == opElse, op == opEnd, op == opReturn, op == 0x1A, op == 0x1B,
+		op >= 0x45 && op <= 0xC4, op == 0xD1:
+	case op >= opBlock && op <= opIf:
+		if err := m.blockType(r); err != nil {
+			return in, err
+		}
+	case op == opBr, op == opBrIf:
+		r.u32()
+	case op == opBrTable:
+		n := r.u32()
+		for i := uint32(0); i <= n && r.err == nil; i++ {
+			r.u32()
+		}
+	case op == opCall, op == opRefFunc:
+		in.idx = r.u32()
+		if in.idx >= m.funcCount() {
+			return in, idxErr("function", in.idx, m.funcCount())
+		}
+	case op == opCallIndir:
+		if err := checkType(); err != nil {
+			return in, err
+		}
+		if err := checkTable(); err != nil {
+			return in, err
+		}
+	case op == 0x1C:
+		n := r.u32()
+		if n != 1 {
+			return in, fmt.Errorf("select with %d types", n)
+		}
+		if vt := r.byte(); !isValType(vt) {
+			return in, fmt.Errorf("select: value type 0x%x", vt)
+		}
+	case op >= opLocalGet && op <= opLocalTee:
+		if i := r.u32(); i >= locals {
+			return in, idxErr("local", i, locals)
+		}
+	case op == opGlobalGet, op == opGlobalSet:
+		if i := r.u32(); i >= m.globals {
+			return in, idxErr("global", i, m.globals)
+		}
+	case op == 0x25, op == 0x26: // table.get, table.set
+		if err := checkTable(); err != nil {
+			return in, err
+		}
+	case op >= 0x28 && op <= 0x3E:
+		if err := memarg(r); err != nil {
+			return in, err
+		}
+	case op == 0x3F, op == 0x40:
+		if b := r.byte(); b != 0 {
+			return in, fmt.Errorf("memory %d does not exist", b)
+		}
+	case op == opI32Const:
+		r.leb(5)
+	case op == 0x42:
+		r.leb(10)
+	case op == 0x43:
+		r.bytes(4)
+	case op == 0x44:
+		r.bytes(8)
+	case op == 0xD0:
+		if t := r.byte(); !isRefType(t) {
+			return in, fmt.Errorf("ref.null of type 0x%x", t)
+		}
+	case op == opPrefixFC:
+		return in, m.decodeFC(r, &in, idxErr, checkTable)
+	case op == opPrefixFD:
+		return in, decodeFD(r, &in)
+	default:
+		return in, fmt.Errorf("opcode 0x%02x at %d is not supported", op, in.start)
+	}
+	return in, r.err
+}
+
+func (m *modInfo) decodeFC(r *reader, in *instr, idxErr func(string, uint32, uint32) error, checkTable func() error) error {
+	sub := r.u32()
+	if sub > 17 {
+		return fmt.Errorf("opcode 0xfc %d is not supported", sub)
+	}
+	in.sub = byte(sub)
+	memZero := func() error {
+		if b := r.byte(); b != 0 {
+			return fmt.Errorf("memory %d does not exist", b)
+		}
+		return nil
+	}
+	data := func() error {
+		if d := r.u32(); d >= m.datas {
+			return idxErr("data segment", d, m.datas)
+		}
+		return nil
+	}
+	elem := func() error {
+		if e := r.u32(); e >= m.elems {
+			return idxErr("element segment", e, m.elems)
+		}
+		return nil
+	}
+	var err error
+	switch sub {
+	case 8: // memory.init data mem
+		in.bulk = true
+		if err = data(); err == nil {
+			err = memZero()
+		}
+	case 9: // data.drop
+		err = data()
+	case 10: // memory.copy
+		in.bulk = true
+		if err = memZero(); err == nil {
+			err = memZero()
+		}
+	case 11: // memory.fill
+		in.bulk = true
+		err = memZero()
+	case 12: // table.init elem table
+		in.bulk, in.table = true, true
+		if err = elem(); err == nil {
+			err = checkTable()
+		}
+	case 13: // elem.drop
+		err = elem()
+	case 14: // table.copy
+		in.bulk, in.table = true, true
+		if err = checkTable(); err == nil {
+			err = checkTable()
+		}
+	case 15, 17: // table.grow, table.fill
+		in.bulk, in.table = true, true
+		err = checkTable()
+	case 16: // table.size
+		err = checkTable()
+	}
+	if err != nil {
+		return err
+	}
+	return r.err
+}
+
+func decodeFD(r *reader, in *instr) error {
+	sub := r.u32()
+	if sub > 0xFF {
+		return fmt.Errorf("opcode 0xfd %d is not supported", sub)
+	}
+	in.sub = byte(sub)
+	switch {
+	case sub <= 0x0B, sub == 0x5C, sub == 0x5D:
+		return memarg(r)
+	case sub == 0x0C, sub == 0x0D: // v128.const, i8x16.shuffle
+		r.bytes(16)
+	case sub >= 0x15 && sub <= 0x22: // extract and replace lane
+		r.byte()
+	case sub >= 0x54 && sub <= 0x5B: // load and store lane
+		if err := memarg(r); err != nil {
+			return err
+		}
+		r.byte()
+	}
+	return r.err
+}
+
+func memarg(r *reader) error {
+	if align := r.u32(); align&0x40 != 0 {
+		return errors.New("multiple memories are not supported")
+	}
+	r.u32()
+	return r.err
+}
+
+func (m *modInfo) blockType(r *reader) error {
+	if r.off >= len(r.b) {
+		r.fail(errShort)
+		return r.err
+	}
+	c := r.b[r.off]
+	if c == blockEmpty || isValType(c) {
+		r.off++
+		return nil
+	}
+	t := r.leb(5) // s33: a type index, non-negative
+	if r.err == nil && (t >= uint64(len(m.types)) || t >= 1<<31) {
+		return fmt.Errorf("block type %d does not exist", t)
+	}
+	return r.err
+}
+
+// rewrite returns a section's new body.
+func (m *modInfo) rewrite(s section) ([]byte, error) {
+	r := reader{b: s.body}
+	var out []byte
+	var err error
+	switch s.id {
+	case secType:
+		out, err = m.rewriteTypes(&r)
+	case secImport:
+		out, err = m.rewriteImports(&r)
+	case secTable:
+		out, err = m.rewriteTables(&r)
+	case secGlobal:
+		out, err = m.rewriteGlobals(&r)
+	case secExport:
+		out, err = m.rewriteExports(&r)
+	case secStart:
+		i := r.u32()
+		if i >= m.funcCount() {
+			return nil, fmt.Errorf("start function %d does not exist", i)
+		}
+		out = appendU32(nil, m.newFunc(i))
+	case secElement:
+		out, err = m.rewriteElements(&r)
+	case secData:
+		out, err = m.rewriteData(&r)
+	case secCode:
+		out, err = m.rewriteCode(&r)
+	default:
+		return s.body, nil
+	}
+	if err == nil && r.err != nil {
+		err = r.err
+	}
+	if err == nil && !r.done() {
+		err = errors.New("trailing bytes")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("section %d: %w", s.id, err)
+	}
+	return out, nil
+}
+
+// The rewritten code needs the checkpoint's type, (i32) -> (i32), and a
+// block type for the function wrappers of multi-value functions. Types are
+// appended, so no existing type index moves.
+func (m *modInfo) typeIndex(t funcType) uint32 {
+	for i, have := range m.types {
+		if bytes.Equal(have.params, t.params) && bytes.Equal(have.results, t.results) {
+			return uint32(i)
+		}
+	}
+	for i, have := range m.extraTypes {
+		if bytes.Equal(have.params, t.params) && bytes.Equal(have.results, t.results) {
+			return uint32(len(m.types) + i)
+		}
+	}
+	m.extraTypes = append(m.extraTypes, t)
+	return uint32(len(m.types) + len(m.extraTypes) - 1)
+}
+
+var checkpointType = funcType{params: []byte{valI32}, results: []byte{valI32}}
+
+func (m *modInfo) rewriteTypes(r *reader) ([]byte, error) {
+	n := r.u32()
+	rest := r.b[r.off:]
+	r.off = len(r.b)
+	// Every type the code needs is known once the type section is
+	// emitted: the checkpoint's, and one per multi-result function.
+	m.typeIndex(checkpointType)
+	for _, f := range m.funcs {
+		if res := m.types[f.typ].results; len(res) > 1 {
+			m.typeIndex(funcType{results: res})
+		}
+	}
+	out := appendU32(nil, n+uint32(len(m.extraTypes)))
+	out = append(out, rest...)
+	for _, t := range m.extraTypes {
+		out = append(out, 0x60)
+		out = append(appendU32(out, uint32(len(t.params))), t.params...)
+		out = append(appendU32(out, uint32(len(t.results))), t.results...)
+	}
+	return out, nil
+}
+
+func (m *modInfo) rewriteImports(r *reader) ([]byte, error) {
+	n := r.u32()
+	out := appendU32(nil, n+1)
+	out = append(out, r.b[r.off:]...)
+	r.off = len(r.b)
+	out = appendName(out, ModuleName)
+	out = appendName(out, CheckpointFunc)
+	out = append(out, 0x00)
+	return appendU32(out, m.typeIndex(checkpointType)), nil
+}
+
+func (m *modInfo) rewriteTables(r *reader) ([]byte, error) {
+	n := r.u32()
+	out := appendU32(nil, n)
+	per := m.lim.TableElems / max(n, 1)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		rt := r.byte()
+		if !isRefType(rt) {
+			return nil, fmt.Errorf("table %d: element type 0x%x", i, rt)
+		}
+		flags := r.byte()
+		if flags > 1 {
+			return nil, fmt.Errorf("table %d: limits flags 0x%x", i, flags)
+		}
+		lo := r.u32()
+		hi := uint32(per)
+		if flags == 1 {
+			hi = min(hi, r.u32())
+		}
+		if lo > hi {
+			return nil, fmt.Errorf("table %d: %d initial elements, over the limit of %d", i, lo, hi)
+		}
+		out = append(out, rt, 0x01)
+		out = appendU32(appendU32(out, lo), hi)
+	}
+	return out, nil
+}
+
+func (m *modInfo) rewriteGlobals(r *reader) ([]byte, error) {
+	n := r.u32()
+	out := appendU32(nil, n+2)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		vt, mut := r.byte(), r.byte()
+		if !isValType(vt) || mut > 1 {
+			return nil, fmt.Errorf("global %d: type 0x%x mutability %d", i, vt, mut)
+		}
+		out = append(out, vt, mut)
+		var err error
+		if out, err = m.constExpr(r, out); err != nil {
+			return nil, fmt.Errorf("global %d: %w", i, err)
+		}
+	}
+	out = append(out, valI32, 0x01) // $fuel
+	out = appendI32Const(out, fuelBudget)
+	out = append(out, opEnd, valI32, 0x01) // $sp
+	out = appendI32Const(out, 0)
+	return append(out, opEnd), nil
+}
+
+// constExpr copies a constant expression: a single constant or ref.func
+// (renumbered), then end. global.get could only name an imported global,
+// and the host provides none.
+func (m *modInfo) constExpr(r *reader, out []byte) ([]byte, error) {
+	start := r.off
+	switch op := r.byte(); op {
+	case opI32Const:
+		r.leb(5)
+	case 0x42:
+		r.leb(10)
+	case 0x43:
+		r.bytes(4)
+	case 0x44:
+		r.bytes(8)
+	case 0xD0:
+		if t := r.byte(); !isRefType(t) {
+			return nil, fmt.Errorf("ref.null of type 0x%x", t)
+		}
+	case opPrefixFD:
+		if sub := r.u32(); sub != 0x0C {
+			return nil, fmt.Errorf("constant expression: opcode 0xfd %d", sub)
+		}
+		r.bytes(16)
+	case opRefFunc:
+		i := r.u32()
+		if i >= m.funcCount() {
+			return nil, fmt.Errorf("ref.func %d does not exist", i)
+		}
+		if end := r.byte(); end != opEnd || r.err != nil {
+			return nil, errors.New("constant expression: more than one instruction")
+		}
+		return append(appendU32(append(out, opRefFunc), m.newFunc(i)), opEnd), nil
+	default:
+		return nil, fmt.Errorf("constant expression: opcode 0x%02x is not supported", op)
+	}
+	if end := r.byte(); end != opEnd || r.err != nil {
+		return nil, errors.New("constant expression: more than one instruction")
+	}
+	return append(out, r.b[start:r.off]...), nil
+}
+
+func (m *modInfo) rewriteExports(r *reader) ([]byte, error) {
+	n := r.u32()
+	out := appendU32(nil, n)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		out = appendName(out, r.name())
+		kind, idx := r.byte(), r.u32()
+		var limit uint32
+		switch kind {
+		case 0x00:
+			limit = m.funcCount()
+		case 0x01:
+			limit = m.tables
+		case 0x02:
+			limit = 1
+		case 0x03:
+			limit = m.globals
+		default:
+			return nil, fmt.Errorf("export %d: kind %d", i, kind)
+		}
+		if idx >= limit {
+			return nil, fmt.Errorf("export %d: index %d does not exist", i, idx)
+		}
+		if kind == 0x00 {
+			idx = m.newFunc(idx)
+		}
+		out = appendU32(append(out, kind), idx)
+	}
+	return out, nil
+}
+
+func (m *modInfo) rewriteElements(r *reader) ([]byte, error) {
+	n := r.u32()
+	out := appendU32(nil, n)
+	var err error
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		flags := r.u32()
+		if flags > 7 {
+			return nil, fmt.Errorf("element %d: flags %d", i, flags)
+		}
+		out = appendU32(out, flags)
+		if flags == 2 || flags == 6 { // explicit table
+			t := r.u32()
+			if t >= m.tables {
+				return nil, fmt.Errorf("element %d: table %d does not exist", i, t)
+			}
+			out = appendU32(out, t)
+		}
+		if flags&1 == 0 { // active: an offset
+			if out, err = m.constExpr(r, out); err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
+			}
+		}
+		if flags&3 != 0 { // element kind or reference type
+			out = append(out, r.byte())
+		}
+		count := r.u32()
+		out = appendU32(out, count)
+		for j := uint32(0); j < count && r.err == nil; j++ {
+			if flags&4 == 0 {
+				f := r.u32()
+				if f >= m.funcCount() {
+					return nil, fmt.Errorf("element %d: function %d does not exist", i, f)
+				}
+				out = appendU32(out, m.newFunc(f))
+			} else if out, err = m.constExpr(r, out); err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (m *modInfo) rewriteData(r *reader) ([]byte, error) {
+	n := r.u32()
+	out := appendU32(nil, n)
+	var err error
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		flags := r.u32()
+		out = appendU32(out, flags)
+		switch flags {
+		case 0:
+		case 1:
+		case 2:
+			if mem := r.u32(); mem != 0 {
+				return nil, fmt.Errorf("data %d: memory %d does not exist", i, mem)
+			}
+			out = appendU32(out, 0)
+		default:
+			return nil, fmt.Errorf("data %d: flags %d", i, flags)
+		}
+		if flags != 1 {
+			if out, err = m.constExpr(r, out); err != nil {
+				return nil, fmt.Errorf("data %d: %w", i, err)
+			}
+		}
+		size := r.u32()
+		out = append(appendU32(out, size), r.bytes(int(size))...)
+	}
+	return out, nil
+}
+
+func (m *modInfo) rewriteCode(r *reader) ([]byte, error) {
+	n := r.u32()
+	out := appendU32(nil, n)
+	var fn []byte
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		size := r.u32()
+		code := r.bytes(int(size))
+		var err error
+		if fn, err = m.rewriteFunc(fn[:0], &m.funcs[i], code); err != nil {
+			return nil, fmt.Errorf("function %d: %w", m.importedFuncs+i, err)
+		}
+		out = appendU32(out, uint32(len(fn)))
+		out = append(out, fn...)
+	}
+	return out, nil
+}
+
+// region is a stretch of code one charge pays for: a function body or a
+// loop body, each without the loops nested in it.
+type fuelRegion struct {
+	cost    int
+	patches []int // offsets in the output of padded i32.const charges
+	// shared: this loop's check also pays for the function's region (a
+	// leading loop, reached on every call).
+	shared bool
+}
+
+// costConst is the width of a patched charge: i32.const with a padded
+// five-byte LEB128, so the cost can be written once the region is known.
+const costConst = 6
+
+func putCost(out []byte, at int, cost int) {
+	v := uint32(min(cost, 1<<30))
+	b := out[at+1 : at+costConst]
+	for i := 0; i < 4; i++ {
+		b[i] = byte(v>>(7*i))&0x7F | 0x80
+	}
+	b[4] = byte(v>>28) & 0x07
+}
+
+// rewriteFunc is the second pass over one body (see the top of the file).
+func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, error) {
+	r := reader{b: code}
+	groups := r.u32()
+	localsStart := r.off
+	for i := uint32(0); i < groups; i++ {
+		r.u32()
+		r.byte()
+	}
+	declared := code[localsStart:r.off]
+	tmp := f.locals // the bulk operations' scratch local, if any
+	if f.bulk {
+		out = appendU32(out, groups+1)
+		out = append(out, declared...)
+		out = append(out, 1, valI32)
+	} else {
+		out = appendU32(out, groups)
+		out = append(out, declared...)
+	}
+
+	fuel, sp := m.fuelIdx(), m.spIdx()
+	frame := frameEstimate(f.locals, f.size)
+	tracksStack := f.callsGuest
+	regions := []*fuelRegion{{}}
+	funcRegion := regions[0]
+
+	// checkHead charges a region and calls the checkpoint when fuel runs
+	// out, or, with withSP, when the stack passes its limit.
+	checkHead := func(rg *fuelRegion, withSP bool) {
+		out = appendU32(append(out, opGlobalGet), fuel)
+		rg.patches = append(rg.patches, len(out))
+		out = append(out, opI32Const, 0, 0, 0, 0, 0)
+		out = append(out, opI32Sub, opGlobalSet)
+		out = appendU32(out, fuel)
+		out = m.appendCheck(out, withSP)
+	}
+	if tracksStack {
+		out = appendU32(append(out, opGlobalGet), sp)
+		out = appendI32Const(out, int32(frame))
+		out = appendU32(append(out, opI32Add, opGlobalSet), sp)
+	}
+	switch {
+	case f.leadingLoop:
+		// The first loop is reached on every call: it pays for the
+		// function's own region too, and checks the stack.
+	case f.small():
+		// Callers pay at the call site.
+	default:
+		checkHead(funcRegion, tracksStack)
+	}
+	if tracksStack {
+		// The body runs inside a block whose end takes the frame off
+		// $sp: branches to the function's label now reach it, and
+		// return becomes a branch to it.
+		out = append(out, opBlock)
+		out = m.appendBlockType(out, m.types[f.typ].results)
+	}
+
+	type ctrl = struct {
+		loop bool
+		rg   *fuelRegion
+	}
+	stack := []ctrl{{}}
+	cur := funcRegion
+	firstLoop := true
+	copied := r.off
+	flush := func(upTo int) {
+		out = append(out, code[copied:upTo]...)
+		copied = upTo
+	}
+	for len(stack) > 0 {
+		in, err := m.decode(&r, f.locals)
+		if err != nil {
+			return nil, err
+		}
+		cur.cost++
+		switch in.op {
+		case opBlock, opIf:
+			stack = append(stack, ctrl{})
+		case opLoop:
+			flush(r.off)
+			rg := &fuelRegion{}
+			regions = append(regions, rg)
+			stack = append(stack, ctrl{loop: true, rg: rg})
+			cur = rg
+			if firstLoop && f.leadingLoop {
+				checkHead(rg, tracksStack)
+				rg.shared = true
+			} else {
+				checkHead(rg, false)
+			}
+			firstLoop = false
+		case opEnd:
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if top.loop {
+				cur = regionOf(stack, funcRegion)
+			}
+			if len(stack) == 0 && tracksStack {
+				// The function's own end: close the wrapper block and take
+				// the frame off $sp on the way out.
+				flush(in.start)
+				out = append(out, opEnd)
+				out = appendU32(append(out, opGlobalGet), sp)
+				out = appendI32Const(out, int32(frame))
+				out = appendU32(append(out, opI32Sub, opGlobalSet), sp)
+			}
+		case opReturn:
+			if tracksStack {
+				flush(in.start)
+				out = appendU32(append(out, opBr), uint32(len(stack)-1))
+				copied = r.off
+			}
+		case opCall:
+			flush(in.start)
+			out = appendU32(append(out, opCall), m.newFunc(in.idx))
+			copied = r.off
+			if in.idx < m.importedFuncs {
+				cur.cost += hostCallCost
+			} else if g := &m.funcs[in.idx-m.importedFuncs]; g.small() {
+				cur.cost += g.size
+			}
+		case opRefFunc:
+			flush(in.start)
+			out = appendU32(append(out, opRefFunc), m.newFunc(in.idx))
+			copied = r.off
+		case opCallIndir:
+			cur.cost += smallLeaf
+		}
+		if in.bulk {
+			flush(in.start)
+			out = m.appendBulkCharge(out, tmp, in.table)
+			flush(r.off)
+		}
+	}
+	flush(len(code))
+	for _, rg := range regions {
+		cost := rg.cost
+		if rg.shared {
+			cost += funcRegion.cost
+		}
+		for _, at := range rg.patches {
+			putCost(out, at, cost)
+		}
+	}
+	return out, nil
+}
+
+func regionOf(stack []struct {
+	loop bool
+	rg   *fuelRegion
+}, fn *fuelRegion) *fuelRegion {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].loop {
+			return stack[i].rg
+		}
+	}
+	return fn
+}
+
+// appendCheck calls the checkpoint when $fuel is negative or, with withSP,
+// when $sp is past the stack limit; the checkpoint refills $fuel.
+func (m *modInfo) appendCheck(out []byte, withSP bool) []byte {
+	fuel, sp := m.fuelIdx(), m.spIdx()
+	out = appendU32(append(out, opGlobalGet), fuel)
+	out = append(out, opI32Const, 0, opI32LtS)
+	if withSP {
+		out = appendU32(append(out, opGlobalGet), sp)
+		out = appendI32Const(out, int32(m.lim.StackBytes))
+		out = append(out, opI32GtU, opI32Or)
+	}
+	out = append(out, opIf, blockEmpty, opGlobalGet)
+	out = appendU32(out, sp)
+	out = appendU32(append(out, opCall), m.checkpointIdx())
+	out = appendU32(append(out, opGlobalSet), fuel)
+	return append(out, opEnd)
+}
+
+// appendBulkCharge charges a bulk operation by its count, the operand on
+// top of the stack, which it leaves there: one unit per 16 bytes of
+// memory, or per 4 table elements (so that no count can overflow $fuel).
+func (m *modInfo) appendBulkCharge(out []byte, tmp uint32, table bool) []byte {
+	fuel := m.fuelIdx()
+	out = appendU32(append(out, opLocalTee), tmp)
+	out = appendU32(append(out, opGlobalGet), fuel)
+	out = appendU32(append(out, opLocalGet), tmp)
+	shift := int32(bulkShift)
+	if table {
+		shift = 2
+	}
+	out = appendI32Const(out, shift)
+	out = append(out, opI32ShrU, opI32Sub, opGlobalSet)
+	out = appendU32(out, fuel)
+	return m.appendCheck(out, false)
+}
+
+// appendBlockType is the block type of a function's results.
+func (m *modInfo) appendBlockType(out []byte, results []byte) []byte {
+	switch len(results) {
+	case 0:
+		return append(out, blockEmpty)
+	case 1:
+		return append(out, results[0])
+	}
+	return appendSLEB(out, int64(m.typeIndex(funcType{results: results})))
+}
+
+// customName is a custom section's name.
+func customName(body []byte) (string, bool) {
+	r := reader{b: body}
+	name := r.name()
+	return name, r.err == nil
+}
+
+// renumberNames keeps the module name and the function names of a "name"
+// section, renumbered; the rest (local names and so on) is dropped. A
+// malformed section is dropped whole: names only serve stack traces.
+func (m *modInfo) renumberNames(body []byte) []byte {
+	r := reader{b: body}
+	out := appendName(nil, r.name())
+	for !r.done() {
+		id := r.byte()
+		sub := r.bytes(int(r.u32()))
+		if r.err != nil {
+			return nil
+		}
+		switch id {
+		case 0:
+			out = appendU32(append(out, id), uint32(len(sub)))
+			out = append(out, sub...)
+		case 1:
+			s := reader{b: sub}
+			n := s.u32()
+			var names []byte
+			kept := uint32(0)
+			for i := uint32(0); i < n && s.err == nil; i++ {
+				idx, name := s.u32(), s.name()
+				if s.err == nil && idx < m.funcCount() {
+					names = appendName(appendU32(names, m.newFunc(idx)), name)
+					kept++
+				}
+			}
+			if s.err != nil {
+				return nil
+			}
+			names = append(appendU32(nil, kept), names...)
+			out = appendU32(append(out, id), uint32(len(names)))
+			out = append(out, names...)
+		}
+	}
+	return out
+}

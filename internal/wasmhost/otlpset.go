@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import "github.com/wasmcol/wasmcol/wasm-sdk/abi"
+
+// A replacement batch (otlp_set) is decoded by pdata after the call. A few
+// bytes of protobuf can stand for a whole object (an empty span is two
+// bytes), so its size alone does not bound what it decodes into, and
+// pdata's decoder recurses once per level of nesting. The payload is
+// therefore walked first: it may hold at most one message per
+// bytesPerObject bytes of its cap, nested at most maxOTLPDepth deep.
+const (
+	maxOTLPDepth = 24
+	// bytesPerObject is what one decoded message is reckoned to cost on
+	// the host: the payload cap divided by it is the object cap.
+	bytesPerObject = 64
+)
+
+// stageOTLP keeps a replacement batch; it is decoded only if the call
+// succeeds.
+func (st *callState) stageOTLP(p []byte) int32 {
+	if len(p) > st.limits.maxOTLP {
+		return abi.ErrTooLarge
+	}
+	w := protoWalker{objects: st.limits.maxOTLP / bytesPerObject, guard: st.guard}
+	switch w.walk(p, 0) {
+	case walkTooBig:
+		return abi.ErrTooLarge
+	case walkBad:
+		return abi.ErrEncoding
+	}
+	st.otlp = st.otlp[:0]
+	if !st.ensure(&st.otlp, len(p), st.limits.maxOTLP) {
+		return abi.ErrTooLarge
+	}
+	st.otlp = append(st.otlp, p...)
+	st.hasOTLP = true
+	return 0
+}
+
+type walkResult int
+
+const (
+	walkOK walkResult = iota
+	walkBad
+	walkTooBig
+)
+
+// protoWalker walks p as a protobuf message without a schema. Every
+// length-delimited field whose contents parse as a message counts against
+// objects and is walked in turn (empty ones count too: an empty span is
+// an empty field), so the count is an upper bound on the messages any
+// schema could decode p into. Each level re-reads its fields, so the walk
+// reads p at most maxOTLPDepth times; it checks the deadline as it goes.
+type protoWalker struct {
+	objects int
+	scanned int
+	guard   *guard
+}
+
+func (w *protoWalker) walk(p []byte, depth int) walkResult {
+	if w.scanned += len(p); w.scanned > 1<<20 && w.guard != nil {
+		w.scanned = 0
+		w.guard.check()
+	}
+	r := reader{b: p}
+	for !r.done() {
+		tag := r.leb(10)
+		if r.err != nil || tag>>3 == 0 {
+			return walkBad
+		}
+		switch tag & 7 {
+		case 0:
+			r.leb(10)
+		case 1:
+			r.bytes(8)
+		case 5:
+			r.bytes(4)
+		case 2:
+			sub := r.bytes(int(r.u32()))
+			if r.err != nil {
+				return walkBad
+			}
+			if len(sub) == 0 {
+				w.objects--
+				break
+			}
+			if depth+1 >= maxOTLPDepth {
+				// Too deep to walk further: if it is a message at all,
+				// pdata would recurse into it.
+				flat := protoWalker{objects: 1 << 30}
+				if flat.walkFlat(sub) {
+					return walkTooBig
+				}
+				break
+			}
+			probe := *w
+			switch probe.walk(sub, depth+1) {
+			case walkBad: // a string or bytes
+				w.scanned = probe.scanned
+			case walkTooBig:
+				return walkTooBig
+			default:
+				*w = probe
+				w.objects--
+			}
+		default: // groups are not in OTLP
+			return walkBad
+		}
+		if r.err != nil {
+			return walkBad
+		}
+		if w.objects < 0 {
+			return walkTooBig
+		}
+	}
+	return walkOK
+}
+
+// walkFlat reports whether p parses as the fields of one message.
+func (w *protoWalker) walkFlat(p []byte) bool {
+	r := reader{b: p}
+	for !r.done() {
+		tag := r.leb(10)
+		if r.err != nil || tag>>3 == 0 {
+			return false
+		}
+		switch tag & 7 {
+		case 0:
+			r.leb(10)
+		case 1:
+			r.bytes(8)
+		case 5:
+			r.bytes(4)
+		case 2:
+			r.bytes(int(r.u32()))
+		default:
+			return false
+		}
+	}
+	return r.err == nil
+}

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build unix && !linux
+
+package wasmhost
+
+const mapNoReserve = 0
+
+func adviseRegion([]byte) {}

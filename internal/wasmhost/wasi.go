@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// WASI limits per call. A guest reaches WASI through host functions, where
+// no instrumented check runs, so each one checks the deadline when it is
+// entered and does a bounded amount of work.
+const (
+	// MaxIovecs is the most iovecs one fd_read or fd_write may name
+	// (Linux's IOV_MAX).
+	MaxIovecs = 1024
+	// MaxWriteBytes is the most one write to stdout or stderr takes; a
+	// longer write is short, and the guest's libc writes the rest in
+	// further calls, each checked.
+	MaxWriteBytes = 64 << 10
+	// MaxPollSubscriptions bounds poll_oneoff.
+	MaxPollSubscriptions = 64
+	// randomChunk: random_get fills this much between deadline checks.
+	randomChunk = 64 << 10
+)
+
+const (
+	errnoFault = 21
+	errnoInval = 28
+)
+
+// instantiateWASI adds wasi_snapshot_preview1 to r: wazero's own functions,
+// each wrapped to check the calling instance's deadline first, with the
+// ones whose work a guest controls replaced or bounded.
+func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
+	orig, err := wasi_snapshot_preview1.NewBuilder(r).Compile(ctx)
+	if err != nil {
+		return err
+	}
+	defer orig.Close(ctx)
+	b := r.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
+	for name, def := range orig.ExportedFunctions() {
+		inner, ok := def.GoFunction().(api.GoModuleFunction)
+		if !ok {
+			return fmt.Errorf("wasi %s: not a Go module function", name)
+		}
+		fn := checked(inner)
+		switch name {
+		case "fd_write":
+			fn = fdWrite(inner)
+		case "fd_read", "fd_pread", "fd_pwrite":
+			fn = boundedIovecs(inner)
+		case "random_get":
+			fn = randomGet
+		case "poll_oneoff":
+			fn = pollOneoff(inner)
+		}
+		b.NewFunctionBuilder().
+			WithGoModuleFunction(fn, def.ParamTypes(), def.ResultTypes()).
+			WithParameterNames(def.ParamNames()...).
+			Export(name)
+	}
+	_, err = b.Instantiate(ctx)
+	return err
+}
+
+// checked runs fn after the deadline check.
+func checked(fn api.GoModuleFunction) api.GoModuleFunc {
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		if g := guardOf(ctx); g != nil {
+			g.check()
+		}
+		fn.Call(ctx, m, stack)
+	}
+}
+
+// boundedIovecs refuses calls naming more than MaxIovecs iovecs (the
+// count is every such function's third parameter).
+func boundedIovecs(fn api.GoModuleFunction) api.GoModuleFunc {
+	inner := checked(fn)
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		if api.DecodeU32(stack[2]) > MaxIovecs {
+			stack[0] = errnoInval
+			return
+		}
+		inner(ctx, m, stack)
+	}
+}
+
+// fdWrite serves stdout and stderr itself: at most MaxIovecs iovecs and
+// MaxWriteBytes per call, into the instance's rate-limited log. Other
+// descriptors go to wazero's implementation, iovecs bounded.
+func fdWrite(fn api.GoModuleFunction) api.GoModuleFunc {
+	other := boundedIovecs(fn)
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		st := stateOf(ctx)
+		fd := api.DecodeU32(stack[0])
+		if st == nil || (fd != 1 && fd != 2) {
+			other(ctx, m, stack)
+			return
+		}
+		st.guard.check()
+		iovs, n, result := api.DecodeU32(stack[1]), api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
+		if n > MaxIovecs {
+			stack[0] = errnoInval
+			return
+		}
+		w := st.stdout
+		if fd == 2 {
+			w = st.stderr
+		}
+		mem := m.Memory()
+		if mem == nil {
+			stack[0] = errnoFault
+			return
+		}
+		written := uint32(0)
+		for i := uint32(0); i < n && written < MaxWriteBytes; i++ {
+			vec, ok := mem.Read(iovs+8*i, 8)
+			if !ok {
+				stack[0] = errnoFault
+				return
+			}
+			ptr, size := le32(vec[0:]), le32(vec[4:])
+			size = min(size, MaxWriteBytes-written)
+			buf, ok := mem.Read(ptr, size)
+			if !ok {
+				stack[0] = errnoFault
+				return
+			}
+			_, _ = w.Write(buf)
+			written += size
+		}
+		if !mem.WriteUint32Le(result, written) {
+			stack[0] = errnoFault
+			return
+		}
+		stack[0] = 0
+	}
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// randomGet fills the buffer in chunks, checking the deadline between
+// them: one call can ask for all of memory.
+func randomGet(ctx context.Context, m api.Module, stack []uint64) {
+	g := guardOf(ctx)
+	buf, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
+	mem := m.Memory()
+	if n > 0 && (mem == nil || uint64(buf)+uint64(n) > uint64(mem.Size())) {
+		stack[0] = errnoFault
+		return
+	}
+	for off := uint32(0); off < n; off += randomChunk {
+		if g != nil {
+			g.check()
+		}
+		chunk, ok := mem.Read(buf+off, min(randomChunk, n-off))
+		if !ok {
+			stack[0] = errnoFault
+			return
+		}
+		_, _ = rand.Read(chunk)
+	}
+	stack[0] = 0
+}
+
+func pollOneoff(fn api.GoModuleFunction) api.GoModuleFunc {
+	inner := checked(fn)
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		if api.DecodeU32(stack[2]) > MaxPollSubscriptions {
+			stack[0] = errnoInval
+			return
+		}
+		inner(ctx, m, stack)
+	}
+}

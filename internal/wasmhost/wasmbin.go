@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// reader decodes the parts of the Wasm binary format the host needs. The
+// first error sticks and ends the input.
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+var errShort = errors.New("unexpected end of data")
+
+func (r *reader) done() bool { return r.off >= len(r.b) || r.err != nil }
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.off = len(r.b)
+}
+
+func (r *reader) byte() byte {
+	if r.off >= len(r.b) {
+		r.fail(errShort)
+		return 0
+	}
+	c := r.b[r.off]
+	r.off++
+	return c
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || r.off+n > len(r.b) {
+		r.fail(errShort)
+		return nil
+	}
+	v := r.b[r.off : r.off+n]
+	r.off += n
+	return v
+}
+
+// leb reads an unsigned or signed LEB128 of at most maxBytes; a signed
+// one comes back with its sign bits as they were encoded.
+func (r *reader) leb(maxBytes int) uint64 {
+	var v uint64
+	for i := 0; i < maxBytes; i++ {
+		c := r.byte()
+		if i < 10 {
+			v |= uint64(c&0x7F) << (7 * i)
+		}
+		if c&0x80 == 0 {
+			return v
+		}
+	}
+	r.fail(errors.New("LEB128 too long"))
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	v := r.leb(5)
+	if v > 0xFFFFFFFF {
+		r.fail(errors.New("u32 out of range"))
+		return 0
+	}
+	return uint32(v)
+}
+
+func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
+
+func appendU32(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
+
+// appendSLEB appends v as a signed LEB128.
+func appendSLEB(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7F)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+func appendI32Const(b []byte, v int32) []byte { return appendSLEB(append(b, opI32Const), int64(v)) }
+
+func appendName(b []byte, s string) []byte { return append(appendU32(b, uint32(len(s))), s...) }

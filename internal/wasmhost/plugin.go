@@ -37,6 +37,10 @@ type Options struct {
 	MemoryLimitMiB uint32
 	// Timeout bounds one call; default 1s.
 	Timeout time.Duration
+	// StartTimeout bounds starting an instance at start or reload (start
+	// section, _initialize, wasmcol_init); default the larger of Timeout
+	// and 10s, since a Go guest initialises its runtime there.
+	StartTimeout time.Duration
 	// MaxCallsPerInstance recycles an instance after that many batches; 0 never.
 	MaxCallsPerInstance int
 	// HostMemoryMiB caps the host-side memory the plugin's guests cause
@@ -77,8 +81,7 @@ const (
 	TableLimit = 1 << 20
 	// compileTimeout bounds compiling a module.
 	compileTimeout = 60 * time.Second
-	// minStartTimeout: starting an instance runs a Go guest's runtime and
-	// package initialisation, so it gets at least this long.
+	// minStartTimeout is the default start deadline's floor.
 	minStartTimeout = 10 * time.Second
 	// watchdogTick is how often the watchdog looks at running phases.
 	watchdogTick = 100 * time.Millisecond
@@ -127,8 +130,10 @@ type Plugin struct {
 	closed  bool
 	closing chan struct{}
 	guards  map[*guard]struct{}
-	stuck   int
-	stopped chan struct{} // the watchdog has exited
+	stuck    int
+	stuckNow atomic.Int64
+	overruns atomic.Int64
+	stopped  chan struct{} // the watchdog has exited
 	regions *regionPool
 }
 
@@ -235,6 +240,9 @@ func withDefaults(o Options) Options {
 	if o.Timeout <= 0 {
 		o.Timeout = time.Second
 	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = max(o.Timeout, minStartTimeout)
+	}
 	if o.HostMemoryMiB == 0 {
 		o.HostMemoryMiB = 64
 	}
@@ -267,6 +275,13 @@ func (p *Plugin) Counters() []CounterValue { return p.shared.counters.snapshot()
 
 // LogLinesDropped counts guest log lines the rate limit discarded.
 func (p *Plugin) LogLinesDropped() int64 { return p.shared.log.total.Load() }
+
+// Overrunning is the number of guest phases now past their deadline by
+// more than the watchdog's margin.
+func (p *Plugin) Overrunning() int64 { return p.stuckNow.Load() }
+
+// Overruns counts the phases the watchdog has reported.
+func (p *Plugin) Overruns() int64 { return p.overruns.Load() }
 
 // HostMemoryInUse is the host-side memory the guests hold now.
 func (p *Plugin) HostMemoryInUse() int64 { return p.shared.mem.used.Load() }
@@ -334,7 +349,7 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	}
 	// One instance starts now, so that a guest that cannot start fails
 	// the Collector's start instead of the first batch.
-	inst, err := g.instantiate(ctx, max(p.opts.Timeout, minStartTimeout))
+	inst, err := g.instantiate(ctx, p.opts.StartTimeout)
 	if err != nil {
 		_ = compiled.Close(ctx)
 		return nil, err
@@ -864,6 +879,7 @@ func (p *Plugin) overrunning() int {
 		}
 		n++
 		if !g.reported.Swap(true) {
+			p.overruns.Add(1)
 			phase := phaseNames[g.phase.Load()]
 			p.opts.Logger.Error("wasm guest overran its deadline: the host is stuck outside the guest's checks",
 				zap.String("phase", phase), zap.Duration("timeout", time.Duration(g.timeout.Load())),
@@ -878,6 +894,7 @@ func (p *Plugin) report(stuck int) {
 		return
 	}
 	p.stuck = stuck
+	p.stuckNow.Store(int64(stuck))
 	if p.opts.OnOverrun != nil {
 		p.opts.OnOverrun(stuck)
 	}

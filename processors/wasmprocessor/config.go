@@ -30,6 +30,10 @@ type Config struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 	// MaxCallsPerInstance recycles an instance after that many batches; 0 never.
 	MaxCallsPerInstance int `mapstructure:"max_calls_per_instance"`
+	// HostMemoryLimit caps, in MiB, the host-side memory the guests of
+	// this processor cause at once: columns they read, edits they stage,
+	// batches they hand back.
+	HostMemoryLimit uint32 `mapstructure:"host_memory_limit"`
 	// OnError is what happens to a batch when the guest fails: pass, drop or error.
 	OnError OnError `mapstructure:"on_error"`
 	// Env lists the Collector's environment variables the guest may read.
@@ -61,6 +65,7 @@ const (
 )
 
 const (
+	defaultHostMemory  = 64
 	defaultMemoryLimit = 128
 	defaultTimeout     = time.Second
 	maxMemoryLimit     = 4096 // wasm32 addresses 4 GiB
@@ -69,9 +74,10 @@ const (
 
 func createDefaultConfig() *Config {
 	return &Config{
-		MemoryLimit: defaultMemoryLimit,
-		Timeout:     defaultTimeout,
-		OnError:     OnErrorPass,
+		MemoryLimit:     defaultMemoryLimit,
+		HostMemoryLimit: defaultHostMemory,
+		Timeout:         defaultTimeout,
+		OnError:         OnErrorPass,
 	}
 }
 
@@ -120,6 +126,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MemoryLimit < 1 || c.MemoryLimit > maxMemoryLimit {
 		bad("memory_limit", "must be between 1 and %d MiB, got %d", maxMemoryLimit, c.MemoryLimit)
+	}
+	if c.HostMemoryLimit < 1 || c.HostMemoryLimit > maxMemoryLimit {
+		bad("host_memory_limit", "must be between 1 and %d MiB, got %d", maxMemoryLimit, c.HostMemoryLimit)
 	}
 	if c.Timeout <= 0 {
 		bad("timeout", "must be positive, got %s", c.Timeout)

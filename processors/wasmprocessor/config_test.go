@@ -27,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			id:       component.NewID(metadata.Type),
-			expected: &Config{Module: "./testdata/filter.wasm", MemoryLimit: 128, Timeout: time.Second, OnError: OnErrorPass},
+			expected: &Config{Module: "./testdata/filter.wasm", MemoryLimit: 128, HostMemoryLimit: 64, Timeout: time.Second, OnError: OnErrorPass},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "full"),
@@ -38,7 +38,7 @@ func TestLoadConfig(t *testing.T) {
 					"mark_replies": true,
 					"rules":        []any{map[string]any{"name": "heartbeats", "ratio": 0.1}},
 				},
-				PoolSize: 4, MemoryLimit: 64, Timeout: 250 * time.Millisecond, MaxCallsPerInstance: 10000,
+				PoolSize: 4, MemoryLimit: 64, Timeout: 250 * time.Millisecond, MaxCallsPerInstance: 10000, HostMemoryLimit: 32,
 				OnError: OnErrorDrop, Env: []string{"CLUSTER_NAME"},
 				Mounts:   []MountConfig{{HostPath: "/etc/wasmcol/data", GuestPath: "/data"}},
 				CacheDir: "/var/cache/wasmcol", Reload: true,
@@ -47,7 +47,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "missing_module"), errs: []string{"module: required"}},
 		{id: component.NewIDWithName(metadata.Type, "bad_limits"), errs: []string{
 			"pool_size: must be between", "memory_limit: must be between", "timeout: must be positive",
-			"max_calls_per_instance: must be 0",
+			"max_calls_per_instance: must be 0", "host_memory_limit: must be between 1 and 4096 MiB, got 0",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "bad_policy"), errs: []string{`on_error: must be pass, drop or error, got "retry"`}},
 		{id: component.NewIDWithName(metadata.Type, "bad_sha"), errs: []string{"sha256: want 64 hexadecimal digits"}},

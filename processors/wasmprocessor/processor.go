@@ -15,6 +15,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -34,6 +35,7 @@ type wasmProcessor struct {
 	signal int32
 	plugin atomic.Pointer[wasmhost.Plugin]
 	tel    *telemetry
+	host   component.Host
 
 	stopWatch chan struct{}
 	watching  sync.WaitGroup
@@ -43,7 +45,8 @@ func newProcessor(set processor.Settings, cfg *Config, signal int32) *wasmProces
 	return &wasmProcessor{cfg: cfg, set: set, signal: signal}
 }
 
-func (p *wasmProcessor) start(ctx context.Context, _ component.Host) error {
+func (p *wasmProcessor) start(ctx context.Context, host component.Host) error {
+	p.host = host
 	bin, err := loadModule(p.cfg)
 	if err != nil {
 		return err
@@ -102,7 +105,9 @@ func (p *wasmProcessor) options(bin []byte) (wasmhost.Options, error) {
 		MemoryLimitMiB:      p.cfg.MemoryLimit,
 		Timeout:             p.cfg.Timeout,
 		MaxCallsPerInstance: p.cfg.MaxCallsPerInstance,
+		HostMemoryMiB:       p.cfg.HostMemoryLimit,
 		Logger:              p.set.Logger.With(zap.String("wasm_module", p.cfg.Module)),
+		OnOverrun:           p.overrun,
 	}
 	// Only variables the operator named reach the guest, and only if set.
 	for _, name := range p.cfg.Env {
@@ -145,17 +150,39 @@ func diskCache(dir string) (wazero.CompilationCache, error) {
 	return c, nil
 }
 
+// overrun hears from the plugin's watchdog. A guest call that runs past
+// its deadline by the watchdog's margin means the host is stuck where no
+// deadline reaches; while that lasts the processor reports a recoverable
+// error, which turns a component-status health check not ready.
+func (p *wasmProcessor) overrun(stuck int) {
+	if p.host == nil {
+		return
+	}
+	if stuck > 0 {
+		componentstatus.ReportStatus(p.host, componentstatus.NewRecoverableErrorEvent(
+			fmt.Errorf("wasm module %q: %d guest call(s) running past their deadline", p.cfg.Module, stuck)))
+		return
+	}
+	componentstatus.ReportStatus(p.host, componentstatus.NewEvent(componentstatus.StatusOK))
+}
+
+// shutdown closes the plugin first: that interrupts any guest still
+// running, including a reload in progress, so waiting for the watcher
+// afterwards is short.
 func (p *wasmProcessor) shutdown(ctx context.Context) error {
 	if p.stopWatch != nil {
 		close(p.stopWatch)
+	}
+	var err error
+	if plugin := p.plugin.Swap(nil); plugin != nil {
+		err = plugin.Close(ctx)
+	}
+	if p.stopWatch != nil {
 		p.watching.Wait()
 		p.stopWatch = nil
 	}
 	p.tel.close()
-	if plugin := p.plugin.Swap(nil); plugin != nil {
-		return plugin.Close(ctx)
-	}
-	return nil
+	return err
 }
 
 // reloadInterval is how often a reload: true processor looks at its file.

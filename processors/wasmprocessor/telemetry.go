@@ -51,7 +51,13 @@ func newTelemetry(set component.TelemetrySettings, signal string, plugin func() 
 		metric.WithDescription("Counters the guest adds to through the SDK, by name."), metric.WithUnit("1"))
 	logDropped, e7 := m.Int64ObservableCounter("otelcol_processor_wasm_guest_log_dropped",
 		metric.WithDescription("Guest log lines discarded by the rate limit."), metric.WithUnit("{lines}"))
-	errs[4], errs[5], errs[6], errs[7] = e4, e5, e6, e7
+	overrunning, e9 := m.Int64ObservableGauge("otelcol_processor_wasm_overrunning",
+		metric.WithDescription("Guest calls running past their deadline by more than the watchdog's margin."), metric.WithUnit("{calls}"))
+	overruns, e10 := m.Int64ObservableCounter("otelcol_processor_wasm_overruns",
+		metric.WithDescription("Guest calls the watchdog reported as running past their deadline."), metric.WithUnit("{calls}"))
+	hostMem, e11 := m.Int64ObservableGauge("otelcol_processor_wasm_host_memory",
+		metric.WithDescription("Host-side memory the guests hold: results, staged edits, replacement batches."), metric.WithUnit("By"))
+	errs[4], errs[5], errs[6], errs[7] = errors.Join(e4, e9), errors.Join(e5, e10), errors.Join(e6, e11), e7
 	t.reg, errs[8] = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		p := plugin()
 		if p == nil {
@@ -60,11 +66,14 @@ func newTelemetry(set component.TelemetrySettings, signal string, plugin func() 
 		o.ObserveInt64(instances, p.LiveInstances(), metric.WithAttributes(t.signalAttr))
 		o.ObserveInt64(reloads, p.Reloads(), metric.WithAttributes(t.signalAttr))
 		o.ObserveInt64(logDropped, p.LogLinesDropped(), metric.WithAttributes(t.signalAttr))
+		o.ObserveInt64(overrunning, p.Overrunning(), metric.WithAttributes(t.signalAttr))
+		o.ObserveInt64(overruns, p.Overruns(), metric.WithAttributes(t.signalAttr))
+		o.ObserveInt64(hostMem, p.HostMemoryInUse(), metric.WithAttributes(t.signalAttr))
 		for _, c := range p.Counters() {
 			o.ObserveInt64(guest, c.Value, metric.WithAttributes(t.signalAttr, attribute.String("name", c.Name)))
 		}
 		return nil
-	}, instances, reloads, guest, logDropped)
+	}, instances, reloads, guest, logDropped, overrunning, overruns, hostMem)
 	t.sigOpt = metric.WithAttributeSet(attribute.NewSet(t.signalAttr))
 	t.faultOpts = map[wasmhost.FaultKind]metric.MeasurementOption{}
 	for _, k := range []wasmhost.FaultKind{wasmhost.FaultTrap, wasmhost.FaultTimeout, wasmhost.FaultMemory, wasmhost.FaultGuest} {

@@ -126,15 +126,16 @@ type Plugin struct {
 	live    atomic.Int64
 	reloads atomic.Int64
 
-	mu      sync.Mutex // guards closed, guards and the swap of generations
-	closed  bool
-	closing chan struct{}
-	guards  map[*guard]struct{}
+	mu       sync.Mutex // guards closed, guards and the swap of generations
+	closed   bool
+	isClosed atomic.Bool
+	closing  chan struct{}
+	guards   map[*guard]struct{}
 	stuck    int
 	stuckNow atomic.Int64
 	overruns atomic.Int64
 	stopped  chan struct{} // the watchdog has exited
-	regions *regionPool
+	regions  *regionPool
 }
 
 // generation is one compiled module and its instances. Reload starts a new
@@ -163,7 +164,7 @@ type instance struct {
 	signals  int32
 	calls    int
 	mem      *cappedMemory
-	lastUsed time.Time
+	lastUsed int64 // now() when last released
 }
 
 // New compiles the module, checks its exports and ABI version, and starts
@@ -356,7 +357,7 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	}
 	g.signals = inst.signals
 	g.live = 1
-	inst.lastUsed = time.Now()
+	inst.lastUsed = now()
 	g.idle = append(g.idle, inst)
 	return g, nil
 }
@@ -528,19 +529,21 @@ func (g *generation) close(inst *instance) {
 func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, error) {
 	for {
 		g := p.gen.Load()
-		select {
-		case <-p.closing:
+		if p.isClosed.Load() {
 			return nil, nil, ErrClosed
-		default:
 		}
 		select {
-		case g.calls <- struct{}{}:
-		case <-g.retiredCh:
-			continue
-		case <-p.closing:
-			return nil, nil, ErrClosed
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+		case g.calls <- struct{}{}: // the usual case: room in the pool
+		default:
+			select {
+			case g.calls <- struct{}{}:
+			case <-g.retiredCh:
+				continue
+			case <-p.closing:
+				return nil, nil, ErrClosed
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			}
 		}
 		g.mu.Lock()
 		if g.retired {
@@ -579,7 +582,7 @@ func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, error) {
 func (g *generation) release(inst *instance, keep bool) {
 	g.mu.Lock()
 	if keep && !g.retired {
-		inst.lastUsed = time.Now()
+		inst.lastUsed = now()
 		g.idle = append(g.idle, inst)
 		g.mu.Unlock()
 	} else {
@@ -607,10 +610,10 @@ func (g *generation) checkDrained() {
 
 // retireIdle closes instances idle longer than the idle timeout, keeping
 // at least one live instance so that the next batch does not wait.
-func (g *generation) retireIdle(before time.Time) {
+func (g *generation) retireIdle(before int64) {
 	var old []*instance
 	g.mu.Lock()
-	for len(g.idle) > 0 && g.live > 1 && g.idle[0].lastUsed.Before(before) {
+	for len(g.idle) > 0 && g.live > 1 && g.idle[0].lastUsed < before {
 		old = append(old, g.idle[0])
 		g.idle = g.idle[1:]
 		g.live--
@@ -821,6 +824,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
+	p.isClosed.Store(true)
 	close(p.closing)
 	for g := range p.guards {
 		g.interrupt()
@@ -853,7 +857,7 @@ func (p *Plugin) watch() {
 		}
 		p.report(p.overrunning())
 		if tick%10 == 0 {
-			p.gen.Load().retireIdle(time.Now().Add(-p.opts.IdleTimeout))
+			p.gen.Load().retireIdle(now() - int64(p.opts.IdleTimeout))
 		}
 	}
 }

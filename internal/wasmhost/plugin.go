@@ -118,7 +118,7 @@ var defaultCache = wazero.NewCompilationCache()
 // pool, so up to PoolSize batches run at once.
 type Plugin struct {
 	opts    Options
-	runtime wazero.Runtime
+	eng     *engine
 	shared  *shared
 	limits  limits
 	gen     atomic.Pointer[generation]
@@ -142,6 +142,7 @@ type Plugin struct {
 // generation; the old one finishes its in-flight calls and is then closed.
 type generation struct {
 	p        *Plugin
+	module   *sharedModule
 	compiled wazero.CompiledModule
 	signals  int32
 	// calls holds a token per call in flight, at most PoolSize.
@@ -183,22 +184,15 @@ type instance struct {
 //     idle ones retire after IdleTimeout, down to one.
 func New(ctx context.Context, opts Options) (*Plugin, error) {
 	opts = withDefaults(opts)
-	rcfg := wazero.NewRuntimeConfig().
-		// The instrumenter knows these features' instructions; wazero
-		// rejects modules that use others.
-		WithCoreFeatures(api.CoreFeaturesV2).
-		// No WithCloseOnContextDone: its per-loop Go trampoline made Go
-		// guests 30-40x slower. instrument adds a cheaper check instead.
-		// No WithMemoryLimitPages: cappedMemory enforces the limit, so
-		// that a refused memory.grow is seen and classified.
-		WithDebugInfoEnabled(false).
-		WithCompilationCache(opts.Cache)
-	r := wazero.NewRuntimeWithConfig(ctx, rcfg)
+	eng, err := acquireEngine(ctx, opts.Cache)
+	if err != nil {
+		return nil, fmt.Errorf("wasm runtime: %w", err)
+	}
 	budget := int64(opts.HostMemoryMiB) << 20
 	p := &Plugin{
-		opts:    opts,
-		runtime: r,
-		limits:  limitsFor(budget),
+		opts:   opts,
+		eng:    eng,
+		limits: limitsFor(budget),
 		shared: &shared{
 			config:   opts.Config,
 			log:      newGuestLog(opts.Logger, 10, 50),
@@ -211,20 +205,13 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		stopped: make(chan struct{}),
 		regions: &regionPool{},
 	}
-	if err := instantiateWASI(ctx, r); err != nil {
-		_ = r.Close(ctx)
-		return nil, fmt.Errorf("wasm runtime: %w", err)
-	}
-	if _, err := Instantiate(ctx, r); err != nil {
-		_ = r.Close(ctx)
-		return nil, fmt.Errorf("wasm runtime: %w", err)
-	}
 	g, err := p.newGeneration(ctx, opts.Module)
 	if err != nil {
-		_ = r.Close(ctx)
+		eng.release(opts.Cache)
 		p.regions.close()
 		return nil, err
 	}
+	p.opts.Module = nil // the module is compiled; Reload brings new bytes
 	p.signals = g.signals
 	p.gen.Store(g)
 	go p.watch()
@@ -311,38 +298,36 @@ func sameTypes(a, b []api.ValueType) bool {
 
 func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, error) {
 	src := p.opts.Source
-	bin, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
-	if err != nil {
+	if pages, err := initialMemoryPages(bin); err != nil {
 		return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
-	}
-	if pages, err := initialMemoryPages(bin); err != nil || pages > uint64(p.opts.MemoryLimitMiB)*16 {
-		if err != nil {
-			return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
-		}
+	} else if pages > uint64(p.opts.MemoryLimitMiB)*16 {
 		return nil, fmt.Errorf("%s: the module's initial memory is %d MiB, over the memory limit of %d MiB", src, pages/16, p.opts.MemoryLimitMiB)
 	}
-	compiled, err := p.compile(ctx, bin)
+	module, err := p.eng.compile(ctx, bin, p.closing)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	compiled := module.compiled
+	fail := func(err error) (*generation, error) {
+		p.eng.releaseModule(module)
+		return nil, err
 	}
 	exports := compiled.ExportedFunctions()
 	for _, want := range requiredExports {
 		fn, ok := exports[want.name]
 		if !ok {
-			_ = compiled.Close(ctx)
-			return nil, fmt.Errorf("%s: missing export %q: not a wasmcol filter (ABI v%d)", src, want.name, abi.Version)
+			return fail(fmt.Errorf("%s: missing export %q: not a wasmcol filter (ABI v%d)", src, want.name, abi.Version))
 		}
 		if !sameTypes(fn.ParamTypes(), want.params) || !sameTypes(fn.ResultTypes(), want.results) {
-			_ = compiled.Close(ctx)
-			return nil, fmt.Errorf("%s: export %q has the wrong signature", src, want.name)
+			return fail(fmt.Errorf("%s: export %q has the wrong signature", src, want.name))
 		}
 	}
 	if fn, ok := exports[abi.ExportInitialize]; ok && (len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0) {
-		_ = compiled.Close(ctx)
-		return nil, fmt.Errorf("%s: export %q has the wrong signature", src, abi.ExportInitialize)
+		return fail(fmt.Errorf("%s: export %q has the wrong signature", src, abi.ExportInitialize))
 	}
 	g := &generation{
 		p:         p,
+		module:    module,
 		compiled:  compiled,
 		calls:     make(chan struct{}, p.opts.PoolSize),
 		retiredCh: make(chan struct{}),
@@ -352,51 +337,13 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	// the Collector's start instead of the first batch.
 	inst, err := g.instantiate(ctx, p.opts.StartTimeout)
 	if err != nil {
-		_ = compiled.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
 	g.signals = inst.signals
 	g.live = 1
 	inst.lastUsed = now()
 	g.idle = append(g.idle, inst)
 	return g, nil
-}
-
-// compile compiles bin within compileTimeout. wazero cannot abandon a
-// compilation, so one that runs late goes on in the background and its
-// result is closed; the plugin does not wait for it.
-func (p *Plugin) compile(ctx context.Context, bin []byte) (wazero.CompiledModule, error) {
-	type result struct {
-		m   wazero.CompiledModule
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		m, err := p.runtime.CompileModule(context.Background(), bin)
-		done <- result{m, err}
-	}()
-	t := time.NewTimer(compileTimeout)
-	defer t.Stop()
-	var err error
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, fmt.Errorf("not a valid Wasm module: %w", r.err)
-		}
-		return r.m, nil
-	case <-t.C:
-		err = fmt.Errorf("%w (%s)", errCompileDeadline, compileTimeout)
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-p.closing:
-		err = ErrClosed
-	}
-	go func() {
-		if r := <-done; r.m != nil {
-			_ = r.m.Close(context.Background())
-		}
-	}()
-	return nil, err
 }
 
 func (p *Plugin) register(g *guard) bool {
@@ -465,7 +412,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 		}
 		return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, err)}
 	}
-	mod, err := p.runtime.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
+	mod, err := p.eng.r.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
 	if err != nil {
 		return fail(nil, "start failed", err)
 	}
@@ -603,7 +550,7 @@ func (g *generation) checkDrained() {
 		case <-g.drained:
 		default:
 			close(g.drained)
-			_ = g.compiled.Close(context.Background())
+			g.p.eng.releaseModule(g.module)
 		}
 	}
 }
@@ -837,9 +784,9 @@ func (p *Plugin) Close(ctx context.Context) error {
 	case <-g.drained:
 	case <-ctx.Done():
 	}
-	err := p.runtime.Close(ctx)
+	p.eng.release(p.opts.Cache)
 	p.regions.close()
-	return err
+	return nil
 }
 
 // watch is the watchdog: it reports guest phases that overrun their

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// engine is a wazero runtime shared by every plugin that uses the same
+// compilation cache, with its compiled modules shared by content. The host
+// modules keep no state of their own (a call's state travels in its
+// context) and instances are anonymous, so nothing ties a runtime to one
+// plugin. Sharing means that processors loading the same module (the
+// built-ins, or a user's filter in several pipelines) decode, rewrite and
+// compile it once and hold one copy of its code.
+type engine struct {
+	r       wazero.Runtime
+	refs    int
+	modules map[[sha256.Size]byte]*sharedModule
+}
+
+// sharedModule is one compiled, rewritten module and its users.
+type sharedModule struct {
+	key      [sha256.Size]byte
+	refs     int
+	ready    chan struct{} // closed once compiled or failed
+	compiled wazero.CompiledModule
+	err      error
+}
+
+var engines = struct {
+	sync.Mutex
+	m map[wazero.CompilationCache]*engine
+}{m: map[wazero.CompilationCache]*engine{}}
+
+// acquireEngine returns the runtime for cache, creating it on first use.
+func acquireEngine(ctx context.Context, cache wazero.CompilationCache) (*engine, error) {
+	engines.Lock()
+	defer engines.Unlock()
+	if e := engines.m[cache]; e != nil {
+		e.refs++
+		return e, nil
+	}
+	rcfg := wazero.NewRuntimeConfig().
+		// The meter knows these features' instructions; wazero rejects
+		// modules that use others.
+		WithCoreFeatures(api.CoreFeaturesV2).
+		// No WithCloseOnContextDone: its per-loop Go trampoline made Go
+		// guests 30-40x slower; the meter checks instead. No
+		// WithMemoryLimitPages: cappedMemory enforces the limit, so that a
+		// refused memory.grow is seen and classified. No debug info: it
+		// tripled the memory of a compiled Go guest.
+		WithDebugInfoEnabled(false).
+		WithCompilationCache(cache)
+	r := wazero.NewRuntimeWithConfig(ctx, rcfg)
+	if err := instantiateWASI(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		return nil, err
+	}
+	if _, err := Instantiate(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		return nil, err
+	}
+	e := &engine{r: r, refs: 1, modules: map[[sha256.Size]byte]*sharedModule{}}
+	engines.m[cache] = e
+	return e, nil
+}
+
+func (e *engine) release(cache wazero.CompilationCache) {
+	engines.Lock()
+	e.refs--
+	last := e.refs == 0
+	if last {
+		delete(engines.m, cache)
+	}
+	engines.Unlock()
+	if last {
+		_ = e.r.Close(context.Background())
+	}
+}
+
+// compile rewrites and compiles bin, or joins a compilation of the same
+// bytes in progress, within compileTimeout. wazero cannot abandon a
+// compilation: one that runs late goes on in the background, and its
+// result serves whoever asks next.
+func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{}) (*sharedModule, error) {
+	key := sha256.Sum256(bin)
+	engines.Lock()
+	m := e.modules[key]
+	if m == nil {
+		m = &sharedModule{key: key, ready: make(chan struct{})}
+		e.modules[key] = m
+		go func() {
+			out, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
+			if err == nil {
+				m.compiled, err = e.r.CompileModule(context.Background(), out)
+			}
+			if err != nil {
+				err = fmt.Errorf("not a valid Wasm module: %w", err)
+			}
+			m.err = err
+			close(m.ready)
+			if err != nil {
+				engines.Lock()
+				if e.modules[key] == m {
+					delete(e.modules, key) // let a later start try again
+				}
+				engines.Unlock()
+			}
+		}()
+	}
+	m.refs++
+	engines.Unlock()
+
+	t := time.NewTimer(compileTimeout)
+	defer t.Stop()
+	var err error
+	select {
+	case <-m.ready:
+		if m.err == nil {
+			return m, nil
+		}
+		err = m.err
+	case <-t.C:
+		err = fmt.Errorf("%w (%s)", errCompileDeadline, compileTimeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-closing:
+		err = ErrClosed
+	}
+	e.releaseModule(m)
+	return nil, err
+}
+
+// releaseModule drops one use of m, closing it after the last.
+func (e *engine) releaseModule(m *sharedModule) {
+	engines.Lock()
+	m.refs--
+	last := m.refs == 0
+	if last && e.modules[m.key] == m {
+		delete(e.modules, m.key)
+	}
+	engines.Unlock()
+	if !last {
+		return
+	}
+	go func() {
+		<-m.ready // a compilation left behind is closed when it ends
+		if m.compiled != nil {
+			_ = m.compiled.Close(context.Background())
+		}
+	}()
+}

@@ -20,6 +20,7 @@ import (
 // them, so a malformed list leaves the batch exactly as it was.
 type editor struct {
 	t       *tables
+	guard   *guard // the call's deadline; nil in tests of the editor alone
 	dropped [numTables][]bool
 	drops   bool
 	strs    interner
@@ -74,7 +75,10 @@ func (e *editor) exactWork(ops []byte) int {
 	grown := map[[2]int32]int{}
 	work := 0
 	d := abi.NewDecoder(ops)
-	for !d.Done() {
+	for n := 0; !d.Done(); n++ {
+		if n%1024 == 1023 && e.guard != nil && e.guard.expired() {
+			return MaxApplyWork + 1 // out of time: refuse
+		}
 		op, table, idx := d.U8(), int32(d.U8()), int32(d.U32())
 		var keys [][]byte
 		switch op {
@@ -95,7 +99,7 @@ func (e *editor) exactWork(ops []byte) int {
 				seen[ik] = true
 				grown[item]++
 			}
-			work += 2 * (e.t.attrs(table, idx).Len() + grown[item])
+			work += 2 * (e.t.attrs(table, idx).Len() + grown[item]) * compareCost(len(k))
 		}
 	}
 	return work
@@ -120,22 +124,32 @@ func (e *editor) reset() {
 
 // charge accounts one attribute edit on item i while validating: a quick
 // over-estimate, as if every edit added a key.
-func (e *editor) charge(table, i int32) error {
+func (e *editor) charge(table, i int32, keyLen int) error {
 	ops := e.attrOps[table]
 	if n := int(e.t.count(table)); len(ops) != n {
 		ops = append(ops[:0], make([]int32, n)...)
 		e.attrOps[table] = ops
 	}
-	e.work += e.t.attrs(table, i).Len() + int(ops[i])
+	e.work += (e.t.attrs(table, i).Len() + int(ops[i])) * compareCost(keyLen)
 	ops[i]++
 	return nil
 }
+
+// compareCost is what comparing a key of n bytes with another costs, in
+// units of one short comparison: a long key costs by its length.
+func compareCost(n int) int { return 1 + n/16 }
+
+var errValidateDeadline = errors.New("the call's deadline passed while its edits were validated")
 
 var errEmptyEdit = errors.New("edit list: empty operation")
 
 func (e *editor) walk(ops []byte, apply bool) error {
 	d := abi.NewDecoder(ops)
 	for n := 0; !d.Done(); n++ {
+		if !apply && n%1024 == 1023 && e.guard != nil && e.guard.expired() {
+			// Validating counts against the batch's time.
+			return errValidateDeadline
+		}
 		at := d.Offset()
 		op, table, idx := d.U8(), int32(d.U8()), d.U32()
 		if d.Err() != nil {
@@ -156,7 +170,7 @@ func (e *editor) walk(ops []byte, apply bool) error {
 		case abi.OpDeleteAttr:
 			key := d.Raw()
 			if err = e.attrTable(table, d.Err()); err == nil && !apply {
-				err = e.charge(table, i)
+				err = e.charge(table, i, len(key))
 			} else if err == nil {
 				e.t.attrs(table, i).Remove(e.strs.get(key))
 			}
@@ -164,8 +178,8 @@ func (e *editor) walk(ops []byte, apply bool) error {
 			old, new := d.Raw(), d.Raw()
 			if err = e.attrTable(table, d.Err()); err == nil && !apply {
 				// A rename looks up twice and may add.
-				if err = e.charge(table, i); err == nil {
-					err = e.charge(table, i)
+				if err = e.charge(table, i, len(old)); err == nil {
+					err = e.charge(table, i, len(new))
 				}
 			} else if err == nil {
 				e.rename(e.t.attrs(table, i), e.strs.get(old), e.strs.get(new))
@@ -210,7 +224,7 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 		return fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
 	}
 	if !apply {
-		return e.charge(table, i)
+		return e.charge(table, i, len(key))
 	}
 	putValue(e.t.attrs(table, i).PutEmpty(e.strs.get(key)), v, &e.strs)
 	return nil

@@ -111,6 +111,12 @@ func (g *guard) check() {
 	}
 }
 
+// expired reports, without stopping anything, whether the phase is over.
+func (g *guard) expired() bool {
+	d := g.deadline.Load()
+	return g.closing.Load() || (d != 0 && now() > d)
+}
+
 func (g *guard) stop(k stopKind) {
 	g.stopped = k
 	panic(stopError{k})

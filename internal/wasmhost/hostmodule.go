@@ -181,7 +181,7 @@ func hostFail(st *callState, g mem, stack []uint64) int32 {
 	if len(msg) > maxFailMessage {
 		msg = msg[:maxFailMessage]
 	}
-	st.failMsg = string(msg)
+	st.failMsg = sanitize(msg) // it reaches logs and errors
 	return 0
 }
 

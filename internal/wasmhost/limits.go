@@ -72,12 +72,17 @@ type regionPool struct {
 	spare *region
 }
 
+// get returns the spare region, cleared, or a new one. Clearing happens
+// here, as the next instance starts under its own deadline, rather than
+// when the last one was discarded, after its call's deadline.
 func (p *regionPool) get(size uint64) (*region, error) {
 	p.mu.Lock()
 	r := p.spare
 	if r != nil && uint64(len(r.mem)) == size {
 		p.spare = nil
 		p.mu.Unlock()
+		clearTouched(r.mem[:r.used])
+		r.used = 0
 		return r, nil
 	}
 	p.mu.Unlock()
@@ -86,8 +91,6 @@ func (p *regionPool) get(size uint64) (*region, error) {
 
 func (p *regionPool) put(r *region, release bool) {
 	if !release {
-		clear(r.mem[:r.used])
-		r.used = 0
 		p.mu.Lock()
 		if p.spare == nil {
 			p.spare = r

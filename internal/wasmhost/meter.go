@@ -61,8 +61,12 @@ const (
 
 	// Limits on module shape, so that compiling a module cannot take
 	// unbounded time or memory.
-	maxFunctions      = 1 << 20
+	MaxModuleBytes    = 64 << 20
+	maxFunctions      = 100_000
 	maxLocalsPerFunc  = 50_000
+	maxLocals         = 1_000_000 // all functions together
+	maxGlobals        = 10_000
+	maxTypes          = 100_000
 	maxTables         = 16
 	maxFuncBodyBytes  = 8 << 20
 	maxControlNesting = 10_000
@@ -77,11 +81,14 @@ type meterLimits struct {
 }
 
 // frameEstimate is the stack bytes $sp charges for one frame of a function
-// with n parameters and locals and size instructions. It over-estimates
-// what wazero's compiler reserves (spill slots and saved registers, which
-// grow with the function's size); TestStackEstimate checks it does.
-func frameEstimate(nLocals uint32, size int) uint32 {
-	return 64 + 8*nLocals + 4*uint32(min(size, 1<<22))
+// with nLocals parameters and locals whose instructions produce at most
+// values values. It bounds what wazero's compiler can reserve: a slot of up
+// to 16 bytes (v128) for every local and for every value that may be live
+// across a call (any value on the operand stack was produced by one of the
+// function's instructions, a call or block counting its results), plus the
+// frame's fixed part.
+func frameEstimate(nLocals uint32, values int) uint32 {
+	return 64 + 16*nLocals + 16*uint32(min(values, 1<<22))
 }
 
 const (
@@ -150,6 +157,8 @@ type modInfo struct {
 	lim           meterLimits
 	funcs         []funcInfo // defined functions
 	extraTypes    []funcType // types the rewrite appends
+	typeIdx       map[string]uint32
+	locals        int // declared in all functions
 }
 
 func (m *modInfo) funcCount() uint32 { return uint32(len(m.funcTypes)) }
@@ -172,6 +181,7 @@ type funcInfo struct {
 	typ         uint32
 	locals      uint32 // parameters and declared locals
 	size        int    // instructions
+	values      int    // values its instructions produce, at most
 	callsGuest  bool   // calls a defined function, or call_indirect
 	callsAny    bool   // any call, host functions included
 	loops       bool
@@ -194,6 +204,9 @@ type section struct {
 func instrument(bin []byte, lim meterLimits) ([]byte, error) {
 	if len(bin) < 8 || !bytes.Equal(bin[:8], []byte("\x00asm\x01\x00\x00\x00")) {
 		return nil, errors.New("not a WebAssembly binary (bad magic or version)")
+	}
+	if len(bin) > MaxModuleBytes {
+		return nil, fmt.Errorf("%d MiB: larger than the host accepts (%d MiB)", len(bin)>>20, MaxModuleBytes>>20)
 	}
 	var secs []section
 	r := reader{b: bin, off: 8}
@@ -316,6 +329,9 @@ func (m *modInfo) scan(secs []section) error {
 			}
 		case secGlobal:
 			m.globals = r.u32()
+			if m.globals > maxGlobals {
+				return fmt.Errorf("%d globals: more than the host accepts (%d)", m.globals, maxGlobals)
+			}
 		case secElement:
 			m.elems = r.u32()
 		case secDataCount:
@@ -345,6 +361,9 @@ func (m *modInfo) scan(secs []section) error {
 
 func (m *modInfo) scanTypes(r *reader) error {
 	n := r.u32()
+	if n > maxTypes {
+		return fmt.Errorf("%d types: more than the host accepts (%d)", n, maxTypes)
+	}
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		if form := r.byte(); form != 0x60 {
 			return fmt.Errorf("type %d: form 0x%x is not a function type", i, form)
@@ -434,6 +453,9 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		return err
 	}
 	f.locals = nLocals
+	if m.locals += int(nLocals); m.locals > maxLocals {
+		return fmt.Errorf("more than %d locals in all functions", maxLocals)
+	}
 	depth := 1
 	prefix := true // still in the straight-line prefix before any loop
 	for depth > 0 {
@@ -445,6 +467,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 			return err
 		}
 		f.size++
+		f.values += m.produces(in)
 		switch in.op {
 		case opBlock, opIf, opLoop:
 			depth++
@@ -479,6 +502,20 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		return errors.New("bytes after the body's end")
 	}
 	return nil
+}
+
+// produces bounds the values in leaves on the operand stack: one, or a
+// call's or typed block's results.
+func (m *modInfo) produces(in instr) int {
+	switch in.op {
+	case opCall:
+		return len(m.types[m.funcTypes[in.idx]].results)
+	case opCallIndir, opBlock, opLoop, opIf:
+		if in.typ >= 0 {
+			return len(m.types[in.typ].results)
+		}
+	}
+	return 1
 }
 
 // straight: instructions that may come before a leading loop. They neither
@@ -518,21 +555,24 @@ type instr struct {
 	start   int    // offset of the opcode in the body
 	bulk    bool   // a bulk operation whose last operand is a count
 	table   bool   // ... counting table elements rather than bytes
+	typ     int32  // the type of call_indirect or a typed block, or -1
 }
 
 // decode reads one instruction, checking every index it names against the
 // module's own index spaces.
 func (m *modInfo) decode(r *reader, locals uint32) (instr, error) {
-	in := instr{start: r.off}
+	in := instr{start: r.off, typ: -1}
 	in.op = r.byte()
 	op := in.op
 	idxErr := func(what string, i, n uint32) error {
 		return fmt.Errorf("instruction 0x%02x at %d: %s %d does not exist (the module has %d)", op, in.start, what, i, n)
 	}
 	checkType := func() error {
-		if t := r.u32(); t >= uint32(len(m.types)) {
+		t := r.u32()
+		if t >= uint32(len(m.types)) {
 			return idxErr("type", t, uint32(len(m.types)))
 		}
+		in.typ = int32(t)
 		return nil
 	}
 	checkTable := func() error {
@@ -545,9 +585,11 @@ func (m *modInfo) decode(r *reader, locals uint32) (instr, error) {
 	case op == 0x00, op == 0x01, op == opElse, op == opEnd, op == opReturn, op == 0x1A, op == 0x1B,
 		op >= 0x45 && op <= 0xC4, op == 0xD1:
 	case op >= opBlock && op <= opIf:
-		if err := m.blockType(r); err != nil {
+		t, err := m.blockType(r)
+		if err != nil {
 			return in, err
 		}
+		in.typ = t
 	case op == opBr, op == opBrIf:
 		r.u32()
 	case op == opBrTable:
@@ -712,21 +754,22 @@ func memarg(r *reader) error {
 	return r.err
 }
 
-func (m *modInfo) blockType(r *reader) error {
+// blockType reads a block type: the type index it names, or -1.
+func (m *modInfo) blockType(r *reader) (int32, error) {
 	if r.off >= len(r.b) {
 		r.fail(errShort)
-		return r.err
+		return -1, r.err
 	}
 	c := r.b[r.off]
 	if c == blockEmpty || isValType(c) {
 		r.off++
-		return nil
+		return -1, nil
 	}
 	t := r.leb(5) // s33: a type index, non-negative
 	if r.err == nil && (t >= uint64(len(m.types)) || t >= 1<<31) {
-		return fmt.Errorf("block type %d does not exist", t)
+		return -1, fmt.Errorf("block type %d does not exist", t)
 	}
-	return r.err
+	return int32(t), r.err
 }
 
 // rewrite returns a section's new body.
@@ -776,18 +819,21 @@ func (m *modInfo) rewrite(s section) ([]byte, error) {
 // block type for the function wrappers of multi-value functions. Types are
 // appended, so no existing type index moves.
 func (m *modInfo) typeIndex(t funcType) uint32 {
-	for i, have := range m.types {
-		if bytes.Equal(have.params, t.params) && bytes.Equal(have.results, t.results) {
-			return uint32(i)
+	key := string(t.params) + "|" + string(t.results)
+	if m.typeIdx == nil {
+		m.typeIdx = make(map[string]uint32, len(m.types))
+		for i := len(m.types) - 1; i >= 0; i-- { // the first of equal types wins
+			have := m.types[i]
+			m.typeIdx[string(have.params)+"|"+string(have.results)] = uint32(i)
 		}
 	}
-	for i, have := range m.extraTypes {
-		if bytes.Equal(have.params, t.params) && bytes.Equal(have.results, t.results) {
-			return uint32(len(m.types) + i)
-		}
+	if i, ok := m.typeIdx[key]; ok {
+		return i
 	}
 	m.extraTypes = append(m.extraTypes, t)
-	return uint32(len(m.types) + len(m.extraTypes) - 1)
+	i := uint32(len(m.types) + len(m.extraTypes) - 1)
+	m.typeIdx[key] = i
+	return i
 }
 
 var checkpointType = funcType{params: []byte{valI32}, results: []byte{valI32}}
@@ -1076,7 +1122,7 @@ func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, err
 	}
 
 	fuel, sp := m.fuelIdx(), m.spIdx()
-	frame := frameEstimate(f.locals, f.size)
+	frame := frameEstimate(f.locals, f.values)
 	tracksStack := f.callsGuest
 	regions := []*fuelRegion{{}}
 	funcRegion := regions[0]

@@ -47,11 +47,14 @@ const (
 	walkTooBig
 )
 
-// protoWalker walks p as a protobuf message without a schema. Every
-// length-delimited field whose contents parse as a message counts against
-// objects and is walked in turn (empty ones count too: an empty span is
-// an empty field), so the count is an upper bound on the messages any
-// schema could decode p into. Each level re-reads its fields, so the walk
+// protoWalker walks p as a protobuf message without a schema, accepting
+// everything the wire format allows, since pdata's decoder does: varints
+// and lengths of up to ten bytes, and groups, which it skips by scanning
+// (recursively) to their end. Every length-delimited field whose contents
+// parse as a message counts against objects and is walked in turn (empty
+// ones count too: an empty span is an empty field), so the count bounds the
+// messages any schema could decode p into. Messages and groups together
+// may nest maxOTLPDepth deep. Each level re-reads its fields, so the walk
 // reads p at most maxOTLPDepth times; it checks the deadline as it goes.
 type protoWalker struct {
 	objects int
@@ -60,14 +63,22 @@ type protoWalker struct {
 }
 
 func (w *protoWalker) walk(p []byte, depth int) walkResult {
-	if w.scanned += len(p); w.scanned > 1<<20 && w.guard != nil {
+	r := reader{b: p}
+	return w.fields(&r, depth, 0, true)
+}
+
+// fields reads fields up to the end of r, or, inside a group, up to the
+// group's end (endField). With nested false it only checks the wire
+// format: length-delimited contents are skipped.
+func (w *protoWalker) fields(r *reader, depth int, endField uint64, nested bool) walkResult {
+	if w.scanned += len(r.b) - r.off; w.scanned > 1<<20 && w.guard != nil {
 		w.scanned = 0
 		w.guard.check()
 	}
-	r := reader{b: p}
 	for !r.done() {
 		tag := r.leb(10)
-		if r.err != nil || tag>>3 == 0 {
+		field := tag >> 3
+		if r.err != nil || field == 0 {
 			return walkBad
 		}
 		switch tag & 7 {
@@ -78,34 +89,30 @@ func (w *protoWalker) walk(p []byte, depth int) walkResult {
 		case 5:
 			r.bytes(4)
 		case 2:
-			sub := r.bytes(int(r.u32()))
-			if r.err != nil {
+			n := r.leb(10)
+			if n > uint64(len(r.b)-r.off) {
 				return walkBad
 			}
-			if len(sub) == 0 {
-				w.objects--
+			sub := r.bytes(int(n))
+			if !nested {
 				break
 			}
+			if res := w.lengthDelimited(sub, depth); res != walkOK {
+				return res
+			}
+		case 3: // a group, which pdata skips recursively
 			if depth+1 >= maxOTLPDepth {
-				// Too deep to walk further: if it is a message at all,
-				// pdata would recurse into it.
-				flat := protoWalker{objects: 1 << 30}
-				if flat.walkFlat(sub) {
-					return walkTooBig
-				}
-				break
-			}
-			probe := *w
-			switch probe.walk(sub, depth+1) {
-			case walkBad: // a string or bytes
-				w.scanned = probe.scanned
-			case walkTooBig:
 				return walkTooBig
-			default:
-				*w = probe
-				w.objects--
 			}
-		default: // groups are not in OTLP
+			if res := w.fields(r, depth+1, field, false); res != walkOK {
+				return res
+			}
+		case 4:
+			if field != endField {
+				return walkBad
+			}
+			return walkOK
+		default:
 			return walkBad
 		}
 		if r.err != nil {
@@ -115,29 +122,37 @@ func (w *protoWalker) walk(p []byte, depth int) walkResult {
 			return walkTooBig
 		}
 	}
+	if endField != 0 || r.err != nil {
+		return walkBad // a group without its end
+	}
 	return walkOK
 }
 
-// walkFlat reports whether p parses as the fields of one message.
-func (w *protoWalker) walkFlat(p []byte) bool {
-	r := reader{b: p}
-	for !r.done() {
-		tag := r.leb(10)
-		if r.err != nil || tag>>3 == 0 {
-			return false
-		}
-		switch tag & 7 {
-		case 0:
-			r.leb(10)
-		case 1:
-			r.bytes(8)
-		case 5:
-			r.bytes(4)
-		case 2:
-			r.bytes(int(r.u32()))
-		default:
-			return false
-		}
+// lengthDelimited accounts for one length-delimited field: a string or
+// bytes, or a message that counts and is walked.
+func (w *protoWalker) lengthDelimited(sub []byte, depth int) walkResult {
+	if len(sub) == 0 {
+		w.objects--
+		return walkOK
 	}
-	return r.err == nil
+	if depth+1 >= maxOTLPDepth {
+		// Too deep to walk further: if it is a message at all, pdata
+		// would recurse into it.
+		flat := protoWalker{objects: 1 << 30}
+		if r := (reader{b: sub}); flat.fields(&r, depth+1, 0, false) == walkOK {
+			return walkTooBig
+		}
+		return walkOK
+	}
+	probe := *w
+	switch probe.walk(sub, depth+1) {
+	case walkBad: // a string or bytes
+		w.scanned = probe.scanned
+	case walkTooBig:
+		return walkTooBig
+	default:
+		*w = probe
+		w.objects--
+	}
+	return walkOK
 }

@@ -609,7 +609,10 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 	// them, which validation has bounded, must then not be interrupted,
 	// or the batch would be left half edited.
 	if err := st.ed.validate(st.edits); err != nil {
-		st.guard.disarm()
+		expired := st.guard.disarm()
+		if expired || errors.Is(err, errValidateDeadline) {
+			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
+		}
 		keep = true
 		return &Fault{Kind: FaultGuest, Err: err}
 	}

@@ -14,3 +14,5 @@ type region struct {
 func newRegion(size uint64) (*region, error) { return &region{mem: make([]byte, size)}, nil }
 
 func (r *region) free() { r.mem = nil }
+
+func clearTouched(mem []byte) { clear(mem) }

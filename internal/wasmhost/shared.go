@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
@@ -235,8 +236,10 @@ func (g *guestLog) guest(level int32, msg []byte) {
 // guestLogMessage is the message of every line a guest logs.
 const guestLogMessage = "guest log"
 
-// sanitize makes guest text printable on one line: control characters
-// become \uXXXX and invalid UTF-8 the replacement character.
+// sanitize makes guest text printable on one line and unable to disguise
+// itself: control characters, line and paragraph separators and format
+// characters (bidirectional overrides, zero-width ones) become \uXXXX, and
+// invalid UTF-8 the replacement character.
 func sanitize(b []byte) string {
 	var sb strings.Builder
 	sb.Grow(len(b))
@@ -246,7 +249,7 @@ func sanitize(b []byte) string {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			sb.WriteRune(utf8.RuneError)
-		case r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == 0x2028 || r == 0x2029:
+		case unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
 			fmt.Fprintf(&sb, "\\u%04x", r)
 		default:
 			sb.WriteRune(r)

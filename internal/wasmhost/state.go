@@ -113,6 +113,7 @@ func (st *callState) setResult() int32 {
 func (st *callState) begin(signal int32) {
 	st.t.reset(signal)
 	st.ed.t = &st.t
+	st.ed.guard = st.guard
 	st.ed.reset()
 	st.hasResult = false
 	st.result = st.result[:0]

@@ -3,9 +3,11 @@
 package wasmprocessor_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +51,9 @@ type harness struct {
 	sink *consumertest.TracesSink
 	tel  *componenttest.Telemetry
 	logs *observer.ObservedLogs
+	// console is the same log as the Collector prints it by default: the
+	// console encoder, with ISO 8601 times.
+	console *consoleLog
 }
 
 // newHarness creates the processor from conf, given as a Collector config
@@ -68,9 +73,13 @@ func newHarness(tb testing.TB, conf map[string]any) (*harness, error) {
 	tb.Cleanup(func() { require.NoError(tb, h.tel.Shutdown(context.Background())) })
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logs = logs
+	h.console = &consoleLog{}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	console := zapcore.NewCore(zapcore.NewConsoleEncoder(encCfg), zapcore.AddSync(h.console), zapcore.DebugLevel)
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = h.tel.NewTelemetrySettings()
-	set.Logger = zap.New(core)
+	set.Logger = zap.New(zapcore.NewTee(core, console))
 	p, err := factory.CreateTraces(context.Background(), set, cfg, h.sink)
 	require.NoError(tb, err)
 	h.proc = p
@@ -240,6 +249,24 @@ const guestLogMessage = "guest log"
 func guestText(e observedEntry) string {
 	s, _ := e.ContextMap()["guest_message"].(string)
 	return s
+}
+
+// consoleLog collects what the console encoder writes.
+type consoleLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *consoleLog) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *consoleLog) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
 }
 
 // ptraceEqual reports whether two batches are the same, for use where a

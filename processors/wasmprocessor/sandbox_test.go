@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmprocessor_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/processors/wasmprocessor"
+)
+
+// hostileWAT assembles testdata/wat/hostile/<name>.wat with the command its
+// header gives on its "Build:" line (some need wat2wasm --no-check or a
+// feature flag), so that the header is the exact reproduction, and
+// returns the .wasm path.
+func hostileWAT(tb testing.TB, name string) string {
+	tb.Helper()
+	src, err := filepath.Abs(filepath.Join("testdata", "wat", "hostile", name+".wat"))
+	require.NoError(tb, err)
+	text, err := os.ReadFile(src)
+	require.NoError(tb, err)
+	var build []string
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	for sc.Scan() {
+		if cmd, ok := strings.CutPrefix(sc.Text(), ";; Build: "); ok {
+			build = strings.Fields(cmd)
+			break
+		}
+	}
+	require.NotEmpty(tb, build, "%s: no ';; Build: wat2wasm ...' line in the header", src)
+	require.Equal(tb, "wat2wasm", build[0], "%s: the build command", src)
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		tb.Fatal("wat2wasm not found: run `make tools` (installs the wabt package)")
+	}
+	dir := tb.TempDir()
+	require.NoError(tb, os.WriteFile(filepath.Join(dir, name+".wat"), text, 0o644))
+	cmd := exec.Command(build[0], build[1:]...)
+	cmd.Dir = dir
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("%s: %v\n%s", strings.Join(build, " "), err, msg)
+	}
+	out := filepath.Join(dir, name+".wasm")
+	_, err = os.Stat(out)
+	require.NoError(tb, err, "%s must write %s.wasm", strings.Join(build, " "), name)
+	return out
+}
+
+// Every hostile guest behaves on a batch of one or two spans: it sets
+// sandbox.ok=true on the first span. A batch of three or more spans
+// triggers its attack.
+func goodBatch() ptrace.Traces   { return spans("good") }
+func attackBatch() ptrace.Traces { return spans("a", "b", "c") }
+
+// bigAttackBatch is an attack batch of about 3 MiB: each span carries a
+// 1 MiB attribute, so that every host call that encodes the batch is
+// expensive.
+func bigAttackBatch() ptrace.Traces {
+	td := attackBatch()
+	ss := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := 0; i < ss.Len(); i++ {
+		ss.At(i).Attributes().PutStr("payload", strings.Repeat("p", 1<<20))
+	}
+	return td
+}
+
+// payloadAttackBatch is an attack batch whose first span carries an
+// attribute "payload" of 8 MiB of bytes.
+func payloadAttackBatch() ptrace.Traces {
+	td := attackBatch()
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutEmptyBytes("payload").FromRaw(make([]byte, 8<<20))
+	return td
+}
+
+// requireProcessed checks that a good batch went through the guest: its
+// first span has the guest's mark.
+func requireProcessed(tb testing.TB, h *harness) {
+	tb.Helper()
+	require.NoError(tb, h.consume(goodBatch()), "a good batch after the attack")
+	require.Equal(tb, "true", spanAttr(h.last(tb), 0, "sandbox.ok"), "the guest processed the good batch")
+}
+
+// watchdogMessage is what the host logs when a guest phase overruns its
+// deadline by more than the watchdog's margin.
+const watchdogMessage = "wasm guest overran its deadline: the host is stuck outside the guest's checks"
+
+// sandboxCase is one hostile guest run through the real processor. Every
+// case checks four things: the processor goes on processing (a good
+// batch after the attack is processed by the guest), the attack batch
+// arrives unchanged (on_error: pass), the failures are counted by kind,
+// and the process's RSS and Go heap grow by no more than a stated bound.
+// A module that must not start is checked for its error instead of the
+// batch and the counts.
+type sandboxCase struct {
+	name   string
+	module func(testing.TB) string
+	// conf is merged into the processor's config: on_error pass, one
+	// instance and a 300ms timeout unless conf says otherwise.
+	conf map[string]any
+	// batch is the attack batch (default attackBatch); attacks is how
+	// many to send (default 1); kinds is the failures they must cause.
+	batch   func() ptrace.Traces
+	attacks int
+	kinds   map[string]int64
+	// slack is how long past the timeout an attack batch may take to
+	// come back (default 250ms).
+	slack time.Duration
+	// rss and heap bound the peak growth of the process's RSS and Go heap
+	// while the attack batches run, in MiB (defaults 160 and 96).
+	rss, heap uint64
+	// refused: the module must fail the processor's start within
+	// startWithin (default 5s), with an error holding every string.
+	refused     []string
+	startWithin time.Duration
+	// shape: the module's size is the attack. It must either be refused
+	// within startWithin or start within the memory bounds, and then
+	// behave like any other case.
+	shape bool
+	// check runs after the attacks, for what is particular to the case.
+	check func(t *testing.T, h *harness)
+	// isolated runs the case in a child process: when it escapes, it
+	// crashes the process.
+	isolated bool
+	// escapes, when set, skips the case: it is a known escape, and says
+	// how it escapes.
+	escapes string
+}
+
+func (c sandboxCase) config(t *testing.T, module string) (map[string]any, time.Duration) {
+	conf := map[string]any{"module": module, "on_error": "pass", "pool_size": 1, "timeout": "300ms"}
+	for k, v := range c.conf {
+		conf[k] = v
+	}
+	timeout, err := time.ParseDuration(conf["timeout"].(string))
+	require.NoError(t, err)
+	return conf, timeout
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+const sandboxChildEnv = "WASMCOL_SANDBOX_CASE"
+
+// runEscapesEnv, set to anything, runs the cases marked as known escapes
+// instead of skipping them: the reproduction of each is
+//
+//	WASMCOL_SANDBOX_RUN_ESCAPES=1 go test ./processors/wasmprocessor/ -run 'TestSandbox.*/<case>' -v
+const runEscapesEnv = "WASMCOL_SANDBOX_RUN_ESCAPES"
+
+func (c sandboxCase) run(t *testing.T) {
+	if c.escapes != "" && os.Getenv(runEscapesEnv) == "" {
+		t.Skip("escapes: " + c.escapes)
+	}
+	if c.isolated && os.Getenv(sandboxChildEnv) == "" {
+		runInChild(t)
+		return
+	}
+	conf, timeout := c.config(t, c.module(t))
+	within := orDefault(c.startWithin, 5*time.Second)
+	rssBound, heapBound := orDefault(c.rss, 160), orDefault(c.heap, 96)
+
+	if c.refused != nil || c.shape {
+		mem := watchMemory(t)
+		began := time.Now()
+		h, err := startWithin(t, conf, within)
+		took := time.Since(began)
+		use := mem.end(t)
+		t.Logf("start: %v, error %v; %s", took, err, use)
+		assert.LessOrEqual(t, use.PeakRSS, rssBound*mib, "peak RSS growth while starting")
+		assert.LessOrEqual(t, use.PeakHeap, heapBound*mib, "peak Go heap growth while starting")
+		if c.refused != nil || err != nil {
+			require.Error(t, err, "the module must be refused at start")
+			for _, want := range c.refused {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.LessOrEqual(t, use.HeapAfter, uint64(32*mib), "Go heap growth once refused")
+			// The Collector goes on: another processor still works.
+			requireProcessed(t, start(t, map[string]any{"module": hostileWAT(t, "call_tree"), "pool_size": 1}))
+			return
+		}
+		c.attack(t, h, timeout, rssBound, heapBound)
+		return
+	}
+	c.attack(t, start(t, conf), timeout, rssBound, heapBound)
+}
+
+func (c sandboxCase) attack(t *testing.T, h *harness, timeout time.Duration, rssBound, heapBound uint64) {
+	requireProcessed(t, h)
+	batch := c.batch
+	if batch == nil {
+		batch = attackBatch
+	}
+	slack := orDefault(c.slack, 250*time.Millisecond)
+
+	mem := watchMemory(t)
+	var worst time.Duration
+	for i := 0; i < max(c.attacks, 1); i++ {
+		in := batch()
+		want := clone(in)
+		began := time.Now()
+		err := h.consume(in)
+		took := time.Since(began)
+		worst = max(worst, took)
+		require.NoError(t, err, "on_error: pass forwards the batch")
+		if got := h.last(t); !assert.NoError(t, ptracetest.CompareTraces(want, got), "the attack batch arrives unchanged") {
+			t.Logf("attack %d: %d spans arrived instead of %d", i+1, got.SpanCount(), want.SpanCount())
+		}
+		h.sink.Reset() // what arrived may be large
+		assert.Less(t, took, timeout+slack, "attack %d took %v with a timeout of %v", i+1, took, timeout)
+	}
+	use := mem.end(t)
+	t.Logf("attack batches: slowest %v (timeout %v, %v past); %s", worst, timeout, max(0, worst-timeout), use)
+	for _, e := range h.logs.FilterMessage("wasm filter failed").All() {
+		t.Logf("counted %v: %.200v", e.ContextMap()["kind"], e.ContextMap()["error"])
+	}
+	requireProcessed(t, h)
+	h.requireOnlyFailures(t, c.kinds)
+	assert.LessOrEqual(t, use.PeakRSS, rssBound*mib, "peak RSS growth")
+	assert.LessOrEqual(t, use.PeakHeap, heapBound*mib, "peak Go heap growth")
+	assert.LessOrEqual(t, use.HeapAfter, uint64(32*mib), "Go heap growth once the attack is over")
+	assert.Empty(t, h.logs.FilterMessage(watchdogMessage).All(), "the watchdog saw the host stuck")
+	if c.check != nil {
+		c.check(t, h)
+	}
+}
+
+// startWithin starts a processor, giving up after d: a start that hangs
+// (in a rewrite or a compilation nothing bounds) fails the test rather
+// than the whole run. A processor that starts is shut down at the end.
+func startWithin(t *testing.T, conf map[string]any, d time.Duration) (*harness, error) {
+	type result struct {
+		h   *harness
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		h, err := newHarness(t, conf)
+		done <- result{h, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			require.NoError(t, r.h.proc.Shutdown(context.Background()))
+			return nil, r.err
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, r.h.proc.Shutdown(ctx))
+		})
+		return r.h, nil
+	case <-time.After(d):
+		t.Fatalf("the processor's start had not returned after %v", d)
+		return nil, nil
+	}
+}
+
+// runInChild runs the calling subtest in a child process of the test
+// binary and fails if the child fails or dies.
+func runInChild(t *testing.T) {
+	t.Helper()
+	parts := strings.Split(t.Name(), "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", strings.Join(parts, "/"), "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), sandboxChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child process:\n%s", tail(string(out), 40))
+	require.NoError(t, err, "the case failed or crashed the process")
+	require.Contains(t, string(out), "--- PASS: "+t.Name(), "the child ran the case")
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// requireNoForgedLines checks the processor's console log: every line is
+// one its logger wrote, and no raw control character or text-direction
+// override reached it. The guest's text must be there, escaped, so that
+// the check cannot pass by the guest's text being lost.
+func requireNoForgedLines(t *testing.T, h *harness) {
+	out := h.console.String()
+	require.NotEmpty(t, h.logs.FilterMessage(guestLogMessage).All(), "the guest's log lines reached the log")
+	require.Contains(t, out, "1999-12-31T23:59:59.999Z", "the forged text reached the log, escaped")
+	stamp := regexp.MustCompile(`^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t(debug|info|warn|error)\t`)
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		assert.Regexp(t, stamp, line, "line %d is not one the logger wrote", i+1)
+	}
+	for _, bad := range []string{"\x1b", "\r"} {
+		assert.NotContains(t, out, bad, "a raw %q reached the log", bad)
+	}
+}
+
+// requireNoFormatChars checks that no Unicode line separator or
+// text-direction control reached the log raw: some viewers break lines at
+// U+2028, and U+202E reverses what follows it on a terminal.
+func requireNoFormatChars(t *testing.T, h *harness) {
+	out := h.console.String()
+	for _, bad := range []string{"\u2028", "\u2029", "\u202e", "\u2066"} {
+		assert.NotContains(t, out, bad, "a raw %q reached the log", bad)
+	}
+}
+
+func TestSandboxHostileGuests(t *testing.T) {
+	wat := func(name string) func(testing.TB) string {
+		return func(tb testing.TB) string { return hostileWAT(tb, name) }
+	}
+	gen := func(name string, bin func() []byte) func(testing.TB) string {
+		return func(tb testing.TB) string { return writeModule(tb, name, bin()) }
+	}
+	goGuest := func(name string) func(testing.TB) string {
+		return func(tb testing.TB) string { return guest(tb, name) }
+	}
+	with := func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	guestConf := func(k, v string) map[string]any { return map[string]any{k: v} }
+	timeout := map[string]int64{"timeout": 1}
+	trap := map[string]int64{"trap": 1}
+	guestFault := map[string]int64{"guest": 1}
+	doesNotExist := func(what string) []string { return []string{"not a valid Wasm module", what, "does not exist"} }
+
+	cases := []sandboxCase{
+		// Every guest phase of starting an instance, at the Collector's
+		// start and inside a batch after a fault.
+		{name: "start section loops at start", module: wat("start_loop"),
+			refused: []string{"start_loop.wasm", "start did not finish within 10s"}, startWithin: 12 * time.Second},
+		{name: "start section loops in a batch", module: wat("start_poisoned"), conf: with("config", guestConf("p", "s")),
+			attacks: 2, kinds: map[string]int64{"trap": 1, "timeout": 1}},
+		{name: "_initialize loops in a batch", module: wat("start_poisoned"), conf: with("config", guestConf("p", "i")),
+			attacks: 2, kinds: map[string]int64{"trap": 1, "timeout": 1}},
+		{name: "_initialize recurses in a batch", module: wat("start_poisoned"), conf: with("config", guestConf("p", "r")),
+			attacks: 2, kinds: map[string]int64{"trap": 2}},
+		{name: "wasmcol_init sleeps in a batch", module: wat("start_poisoned"), conf: with("config", guestConf("p", "w")),
+			attacks: 2, kinds: map[string]int64{"trap": 1, "timeout": 1}},
+
+		// Work with no loop, and the stack.
+		{name: "binary call tree", module: wat("call_tree"), kinds: timeout},
+		{name: "indirect call tree", module: wat("call_tree_indirect"), kinds: timeout},
+		{name: "multi-value call tree", module: wat("multi_value"), conf: with("config", guestConf("p", "t")), kinds: timeout},
+		{name: "multi-value loop", module: wat("multi_value"), conf: with("config", guestConf("p", "l")), kinds: timeout},
+		{name: "Go call tree", module: goGuest("hostilego"), conf: with("config", guestConf("attack", "tree")), kinds: timeout},
+		{name: "deep recursion", module: wat("deep_recursion"), kinds: trap, heap: 48},
+		{name: "frames of the most locals", module: gen("huge_frames", hugeFrames), kinds: trap, heap: 48},
+		{name: "frames the estimate cannot see", module: wat("fat_frames"), conf: with("timeout", "20s"),
+			kinds: map[string]int64{"trap": 3}, heap: 48, attacks: 3,
+			escapes: "the stack estimate misses multi-value call results and arguments: the real stack reaches wazero's own ceiling, +137 MiB per call, +352 MiB for 3, 78 MiB kept"},
+		{name: "Go recursion", module: goGuest("hostilego"), conf: with("config", guestConf("attack", "recurse"), "memory_limit", 32),
+			kinds: map[string]int64{"memory": 1}},
+
+		// Indices the module does not declare, which a rewrite could make
+		// point at what the host adds.
+		{name: "global past the module's", module: wat("index_global"), refused: doesNotExist("global 1")},
+		{name: "global read past the module's", module: wat("index_global_get"), refused: doesNotExist("global 0")},
+		{name: "local past the function's", module: wat("index_local"), refused: doesNotExist("local 1")},
+		{name: "function past the module's", module: wat("index_func"), refused: doesNotExist("function 5")},
+		{name: "type past the module's", module: wat("index_type"), refused: doesNotExist("type 9")},
+		{name: "block type past the module's", module: gen("index_blocktype", blockTypePastEnd), refused: doesNotExist("block type 9")},
+		{name: "export of a global past the module's", module: wat("index_export"), refused: doesNotExist("index 0")},
+		{name: "start function past the module's", module: wat("index_start"), refused: doesNotExist("start function 12")},
+		{name: "element past the module's functions", module: wat("index_elem"), refused: doesNotExist("function 17")},
+		{name: "data segment past the module's", module: wat("index_data"), refused: doesNotExist("data segment 3")},
+		{name: "table past the module's", module: wat("index_table"), refused: doesNotExist("table 4")},
+
+		// Features outside what the host rewrites.
+		{name: "tail calls", module: wat("feature_tail_call"), refused: []string{"not a valid Wasm module", "0x12"}},
+		{name: "exceptions", module: wat("feature_exceptions"), refused: []string{"not a valid Wasm module"}},
+		{name: "threads", module: wat("feature_threads"), refused: []string{"not a valid Wasm module", "shared"}},
+		{name: "memory64", module: wat("feature_memory64"), refused: []string{"not a valid Wasm module", "64-bit"}},
+		{name: "multi-memory", module: wat("feature_multi_memory"), refused: []string{"not a valid Wasm module", "more than one memory"}},
+		{name: "extended constants", module: wat("feature_extended_const"), refused: []string{"not a valid Wasm module", "constant expression"}},
+
+		// The module's shape.
+		{name: "locals past the limit", module: gen("too_many_locals", localsPastLimit), refused: []string{"more than 50000 locals"}},
+		{name: "types times multi-value functions", module: gen("type_bomb", func() []byte { return typeBomb(1_000_000, 50_000) }),
+			shape: true, startWithin: 65 * time.Second, kinds: map[string]int64{},
+			escapes: "the rewrite scans every type per multi-result function, before any deadline: 340 KB took 6.5 s, this 3.3 MB module minutes"},
+		{name: "locals times functions", module: gen("locals_bomb", func() []byte { return localsBomb(8_000) }),
+			shape: true, startWithin: 65 * time.Second, kinds: trap,
+			escapes: "no bound on locals across functions: a 120 KB module took 34 s to start and kept +3 GiB of heap"},
+		{name: "globals", module: gen("global_bomb", func() []byte { return globalBomb(2_000_000) }),
+			shape: true, startWithin: 65 * time.Second, kinds: timeout,
+			escapes: "no bound on globals: a 10 MB module took 37 s to start (+2 GiB peak, +288 MiB kept) and an instance cannot start within a batch's timeout"},
+		{name: "functions", module: gen("func_bomb", func() []byte { return funcBomb(1_000_000) }),
+			shape: true, startWithin: 65 * time.Second, kinds: trap,
+			escapes: "1M functions (10 MB) took 45 s to start, +874 MiB peak RSS, +210 MiB kept"},
+
+		// Iterations whose cost is not their instruction count.
+		{name: "memory.fill loop", module: wat("fill_loop"), conf: with("memory_limit", 64), kinds: timeout, rss: 64 + 160},
+		{name: "memory.copy loop", module: wat("copy_loop"), conf: with("memory_limit", 64), kinds: timeout, rss: 64 + 160},
+		{name: "memory.init loop", module: wat("init_loop"), kinds: timeout},
+		{name: "table.fill and table.copy loop", module: wat("table_ops_loop"), kinds: timeout},
+		{name: "table growth", module: wat("table_grow"), conf: with("memory_limit", 16), kinds: timeout},
+		{name: "memory.fill of all memory", module: wat("fill_huge"), kinds: timeout, rss: 128 + 160},
+		{name: "memory declared, never touched, then a trap", module: wat("grow_then_trap"), kinds: map[string]int64{"memory": 1},
+			rss: 32, escapes: "freeing the instance clears all memory the guest grew to, after the deadline: at the default memory_limit 780 ms past a 100 ms timeout and +126 MiB RSS the guest never touched (5.3 s, +1 GiB at 1024)"},
+
+		// Host calls that amplify.
+		{name: "fd_write with a million iovecs", module: wat("fd_write_iovecs"), conf: with("memory_limit", 32), kinds: timeout,
+			check: func(t *testing.T, h *harness) {
+				assert.LessOrEqual(t, len(h.logs.FilterMessage(guestLogMessage).All()), 60, "guest lines pass the rate limit")
+			}},
+		{name: "random_get of all memory in a loop", module: wat("random_get_loop"), conf: with("memory_limit", 64), kinds: timeout,
+			rss: 64 + 160},
+		{name: "poll_oneoff", module: wat("poll_oneoff_huge"), kinds: timeout},
+		{name: "Go sleep", module: goGuest("hostilego"), conf: with("config", guestConf("attack", "sleep")), kinds: timeout},
+		{name: "column keys", module: wat("column_key"), conf: with("memory_limit", 32), kinds: timeout},
+		{name: "otlp_get in a loop", module: wat("otlp_get_loop"), conf: with("memory_limit", 32), batch: bigAttackBatch,
+			kinds: timeout},
+		{name: "column in a loop", module: wat("column_loop"), conf: with("memory_limit", 32), batch: bigAttackBatch,
+			kinds: timeout},
+		{name: "the guest calls the checkpoint", module: wat("checkpoint_self"), kinds: timeout},
+		{name: "otlp_set of 8M spans", module: goGuest("otlpbomb"), conf: with("config", guestConf("shape", "flat"), "timeout", "5s"),
+			kinds: guestFault},
+		{name: "otlp_set of 8M spans behind a group", module: goGuest("otlpbomb"),
+			conf: with("config", guestConf("shape", "groups"), "timeout", "5s"), kinds: guestFault,
+			escapes: "the size check skips what parses as a protobuf group; pdata decodes it: 16 MiB became 8,388,592 spans, +3.8 GiB RSS, 15 s past the deadline"},
+		{name: "otlp_set of 8M spans behind an overlong length", module: goGuest("otlpbomb"),
+			conf: with("config", guestConf("shape", "overlong"), "timeout", "5s"), kinds: guestFault,
+			escapes: "the size check reads lengths of at most 5 bytes; pdata accepts 10: 16 MiB became 8,388,592 spans, +4.1 GiB RSS, 15 s past the deadline"},
+		{name: "otlp_set nested a million deep", module: goGuest("otlpbomb"),
+			conf: with("config", guestConf("shape", "deep"), "timeout", "5s"), kinds: guestFault},
+		{name: "otlp_set nested a million deep behind a group", module: goGuest("otlpbomb"),
+			conf: with("config", guestConf("shape", "deep_groups"), "timeout", "5s"), kinds: guestFault, isolated: true,
+			escapes: "nesting hidden behind a group reaches pdata's recursive decoder: fatal error: stack overflow, the process dies"},
+
+		// Edits.
+		{name: "100,000 attribute edits on one span", module: wat("edits_400k"), conf: with("memory_limit", 16, "config", guestConf("n", "1")),
+			kinds: guestFault},
+		{name: "400,000 attribute edits on one span", module: wat("edits_400k"), conf: with("memory_limit", 16), kinds: guestFault,
+			escapes: "refused, but validating the list runs with no deadline check: 325 ms past a 300 ms timeout, and the watchdog fires"},
+		{name: "edits with long keys", module: wat("edits_long_keys"), conf: with("memory_limit", 32), kinds: guestFault,
+			escapes: "the apply bound counts key comparisons, not their length: applied after the deadline, 5.5 s past a 300 ms timeout"},
+		// The renames cancel out, so the batch arrives as sent and the call
+		// succeeds: what is checked is that applying them costs nothing per
+		// rename. The guest needs more than the usual timeout to write
+		// 350,000 renames.
+		{name: "renaming a large value back and forth", module: wat("edits_rename"), conf: with("memory_limit", 32, "timeout", "3s"),
+			batch: payloadAttackBatch, kinds: map[string]int64{}},
+
+		// The shared key-value store.
+		{name: "key-value store filled and rewritten", module: wat("kv_fill_rewrite"), kinds: timeout},
+		{name: "Go key-value store filled and rewritten", module: goGuest("hostilego"), conf: with("config", guestConf("attack", "kv")),
+			kinds: timeout},
+
+		// The Collector's log.
+		{name: "forged log lines", module: wat("log_forge"), kinds: guestFault, check: requireNoForgedLines},
+		{name: "Go forged log lines", module: goGuest("hostilego"), conf: with("config", guestConf("attack", "forge")),
+			kinds: guestFault, check: requireNoForgedLines},
+		{name: "line separator and bidi override in the log", module: wat("log_forge"), kinds: guestFault, check: requireNoFormatChars,
+			escapes: "U+202E passes the guest_message sanitiser, and the fail message is logged unsanitised (U+2028 and U+202E raw)"},
+
+		// Exports and imports.
+		{name: "export with the right arity and the wrong type", module: wat("wrong_export_types"),
+			refused: []string{`export "wasmcol_process" has the wrong signature`}},
+		{name: "_initialize with a parameter", module: wat("initialize_params"),
+			refused: []string{`export "_initialize" has the wrong signature`}},
+		{name: "no export section", module: wat("no_exports"), refused: []string{"missing export"}},
+		{name: "imported memory", module: wat("import_memory"), refused: []string{"only functions can be imported"}},
+		{name: "imported table", module: wat("import_table"), refused: []string{"only functions can be imported"}},
+		{name: "imported global", module: wat("import_global"), refused: []string{"only functions can be imported"}},
+		{name: "a host function exported as init", module: wat("export_host_import"), refused: []string{"init failed"}},
+		{name: "checkpoint imported with another type", module: wat("checkpoint_wrong_type"), refused: []string{"checkpoint"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, c.run)
+	}
+}
+
+// A reload to a hostile module must never hold up shutdown: the watcher
+// reloads in the background while batches keep flowing on the running
+// module, and Shutdown must interrupt whatever the reload is doing.
+func TestSandboxReloadCannotBlockShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		module  func(testing.TB) []byte
+		escapes string
+	}{
+		// Instantiating the new module runs its start section, which loops
+		// until the start deadline (10 s at least).
+		{name: "start section loops", module: func(tb testing.TB) []byte { return wasmBytes(t, hostileWAT(tb, "start_loop")) },
+			escapes: "shutdown waits for the reload watcher before it closes the plugin, so the reload runs to its start deadline: 9.7 s"},
+		// Rewriting the new module takes seconds, before any deadline.
+		{name: "rewrite takes seconds", module: func(testing.TB) []byte { return typeBomb(200_000, 20_000) },
+			escapes: "nothing interrupts the rewrite of a reloaded module: shutdown waited 13.4 s for this 700 KB module"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.escapes != "" && os.Getenv(runEscapesEnv) == "" {
+				t.Skip("escapes: " + tc.escapes)
+			}
+			defer wasmprocessor.SetReloadInterval(20 * time.Millisecond)()
+			module := filepath.Join(t.TempDir(), "filter.wasm")
+			replaceFile(t, module, wasmBytes(t, hostileWAT(t, "call_tree")))
+			h, err := newHarness(t, map[string]any{"module": module, "reload": true, "pool_size": 1, "timeout": "300ms"})
+			require.NoError(t, err)
+			requireProcessed(t, h)
+
+			mem := watchMemory(t)
+			replaceFile(t, module, tc.module(t))
+			time.Sleep(300 * time.Millisecond) // the watcher has picked it up
+			requireProcessed(t, h)
+			in := attackBatch()
+			want := clone(in)
+			require.NoError(t, h.consume(in))
+			require.NoError(t, ptracetest.CompareTraces(want, h.last(t)), "the running module's attack batch arrives unchanged")
+
+			began := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			require.NoError(t, h.proc.Shutdown(ctx))
+			took := time.Since(began)
+			use := mem.end(t)
+			t.Logf("shutdown took %v; %s", took, use)
+			assert.Less(t, took, 2*time.Second, "shutdown waited for the reload")
+			h.requireOnlyFailures(t, map[string]int64{"timeout": 1})
+			assert.LessOrEqual(t, use.PeakRSS, uint64(160*mib), "peak RSS growth")
+		})
+	}
+}

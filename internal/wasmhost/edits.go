@@ -101,6 +101,9 @@ func (e *editor) exactWork(ops []byte) int {
 			}
 			work += 2 * (e.t.attrs(table, idx).Len() + grown[item]) * compareCost(len(k))
 		}
+		if work > MaxApplyWork {
+			return work // enough to refuse
+		}
 	}
 	return work
 }

@@ -51,6 +51,11 @@ const (
 	fuelBudget = 100_000
 	// bulkShift: a bulk memory operation costs one unit per 16 bytes.
 	bulkShift = 4
+	// bulkChunk: a memory.fill or memory.copy larger than this runs in
+	// chunks of this size, with a check between them, so that one
+	// operation over a whole memory cannot hold the guest past its
+	// deadline (or keep the Go runtime from stopping the world).
+	bulkChunk = 1 << 20
 	// hostCallCost is charged for each call of a host function; the host
 	// function itself checks the deadline when it runs.
 	hostCallCost = 16
@@ -111,6 +116,7 @@ const (
 	opLoop        = 0x03
 	opIf          = 0x04
 	opElse        = 0x05
+	opDrop        = 0x1A
 	opEnd         = 0x0B
 	opBr          = 0x0C
 	opBrIf        = 0x0D
@@ -158,8 +164,26 @@ type modInfo struct {
 	funcs         []funcInfo // defined functions
 	extraTypes    []funcType // types the rewrite appends
 	typeIdx       map[string]uint32
-	locals        int // declared in all functions
+	locals        int  // declared in all functions
+	usesFill      bool // some function has memory.fill: the $fill helper is added
+	usesCopy      bool // ... memory.copy: the $copy helper is added
 }
+
+// helperIdx is the index of the n-th function the rewrite appends.
+func (m *modInfo) helperIdx(n uint32) uint32 {
+	return m.importedFuncs + 1 + uint32(len(m.funcs)) + n
+}
+
+func (m *modInfo) fillIdx() uint32 { return m.helperIdx(0) }
+
+func (m *modInfo) copyIdx() uint32 {
+	if m.usesFill {
+		return m.helperIdx(1)
+	}
+	return m.helperIdx(0)
+}
+
+var bulkHelperType = funcType{params: []byte{valI32, valI32, valI32}}
 
 func (m *modInfo) funcCount() uint32 { return uint32(len(m.funcTypes)) }
 
@@ -493,6 +517,11 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 			f.callsAny, f.callsGuest = true, true
 		case in.bulk:
 			f.bulk = true
+			if in.op == opPrefixFC && in.sub == 11 {
+				m.usesFill = true
+			} else if in.op == opPrefixFC && in.sub == 10 {
+				m.usesCopy = true
+			}
 		}
 		if prefix && !straight(in) {
 			prefix = false
@@ -788,6 +817,14 @@ func (m *modInfo) rewrite(s section) ([]byte, error) {
 		out, err = m.rewriteGlobals(&r)
 	case secExport:
 		out, err = m.rewriteExports(&r)
+	case secFunction:
+		n := r.u32()
+		out = appendU32(nil, n+m.helpers())
+		out = append(out, r.b[r.off:]...)
+		r.off = len(r.b)
+		for i := uint32(0); i < m.helpers(); i++ {
+			out = appendU32(out, m.typeIndex(bulkHelperType))
+		}
 	case secStart:
 		i := r.u32()
 		if i >= m.funcCount() {
@@ -845,6 +882,9 @@ func (m *modInfo) rewriteTypes(r *reader) ([]byte, error) {
 	// Every type the code needs is known once the type section is
 	// emitted: the checkpoint's, and one per multi-result function.
 	m.typeIndex(checkpointType)
+	if m.usesFill || m.usesCopy {
+		m.typeIndex(bulkHelperType)
+	}
 	for _, f := range m.funcs {
 		if res := m.types[f.typ].results; len(res) > 1 {
 			m.typeIndex(funcType{results: res})
@@ -1061,9 +1101,20 @@ func (m *modInfo) rewriteData(r *reader) ([]byte, error) {
 	return out, nil
 }
 
+func (m *modInfo) helpers() uint32 {
+	n := uint32(0)
+	if m.usesFill {
+		n++
+	}
+	if m.usesCopy {
+		n++
+	}
+	return n
+}
+
 func (m *modInfo) rewriteCode(r *reader) ([]byte, error) {
 	n := r.u32()
-	out := appendU32(nil, n)
+	out := appendU32(nil, n+m.helpers())
 	var fn []byte
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		size := r.u32()
@@ -1074,6 +1125,14 @@ func (m *modInfo) rewriteCode(r *reader) ([]byte, error) {
 		}
 		out = appendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
+	}
+	if m.usesFill {
+		fn = m.bulkHelper(fn[:0], false)
+		out = append(appendU32(out, uint32(len(fn))), fn...)
+	}
+	if m.usesCopy {
+		fn = m.bulkHelper(fn[:0], true)
+		out = append(appendU32(out, uint32(len(fn))), fn...)
 	}
 	return out, nil
 }
@@ -1115,7 +1174,7 @@ func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, err
 	if f.bulk {
 		out = appendU32(out, groups+1)
 		out = append(out, declared...)
-		out = append(out, 1, valI32)
+		out = append(out, 3, valI32)
 	} else {
 		out = appendU32(out, groups)
 		out = append(out, declared...)
@@ -1230,7 +1289,14 @@ func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, err
 		case opCallIndir:
 			cur.cost += smallLeaf
 		}
-		if in.bulk {
+		switch {
+		case in.op == opPrefixFC && (in.sub == 10 || in.sub == 11):
+			// memory.copy or memory.fill: small ones inline, charged by
+			// size; large ones through the chunking helper.
+			flush(in.start)
+			out = m.appendLargeBulk(out, tmp, in.sub == 10, code[in.start:r.off])
+			copied = r.off
+		case in.bulk:
 			flush(in.start)
 			out = m.appendBulkCharge(out, tmp, in.table)
 			flush(r.off)
@@ -1352,4 +1418,124 @@ func (m *modInfo) renumberNames(body []byte) []byte {
 		}
 	}
 	return out
+}
+
+// appendLargeBulk replaces a memory.fill or memory.copy (op, the original
+// instruction's bytes): its operands go to three scratch locals; up to
+// bulkChunk bytes it runs in place, charged by size, and past that the
+// chunking helper runs it.
+func (m *modInfo) appendLargeBulk(out []byte, tmp uint32, isCopy bool, op []byte) []byte {
+	n, b, a := tmp, tmp+1, tmp+2 // the count, the value or source, the destination
+	out = appendU32(append(out, opLocalSet), n)
+	out = appendU32(append(out, opLocalSet), b)
+	out = appendU32(append(out, opLocalSet), a)
+	out = appendU32(append(out, opLocalGet), n)
+	out = appendI32Const(out, bulkChunk)
+	out = append(out, opI32GtU, opIf, blockEmpty)
+	out = m.appendGets(out, a, b, n)
+	helper := m.fillIdx()
+	if isCopy {
+		helper = m.copyIdx()
+	}
+	out = appendU32(append(out, opCall), helper)
+	out = append(out, opElse)
+	out = appendU32(append(out, opLocalGet), n)
+	out = m.appendBulkCharge(out, n, false) // tees n into n: unchanged
+	out = append(out, opDrop)
+	out = m.appendGets(out, a, b, n)
+	out = append(out, op...)
+	return append(out, opEnd)
+}
+
+func (m *modInfo) appendGets(out []byte, locals ...uint32) []byte {
+	for _, l := range locals {
+		out = appendU32(append(out, opLocalGet), l)
+	}
+	return out
+}
+
+// bulkHelper is the body of $fill (d, v, n) or $copy (d, s, n): bounds
+// first, as the instruction does, then chunks of bulkChunk bytes, each
+// charged and followed by a check. A copy to a higher address runs from
+// the end, so that overlapping ranges copy as memory.copy does. Writes
+// before a trap cannot be seen: the host discards an instance that traps.
+func (m *modInfo) bulkHelper(out []byte, isCopy bool) []byte {
+	const d, v, n, c = 0, 1, 2, 3   // parameters, then the chunk's size
+	out = append(out, 1, 1, valI32) // one group: one i32 local
+	// if d+n > memory size (or s+n, for a copy): trap
+	outOfBounds := func(out []byte, at uint32) []byte {
+		out = appendU32(append(out, opLocalGet), at)
+		out = append(out, 0xAD) // i64.extend_i32_u
+		out = appendU32(append(out, opLocalGet), n)
+		out = append(out, 0xAD, 0x7C)       // i64.extend_i32_u, i64.add
+		out = append(out, 0x3F, 0x00, 0xAD) // memory.size, i64.extend_i32_u
+		out = append(out, 0x42, 16, 0x86)   // i64.const 16, i64.shl
+		out = append(out, 0x56)             // i64.gt_u
+		return append(out, opIf, blockEmpty, opUnreachable, opEnd)
+	}
+	out = outOfBounds(out, d)
+	if isCopy {
+		out = outOfBounds(out, v)
+	}
+	// c = min(n, bulkChunk), then n -= c
+	takeChunk := func(out []byte) []byte {
+		out = appendU32(append(out, opLocalGet), n)
+		out = appendI32Const(out, bulkChunk)
+		out = appendU32(append(out, opLocalGet), n)
+		out = appendI32Const(out, bulkChunk)
+		out = append(out, 0x49, 0x1B) // i32.lt_u, select
+		out = appendU32(append(out, opLocalTee), c)
+		out = appendU32(append(out, opLocalGet), n)
+		out = appendU32(append(out, opLocalGet), c)
+		out = append(out, opI32Sub)
+		out = appendU32(append(out, opLocalSet), n)
+		return out
+	}
+	advance := func(out []byte, at uint32) []byte { // at += c
+		out = appendU32(append(out, opLocalGet), at)
+		out = appendU32(append(out, opLocalGet), c)
+		out = append(out, opI32Add)
+		return appendU32(append(out, opLocalSet), at)
+	}
+	plusN := func(out []byte, at uint32) []byte { // at + n
+		out = appendU32(append(out, opLocalGet), at)
+		out = appendU32(append(out, opLocalGet), n)
+		return append(out, opI32Add)
+	}
+	loop := func(out []byte, body func([]byte) []byte) []byte {
+		out = append(out, opBlock, blockEmpty, opLoop, blockEmpty)
+		out = appendU32(append(out, opLocalGet), n)
+		out = append(out, 0x45, opBrIf, 1) // i32.eqz, br_if 1
+		out = takeChunk(out)
+		out = body(out)
+		out = appendU32(append(out, opLocalGet), c)
+		out = m.appendBulkCharge(out, c, false)
+		out = append(out, opDrop, opBr, 0, opEnd, opEnd)
+		return out
+	}
+	if !isCopy {
+		out = loop(out, func(out []byte) []byte {
+			out = m.appendGets(out, d, v, c)
+			out = append(out, opPrefixFC, 11, 0)
+			return advance(out, d)
+		})
+		return append(out, opEnd)
+	}
+	// if d > s: from the end
+	out = appendU32(append(out, opLocalGet), d)
+	out = appendU32(append(out, opLocalGet), v)
+	out = append(out, opI32GtU, opIf, blockEmpty)
+	out = loop(out, func(out []byte) []byte {
+		out = plusN(out, d)
+		out = plusN(out, v)
+		out = appendU32(append(out, opLocalGet), c)
+		return append(out, opPrefixFC, 10, 0, 0)
+	})
+	out = append(out, opElse)
+	out = loop(out, func(out []byte) []byte {
+		out = m.appendGets(out, d, v, c)
+		out = append(out, opPrefixFC, 10, 0, 0)
+		return advance(advance(out, d), v)
+	})
+	return append(out, opEnd, opEnd)
 }

@@ -3,6 +3,7 @@
 package wasmhost
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -295,4 +296,59 @@ func FuzzInstrument(f *testing.F) {
 			within(name, func() { _, _ = fn.Call(base, make([]uint64, len(def.ParamTypes()))...) })
 		}
 	})
+}
+
+// Large memory.fill and memory.copy run in chunks; they must behave
+// exactly as the instructions do, overlapping copies in both directions and
+// out-of-bounds traps included. Each operation runs on the instrumented and
+// the original module, and memory must match after every one.
+func TestMeterChunkedBulkOps(t *testing.T) {
+	bin := watModule(t, `(module (memory (export "memory") 80)
+		(func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+		(func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2))))`, false)
+	ctx := context.Background()
+	out, err := instrument(bin, testLimits)
+	require.NoError(t, err)
+	plain := wazero.NewRuntime(ctx)
+	defer plain.Close(ctx)
+	want, err := plain.Instantiate(ctx, bin)
+	require.NoError(t, err)
+	metered := wazero.NewRuntime(ctx)
+	defer metered.Close(ctx)
+	require.NoError(t, instantiateWASI(ctx, metered))
+	_, err = Instantiate(ctx, metered)
+	require.NoError(t, err)
+	got, err := metered.Instantiate(ctx, out)
+	require.NoError(t, err)
+	size := uint64(80 << 16)
+	// Seed memory with a pattern, so that copies move something visible.
+	for i := uint32(0); i < uint32(size); i += 4 {
+		want.Memory().WriteUint32Le(i, i*2654435761)
+		got.Memory().WriteUint32Le(i, i*2654435761)
+	}
+	const mib = 1 << 20
+	ops := []struct {
+		fn      string
+		a, b, n uint64
+	}{
+		{"fill", 3, 0xAB, 3*mib + 17},
+		{"copy", 100, 5 * mib / 2, 2*mib + 5},  // down, overlapping
+		{"copy", mib + 7, 11, 3 * mib},         // up, overlapping
+		{"copy", 0, size - 2*mib, 2 * mib},     // to the start from the end
+		{"fill", size - mib - 1, 7, mib + 1},   // up to the last byte
+		{"fill", size - mib, 7, mib + 1},       // one past: traps
+		{"copy", 10, size - 3*mib, 3*mib + 1},  // source one past: traps
+		{"copy", size - 2*mib + 1, 0, 2 * mib}, // destination one past: traps
+		{"fill", size, 1, 0},                   // empty at the end: no trap
+		{"copy", 0xFFFFFFFF, 0, 2 * mib},       // wraps in 32 bits: traps
+		{"fill", 12345, 0x5A, 2*mib - 1},
+	}
+	for i, op := range ops {
+		_, werr := want.ExportedFunction(op.fn).Call(ctx, op.a, op.b, op.n)
+		_, gerr := got.ExportedFunction(op.fn).Call(ctx, op.a, op.b, op.n)
+		require.Equal(t, werr != nil, gerr != nil, "op %d %s(%d, %d, %d): trap %v vs %v", i, op.fn, op.a, op.b, op.n, werr, gerr)
+		wm, _ := want.Memory().Read(0, uint32(size))
+		gm, _ := got.Memory().Read(0, uint32(size))
+		require.True(t, bytes.Equal(wm, gm), "op %d %s(%d, %d, %d): memory differs", i, op.fn, op.a, op.b, op.n)
+	}
 }

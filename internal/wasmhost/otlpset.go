@@ -53,8 +53,9 @@ const (
 // (recursively) to their end. Every length-delimited field whose contents
 // parse as a message counts against objects and is walked in turn (empty
 // ones count too: an empty span is an empty field), so the count bounds the
-// messages any schema could decode p into. Messages and groups together
-// may nest maxOTLPDepth deep. Each level re-reads its fields, so the walk
+// messages any schema could decode p into. Messages may nest
+// maxOTLPDepth deep; groups, which pdata skips without recursion, may not
+// hide them. Each level re-reads its fields, so the walk
 // reads p at most maxOTLPDepth times; it checks the deadline as it goes.
 type protoWalker struct {
 	objects int
@@ -62,23 +63,22 @@ type protoWalker struct {
 	guard   *guard
 }
 
-func (w *protoWalker) walk(p []byte, depth int) walkResult {
-	r := reader{b: p}
-	return w.fields(&r, depth, 0, true)
-}
+func (w *protoWalker) walk(p []byte, depth int) walkResult { return w.fields(p, depth, true) }
 
-// fields reads fields up to the end of r, or, inside a group, up to the
-// group's end (endField). With nested false it only checks the wire
-// format: length-delimited contents are skipped.
-func (w *protoWalker) fields(r *reader, depth int, endField uint64, nested bool) walkResult {
-	if w.scanned += len(r.b) - r.off; w.scanned > 1<<20 && w.guard != nil {
+// fields reads the fields of one message. Groups are skipped as pdata
+// skips them: by counting start and end tags, whatever their field
+// numbers, and without looking into what they hold. With nested false it
+// only checks the wire format: length-delimited contents are skipped.
+func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
+	if w.scanned += len(p); w.scanned > 1<<20 && w.guard != nil {
 		w.scanned = 0
 		w.guard.check()
 	}
+	r := reader{b: p}
+	groups := 0
 	for !r.done() {
 		tag := r.leb(10)
-		field := tag >> 3
-		if r.err != nil || field == 0 {
+		if r.err != nil || tag>>3 == 0 {
 			return walkBad
 		}
 		switch tag & 7 {
@@ -94,24 +94,19 @@ func (w *protoWalker) fields(r *reader, depth int, endField uint64, nested bool)
 				return walkBad
 			}
 			sub := r.bytes(int(n))
-			if !nested {
+			if !nested || groups > 0 {
 				break
 			}
 			if res := w.lengthDelimited(sub, depth); res != walkOK {
 				return res
 			}
-		case 3: // a group, which pdata skips recursively
-			if depth+1 >= maxOTLPDepth {
-				return walkTooBig
-			}
-			if res := w.fields(r, depth+1, field, false); res != walkOK {
-				return res
-			}
+		case 3:
+			groups++
 		case 4:
-			if field != endField {
+			if groups == 0 {
 				return walkBad
 			}
-			return walkOK
+			groups--
 		default:
 			return walkBad
 		}
@@ -122,8 +117,8 @@ func (w *protoWalker) fields(r *reader, depth int, endField uint64, nested bool)
 			return walkTooBig
 		}
 	}
-	if endField != 0 || r.err != nil {
-		return walkBad // a group without its end
+	if groups != 0 || r.err != nil {
+		return walkBad
 	}
 	return walkOK
 }
@@ -139,7 +134,7 @@ func (w *protoWalker) lengthDelimited(sub []byte, depth int) walkResult {
 		// Too deep to walk further: if it is a message at all, pdata
 		// would recurse into it.
 		flat := protoWalker{objects: 1 << 30}
-		if r := (reader{b: sub}); flat.fields(&r, depth+1, 0, false) == walkOK {
+		if flat.fields(sub, depth+1, false) == walkOK {
 			return walkTooBig
 		}
 		return walkOK

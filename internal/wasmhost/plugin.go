@@ -76,7 +76,7 @@ type Mount struct {
 // Limits that are not options, documented in ABI.md.
 const (
 	// StackLimit is the estimated stack one call may use (see meter.go).
-	StackLimit = 16 << 20
+	StackLimit = 8 << 20
 	// TableLimit is the most table elements a module may have.
 	TableLimit = 1 << 20
 	// compileTimeout bounds compiling a module.

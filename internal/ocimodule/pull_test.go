@@ -377,12 +377,12 @@ func TestParseReference(t *testing.T) {
 		assert.NoError(t, err, s)
 	}
 	bad := map[string]string{
-		"mine:1.0":                           "registry",
-		"org/mine:1.0":                       "registry",
-		"registry.example.com/mine":          "tag",
-		"registry.example.com/Mine:1":        "repository",
+		"mine:1.0":                    "registry",
+		"org/mine:1.0":                "registry",
+		"registry.example.com/mine":   "tag",
+		"registry.example.com/Mine:1": "repository",
 		"registry.example.com/mine@sha512:" + strings.Repeat("0", 128): "only sha256",
-		"registry.example.com/mine@sha256:0": "digest",
+		"registry.example.com/mine@sha256:0":                           "digest",
 	}
 	for s, want := range bad {
 		_, err := ocimodule.ParseReference(s, false)

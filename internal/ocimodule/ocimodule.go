@@ -90,10 +90,6 @@ func ParseReference(s string, plainHTTP bool) (name.Reference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q is not registry/repository:tag or registry/repository@sha256:<digest>: %w", s, err)
 	}
-	reg := ref.Context().RegistryStr()
-	if !strings.ContainsAny(reg, ".:") && reg != "localhost" {
-		return nil, fmt.Errorf("%q: %q is not a registry host (want host.domain or host:port first)", s, reg)
-	}
 	return ref, nil
 }
 

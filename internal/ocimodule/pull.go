@@ -86,7 +86,10 @@ func (c *Client) remoteOptions() []remote.Option {
 func (c *Client) explain(ctx context.Context, ref name.Reference, err error) error {
 	var terr *transport.Error
 	switch {
-	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) && c.Auth == nil:
+	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		if c.Auth != nil {
+			return fmt.Errorf("%w (the registry refused the credentials given)", err)
+		}
 		return fmt.Errorf("%w (%s)", err, authHint(ref.Context().RegistryStr()))
 	case errors.Is(err, errPlainHTTP) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("%w: %v", ErrPlainHTTP, err)

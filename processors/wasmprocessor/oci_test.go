@@ -3,6 +3,7 @@
 package wasmprocessor_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmcol/wasmcol/internal/cli"
 	"github.com/wasmcol/wasmcol/internal/ocimodule"
 	"github.com/wasmcol/wasmcol/internal/ocitest"
 )
@@ -81,6 +83,25 @@ func TestOCIModule(t *testing.T) {
 	h = start(t, map[string]any{"module": pinned, "sha256": sum, "plain_http": true, "pool_size": 1})
 	require.NoError(t, h.consume(spans("a")))
 	assert.Equal(t, "1", spanAttr(h.last(t), 0, "filter.version"))
+}
+
+// TestOCIModulePushedByCommand: what `wasmcol push` pushes, the processor
+// pulls, at the pin the command prints.
+func TestOCIModulePushedByCommand(t *testing.T) {
+	reg := privateRegistry(t)
+	var stdout, stderr bytes.Buffer
+	code, handled := cli.Run([]string{"push", "--plain-http", guest(t, "reloadv2"), reg.Host + "/filters/pushed:v2"},
+		cli.IO{Stdout: &stdout, Stderr: &stderr})
+	require.True(t, handled)
+	require.Equal(t, 0, code, stderr.String())
+	_, pin, ok := strings.Cut(stdout.String(), "module: ")
+	require.True(t, ok, stdout.String())
+	pin, _, _ = strings.Cut(pin, "\n")
+
+	h := start(t, map[string]any{"module": pin, "plain_http": true, "pool_size": 1,
+		"sha256": wasmSHA256(t, guest(t, "reloadv2"))})
+	require.NoError(t, h.consume(spans("a")))
+	assert.Equal(t, "2", spanAttr(h.last(t), 0, "filter.version"))
 }
 
 // TestOCIStartFailures: every way a pull can fail stops the start with a

@@ -142,14 +142,14 @@ func authHint(registry string) string {
 	if path == "" {
 		return "no Docker config file: neither DOCKER_CONFIG nor a home directory is set"
 	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Sprintf("no Docker config at %s (set DOCKER_CONFIG to the directory holding config.json)", path)
+	}
 	cfg, err := readDockerConfig(path)
 	if err != nil {
 		return err.Error()
 	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Sprintf("no Docker config at %s (set DOCKER_CONFIG to the directory holding config.json)", path)
-	}
-	if a, err := cfg.lookup(registry); err != nil || a != nil {
+	if a, _ := cfg.lookup(registry); a != nil {
 		return fmt.Sprintf("the registry refused the credentials for %s in %s", registry, path)
 	}
 	helper := cfg.CredHelpers[registry]

@@ -7,10 +7,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -393,3 +398,55 @@ func TestParseReference(t *testing.T) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// TestSizeLimits: a manifest over 4 MiB is cut off whether or not the
+// registry announces its length, and a layer whose manifest declares more
+// than MaxModuleSize is refused before it is downloaded.
+func TestSizeLimits(t *testing.T) {
+	noDockerConfig(t)
+	big := append([]byte(`{"schemaVersion":2,"layers":[],"pad":"`), bytes.Repeat([]byte("x"), 5<<20)...)
+	big = append(big, `"}`...)
+	var blobRequests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/":
+			w.WriteHeader(http.StatusOK)
+		case strings.HasSuffix(r.URL.Path, "/manifests/announced"):
+			w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			_, _ = w.Write(big)
+		case strings.HasSuffix(r.URL.Path, "/manifests/chunked"):
+			w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+			for i := 0; i < len(big); i += 64 << 10 {
+				_, _ = w.Write(big[i:min(i+64<<10, len(big))])
+				w.(http.Flusher).Flush()
+			}
+		case strings.HasSuffix(r.URL.Path, "/manifests/huge-layer"):
+			w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+			_, _ = fmt.Fprintf(w, `{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":%q,"size":2,"digest":"sha256:%s"},"layers":[{"mediaType":%q,"size":%d,"digest":"sha256:%s"}]}`,
+				types.OCIManifestSchema1, ocimodule.WasmConfigMediaType, strings.Repeat("1", 64),
+				ocimodule.WasmLayerMediaType, ocimodule.MaxModuleSize+1, strings.Repeat("2", 64))
+		default:
+			if strings.Contains(r.URL.Path, "/blobs/") {
+				blobRequests.Add(1)
+			}
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c := &ocimodule.Client{PlainHTTP: true}
+
+	_, err := c.Pull(t.Context(), ref(t, host+"/big/mod:announced"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "over the limit of 4194304")
+
+	_, err = c.Pull(t.Context(), ref(t, host+"/big/mod:chunked"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "manifest larger than 4194304 bytes")
+
+	_, err = c.Pull(t.Context(), ref(t, host+"/big/mod:huge-layer"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("is %d bytes; want 1 to 256 MiB", ocimodule.MaxModuleSize+1))
+	assert.Zero(t, blobRequests.Load(), "refused before downloading")
+}

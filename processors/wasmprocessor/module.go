@@ -113,7 +113,10 @@ func (s *moduleSource) load(ctx context.Context) (bin []byte, version string, er
 		return nil, "", err
 	}
 	sum, err := s.checkPin(bin)
-	return bin, sum, err
+	if err != nil {
+		return nil, "", err
+	}
+	return bin, sum, nil
 }
 
 // poll returns the module if it changed from version, or nil if not. For a

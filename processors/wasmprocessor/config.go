@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/wasmcol/wasmcol/internal/ocimodule"
 )
 
 // Config is the wasm processor's configuration.
 type Config struct {
-	// Module is a path to a .wasm or .wasm.gz file, or builtin:<name>.
+	// Module is a path to a .wasm or .wasm.gz file, builtin:<name>, or
+	// oci://registry/repository:tag (or @sha256:<digest>).
 	Module string `mapstructure:"module"`
 	// SHA256, when set, pins the module's (uncompressed) digest.
 	SHA256 string `mapstructure:"sha256"`
@@ -42,8 +45,14 @@ type Config struct {
 	Mounts []MountConfig `mapstructure:"mounts"`
 	// CacheDir keeps compiled modules across restarts.
 	CacheDir string `mapstructure:"cache_dir"`
-	// Reload watches the module file and swaps in new versions.
+	// Reload watches the module file, or the oci:// tag, and swaps in new
+	// versions.
 	Reload bool `mapstructure:"reload"`
+	// ReloadInterval is how often reload looks; 0 means every second for
+	// a file and every minute for an oci:// tag.
+	ReloadInterval time.Duration `mapstructure:"reload_interval"`
+	// PlainHTTP lets an oci:// module come from a registry without TLS.
+	PlainHTTP bool `mapstructure:"plain_http"`
 }
 
 // MountConfig exposes a host directory to the guest, read only.
@@ -70,6 +79,9 @@ const (
 	defaultTimeout     = time.Second
 	maxMemoryLimit     = 4096 // wasm32 addresses 4 GiB
 	maxPoolSize        = 1024
+	// minOCIReloadInterval keeps a reloading processor from flooding its
+	// registry with requests.
+	minOCIReloadInterval = time.Second
 )
 
 func createDefaultConfig() *Config {
@@ -105,13 +117,34 @@ func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	switch name, isBuiltin := strings.CutPrefix(c.Module, builtinPrefix); {
+	name, isBuiltin := strings.CutPrefix(c.Module, builtinPrefix)
+	ref, isOCI := strings.CutPrefix(c.Module, ocimodule.Scheme)
+	switch {
 	case c.Module == "":
-		bad("module", "required: a path to a .wasm or .wasm.gz file, or builtin:<name>")
+		bad("module", "required: a path to a .wasm or .wasm.gz file, builtin:<name>, or oci://registry/repository:tag")
 	case isBuiltin && !hasBuiltin(name):
 		bad("module", "unknown built-in %q (built in: %s)", name, strings.Join(builtinNames(), ", "))
 	case isBuiltin && c.Reload:
 		bad("reload", "a built-in module cannot be reloaded")
+	case isOCI:
+		parsed, err := ocimodule.ParseReference(ref, c.PlainHTTP)
+		if err != nil {
+			bad("module", "%v", err)
+		} else if c.Reload && ocimodule.IsDigest(parsed) {
+			bad("reload", "the module is pinned by digest, so it never changes; reference a tag to reload")
+		}
+	}
+	if c.PlainHTTP && !isOCI {
+		bad("plain_http", "applies only to an oci:// module")
+	}
+	switch {
+	case c.ReloadInterval == 0:
+	case !c.Reload:
+		bad("reload_interval", "set, but reload is false")
+	case c.ReloadInterval < 0:
+		bad("reload_interval", "must be positive, got %s", c.ReloadInterval)
+	case isOCI && c.ReloadInterval < minOCIReloadInterval:
+		bad("reload_interval", "must be at least %s for an oci:// module, so as not to flood the registry, got %s", minOCIReloadInterval, c.ReloadInterval)
 	}
 	if c.SHA256 != "" {
 		if b, err := hex.DecodeString(c.SHA256); err != nil || len(b) != 32 {

@@ -57,6 +57,29 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{id: component.NewIDWithName(metadata.Type, "unknown_builtin"), errs: []string{`module: unknown built-in "nope"`}},
 		{id: component.NewIDWithName(metadata.Type, "zero_memory"), errs: []string{"memory_limit: must be between 1 and 4096 MiB, got 0"}},
+		{
+			id: component.NewIDWithName(metadata.Type, "oci"),
+			expected: &Config{
+				Module: "oci://registry.example.com/filters/mine:1.0",
+				SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+				Reload: true, ReloadInterval: 5 * time.Minute,
+				MemoryLimit: 128, Timeout: time.Second, OnError: OnErrorPass,
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "oci_pinned"),
+			expected: &Config{
+				Module:    "oci://registry.example.com:5000/filters/mine@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+				PlainHTTP: true, MemoryLimit: 128, Timeout: time.Second, OnError: OnErrorPass,
+			},
+		},
+		{id: component.NewIDWithName(metadata.Type, "bad_oci"), errs: []string{`module: "mine:1.0" is not registry/repository:tag`}},
+		{id: component.NewIDWithName(metadata.Type, "oci_no_tag"), errs: []string{`module: "registry.example.com/filters/mine" is not registry/repository:tag`}},
+		{id: component.NewIDWithName(metadata.Type, "oci_pinned_reload"), errs: []string{"reload: the module is pinned by digest"}},
+		{id: component.NewIDWithName(metadata.Type, "oci_fast_reload"), errs: []string{"reload_interval: must be at least 1s for an oci:// module"}},
+		{id: component.NewIDWithName(metadata.Type, "bad_reload_interval"), errs: []string{
+			"reload_interval: set, but reload is false", "plain_http: applies only to an oci:// module",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

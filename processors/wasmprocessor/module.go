@@ -5,22 +5,35 @@ package wasmprocessor
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"go.uber.org/zap"
+
+	"github.com/wasmcol/wasmcol/internal/ocimodule"
 )
 
 const builtinPrefix = "builtin:"
 
 // maxModuleSize bounds a decompressed module, so a gzip bomb in a ConfigMap
-// cannot exhaust the Collector's memory at start.
-const maxModuleSize = 256 << 20
+// cannot exhaust the Collector's memory at start; pulled modules share it.
+const maxModuleSize = ocimodule.MaxModuleSize
+
+// defaultOCIReloadInterval is how often reload asks the registry where a
+// tag points, unless reload_interval says otherwise.
+const defaultOCIReloadInterval = time.Minute
 
 // builtins holds the example filters that `make wasm` compiles and gzips
 // into builtin/. A build without them still works; their names are then
@@ -49,9 +62,129 @@ func hasBuiltin(name string) bool {
 	return err == nil
 }
 
-// loadModule reads the module named by cfg.Module, decompressing .gz and
-// built-in modules, and checks the sha256 pin against the Wasm bytes.
-func loadModule(cfg *Config) ([]byte, error) {
+// moduleSource loads a processor's module from its file, the binary or a
+// registry, and checks the sha256 pin.
+type moduleSource struct {
+	cfg    *Config
+	logger *zap.Logger
+	// For oci:// modules only.
+	ref    name.Reference
+	client *ocimodule.Client
+}
+
+func newModuleSource(cfg *Config, logger *zap.Logger) (*moduleSource, error) {
+	src := &moduleSource{cfg: cfg, logger: logger}
+	rest, isOCI := strings.CutPrefix(cfg.Module, ocimodule.Scheme)
+	if !isOCI {
+		return src, nil
+	}
+	ref, err := ocimodule.ParseReference(rest, cfg.PlainHTTP)
+	if err != nil {
+		return nil, fmt.Errorf("module: %w", err)
+	}
+	src.ref = ref
+	src.client = &ocimodule.Client{
+		PlainHTTP: cfg.PlainHTTP,
+		CacheDir:  moduleCacheDir(cfg.CacheDir),
+		Logger:    logger,
+	}
+	return src, nil
+}
+
+// moduleCacheDir is where pulled modules are kept: under cache_dir when
+// set, else under the default cache directory, else nowhere.
+func moduleCacheDir(cacheDir string) string {
+	if cacheDir == "" {
+		cacheDir = defaultCacheDir()
+	}
+	if cacheDir == "" {
+		return ""
+	}
+	return filepath.Join(cacheDir, "modules")
+}
+
+// load returns the module and its version: the manifest digest for an
+// oci:// module, the sha256 of the Wasm bytes otherwise.
+func (s *moduleSource) load(ctx context.Context) (bin []byte, version string, err error) {
+	if s.ref != nil {
+		return s.pull(ctx, s.ref)
+	}
+	if bin, err = s.read(); err != nil {
+		return nil, "", err
+	}
+	sum, err := s.checkPin(bin)
+	if err != nil {
+		return nil, "", err
+	}
+	return bin, sum, nil
+}
+
+// poll returns the module if it changed from version, or nil if not. For a
+// file that means reading it; for a tag, asking the registry for its
+// digest and pulling only when the digest moved.
+func (s *moduleSource) poll(ctx context.Context, version string) ([]byte, string, error) {
+	if s.ref == nil {
+		bin, next, err := s.load(ctx)
+		if err != nil || next == version {
+			return nil, version, err
+		}
+		return bin, next, nil
+	}
+	digest, err := s.client.Resolve(ctx, s.ref)
+	if err != nil {
+		return nil, version, fmt.Errorf("module %q: %w", s.cfg.Module, err)
+	}
+	if digest.String() == version {
+		return nil, version, nil
+	}
+	// By digest, so that a tag moving again meanwhile cannot mix versions.
+	return s.pull(ctx, s.ref.Context().Digest(digest.String()))
+}
+
+// reloadInterval is how often reload looks for a new module.
+func (s *moduleSource) reloadInterval() time.Duration {
+	switch {
+	case s.cfg.ReloadInterval > 0:
+		return s.cfg.ReloadInterval
+	case s.ref != nil:
+		return defaultOCIReloadInterval
+	default:
+		return reloadInterval
+	}
+}
+
+func (s *moduleSource) pull(ctx context.Context, ref name.Reference) ([]byte, string, error) {
+	mod, err := s.client.Pull(ctx, ref)
+	if err != nil {
+		if errors.Is(err, ocimodule.ErrPlainHTTP) {
+			err = fmt.Errorf("%w (set plain_http: true if the registry is meant to be reached without TLS)", err)
+		}
+		return nil, "", fmt.Errorf("module %q: %w", s.cfg.Module, err)
+	}
+	sum, err := s.checkPin(mod.Wasm)
+	if err != nil {
+		return nil, "", err
+	}
+	s.logger.Info("wasm module pulled", zap.String("module", s.cfg.Module),
+		zap.String("digest", mod.Digest.String()), zap.String("sha256", sum), zap.Bool("from_cache", mod.FromCache))
+	return mod.Wasm, mod.Digest.String(), nil
+}
+
+// checkPin compares the Wasm bytes with the sha256 pin and returns their
+// digest.
+func (s *moduleSource) checkPin(bin []byte) (string, error) {
+	sum := sha256.Sum256(bin)
+	got := hex.EncodeToString(sum[:])
+	if s.cfg.SHA256 != "" && !strings.EqualFold(got, s.cfg.SHA256) {
+		return "", fmt.Errorf("module %q: sha256 is %s, config pins %s", s.cfg.Module, got, s.cfg.SHA256)
+	}
+	return got, nil
+}
+
+// read reads a file or built-in module, decompressing .gz and built-in
+// modules.
+func (s *moduleSource) read() ([]byte, error) {
+	cfg := s.cfg
 	var raw []byte
 	var err error
 	gz := strings.HasSuffix(cfg.Module, ".gz")
@@ -64,25 +197,19 @@ func loadModule(cfg *Config) ([]byte, error) {
 	} else if raw, err = os.ReadFile(cfg.Module); err != nil {
 		return nil, fmt.Errorf("module %q: %w", cfg.Module, err)
 	}
-	bin := raw
-	if gz {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("module %q: not gzip: %w", cfg.Module, err)
-		}
-		bin, err = io.ReadAll(io.LimitReader(zr, maxModuleSize+1))
-		if err != nil {
-			return nil, fmt.Errorf("module %q: corrupt gzip: %w", cfg.Module, err)
-		}
-		if len(bin) > maxModuleSize {
-			return nil, fmt.Errorf("module %q: larger than %d MiB uncompressed", cfg.Module, maxModuleSize>>20)
-		}
+	if !gz {
+		return raw, nil
 	}
-	if cfg.SHA256 != "" {
-		sum := sha256.Sum256(bin)
-		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, cfg.SHA256) {
-			return nil, fmt.Errorf("module %q: sha256 is %s, config pins %s", cfg.Module, got, cfg.SHA256)
-		}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("module %q: not gzip: %w", cfg.Module, err)
+	}
+	bin, err := io.ReadAll(io.LimitReader(zr, maxModuleSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("module %q: corrupt gzip: %w", cfg.Module, err)
+	}
+	if len(bin) > maxModuleSize {
+		return nil, fmt.Errorf("module %q: larger than %d MiB uncompressed", cfg.Module, maxModuleSize>>20)
 	}
 	return bin, nil
 }

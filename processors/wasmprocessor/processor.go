@@ -4,7 +4,6 @@ package wasmprocessor
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +36,7 @@ type wasmProcessor struct {
 	tel    *telemetry
 	host   component.Host
 
-	stopWatch chan struct{}
+	stopWatch context.CancelFunc
 	watching  sync.WaitGroup
 }
 
@@ -47,7 +46,11 @@ func newProcessor(set processor.Settings, cfg *Config, signal int32) *wasmProces
 
 func (p *wasmProcessor) start(ctx context.Context, host component.Host) error {
 	p.host = host
-	bin, err := loadModule(p.cfg)
+	src, err := newModuleSource(p.cfg, p.set.Logger)
+	if err != nil {
+		return err
+	}
+	bin, version, err := src.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -69,9 +72,10 @@ func (p *wasmProcessor) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("wasm processor telemetry: %w", err)
 	}
 	if p.cfg.Reload {
-		p.stopWatch = make(chan struct{})
+		watchCtx, cancel := context.WithCancel(context.Background())
+		p.stopWatch = cancel
 		p.watching.Add(1)
-		go p.watch(bin)
+		go p.watch(watchCtx, src, version)
 	}
 	return nil
 }
@@ -171,7 +175,7 @@ func (p *wasmProcessor) overrun(stuck int) {
 // afterwards is short.
 func (p *wasmProcessor) shutdown(ctx context.Context) error {
 	if p.stopWatch != nil {
-		close(p.stopWatch)
+		p.stopWatch() // also cancels a pull in progress
 	}
 	var err error
 	if plugin := p.plugin.Swap(nil); plugin != nil {
@@ -185,29 +189,33 @@ func (p *wasmProcessor) shutdown(ctx context.Context) error {
 	return err
 }
 
-// reloadInterval is how often a reload: true processor looks at its file.
+// reloadInterval is how often a reload: true processor looks at its file,
+// unless reload_interval says otherwise.
 var reloadInterval = time.Second
 
-// watch polls the module file. Polling, rather than inotify, also follows
-// Kubernetes ConfigMap updates, which swap a symlink.
-func (p *wasmProcessor) watch(current []byte) {
+// watch polls the module: a file by reading it (polling, rather than
+// inotify, also follows Kubernetes ConfigMap updates, which swap a
+// symlink), a tag by asking the registry for its digest. version is what
+// runs now.
+func (p *wasmProcessor) watch(ctx context.Context, src *moduleSource, version string) {
 	defer p.watching.Done()
-	sum := sha256.Sum256(current)
-	t := time.NewTicker(reloadInterval)
+	t := time.NewTicker(src.reloadInterval())
 	defer t.Stop()
 	for {
 		select {
-		case <-p.stopWatch:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		bin, err := loadModule(p.cfg)
+		bin, next, err := src.poll(ctx, version)
+		if ctx.Err() != nil {
+			return
+		}
 		if err != nil {
 			p.set.Logger.Warn("wasm reload: cannot read the new module; keeping the running one", zap.Error(err))
 			continue
 		}
-		next := sha256.Sum256(bin)
-		if next == sum {
+		if bin == nil {
 			continue
 		}
 		plugin := p.plugin.Load()
@@ -216,11 +224,11 @@ func (p *wasmProcessor) watch(current []byte) {
 		}
 		if err := plugin.Reload(context.Background(), bin); err != nil {
 			p.set.Logger.Error("wasm reload failed; keeping the running module", zap.String("module", p.cfg.Module), zap.Error(err))
-			sum = next // do not retry the same broken bytes every tick
+			version = next // do not retry the same broken module every tick
 			continue
 		}
-		sum = next
-		p.set.Logger.Info("wasm module reloaded", zap.String("module", p.cfg.Module))
+		version = next
+		p.set.Logger.Info("wasm module reloaded", zap.String("module", p.cfg.Module), zap.String("version", next))
 	}
 }
 

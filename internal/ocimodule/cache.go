@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ocimodule
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// blobCache keeps manifests and layers as the registry served them, one
+// file per digest (<dir>/blobs/sha256/<hex>, as in an OCI image layout).
+// Content-addressed entries never go stale, so a module pinned by digest
+// needs no registry once cached. Every read is checked against the digest:
+// a truncated or altered file is a miss, never a module.
+type blobCache struct {
+	dir string // "" disables the cache
+}
+
+func (c blobCache) path(h v1.Hash) string {
+	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+// errCacheMiss is returned for a blob the cache does not hold.
+var errCacheMiss = errors.New("not in the cache")
+
+// get returns the blob h, at most limit bytes, if the cache holds it intact.
+// A corrupt entry is removed and reported as such.
+func (c blobCache) get(h v1.Hash, limit int64) ([]byte, error) {
+	if c.dir == "" || h.Algorithm != "sha256" {
+		return nil, errCacheMiss
+	}
+	f, err := os.Open(c.path(h))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errCacheMiss
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(b); int64(len(b)) > limit || hex.EncodeToString(sum[:]) != h.Hex {
+		_ = os.Remove(c.path(h))
+		return nil, fmt.Errorf("cached blob %s does not match its digest; removed it", h)
+	}
+	return b, nil
+}
+
+// put stores b, whose digest the caller has checked, under h. The write
+// goes through a temporary file and a rename, so a crash or a concurrent
+// writer never leaves a partial entry under the final name.
+func (c blobCache) put(h v1.Hash, b []byte) error {
+	if c.dir == "" {
+		return nil
+	}
+	dst := c.path(h)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+h.Hex[:12]+"-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}

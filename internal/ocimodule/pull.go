@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ocimodule
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"go.uber.org/zap"
+)
+
+// Module is a pulled module.
+type Module struct {
+	Wasm []byte
+	// Digest is the manifest (or index) digest the reference resolved to.
+	Digest v1.Hash
+	// FromCache is true when every blob came from the cache, so no
+	// registry was asked.
+	FromCache bool
+}
+
+// ErrPlainHTTP is wrapped by errors from a registry that answers only over
+// plain HTTP when the Client does not allow it.
+var ErrPlainHTTP = errors.New("the registry answers over plain HTTP, which is not allowed")
+
+// Pull fetches the module ref names. A reference by digest is served from
+// the cache when the cache holds it, without asking the registry; a tag is
+// always resolved by the registry, and its blobs then come from the cache
+// when present.
+func (c *Client) Pull(ctx context.Context, ref name.Reference) (*Module, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	p := &pull{Client: c, ctx: ctx, repo: ref.Context(), cache: blobCache{c.CacheDir}, fromCache: true}
+	mod, err := p.run(ref)
+	if err != nil {
+		return nil, c.explain(ctx, ref, err)
+	}
+	return mod, nil
+}
+
+// Resolve returns the digest a reference names now: a HEAD request where
+// the registry answers it with the digest, else a GET of the manifest.
+func (c *Client) Resolve(ctx context.Context, ref name.Reference) (v1.Hash, error) {
+	if d, ok := ref.(name.Digest); ok {
+		return v1.NewHash(d.DigestStr())
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	puller, err := remote.NewPuller(c.remoteOptions()...)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	desc, err := puller.Head(ctx, ref)
+	if err == nil {
+		return desc.Digest, nil
+	}
+	got, err := puller.Get(ctx, ref)
+	if err != nil {
+		return v1.Hash{}, c.explain(ctx, ref, err)
+	}
+	return got.Digest, nil
+}
+
+func (c *Client) remoteOptions() []remote.Option {
+	opts := []remote.Option{
+		remote.WithTransport(newTransport(c.PlainHTTP)),
+		remote.WithUserAgent("wasmcol"),
+	}
+	if c.Auth != nil {
+		return append(opts, remote.WithAuth(c.Auth))
+	}
+	return append(opts, remote.WithAuthFromKeychain(dockerKeychain{}))
+}
+
+// explain adds what the user can do about an error to it.
+func (c *Client) explain(ctx context.Context, ref name.Reference, err error) error {
+	var terr *transport.Error
+	switch {
+	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		if c.Auth != nil {
+			return fmt.Errorf("%w (the registry refused the credentials given)", err)
+		}
+		return fmt.Errorf("%w (%s)", err, authHint(ref.Context().RegistryStr()))
+	case errors.Is(err, errPlainHTTP) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("%w: %v", ErrPlainHTTP, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("no answer from the registry within %s: %w", c.timeout(), err)
+	}
+	return err
+}
+
+// pull is one Pull in progress.
+type pull struct {
+	*Client
+	ctx       context.Context
+	repo      name.Repository
+	cache     blobCache
+	puller    *remote.Puller // created on first use: a cached pull needs none
+	fromCache bool
+}
+
+func (p *pull) run(ref name.Reference) (*Module, error) {
+	var (
+		raw    []byte
+		digest v1.Hash
+		err    error
+	)
+	if d, ok := ref.(name.Digest); ok {
+		if digest, err = v1.NewHash(d.DigestStr()); err != nil {
+			return nil, err
+		}
+		raw, err = p.manifest(digest, maxManifestSize)
+	} else {
+		raw, digest, err = p.manifestByTag(ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := parseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s is %w", digest, err)
+	}
+	image, imageDigest := m, digest
+	if m.MediaType.IsIndex() {
+		child, err := m.onlyImage()
+		if err != nil {
+			return nil, fmt.Errorf("%s is %w", digest, err)
+		}
+		if raw, err = p.manifest(child.Digest, child.Size); err != nil {
+			return nil, err
+		}
+		if image, err = parseManifest(raw); err != nil || !image.MediaType.IsImage() {
+			return nil, fmt.Errorf("the index %s lists %s, which is not an image manifest", digest, child.Digest)
+		}
+		imageDigest = child.Digest
+	}
+	layer, kind, err := image.moduleLayer()
+	if err != nil {
+		return nil, fmt.Errorf("the image %s is %w", imageDigest, err)
+	}
+	blob, err := p.blob(layer, MaxModuleSize)
+	if err != nil {
+		return nil, err
+	}
+	wasm, err := extract(blob, kind)
+	if err != nil {
+		return nil, fmt.Errorf("the image %s: %w", imageDigest, err)
+	}
+	return &Module{Wasm: wasm, Digest: digest, FromCache: p.fromCache}, nil
+}
+
+func (p *pull) remote() (*remote.Puller, error) {
+	p.fromCache = false
+	if p.puller == nil {
+		puller, err := remote.NewPuller(p.remoteOptions()...)
+		if err != nil {
+			return nil, err
+		}
+		p.puller = puller
+	}
+	return p.puller, nil
+}
+
+// manifestByTag asks the registry what the tag names now, and caches the
+// answer under its digest, so that pinning that digest later works offline.
+func (p *pull) manifestByTag(ref name.Reference) ([]byte, v1.Hash, error) {
+	puller, err := p.remote()
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	got, err := puller.Get(p.ctx, ref)
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	if got.Digest.Algorithm != "sha256" {
+		return nil, v1.Hash{}, fmt.Errorf("the registry named the manifest by %s; only sha256 is supported", got.Digest.Algorithm)
+	}
+	p.store(got.Digest, got.Manifest)
+	return got.Manifest, got.Digest, nil
+}
+
+// manifest returns the manifest or index with digest h, from the cache or
+// else the registry (which go-containerregistry checks against h).
+func (p *pull) manifest(h v1.Hash, size int64) ([]byte, error) {
+	if size > maxManifestSize {
+		return nil, fmt.Errorf("the manifest %s is %d bytes, over the limit of %d", h, size, maxManifestSize)
+	}
+	if b, err := p.cached(h, maxManifestSize); err == nil {
+		return b, nil
+	}
+	puller, err := p.remote()
+	if err != nil {
+		return nil, err
+	}
+	got, err := puller.Get(p.ctx, p.repo.Digest(h.String()))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDigest(got.Manifest, h); err != nil {
+		return nil, fmt.Errorf("the registry served a manifest for %s whose %w", h, err)
+	}
+	p.store(h, got.Manifest)
+	return got.Manifest, nil
+}
+
+// blob returns the layer d, from the cache or else the registry, checked
+// against its size and digest either way.
+func (p *pull) blob(d v1.Descriptor, limit int64) ([]byte, error) {
+	if d.Size <= 0 || d.Size > limit {
+		return nil, fmt.Errorf("the layer %s is %d bytes; want 1 to %d MiB", d.Digest, d.Size, limit>>20)
+	}
+	if d.Digest.Algorithm != "sha256" {
+		return nil, fmt.Errorf("the layer is named by %s; only sha256 is supported", d.Digest.Algorithm)
+	}
+	if b, err := p.cached(d.Digest, d.Size); err == nil {
+		return b, nil
+	}
+	puller, err := p.remote()
+	if err != nil {
+		return nil, err
+	}
+	layer, err := puller.Layer(p.ctx, p.repo.Digest(d.Digest.String()))
+	if err != nil {
+		return nil, err
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("fetching the layer %s: %w", d.Digest, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, d.Size+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetching the layer %s: %w", d.Digest, err)
+	}
+	if int64(len(b)) != d.Size {
+		return nil, fmt.Errorf("the registry served %d bytes for the layer %s, whose manifest says %d", len(b), d.Digest, d.Size)
+	}
+	if err := checkDigest(b, d.Digest); err != nil {
+		return nil, fmt.Errorf("the registry served a layer for %s whose %w", d.Digest, err)
+	}
+	p.store(d.Digest, b)
+	return b, nil
+}
+
+func (p *pull) cached(h v1.Hash, limit int64) ([]byte, error) {
+	b, err := p.cache.get(h, limit)
+	if err != nil && !errors.Is(err, errCacheMiss) {
+		p.warn("wasm module cache: ignoring an entry", zap.String("dir", p.cache.dir), zap.Error(err))
+	}
+	return b, err
+}
+
+func (p *pull) store(h v1.Hash, b []byte) {
+	if err := p.cache.put(h, b); err != nil {
+		p.warn("wasm module cache: cannot store a blob; the next start needs the registry", zap.String("dir", p.cache.dir), zap.Error(err))
+	}
+}
+
+// checkDigest fails unless b hashes to h.
+func checkDigest(b []byte, h v1.Hash) error {
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); h.Algorithm != "sha256" || got != h.Hex {
+		return fmt.Errorf("digest is sha256:%s", got)
+	}
+	return nil
+}

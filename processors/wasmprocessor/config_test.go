@@ -63,14 +63,14 @@ func TestLoadConfig(t *testing.T) {
 				Module: "oci://registry.example.com/filters/mine:1.0",
 				SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 				Reload: true, ReloadInterval: 5 * time.Minute,
-				MemoryLimit: 128, Timeout: time.Second, OnError: OnErrorPass,
+				MemoryLimit: 128, HostMemoryLimit: 64, Timeout: time.Second, OnError: OnErrorPass,
 			},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "oci_pinned"),
 			expected: &Config{
 				Module:    "oci://registry.example.com:5000/filters/mine@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-				PlainHTTP: true, MemoryLimit: 128, Timeout: time.Second, OnError: OnErrorPass,
+				PlainHTTP: true, MemoryLimit: 128, HostMemoryLimit: 64, Timeout: time.Second, OnError: OnErrorPass,
 			},
 		},
 		{id: component.NewIDWithName(metadata.Type, "bad_oci"), errs: []string{`module: "mine:1.0" is not registry/repository:tag`}},

@@ -56,6 +56,7 @@ type filter struct {
 	// Reused across batches so a batch allocates nothing.
 	intercept []bool // by resource index: is it the interceptor?
 	cold      []int  // interceptor SERVER spans marked cold in this batch
+	unknown   []int  // interceptor SERVER spans without a cold-start attribute
 	clients   []int  // interceptor CLIENT spans in this batch
 }
 
@@ -82,7 +83,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 			f.intercept = append(f.intercept, r.Attr("service.name").Str() == f.cfg.InterceptorService)
 		}
 	}
-	f.cold, f.clients = f.cold[:0], f.clients[:0]
+	f.cold, f.unknown, f.clients = f.cold[:0], f.unknown[:0], f.clients[:0]
 	n := t.Len()
 	for i := 0; i < n; i++ {
 		s := t.Span(i)
@@ -113,9 +114,16 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		}
 		switch s.Kind() {
 		case wasmcol.SpanKindServer:
-			if v := s.Attr(keyInterceptCold); v.Str() == "true" || v.Bool() {
+			switch v := s.Attr(keyInterceptCold); {
+			case v.Str() == "true" || v.Bool():
 				s.SetAttr(keyColdStart, wasmcol.Bool(true))
 				f.cold = append(f.cold, i)
+			case v.IsEmpty():
+				// Not "" but absent: v0.11–v0.13 set it on the
+				// caller's remote span context, a no-op, whenever the
+				// caller sent a traceparent
+				// (kedacore/http-add-on interceptor/handler/upstream.go).
+				f.unknown = append(f.unknown, i)
 			}
 		case wasmcol.SpanKindClient:
 			f.clients = append(f.clients, i)
@@ -123,17 +131,34 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	}
 	if f.cfg.WaitTime {
 		for _, i := range f.cold {
-			f.wait(t, t.Span(i))
+			srv := t.Span(i)
+			if w, ok := f.held(t, srv); ok {
+				setWait(srv, w)
+			}
+		}
+	}
+	// With the attribute lost, the wait is the only evidence: a request
+	// held longer than the threshold waited for the app to scale up.
+	for _, i := range f.unknown {
+		srv := t.Span(i)
+		if w, ok := f.held(t, srv); ok && w > f.threshold {
+			srv.SetAttr(keyColdStart, wasmcol.Bool(true))
+			if f.cfg.WaitTime {
+				setWait(srv, w)
+			}
 		}
 	}
 	return nil
 }
 
-// wait sets how long the interceptor held a cold-start request: its server
-// span's duration minus its CLIENT child's, which is the forwarded request.
-// With no child in this batch it sets nothing. With several (retries), the
-// one that ended last is the request that got through.
-func (f *filter) wait(t wasmcol.Traces, srv wasmcol.Span) {
+// held is how long the interceptor held a request before forwarding it:
+// its server span's duration minus its CLIENT child's, which is the
+// forwarded request. With no child in this batch there is no answer. With
+// several (retries), the one that ended last is the request that got
+// through. Clock skew between spans of one process cannot happen, but a
+// negative wait would be nonsense: there is no answer then either, rather
+// than a lie.
+func (f *filter) held(t wasmcol.Traces, srv wasmcol.Span) (time.Duration, bool) {
 	id, trace := srv.SpanID(), srv.TraceID()
 	var child wasmcol.Span
 	found := false
@@ -147,12 +172,14 @@ func (f *filter) wait(t wasmcol.Traces, srv wasmcol.Span) {
 		}
 	}
 	if !found {
-		return
+		return 0, false
 	}
-	// Clock skew between spans of one process cannot happen, but a
-	// negative wait would be nonsense: leave it out rather than lie.
-	if w := srv.Duration() - child.Duration(); w >= 0 {
-		s := (w + time.Millisecond/2) / time.Millisecond
-		srv.SetAttr(keyWait, wasmcol.Int(int64(s)))
-	}
+	w := srv.Duration() - child.Duration()
+	return w, w >= 0
+}
+
+// setWait sets the wait in whole milliseconds, rounded.
+func setWait(srv wasmcol.Span, w time.Duration) {
+	ms := (w + time.Millisecond/2) / time.Millisecond
+	srv.SetAttr(keyWait, wasmcol.Int(int64(ms)))
 }

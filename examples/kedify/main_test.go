@@ -48,6 +48,33 @@ func throttled(seeds ...string) []spancheck.Rule {
 	return rules
 }
 
+// kedaReleaseRules are the marks on fixtures.KEDAReleaseTraces, one request
+// per add-on release line and case.
+func kedaReleaseRules(wait bool) []spancheck.Rule {
+	cold := func(ms int64) map[string]any {
+		if !wait {
+			return map[string]any{"kedify.cold_start": true}
+		}
+		return map[string]any{"kedify.cold_start": true, "kedify.cold_start.wait_ms": ms}
+	}
+	interceptor := func(seed, name string, ms int64) spancheck.Rule {
+		return spancheck.Rule{Service: fixtures.InterceptorService, Name: name, OfKind: server, TraceID: fixtures.TraceID(seed, -1), Count: 1,
+			Change: spancheck.Change{Set: cold(ms)}}
+	}
+	return []spancheck.Rule{
+		// v0.11–v0.13: from an untraced caller the attribute arrives.
+		interceptor("keda-0.11-untraced-cold", fixtures.InterceptorService, 3100),
+		// From a traced caller it is lost, and a 2.6 s hold says cold;
+		// the 0.4 ms hold of keda-0.11-traced-warm says nothing.
+		interceptor("keda-0.11-traced-cold", fixtures.InterceptorService, 2600),
+		interceptor("keda-0.14-cold", fixtures.InterceptorService, 4210),
+		// v0.15 names the span after the method.
+		interceptor("keda-0.15-cold", "GET", 1500),
+		{Service: fixtures.ProxyService, Name: "ingress", Count: 2,
+			Change: spancheck.Change{Set: map[string]any{"kedify.proxy": true}}},
+	}
+}
+
 var cases = []struct {
 	name, config string
 	rules        []spancheck.Rule
@@ -63,6 +90,10 @@ var cases = []struct {
 	// With 2 s, only the 2.5 s wait counts.
 	{"threshold", `{"cold_start_threshold":"2s"}`, throttled(fixtures.OpenCensus.Seed)},
 	{"all-off", `{"interceptor":false,"knative":false,"proxy":false}`, nil},
+	{"keda-releases", "", kedaReleaseRules(true)},
+	{"keda-releases-no-wait", `{"wait_time":false}`, kedaReleaseRules(false)},
+	// Knative 1.23's names: throttler_try is still throttler_try; 3 s.
+	{"knative-1.23", "", throttled(fixtures.ReleaseHop(fixtures.Knative1_23).Seed)},
 }
 
 func TestGolden(t *testing.T) {
@@ -152,4 +183,23 @@ func TestProxyNeedsComponent(t *testing.T) {
 	in, out := run(t, "", raw)
 	spancheck.Check(t, in, out, []spancheck.Rule{{Name: "ingress", Where: map[string]any{"component": "proxy"}, Count: 1,
 		Change: spancheck.Change{Set: map[string]any{"kedify.proxy": true}}}})
+}
+
+// TestInferredColdStartThreshold: when v0.11–v0.13 lost the cold-start
+// attribute, only a hold longer than cold_start_threshold counts; with 3 s,
+// the 2.6 s request is not marked, while those that kept their attribute
+// still are.
+func TestInferredColdStartThreshold(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "keda-releases", "input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := run(t, `{"cold_start_threshold":"3s"}`, raw)
+	var rules []spancheck.Rule
+	for _, r := range kedaReleaseRules(true) {
+		if r.TraceID != fixtures.TraceID("keda-0.11-traced-cold", -1) {
+			rules = append(rules, r)
+		}
+	}
+	spancheck.Check(t, in, out, rules)
 }

@@ -46,6 +46,10 @@ const (
 	keyDest         = "messaging.destination.name"
 	keyServerAddr   = "server.address"
 	keyServiceName  = "service.name"
+	keyContainer    = "container.name"     // queue-proxy's resource, Knative 1.20 on
+	keyK8sContainer = "k8s.container.name" // queue-proxy's resource, Knative 1.19.3–1.19.9
+	keyRevision     = "kn.revision.name"   // queue-proxy's resource, Knative 1.19 on
+	queueProxy      = "queue-proxy"
 	hopIngress      = "ingress"
 	hopFilter       = "filter"
 	hopDispatch     = "dispatch"
@@ -64,6 +68,9 @@ const (
 	roleFilter
 	roleDispatcher
 	roleActivator
+	// roleQueueProxy is an OpenTelemetry-era queue-proxy, recognised by
+	// its resource since its service.name is the Knative Service's.
+	roleQueueProxy
 	// roleRevisionPod is a Zipkin-era queue-proxy, whose service name is
 	// its pod's name, <revision>-deployment-<rs>-<pod>.
 	roleRevisionPod
@@ -79,23 +86,58 @@ func (f *filter) Init(c wasmcol.Config) error {
 	return c.Decode(&f.cfg)
 }
 
+// resourceRole is what a resource says about its spans: its service.name
+// for every Knative component but one, and for queue-proxy, which reports
+// under the Knative Service's name from 1.19 on, its other attributes.
+func resourceRole(r wasmcol.Resource) role {
+	svc := r.Attr(keyServiceName).Str()
+	if ro := roleOf(svc); ro != roleNone {
+		return ro
+	}
+	if isQueueProxy(r) {
+		return roleQueueProxy
+	}
+	if isRevisionPod(svc) {
+		return roleRevisionPod
+	}
+	return roleNone
+}
+
 // roleOf maps a service.name to a role. Both eras' names are here: the
 // Zipkin era names Services (broker-ingress.<system namespace>), the
-// OpenTelemetry era names components (broker.ingress).
+// OpenTelemetry era names components (broker.ingress). The IMC dispatcher
+// set its own name, with a dot, up to 1.20.1 and in 1.21.0 (knative/eventing
+// pkg/reconciler/inmemorychannel/dispatcher/controller.go); later releases
+// take sharedmain's, with a dash.
 func roleOf(svc string) role {
 	switch {
 	case svc == "broker.ingress" || strings.HasPrefix(svc, "broker-ingress."):
 		return roleIngress
 	case svc == "broker.filter" || strings.HasPrefix(svc, "broker-filter."):
 		return roleFilter
-	case svc == "imc-dispatcher" || svc == "inmemorychannel-dispatcher":
+	case svc == "imc-dispatcher" || svc == "inmemorychannel-dispatcher" || svc == "inmemorychannel.dispatcher":
 		return roleDispatcher
 	case svc == "activator-service" || svc == "activator":
 		return roleActivator
-	case isRevisionPod(svc):
-		return roleRevisionPod
 	}
 	return roleNone
+}
+
+// isQueueProxy reports whether an OpenTelemetry-era resource is a
+// queue-proxy's (knative/serving pkg/queue/sharedmain/otel.go): its
+// container is queue-proxy, under container.name from 1.20 and
+// k8s.container.name in 1.19.3–1.19.9. 1.19.0–1.19.2 name no container, and
+// there kn.revision.name on the resource tells it: no other Knative
+// component puts it there, and the user container's resource is the
+// user's.
+func isQueueProxy(r wasmcol.Resource) bool {
+	if c := r.Attr(keyContainer).Str(); c != "" {
+		return c == queueProxy
+	}
+	if c := r.Attr(keyK8sContainer).Str(); c != "" {
+		return c == queueProxy
+	}
+	return r.Attr(keyRevision).Str() != ""
 }
 
 // isRevisionPod reports whether name has the shape of a Knative revision's
@@ -124,7 +166,7 @@ func isRevisionPod(name string) bool {
 func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	f.roles = f.roles[:0]
 	for r := range t.Resources() {
-		f.roles = append(f.roles, roleOf(r.Attr(keyServiceName).Str()))
+		f.roles = append(f.roles, resourceRole(r))
 	}
 	n := t.Len()
 	for i := 0; i < n; i++ {
@@ -134,16 +176,22 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 }
 
 // span recognises one span, cheapest test first: the name alone settles
-// broker:, trigger: and queue-proxy spans in both eras; the rest need the
-// resource's role.
+// broker:, trigger: and most queue-proxy spans in both eras; the rest need
+// the resource's role.
 func (f *filter) span(s wasmcol.Span) {
 	name := s.Name()
 	switch {
 	case strings.HasPrefix(name, "broker:"):
-		f.named(s, name[len("broker:"):], hopIngress, keyBrokerName, keyBrokerNS)
+		// Knative 1.19+ names the broker itself, both keys at once
+		// (knative/eventing pkg/observability, WithBrokerLabels): keep
+		// what it set rather than rewrite it from the span name.
+		split := f.cfg.SplitNames && s.Attr(keyBrokerName).IsEmpty()
+		f.named(s, name[len("broker:"):], hopIngress, keyBrokerName, keyBrokerNS, split)
 		return
 	case strings.HasPrefix(name, "trigger:"):
-		f.named(s, name[len("trigger:"):], hopFilter, keyTriggerName, keyTriggerNS)
+		// No Knative release sets kn.trigger.*, so there is nothing to
+		// keep and no column to read.
+		f.named(s, name[len("trigger:"):], hopFilter, keyTriggerName, keyTriggerNS, f.cfg.SplitNames)
 		return
 	case name == "queue_proxy" || name == "queue_wait" || strings.HasPrefix(name, "kn.queueproxy."):
 		f.tag(s, hopQueue)
@@ -180,6 +228,10 @@ func (f *filter) span(s wasmcol.Span) {
 	case roleActivator:
 		f.tag(s, hopActivator)
 		f.fillKind(s) // throttler_try and activator_proxy have no kind before 1.19
+	case roleQueueProxy:
+		// Its server span (GET/POST from 1.23, when otelhttp stopped
+		// naming it queue) and its HTTP POST to the user container.
+		f.tag(s, hopQueue)
 	case roleRevisionPod:
 		// Zipkin-era queue-proxy: ochttp names its server and client
 		// spans by URL path. The app's own spans in the same pod come
@@ -192,10 +244,11 @@ func (f *filter) span(s wasmcol.Span) {
 	}
 }
 
-// named handles broker:<name>.<ns> and trigger:<name>.<ns>.
-func (f *filter) named(s wasmcol.Span, rest, hop, keyName, keyNS string) {
+// named handles broker:<name>.<ns> and trigger:<name>.<ns>, setting the
+// name keys when split says so.
+func (f *filter) named(s wasmcol.Span, rest, hop, keyName, keyNS string, split bool) {
 	f.tag(s, hop)
-	if f.cfg.SplitNames {
+	if split {
 		// Namespaces hold no dots, names may: split on the last one.
 		if dot := strings.LastIndexByte(rest, '.'); dot > 0 && dot < len(rest)-1 {
 			s.SetAttr(keyName, wasmcol.Str(rest[:dot]))
@@ -239,13 +292,20 @@ func (f *filter) tag(s wasmcol.Span, hop string) {
 }
 
 // copyDestination carries the Zipkin-era messaging.destination over to the
-// current key, moving it when configured to.
+// current key, moving it when configured to. A messaging.destination.name
+// that arrived is kept: it is what Knative 1.19+ set.
 func (f *filter) copyDestination(s wasmcol.Span) {
 	if !f.cfg.CopyDestination {
 		return
 	}
 	v := s.Attr(keyOldDest)
 	if v.IsEmpty() {
+		return
+	}
+	if !s.Attr(keyDest).IsEmpty() {
+		if f.cfg.DropOldDestination {
+			s.DeleteAttr(keyOldDest)
+		}
 		return
 	}
 	if f.cfg.DropOldDestination {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
@@ -39,6 +40,14 @@ var cases = []struct {
 	},
 	// KEDA, Kedify Proxy and the demo apps: nothing of Knative's.
 	{"not-knative", "", func() []spancheck.Rule { return nil }},
+	// The same in the interceptor's shapes of each add-on release.
+	{"not-knative-keda-releases", "", func() []spancheck.Rule { return nil }},
+	// Each Knative release line of the OpenTelemetry era.
+	{"knative-1.19.0", "", func() []spancheck.Rule { return releaseRules(fixtures.Knative1_19_0) }},
+	{"knative-1.19.3", "", func() []spancheck.Rule { return releaseRules(fixtures.Knative1_19_3) }},
+	{"knative-1.20", "", func() []spancheck.Rule { return releaseRules(fixtures.Knative1_20) }},
+	{"knative-1.22", "", func() []spancheck.Rule { return releaseRules(fixtures.Knative1_22) }},
+	{"knative-1.23", "", func() []spancheck.Rule { return releaseRules(fixtures.Knative1_23) }},
 }
 
 func TestGolden(t *testing.T) {
@@ -250,4 +259,182 @@ func otelRules(o opts, outer, activator string, heads bool) []spancheck.Rule {
 		)
 	}
 	return rules
+}
+
+// releaseRules are the changes on the coinflip run of a Knative release
+// line (fixtures.ReleaseHop), written from what each release emits rather
+// than from the fixture's code: its span and service names, and every span
+// of queue-proxy tagged by its resource.
+func releaseRules(r fixtures.Release) []spancheck.Rule {
+	o := on
+	outer, activator, queue, imc := "kncloudevents.receive", "handle", "queue", fixtures.DispatcherDashed
+	switch r {
+	case fixtures.Knative1_19_0:
+		activator = "activate"
+	case fixtures.Knative1_23:
+		outer, activator, queue = "POST", "POST", "POST"
+	}
+	if r == fixtures.Knative1_19_0 || r == fixtures.Knative1_19_3 || r == fixtures.Knative1_20 {
+		imc = fixtures.DispatcherDotted
+	}
+	heads := fixtures.ReleaseHop(r).Flip == "heads"
+	const (
+		ingress = "broker.ingress"
+		flt     = "broker.filter"
+	)
+	coinflipPath := fixtures.TriggerPath(fixtures.TriggerCoinflip, fixtures.TriggerCoinflipUID)
+	displayPath := fixtures.TriggerPath(fixtures.TriggerDisplay, fixtures.TriggerDisplayUID)
+	passes := 1
+	if heads {
+		passes = 2
+	}
+	rules := []spancheck.Rule{
+		{Service: ingress, Name: outer, OfKind: server, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress")}},
+		{Service: ingress, Name: "POST " + fixtures.IngressPath, OfKind: server, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress", brokerNames(o)...)}},
+		// Knative's own kn.broker.* stay as they arrived (see
+		// TestKeepsKnativeNames for values the span name would contradict).
+		{Service: ingress, Name: fixtures.BrokerSpan, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress")}},
+		{Service: ingress, Name: "send http://" + fixtures.ChannelHost, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress")}},
+		{Service: ingress, Name: "POST /", OfKind: client, Count: 2, Change: spancheck.Change{Set: attrs(o, "ingress")}},
+
+		{Service: imc, Name: outer, OfKind: server, Count: 2, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "send http://" + fixtures.FilterHost + coinflipPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "POST " + coinflipPath, OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "send http://" + fixtures.IngressHost + fixtures.IngressPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "reply")}},
+		{Service: imc, Name: "POST " + fixtures.IngressPath, OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "reply")}},
+		{Service: imc, Name: "send http://" + fixtures.FilterHost + displayPath, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+		{Service: imc, Name: "POST " + displayPath, OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "dispatch")}},
+
+		{Service: flt, Name: outer, OfKind: server, Count: 2, Change: spancheck.Change{Set: attrs(o, "filter")}},
+		{Service: flt, Name: "POST " + coinflipPath, OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerCoinflip)...)}},
+		{Service: flt, Name: "trigger:" + fixtures.TriggerCoinflip + "." + fixtures.Namespace, Count: 1,
+			Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerCoinflip)...)}},
+		{Service: flt, Name: "send http://coinflip.default.svc.cluster.local", Count: 1, Change: spancheck.Change{Set: attrs(o, "filter")}},
+		{Service: flt, Name: "POST " + displayPath, OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerDisplay)...)}},
+		{Service: flt, Name: "POST /", OfKind: client, Count: passes, Change: spancheck.Change{Set: attrs(o, "filter")}},
+
+		{Service: "activator", Name: activator, OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+		{Service: "activator", Name: "throttler_try", Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+		{Service: "activator", Name: "activator_proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+		{Service: "activator", Name: "POST /", OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "activator")}},
+
+		// queue-proxy, under the Knative Service's name: every span,
+		// the client to the user container included.
+		{Service: "coinflip", Name: queue, OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		{Service: "coinflip", Name: "kn.queueproxy.proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		{Service: "coinflip", Name: "kn.queueproxy.wait", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		{Service: "coinflip", Name: "HTTP POST", OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+	}
+	if r == fixtures.Knative1_19_0 {
+		rules = append(rules, spancheck.Rule{Service: "coinflip", Name: "kn.queueproxy.probe", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}})
+	}
+	if heads {
+		rules = append(rules,
+			spancheck.Rule{Service: flt, Name: "trigger:" + fixtures.TriggerDisplay + "." + fixtures.Namespace, Count: 1,
+				Change: spancheck.Change{Set: attrs(o, "filter", triggerNames(o, fixtures.TriggerDisplay)...)}},
+			spancheck.Rule{Service: flt, Name: "send http://event-display.default.svc.cluster.local", Count: 1, Change: spancheck.Change{Set: attrs(o, "filter")}},
+			spancheck.Rule{Service: "event-display", Name: queue, OfKind: server, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+			spancheck.Rule{Service: "event-display", Name: "kn.queueproxy.proxy", Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+			spancheck.Rule{Service: "event-display", Name: "HTTP POST", OfKind: client, Count: 1, Change: spancheck.Change{Set: attrs(o, "queue")}},
+		)
+	}
+	return rules
+}
+
+// synthetic is one span of a hand-made batch: its resource's attributes,
+// its own, its name and kind.
+type synthetic struct {
+	resource map[string]any
+	name     string
+	kind     ptrace.SpanKind
+	attrs    map[string]any
+}
+
+func runSynthetic(t *testing.T, config string, spans []synthetic) (in, out ptrace.Traces) {
+	t.Helper()
+	td := ptrace.NewTraces()
+	for i, sp := range spans {
+		rs := td.ResourceSpans().AppendEmpty()
+		if err := rs.Resource().Attributes().FromRaw(sp.resource); err != nil {
+			t.Fatal(err)
+		}
+		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetTraceID(pcommon.TraceID{1})
+		s.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, byte(i + 1)})
+		s.SetName(sp.name)
+		s.SetKind(sp.kind)
+		if err := s.Attributes().FromRaw(sp.attrs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spancheck.Run(t, &filter{}, config, raw)
+}
+
+// TestKeepsKnativeNames: what Knative 1.19+ sets on a broker: span, and a
+// messaging.destination.name that arrived, are never rewritten from the
+// span name or the Zipkin-era key, even where those would say otherwise.
+func TestKeepsKnativeNames(t *testing.T) {
+	ingress := map[string]any{"service.name": "broker.ingress"}
+	spans := []synthetic{
+		{ingress, "broker:default.default", ptrace.SpanKindInternal,
+			map[string]any{"kn.broker.name": "from-knative", "kn.broker.namespace": "ns-knative", "messaging.destination.name": "http://channel"}},
+		{ingress, "broker:default.default", ptrace.SpanKindInternal, map[string]any{"case": "none arrived"}},
+		{map[string]any{"service.name": "broker-filter.knative-eventing"}, "trigger:t.default", ptrace.SpanKindUnspecified,
+			map[string]any{"messaging.destination": "trigger:t.default", "messaging.destination.name": "kept"}},
+	}
+	for _, c := range []struct {
+		name, config string
+		trigger      map[string]any
+	}{
+		{"defaults", "", map[string]any{"knative.hop": "filter", "kn.trigger.name": "t", "kn.trigger.namespace": "default"}},
+		{"drop_old_destination", `{"drop_old_destination":true}`, map[string]any{"knative.hop": "filter", "kn.trigger.name": "t", "kn.trigger.namespace": "default",
+			"messaging.destination": spancheck.Absent}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in, out := runSynthetic(t, c.config, spans)
+			spancheck.Check(t, in, out, []spancheck.Rule{
+				{Name: "broker:default.default", Where: map[string]any{"kn.broker.name": "from-knative"}, Count: 1,
+					Change: spancheck.Change{Set: map[string]any{"knative.hop": "ingress"}}},
+				{Name: "broker:default.default", Where: map[string]any{"case": "none arrived"}, Count: 1,
+					Change: spancheck.Change{Set: map[string]any{"knative.hop": "ingress", "kn.broker.name": "default", "kn.broker.namespace": "default"}}},
+				{Name: "trigger:t.default", Count: 1, Change: spancheck.Change{Set: c.trigger, Kind: spancheck.K(ptrace.SpanKindInternal)}},
+			})
+		})
+	}
+}
+
+// TestQueueProxyByResource: an OpenTelemetry-era queue-proxy is known by its
+// resource in every release line, whatever its server span is named, and
+// nothing else is taken for it.
+func TestQueueProxyByResource(t *testing.T) {
+	qp := func(extra ...any) map[string]any {
+		m := map[string]any{"service.name": "coinflip", "kn.service.name": "coinflip",
+			"kn.configuration.name": "coinflip", "kn.revision.name": "coinflip-00001"}
+		for i := 0; i < len(extra); i += 2 {
+			m[extra[i].(string)] = extra[i+1]
+		}
+		return m
+	}
+	spans := []synthetic{
+		// 1.20 on, 1.19.3–1.19.9, 1.19.0–1.19.2.
+		{qp("container.name", "queue-proxy"), "POST", ptrace.SpanKindServer, map[string]any{"case": "1.20"}},
+		{qp("container.name", "queue-proxy"), "HTTP POST", ptrace.SpanKindClient, map[string]any{"case": "1.20"}},
+		{qp("k8s.container.name", "queue-proxy"), "GET /healthz", ptrace.SpanKindServer, map[string]any{"case": "1.19.3"}},
+		{qp(), "HTTP GET", ptrace.SpanKindClient, map[string]any{"case": "1.19.0"}},
+		// The user container, even with Knative's names on its resource.
+		{qp("container.name", "user-container"), "POST", ptrace.SpanKindServer, map[string]any{"case": "user"}},
+		{qp("k8s.container.name", "user-container"), "POST", ptrace.SpanKindServer, map[string]any{"case": "user"}},
+		{map[string]any{"service.name": "coinflip"}, "POST", ptrace.SpanKindServer, map[string]any{"case": "user"}},
+	}
+	in, out := runSynthetic(t, "", spans)
+	queue := spancheck.Change{Set: map[string]any{"knative.hop": "queue"}}
+	spancheck.Check(t, in, out, []spancheck.Rule{
+		{Where: map[string]any{"case": "1.20"}, Count: 2, Change: queue},
+		{Where: map[string]any{"case": "1.19.3"}, Count: 1, Change: queue},
+		{Where: map[string]any{"case": "1.19.0"}, Count: 1, Change: queue},
+	})
 }

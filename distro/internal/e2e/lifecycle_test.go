@@ -31,8 +31,9 @@ func TestGracefulShutdownFlushes(t *testing.T) {
 	z, _ := knativeOpenCensusTrace(base)
 	sendZipkin(t, cfg.ZipkinAddr, z.spans)
 	b := &otlpTrace{base: base}
-	kn := newKnativeOTelServices(t, cfg)
-	knativeOTelTrace(b, kn)
+	newest := knativeReleases[len(knativeReleases)-1]
+	kn := newKnativeOTelServices(t, cfg, newest)
+	knativeOTelTrace(b, kn, newest, 0)
 	keda := newOTelService(t, httpProtocol, cfg.OTLPHTTPAddr, map[string]string{"service.name": "keda-http-interceptor"})
 	kedaInterceptorTraces(b, keda)
 	flushAll(t, append(kn.all(), keda)...)

@@ -119,6 +119,7 @@ var defaultCache = wazero.NewCompilationCache()
 type Plugin struct {
 	opts    Options
 	eng     *engine
+	memEng  *engine // the in-memory engine, when the disk cache failed us; guarded by mu
 	shared  *shared
 	limits  limits
 	gen     atomic.Pointer[generation]
@@ -142,6 +143,7 @@ type Plugin struct {
 // generation; the old one finishes its in-flight calls and is then closed.
 type generation struct {
 	p        *Plugin
+	eng      *engine // where module was compiled
 	module   *sharedModule
 	compiled wazero.CompiledModule
 	signals  int32
@@ -303,13 +305,13 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	} else if pages > uint64(p.opts.MemoryLimitMiB)*16 {
 		return nil, fmt.Errorf("%s: the module's initial memory is %d MiB, over the memory limit of %d MiB", src, pages/16, p.opts.MemoryLimitMiB)
 	}
-	module, err := p.eng.compile(ctx, bin, p.closing)
+	eng, module, err := p.compile(ctx, bin)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	compiled := module.compiled
 	fail := func(err error) (*generation, error) {
-		p.eng.releaseModule(module)
+		eng.releaseModule(module)
 		return nil, err
 	}
 	exports := compiled.ExportedFunctions()
@@ -327,6 +329,7 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	}
 	g := &generation{
 		p:         p,
+		eng:       eng,
 		module:    module,
 		compiled:  compiled,
 		calls:     make(chan struct{}, p.opts.PoolSize),
@@ -344,6 +347,33 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	inst.lastUsed = now()
 	g.idle = append(g.idle, inst)
 	return g, nil
+}
+
+// compile compiles bin with the plugin's compilation cache. A disk cache
+// can fail: unwritable (a read-only root filesystem holding a cache built
+// into the image: hits still load), or holding an entry that does not
+// check out. Then the module is compiled again without it, and the start
+// goes on: a cache is an optimisation, never a reason to fail.
+func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModule, error) {
+	m, err := p.eng.compile(ctx, bin, p.closing)
+	if err == nil || p.opts.Cache == defaultCache || errors.Is(err, ErrClosed) || errors.Is(err, errCompileDeadline) || ctx.Err() != nil {
+		return p.eng, m, err
+	}
+	p.mu.Lock()
+	if p.memEng == nil {
+		if p.memEng, err = acquireEngine(ctx, defaultCache); err != nil {
+			p.mu.Unlock()
+			return nil, nil, err
+		}
+	}
+	eng := p.memEng
+	p.mu.Unlock()
+	m, err2 := eng.compile(ctx, bin, p.closing)
+	if err2 != nil {
+		return nil, nil, err // the module's own problem: report the first
+	}
+	p.opts.Logger.Info("compiled without the compilation cache, which failed", zap.Error(err))
+	return eng, m, nil
 }
 
 func (p *Plugin) register(g *guard) bool {
@@ -412,7 +442,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 		}
 		return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, err)}
 	}
-	mod, err := p.eng.r.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
+	mod, err := g.eng.r.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
 	if err != nil {
 		return fail(nil, "start failed", err)
 	}
@@ -550,7 +580,7 @@ func (g *generation) checkDrained() {
 		case <-g.drained:
 		default:
 			close(g.drained)
-			g.p.eng.releaseModule(g.module)
+			g.eng.releaseModule(g.module)
 		}
 	}
 }
@@ -788,6 +818,9 @@ func (p *Plugin) Close(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	p.eng.release(p.opts.Cache)
+	if p.memEng != nil {
+		p.memEng.release(defaultCache)
+	}
 	p.regions.close()
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,8 +28,8 @@ import (
 var pipelineGuests = []string{"loop", "membomb", "panicker", "kvcount"}
 
 // startPipeline creates and starts one processor per module, all with
-// cache_dir set to dir, and returns how long that took and a function that
-// shuts them down.
+// cache_dir set to dir (none when dir is ""), and returns how long that
+// took and a function that shuts them down.
 func startPipeline(tb testing.TB, modules []string, dir string) (time.Duration, func()) {
 	tb.Helper()
 	factory := wasmprocessor.NewFactory()
@@ -36,9 +37,11 @@ func startPipeline(tb testing.TB, modules []string, dir string) (time.Duration, 
 	began := time.Now()
 	for _, module := range modules {
 		cfg := factory.CreateDefaultConfig()
-		require.NoError(tb, confmap.NewFromStringMap(map[string]any{
-			"module": module, "cache_dir": dir, "pool_size": 1,
-		}).Unmarshal(cfg))
+		conf := map[string]any{"module": module, "pool_size": 1}
+		if dir != "" {
+			conf["cache_dir"] = dir
+		}
+		require.NoError(tb, confmap.NewFromStringMap(conf).Unmarshal(cfg))
 		p, err := factory.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.TracesSink))
 		require.NoError(tb, err)
 		require.NoError(tb, p.Start(context.Background(), componenttest.NewNopHost()))
@@ -118,4 +121,50 @@ func BenchmarkStartWarm(b *testing.B) {
 		stop()
 		b.StartTimer()
 	}
+}
+
+// Without cache_dir, compiled code goes to the user cache directory, so a
+// restart is warm by default.
+func TestDefaultCompilationCache(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	_, stop := startPipeline(t, pipelineModules(t)[:1], "")
+	stop()
+	base, err := os.UserCacheDir()
+	require.NoError(t, err)
+	found := 0
+	require.NoError(t, filepath.WalkDir(filepath.Join(base, "wasmcol"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(path, "wazero-") {
+			found++
+		}
+		return err
+	}))
+	assert.Positive(t, found, "compiled code written under %s", base)
+}
+
+// A cache that cannot be used is no reason to fail: with no usable user
+// cache directory the processor starts without one, and entries that do
+// not check out (here every cached file overwritten) are compiled again.
+func TestUnusableCacheIsIgnored(t *testing.T) {
+	modules := pipelineModules(t)[:2]
+	t.Run("no cache directory", func(t *testing.T) {
+		t.Setenv("XDG_CACHE_HOME", "/proc/self/nonexistent")
+		_, stop := startPipeline(t, modules, "")
+		stop()
+	})
+	t.Run("corrupt entries", func(t *testing.T) {
+		dir := t.TempDir()
+		_, stop := startPipeline(t, modules, dir)
+		stop()
+		corrupted := 0
+		require.NoError(t, filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				corrupted++
+				return os.WriteFile(path, []byte("WAZEVO\x07v1.12.0 not what was written"), 0o600)
+			}
+			return err
+		}))
+		require.Positive(t, corrupted)
+		_, stop = startPipeline(t, modules, restartAlias(t, dir))
+		stop()
+	})
 }

@@ -30,3 +30,23 @@ func defaultCacheDir() string {
 	_ = os.Remove(probe.Name())
 	return dir
 }
+
+// compileCacheDir is where compiled code is kept when cache_dir is not
+// set: defaultCacheDir if usable, or else the same directory if it exists
+// but cannot be written, as when an image ships it prebuilt on a
+// read-only root filesystem (its entries still load; misses compile
+// without it). "" means no compilation cache.
+func compileCacheDir() string {
+	if dir := defaultCacheDir(); dir != "" {
+		return dir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	dir := filepath.Join(base, "wasmcol")
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return ""
+	}
+	return dir
+}

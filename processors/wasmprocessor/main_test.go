@@ -5,6 +5,7 @@ package wasmprocessor_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -26,6 +27,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sharedCacheDir = dir
+	// The default compilation cache (no cache_dir) lives under the user
+	// cache directory: keep it inside the test's own directory.
+	if err := os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "xdg")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
 		_ = os.RemoveAll(dir)
 		os.Exit(code)

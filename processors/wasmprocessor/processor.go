@@ -129,6 +129,9 @@ func (p *wasmProcessor) options(bin []byte) (wasmhost.Options, error) {
 		if opts.Cache, err = diskCache(p.cfg.CacheDir); err != nil {
 			return wasmhost.Options{}, fmt.Errorf("cache_dir: %w", err)
 		}
+	} else if dir := compileCacheDir(); dir != "" {
+		// The default cache: any problem with it only means compiling.
+		opts.Cache, _ = diskCache(dir)
 	}
 	return opts, nil
 }

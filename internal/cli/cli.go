@@ -34,6 +34,7 @@ type IO struct {
 // its Run function.
 var commands = []Command{
 	{Name: "push", Summary: "push a Wasm filter to an OCI registry for oci:// modules", Run: push},
+	{Name: "precompile", Summary: "compile Wasm filters into the compilation cache ahead of time", Run: precompile},
 }
 
 // Run runs the subcommand that args[0] names, with args[1:]. handled is

@@ -142,5 +142,6 @@ func TestRunLeavesTheCollectorsArguments(t *testing.T) {
 	}
 	res := run(t, "", "commands")
 	assert.Equal(t, 0, res.code)
-	assert.Contains(t, res.stdout, "push  push a Wasm filter to an OCI registry")
+	assert.Regexp(t, `(?m)^  push +push a Wasm filter to an OCI registry`, res.stdout)
+	assert.Regexp(t, `(?m)^  precompile +compile Wasm filters`, res.stdout)
 }

@@ -158,3 +158,19 @@ func (e *engine) releaseModule(m *sharedModule) {
 		}
 	}()
 }
+
+// Precompile rewrites and compiles bin into cache, exactly as a Plugin
+// using cache would at start, so that a later start loads it instead.
+func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) error {
+	e, err := acquireEngine(ctx, cache)
+	if err != nil {
+		return err
+	}
+	defer e.release(cache)
+	m, err := e.compile(ctx, bin, nil)
+	if err != nil {
+		return err
+	}
+	e.releaseModule(m)
+	return nil
+}

@@ -22,9 +22,9 @@ const builtinPrefix = "builtin:"
 // cannot exhaust the Collector's memory at start.
 const maxModuleSize = 256 << 20
 
-// builtins holds the example filters that `make wasm` compiles and gzips
-// into builtin/. A build without them still works; their names are then
-// simply unknown.
+// builtins holds the example filters, compiled and gzipped into builtin/ by
+// `make builtins` and committed, so every build of the module has them. A
+// build without them still works; their names are then simply unknown.
 //
 //go:embed builtin
 var builtins embed.FS
@@ -39,7 +39,7 @@ func builtinNames() []string {
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
-		return []string{"none: this binary was built without `make wasm`"}
+		return []string{"none: processors/wasmprocessor/builtin held no .wasm.gz when this binary was built (`make builtins` makes them)"}
 	}
 	return names
 }

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,6 +126,7 @@ func TestOTLPEndpointsAsSourcesReadThem(t *testing.T) {
 			t.Errorf("the docs give no OTLP endpoint for %s; the collection above found %v", s, count)
 		}
 	}
+	checkReadmesAgree(t, instructions)
 	recv := startLocalOTLP(t)
 	for i, o := range instructions {
 		t.Run(o.where, func(t *testing.T) {
@@ -370,4 +373,35 @@ func freeLoopbackAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// checkReadmesAgree: the top-level README and the Kubernetes README give
+// each source the same settings, so a reader of either gets the same
+// answer.
+func checkReadmesAgree(t *testing.T, instructions []otlpInstruction) {
+	t.Helper()
+	readmes := []string{"README.md", filepath.Join("examples", "kubernetes", "README.md")}
+	given := map[string]map[string]string{} // source -> readme -> settings
+	for _, o := range instructions {
+		file, _, _ := strings.Cut(o.where, ":")
+		if file != readmes[0] && file != readmes[1] {
+			continue
+		}
+		if given[o.source] == nil {
+			given[o.source] = map[string]string{}
+		}
+		settings := fmt.Sprintf("%s=%s, protocol %s", o.variable, o.endpoint, o.protocol)
+		if o.source == "knative" {
+			settings = fmt.Sprintf("tracing-protocol: %s, tracing-endpoint: %s, tracing-sampling-rate: %s", o.protocol, o.endpoint, o.sampling)
+		}
+		if prev, ok := given[o.source][file]; ok && prev != settings {
+			t.Errorf("%s gives %s two different settings: %s and %s", file, o.source, prev, settings)
+		}
+		given[o.source][file] = settings
+	}
+	for source, byFile := range given {
+		if a, b := byFile[readmes[0]], byFile[readmes[1]]; a != b {
+			t.Errorf("the READMEs disagree on %s: %s says %q, %s says %q", source, readmes[0], a, readmes[1], b)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -169,12 +170,12 @@ func TestKubectlCommands(t *testing.T) {
 			}
 		case "create":
 			// kubectl create configmap NAME, kubectl create secret TYPE NAME
-			var kind, name string
+			var name string
 			switch {
 			case len(pos) >= 2 && pos[0] == "configmap":
-				kind, name = "configMap", pos[1]
+				name = pos[1]
 			case len(pos) >= 3 && pos[0] == "secret":
-				kind, name = "secret", pos[2]
+				name = pos[2]
 			default:
 				continue
 			}
@@ -184,24 +185,26 @@ func TestKubectlCommands(t *testing.T) {
 				t.Errorf("%s: no -n: the %s would land in the current namespace, and a pod mounting it would wait in ContainerCreating", where, pos[0])
 				continue
 			}
-			mounted := 0
+			// A collector uses it if its spec (outside the collector's own
+			// config) names it: a volume, an image pull secret, an env ref.
+			used := 0
 			for _, col := range ex.collectors {
-				for _, v := range asList(dig(col.doc, "spec", "volumes")) {
-					mountedName, _ := dig(v, "configMap", "name").(string)
-					if kind == "secret" {
-						mountedName, _ = dig(v, "secret", "secretName").(string)
+				refs := 0
+				walkStrings(dig(col.doc, "spec"), func(path, s string) {
+					if s == name && objectRef.MatchString(path) {
+						refs++
 					}
-					if mountedName != name {
-						continue
-					}
-					mounted++
-					if col.namespace != ns {
-						t.Errorf("%s: created in %s, but %s mounts it from %s", where, ns, col, col.namespace)
-					}
+				})
+				if refs == 0 {
+					continue
+				}
+				used++
+				if col.namespace != ns {
+					t.Errorf("%s: created in %s, but %s uses it from %s", where, ns, col, col.namespace)
 				}
 			}
-			if mounted == 0 {
-				t.Errorf("%s: no example collector mounts %s %s", where, pos[0], name)
+			if used == 0 {
+				t.Errorf("%s: no example collector uses %s %s", where, pos[0], name)
 			}
 		}
 	}
@@ -209,6 +212,9 @@ func TestKubectlCommands(t *testing.T) {
 		t.Error("the docs create no ConfigMap with kubectl; the ConfigMap way of shipping a filter should show how")
 	}
 }
+
+// objectRef matches the paths in a pod spec that name a ConfigMap or Secret.
+var objectRef = regexp.MustCompile(`(\.configMap\.name|\.secret\.secretName|\.imagePullSecrets\[\d+\]\.name|(KeyRef|Ref)\.name)$`)
 
 // TestZipkinEndpointsInDocs: wherever the docs give Knative (up to 1.18) a
 // zipkin-endpoint, it reaches an example collector's Zipkin receiver, and

@@ -11,9 +11,12 @@
 # replace CMD, which only supplies the default config for a plain docker run.
 #
 # Docker cannot run where this project is developed and tested, so the build
-# stage is nothing but `make distro`: distro/image_test.go checks the binary
-# that target produces (static, build flags, version, components) and that
-# this file still packages exactly that binary.
+# stage is nothing but `make distro`: distro/internal/shipped/image_test.go
+# checks the binary that target produces (static, build flags, version,
+# components) and that this file still packages exactly that binary.
+# `make distro` compiles no Wasm guest: the built-in filters are committed
+# (processors/wasmprocessor/builtin) and embedded as they are.
+# .dockerignore keeps .git, bin/ and build output out of the context.
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -29,7 +32,10 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     make distro
 
 # static: no libc, which the CGO_ENABLED=0 binary does not need; nonroot:
-# uid/gid 65532 and a writable HOME for the compiled-module cache.
+# uid/gid 65532. wasmcol writes no file of its own accord: compiled modules
+# are cached only where a wasm processor's cache_dir points, never under
+# HOME. With a read-only root filesystem (as in examples/kubernetes), give
+# cache_dir a writable volume, such as an emptyDir.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/bin/wasmcol /wasmcol
 COPY distro/config.yaml /etc/wasmcol/config.yaml

@@ -3,7 +3,10 @@
 # needs only Go, make and apt-get.
 
 .DEFAULT_GOAL := help
-GO_GUEST := GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared
+# -trimpath and -buildvcs=false keep local paths and the commit out of the
+# module, so the same source and Go version always give the same bytes
+# (the committed built-ins depend on it, see `builtins`).
+GO_GUEST := GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false
 
 # Guests are Go packages with a main.go: the example filters and the test
 # guests of the host and processor. Each builds to <dir>/<dir name>.wasm.
@@ -11,7 +14,7 @@ GUEST_DIRS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go internal/wasm
 # The example filters that ship inside the binary as builtin:<name>.
 BUILTINS := knative-hops coinflip kedify sampler
 
-.PHONY: help tools wabt wasm builtins test test-race fuzz bench check fmt vet tidy-check clean
+.PHONY: help tools wabt wasm builtins builtins-check test test-race fuzz bench check fmt vet tidy-check clean
 
 help:
 	@echo "make run     build the distribution and run it with distro/config.yaml"
@@ -25,22 +28,49 @@ wabt:
 
 tools: wabt jaeger
 
+# Every guest, for the tests. It never touches the committed built-ins:
+# `make test` must find them as they were committed, or builtins-check
+# could not tell a stale commit from a fresh build.
 wasm:
 	@set -e; for d in $(GUEST_DIRS); do \
 		echo "guest $$d"; (cd $$d && $(GO_GUEST) -o $$(basename $$d).wasm .); \
 	done
-	@$(MAKE) --no-print-directory builtins
+
+# The built-in filters are committed, gzipped, in $(BUILTIN_DIR), so that
+# every build of the module embeds them: `make distro`, the image, and an
+# ocb build from a module download that never runs make. `make builtins`
+# rebuilds them from source after a filter changes; commit the result.
+# Its contract with builtins-check: it writes every file that gets embedded
+# into $(BUILTIN_OUT), and nothing else, so the check keeps working whatever
+# the recipe builds (four modules today, perhaps one bundle later).
+# gzip -n leaves the file name and time out of the header.
+BUILTIN_DIR := processors/wasmprocessor/builtin
+BUILTIN_OUT ?= $(BUILTIN_DIR)
 
 builtins:
-	@set -e; for b in $(BUILTINS); do \
-		if [ -f examples/$$b/$$b.wasm ]; then gzip -9 -n -c examples/$$b/$$b.wasm > processors/wasmprocessor/builtin/$$b.wasm.gz; fi; \
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$(BUILTIN_OUT)"; rm -f "$(BUILTIN_OUT)"/*.wasm.gz; \
+	for b in $(BUILTINS); do \
+		(cd examples/$$b && $(GO_GUEST) -o "$$tmp/$$b.wasm" .); \
+		gzip -9 -n -c "$$tmp/$$b.wasm" > "$(BUILTIN_OUT)/$$b.wasm.gz"; \
 	done
+
+# Rebuilds the built-ins into a temporary directory and compares them with
+# the committed ones, byte for byte, as distro-check does for distro/.
+builtins-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(MAKE) --no-print-directory builtins BUILTIN_OUT="$$tmp" && \
+	if ! diff -r --brief --exclude=README.md "$(BUILTIN_DIR)" "$$tmp"; then \
+		echo "$(BUILTIN_DIR) differs from what 'make builtins' builds from the filters' sources with $$(go env GOVERSION): run 'make builtins' and commit the result" >&2; \
+		exit 1; \
+	fi
 
 # The README's test command. -p 1 keeps the machine's two cores for the
 # tests that measure or time out guests rather than for parallel builds.
 test: tools wasm
-	$(MAKE) --no-print-directory fmt vet tidy-check distro-check
+	$(MAKE) --no-print-directory fmt vet tidy-check distro-check builtins-check
 	go test -count=1 ./...
+	cd examples && go test -count=1 ./...
 	cd wasm-sdk && go test -count=1 ./...
 	$(MAKE) --no-print-directory test-race
 	$(MAKE) --no-print-directory distro-test
@@ -58,12 +88,16 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/wasmhost/; \
 	done
 
-BENCH_PKGS ?= ./internal/wasmhost/ ./processors/wasmprocessor/ ./examples/... ./exporters/...
+# examples/ is its own module (see its go.mod), so its benchmarks run from
+# there, into the same output.
+BENCH_PKGS ?= ./internal/wasmhost/ ./processors/wasmprocessor/ ./exporters/...
+BENCH_EXAMPLES ?= ./...
 BENCH_TIME ?= 2s
 
 bench: tools wasm
 	@mkdir -p .cache
 	go test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) $(BENCH_PKGS) | tee .cache/bench.txt
+	cd examples && go test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) $(BENCH_EXAMPLES) | tee -a ../.cache/bench.txt
 	@go run ./internal/cmd/benchtable < .cache/bench.txt
 
 fmt:
@@ -71,13 +105,20 @@ fmt:
 
 vet:
 	go vet ./...
+	cd examples && go vet ./...
 	cd wasm-sdk && go vet ./... && GOOS=wasip1 GOARCH=wasm go vet ./...
 
+# The root module and examples/, the module of the filters and of the
+# benchmarks against contrib processors.
+TIDY_MODULES := . examples
+
 tidy-check:
-	@mkdir -p .cache && cp go.mod .cache/go.mod && cp go.sum .cache/go.sum && go mod tidy && \
-	if ! cmp -s go.mod .cache/go.mod || ! cmp -s go.sum .cache/go.sum; then \
-		diff -u .cache/go.mod go.mod; cp .cache/go.mod go.mod; cp .cache/go.sum go.sum; \
-		echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; fi
+	@set -e; for m in $(TIDY_MODULES); do \
+		mkdir -p .cache/tidy/$$m && cp $$m/go.mod $$m/go.sum .cache/tidy/$$m/ && (cd $$m && go mod tidy) && \
+		if ! cmp -s $$m/go.mod .cache/tidy/$$m/go.mod || ! cmp -s $$m/go.sum .cache/tidy/$$m/go.sum; then \
+			diff -u .cache/tidy/$$m/go.mod $$m/go.mod || true; cp .cache/tidy/$$m/go.mod .cache/tidy/$$m/go.sum $$m/; \
+			echo "$$m/go.mod, go.sum are not tidy: run go mod tidy in $$m"; exit 1; fi; \
+	done
 
 # `make test` runs the same static checks first, so CI enforces them too.
 check: test
@@ -85,7 +126,6 @@ check: test
 clean:
 	rm -rf bin .cache
 	find . -name '*.wasm' -not -path './.git/*' -delete
-	rm -f processors/wasmprocessor/builtin/*.wasm.gz
 
 # Jaeger all-in-one is the real peer for exporters/jaegerexporter tests and
 # benchmarks. v1.42.0 is the newest tag that `go install` accepts (later tags
@@ -125,9 +165,9 @@ DISTRO_GEN = $(OCB) --config builder-config.yaml --skip-compilation --skip-stric
 distro-gen: $(OCB)
 	$(DISTRO_GEN)
 
-# The built-in filters are embedded into the binary, so their .wasm files
-# must exist first; the `wasm` target's recipe lives with the filters.
-distro: wasm
+# The binary embeds the committed built-ins (see `builtins`), so building it
+# compiles no guest: the image's build stage runs exactly this.
+distro:
 	cd distro && $(DISTRO_BUILD) -o $(CURDIR)/bin/wasmcol .
 
 # Regenerates into a copy of the working tree and diffs distro/. The copy
@@ -146,11 +186,12 @@ distro-check: $(OCB)
 	fi
 
 # Validates every shipped config against the built binary, checks what the
-# Dockerfile would package, and runs the end-to-end tests
-# (distro/internal/e2e), which start bin/wasmcol with real clients and a
-# real Jaeger (hence `jaeger`).
-distro-test: distro jaeger
-	cd distro && go test -count=1 ./...
+# Dockerfile would package, runs the end-to-end tests (distro/internal/e2e),
+# which start bin/wasmcol with real clients and a real Jaeger (hence
+# `jaeger`), and builds a user's own distribution with ocb from a clean
+# clone (distro/internal/userbuild, hence $(OCB)).
+distro-test: distro jaeger $(OCB)
+	cd distro && WASMCOL_OCB=$(OCB) go test -count=1 ./...
 
 # distro/config.yaml exports to debug only. Setting WASMCOL_OTLP_ENDPOINT or
 # WASMCOL_JAEGER_ENDPOINT merges in the matching overlay, which adds its own
@@ -159,5 +200,6 @@ RUN_CONFIGS := --config distro/config.yaml \
 	$(if $(WASMCOL_OTLP_ENDPOINT),--config distro/export-otlp.yaml) \
 	$(if $(WASMCOL_JAEGER_ENDPOINT),--config distro/export-jaeger.yaml)
 
-run: distro
+# `builtins` first, so that a filter just edited is the one that runs.
+run: builtins distro
 	bin/wasmcol $(strip $(RUN_CONFIGS))

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -42,33 +40,6 @@ func process(b *testing.B, p processor.Traces, sink *consumertest.TracesSink, td
 		busy += time.Since(start)
 	}
 	b.ReportMetric(float64(td.SpanCount()*b.N)/busy.Seconds(), "items/s")
-}
-
-// run is one pass of p over a copy of td, for the equality check.
-func run(tb testing.TB, p processor.Traces, sink interface{ AllTraces() []ptrace.Traces }, td ptrace.Traces) ptrace.Traces {
-	in := ptrace.NewTraces()
-	td.CopyTo(in)
-	if err := p.ConsumeTraces(context.Background(), in); err != nil {
-		tb.Fatal(err)
-	}
-	all := sink.AllTraces()
-	return all[len(all)-1]
-}
-
-// BenchmarkCmp_BrokerTag compares equal work: the OTTL statement measured
-// in the anchors, and a Wasm guest doing the same.
-func BenchmarkCmp_BrokerTag(b *testing.B) {
-	td := benchdata.KnativeTraces(1000)
-	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "../../internal/wasmhost/testdata/guests/tagger"), nil)
-	ottlP, ottlSink := wasmtest.StartTraces(b, transformprocessor.NewFactory(),
-		wasmtest.OTTLSpanConfig(`set(attributes["x"], "y") where IsMatch(name, "^broker:")`))
-	if err := ptracetest.CompareTraces(run(b, ottlP, ottlSink, td), run(b, wasmP, wasmSink, td)); err != nil {
-		b.Fatalf("wasm and OTTL outputs differ: %v", err)
-	}
-	wasmSink.Reset()
-	ottlSink.Reset()
-	b.Run("wasm", func(b *testing.B) { process(b, wasmP, wasmSink, td) })
-	b.Run("ottl", func(b *testing.B) { process(b, ottlP, ottlSink, td) })
 }
 
 // BenchmarkNoopCall is the fixed cost of one batch: a 1-span batch through

@@ -35,9 +35,9 @@ const maxModuleSize = ocimodule.MaxModuleSize
 // tag points, unless reload_interval says otherwise.
 const defaultOCIReloadInterval = time.Minute
 
-// builtins holds the example filters that `make wasm` compiles and gzips
-// into builtin/. A build without them still works; their names are then
-// simply unknown.
+// builtins holds the example filters, compiled and gzipped into builtin/ by
+// `make builtins` and committed, so every build of the module has them. A
+// build without them still works; their names are then simply unknown.
 //
 //go:embed builtin
 var builtins embed.FS
@@ -52,7 +52,7 @@ func builtinNames() []string {
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
-		return []string{"none: this binary was built without `make wasm`"}
+		return []string{"none: processors/wasmprocessor/builtin held no .wasm.gz when this binary was built (`make builtins` makes them)"}
 	}
 	return names
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // distroDir holds the default config and its overlays.
@@ -82,70 +83,146 @@ func TestDistroConfigsValidate(t *testing.T) {
 	}
 }
 
-// TestKubernetesManifests extracts spec.config from every
-// OpenTelemetryCollector under examples/kubernetes, validates it with the
-// binary the image packages, and checks that the names wiring the manifests
-// together (Services, ports, URL paths) agree with each other.
-func TestKubernetesManifests(t *testing.T) {
-	bin := wasmcolBinary(t)
-	root := filepath.Join(repoRoot, "examples", "kubernetes")
+// examples is every YAML document under examples/kubernetes, by kind.
+type examples struct {
+	collectors map[string]collector // by "<name>.<namespace>"
+	configMaps []manifest
+	// patches are the documents without a kind: merge patches that the
+	// docs apply with `kubectl patch --patch-file`, by file relative to
+	// examples/kubernetes.
+	patches map[string]manifest
+}
 
-	files := yamlFiles(t, root)
-	collectors := map[string]collector{} // by "<name>.<namespace>"
-	var configMaps []manifest
-	for _, f := range files {
-		rel, _ := filepath.Rel(root, f)
+func readExamples(t *testing.T) examples {
+	t.Helper()
+	ex := examples{collectors: map[string]collector{}, patches: map[string]manifest{}}
+	for _, f := range yamlFiles(t, kubernetesDir) {
+		rel, _ := filepath.Rel(kubernetesDir, f)
 		for i, doc := range readYAMLDocs(t, f) {
 			m := manifest{file: rel, index: i, doc: doc}
 			switch kind, _ := doc["kind"].(string); kind {
 			case "OpenTelemetryCollector":
 				c := m.collector(t)
-				if _, dup := collectors[c.key()]; dup {
+				if _, dup := ex.collectors[c.key()]; dup {
 					t.Errorf("%s: a second OpenTelemetryCollector %s; the operator would manage them as one", m, c.key())
 				}
-				collectors[c.key()] = c
+				ex.collectors[c.key()] = c
 			case "ConfigMap":
-				configMaps = append(configMaps, m)
+				ex.configMaps = append(ex.configMaps, m)
 			case "":
-				t.Errorf("%s: no kind", m)
+				if _, dup := ex.patches[rel]; dup {
+					t.Errorf("%s: a second document without a kind; kubectl patch --patch-file takes one", m)
+				}
+				ex.patches[rel] = m
 			}
 		}
 	}
 	// The examples promise a main collector, three module deliveries and two
 	// tiers; fewer means a file went missing or stopped parsing as expected.
-	if len(collectors) < 6 {
-		t.Fatalf("found %d OpenTelemetryCollectors under %s, want at least 6", len(collectors), root)
+	if len(ex.collectors) < 6 {
+		t.Fatalf("found %d OpenTelemetryCollectors under %s, want at least 6", len(ex.collectors), kubernetesDir)
 	}
+	return ex
+}
 
-	keys := make([]string, 0, len(collectors))
-	for k := range collectors {
+// exampleCollectors returns the OpenTelemetryCollectors under
+// examples/kubernetes, by "<name>.<namespace>".
+func exampleCollectors(t *testing.T) map[string]collector {
+	t.Helper()
+	return readExamples(t).collectors
+}
+
+// TestKubernetesManifests extracts spec.config from every
+// OpenTelemetryCollector under examples/kubernetes, validates it with the
+// binary the image packages, and checks that the names wiring the manifests
+// together (Services, ports, volumes) agree with each other, and that the
+// pod gets the memory limit its memory_limiter works from.
+func TestKubernetesManifests(t *testing.T) {
+	bin := wasmcolBinary(t)
+	ex := readExamples(t)
+
+	keys := make([]string, 0, len(ex.collectors))
+	for k := range ex.collectors {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		c := collectors[k]
+		c := ex.collectors[k]
 		t.Run(c.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			path := writeConfig(t, dir, "collector.yaml", c.config)
 			checkValidate(t, runWasmcol(t, bin, dir, nil, "validate", "--config", path), "")
-			checkLoadBalancingTargets(t, c, collectors)
-			checkModuleDelivery(t, c, root, configMaps)
+			checkLoadBalancingTargets(t, c, ex.collectors)
+			checkModuleDelivery(t, c, kubernetesDir, ex.configMaps)
+			checkMemoryLimit(t, c)
 		})
 	}
+}
 
-	knative := 0
-	for _, m := range configMaps {
-		switch name, _ := dig(m.doc, "metadata", "name").(string); name {
-		case "config-tracing":
-			knative++
-			t.Run(m.String(), func(t *testing.T) { checkKnativeTracing(t, m, collectors) })
-		case "config-observability":
-			knative++
-			t.Run(m.String(), func(t *testing.T) { checkKnativeObservability(t, m, collectors) })
+// TestNoClusterDomain: no manifest spells out the cluster domain. Clusters
+// may run another domain than cluster.local; <service>.<namespace> resolves
+// in any of them through the pod's DNS search list.
+func TestNoClusterDomain(t *testing.T) {
+	for _, f := range yamlFiles(t, kubernetesDir) {
+		rel, _ := filepath.Rel(repoRoot, f)
+		for i, doc := range readYAMLDocs(t, f) {
+			walkStrings(doc, func(path, s string) {
+				if strings.Contains(s, "cluster.local") {
+					t.Errorf("%s#%d: %s = %q hard-codes the cluster domain; write <service>.<namespace> instead", rel, i, path, s)
+				}
+			})
 		}
 	}
-	if knative == 0 {
-		t.Error("no Knative config-tracing or config-observability ConfigMap under examples/kubernetes")
+}
+
+// walkStrings calls fn with every string value under v and its path.
+func walkStrings(v any, fn func(path, s string)) {
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case string:
+			fn(path, v)
+		case map[string]any:
+			for k, e := range v {
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		}
+	}
+	walk("", v)
+}
+
+// checkMemoryLimit: memory_limiter's limit_percentage is a share of the
+// container's memory limit (its cgroup); without a limit it is a share of
+// the node's memory, and the kernel OOM-kills the pod before the limiter
+// pushes back.
+func checkMemoryLimit(t *testing.T, c collector) {
+	t.Helper()
+	for id, p := range asMap(c.config["processors"]) {
+		if typ, _, _ := strings.Cut(id, "/"); typ != "memory_limiter" {
+			continue
+		}
+		raw, _ := dig(c.doc, "spec", "resources", "limits", "memory").(string)
+		if raw == "" {
+			t.Errorf("%s configures %s but sets no spec.resources.limits.memory: the limiter would take its share of the node's memory, and the pod would be OOM-killed instead of pushing back", c, id)
+			continue
+		}
+		limit, err := resource.ParseQuantity(raw)
+		if err != nil {
+			t.Errorf("%s: spec.resources.limits.memory %q: %v", c, raw, err)
+			continue
+		}
+		if mib, ok := dig(p, "limit_mib").(int); ok && int64(mib)<<20 >= limit.Value() {
+			t.Errorf("%s: %s.limit_mib %d is not below the container's memory limit %s: the kernel would kill the pod first", c, id, mib, raw)
+		}
+		if req, ok := dig(c.doc, "spec", "resources", "requests", "memory").(string); ok {
+			if q, err := resource.ParseQuantity(req); err != nil || q.Cmp(limit) > 0 {
+				t.Errorf("%s: requests.memory %q must parse and not exceed limits.memory %s", c, req, raw)
+			}
+		}
 	}
 }
 
@@ -224,13 +301,17 @@ func checkValidate(t *testing.T, res runResult, wantErr string) {
 }
 
 // serviceHost matches the in-cluster names of operator-made Services:
-// <collector>-collector[-headless].<namespace>[.svc[.cluster.local]].
-var serviceHost = regexp.MustCompile(`^(.+)-collector(-headless)?\.([a-z0-9-]+)(\.svc(\.cluster\.local)?)?$`)
+// <collector>-collector[-headless].<namespace>[.svc].
+var serviceHost = regexp.MustCompile(`^(.+)-collector(-headless)?\.([a-z0-9-]+)(\.svc)?$`)
 
 // targetCollector returns the example collector that host names, failing
 // the test when none does.
 func targetCollector(t *testing.T, where, host string, collectors map[string]collector) (collector, bool) {
 	t.Helper()
+	if strings.HasSuffix(host, ".cluster.local") {
+		t.Errorf("%s: %q hard-codes the cluster domain, which clusters may change: write <service>.<namespace> and let the pod's DNS search list complete it", where, host)
+		return collector{}, false
+	}
 	m := serviceHost.FindStringSubmatch(host)
 	if m == nil {
 		t.Errorf("%s: %q is not an operator collector Service (<name>-collector.<namespace>)", where, host)
@@ -253,65 +334,69 @@ func receiverPort(c collector, keys ...string) string {
 	return port
 }
 
-func checkKnativeTracing(t *testing.T, m manifest, collectors map[string]collector) {
-	data, _ := m.doc["data"].(map[string]any)
+// checkKnativeTracing checks the keys of Knative's config-tracing (up to
+// 1.18) as a patch or the operator's spec.config.tracing sets them.
+func checkKnativeTracing(t *testing.T, where string, data map[string]any, collectors map[string]collector) {
+	t.Helper()
 	if data["backend"] != "zipkin" {
-		t.Errorf("backend = %v, want zipkin", data["backend"])
+		t.Errorf("%s: backend = %v, want zipkin", where, data["backend"])
 	}
-	checkSampleRate(t, data, "sample-rate")
+	checkSampleRate(t, where, data, "sample-rate")
 	if _, ok := data["debug"].(string); !ok {
-		t.Errorf("debug = %#v, want a string (ConfigMap data)", data["debug"])
+		t.Errorf("%s: debug = %#v, want a string (ConfigMap data)", where, data["debug"])
 	}
 	raw, _ := data["zipkin-endpoint"].(string)
-	u, err := url.Parse(raw)
-	if err != nil || u.Path != "/api/v2/spans" {
-		t.Fatalf("zipkin-endpoint = %q, want http://<service>:<port>/api/v2/spans", raw)
-	}
-	if c, ok := targetCollector(t, "zipkin-endpoint", u.Hostname(), collectors); ok {
-		if p := receiverPort(c, "zipkin", "endpoint"); p != u.Port() {
-			t.Errorf("zipkin-endpoint port %s, but %s's zipkin receiver listens on port %q", u.Port(), c, p)
-		}
-	}
+	checkZipkinEndpoint(t, where, raw, collectors)
 }
 
-func checkKnativeObservability(t *testing.T, m manifest, collectors map[string]collector) {
-	data, _ := m.doc["data"].(map[string]any)
-	checkSampleRate(t, data, "tracing-sampling-rate")
-	raw, _ := data["tracing-endpoint"].(string)
+// checkZipkinEndpoint checks that a zipkin-endpoint reaches the Zipkin
+// receiver of an example collector.
+func checkZipkinEndpoint(t *testing.T, where, raw string, collectors map[string]collector) {
+	t.Helper()
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		t.Fatalf("tracing-endpoint = %q, want a URL", raw)
-	}
-	c, ok := targetCollector(t, "tracing-endpoint", u.Hostname(), collectors)
-	if !ok {
+	if err != nil || u.Scheme != "http" || u.Path != "/api/v2/spans" {
+		t.Errorf("%s: zipkin-endpoint = %q, want http://<service>:<port>/api/v2/spans", where, raw)
 		return
 	}
-	switch proto := data["tracing-protocol"]; proto {
-	case "http/protobuf":
-		if u.Path != "/v1/traces" {
-			t.Errorf("tracing-endpoint path %q, want /v1/traces for http/protobuf", u.Path)
+	if c, ok := targetCollector(t, where+": zipkin-endpoint", u.Hostname(), collectors); ok {
+		if p := receiverPort(c, "zipkin", "endpoint"); p != u.Port() {
+			t.Errorf("%s: zipkin-endpoint port %s, but %s's zipkin receiver listens on port %q", where, u.Port(), c, p)
 		}
-		if p := receiverPort(c, "otlp", "protocols", "http", "endpoint"); p != u.Port() {
-			t.Errorf("tracing-endpoint port %s, but %s's OTLP HTTP receiver listens on port %q", u.Port(), c, p)
-		}
-	case "grpc":
-		if p := receiverPort(c, "otlp", "protocols", "grpc", "endpoint"); p != u.Port() {
-			t.Errorf("tracing-endpoint port %s, but %s's OTLP gRPC receiver listens on port %q", u.Port(), c, p)
-		}
-	default:
-		t.Errorf("tracing-protocol = %v, want grpc or http/protobuf", proto)
 	}
 }
 
-func checkSampleRate(t *testing.T, data map[string]any, key string) {
+// checkKnativeObservability checks the keys of Knative's
+// config-observability (1.19 on) as a patch or the operator's
+// spec.config.observability sets them. Whether the OpenTelemetry SDK
+// reaches the collector with them is TestOTLPEndpointsAsSourcesReadThem's
+// part.
+func checkKnativeObservability(t *testing.T, where string, data map[string]any) {
+	t.Helper()
+	checkSampleRate(t, where, data, "tracing-sampling-rate")
+	if _, ok := data["tracing-endpoint"].(string); !ok {
+		t.Errorf("%s: tracing-endpoint = %#v, want a string", where, data["tracing-endpoint"])
+	}
+	switch proto := data["tracing-protocol"]; proto {
+	case "grpc", "http/protobuf":
+	default:
+		t.Errorf("%s: tracing-protocol = %v, want grpc or http/protobuf", where, proto)
+	}
+}
+
+// checkSampleRate: the rate must be stated, as a string, and be 1. Knative
+// samples at the source with it, and its defaults lose traces before
+// wasmcol sees them: 0.1 for sample-rate (knative.dev/pkg tracing/config,
+// up to 1.18), 0, nothing at all, for tracing-sampling-rate
+// (observability/tracing, 1.19 on). wasmcol's sampler decides instead.
+func checkSampleRate(t *testing.T, where string, data map[string]any, key string) {
 	t.Helper()
 	s, ok := data[key].(string)
 	if !ok {
-		t.Errorf("%s = %#v, want a string (ConfigMap data)", key, data[key])
+		t.Errorf("%s: %s = %#v, want the string \"1\": without it Knative's default drops traces at the source", where, key, data[key])
 		return
 	}
-	if r, err := strconv.ParseFloat(s, 64); err != nil || r < 0 || r > 1 {
-		t.Errorf("%s = %q, want a number in [0, 1]", key, s)
+	if r, err := strconv.ParseFloat(s, 64); err != nil || r != 1 {
+		t.Errorf("%s: %s = %q, want \"1\": sample in wasmcol, whose sampler keeps errors and cold starts", where, key, s)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -414,4 +417,80 @@ func goVersionLess(a, b string) bool {
 	amaj, amin := parse(a)
 	bmaj, bmin := parse(b)
 	return amaj < bmaj || (amaj == bmaj && amin < bmin)
+}
+
+// TestDockerignore reads .dockerignore with the matcher Docker's builder
+// uses (moby/patternmatcher) and checks the build context: every committed
+// file is in it, the built-in filters included, since `make distro` embeds
+// them as committed; the repository's history, installed tools and build
+// output are not.
+func TestDockerignore(t *testing.T) {
+	f, err := os.Open(filepath.Join(repoRoot, ".dockerignore"))
+	if err != nil {
+		t.Fatalf("no .dockerignore: the build context would carry .git, bin/ (ocb, Jaeger) and .cache: %v", err)
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		t.Fatalf(".dockerignore: %v", err)
+	}
+	excluded := func(path string) bool {
+		t.Helper()
+		m, err := pm.MatchesOrParentMatches(path)
+		if err != nil {
+			t.Fatalf(".dockerignore against %s: %v", path, err)
+		}
+		return m
+	}
+
+	out, err := exec.Command("git", "-C", repoRoot, "ls-files").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	files := strings.Fields(string(out))
+	builtins := 0
+	for _, file := range files {
+		if excluded(file) {
+			t.Errorf(".dockerignore leaves out %s, which is committed: the image build may need it", file)
+		}
+		if strings.HasPrefix(file, "processors/wasmprocessor/builtin/") && strings.HasSuffix(file, ".wasm.gz") {
+			builtins++
+		}
+	}
+	if builtins == 0 {
+		t.Error("no built-in filter is committed under processors/wasmprocessor/builtin: builds from the context would embed none")
+	}
+	for _, path := range []string{
+		".git/HEAD", ".git/objects/pack/x.pack",
+		"bin/wasmcol", "bin/all-in-one", "bin/ocb-v0.158.0",
+		".cache/bench.txt",
+		"examples/coinflip/coinflip.wasm", "internal/wasmhost/testdata/guests/noop/noop.wasm",
+		"distro/wasmcol",
+	} {
+		if !excluded(path) {
+			t.Errorf(".dockerignore lets %s into the build context", path)
+		}
+	}
+}
+
+// TestDistroBuildsNoGuest: the image's build stage is `make distro`, which
+// must build the collector alone, embedding the committed built-ins, and
+// not compile Wasm guests (the test guests least of all).
+func TestDistroBuildsNoGuest(t *testing.T) {
+	cmd := exec.Command("make", "--dry-run", "--always-make", "distro")
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make --dry-run distro: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "go build") {
+		t.Fatalf("make distro would not run go build:\n%s", out)
+	}
+	if strings.Contains(string(out), "wasip1") {
+		t.Errorf("make distro compiles Wasm guests; the image's build stage should embed the committed built-ins only:\n%s", out)
+	}
 }

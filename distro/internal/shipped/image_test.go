@@ -258,7 +258,7 @@ func TestDockerfile(t *testing.T) {
 
 	// The build stage is the one the final stage copies the binary from.
 	var build *stage
-	var binDest string
+	var binDest, cacheDest string
 	copies := map[string]string{} // destination -> build-context source
 	for _, ins := range final.ins {
 		if ins.cmd != "COPY" {
@@ -288,10 +288,14 @@ func TestDockerfile(t *testing.T) {
 		if build == nil {
 			t.Fatalf("Dockerfile: COPY --from=%s names no stage", from)
 		}
-		if want := filepath.Join(build.workdir, "bin", "wasmcol"); args[0] != want {
-			t.Errorf("Dockerfile: the runtime stage copies %s, want %s (make distro's output)", args[0], want)
+		switch args[0] {
+		case filepath.Join(build.workdir, "bin", "wasmcol"):
+			binDest = args[1]
+		case filepath.Join(build.workdir, "bin", "cache"):
+			cacheDest = args[1]
+		default:
+			t.Errorf("Dockerfile: the runtime stage copies %s, want make distro-image's bin/wasmcol and bin/cache", args[0])
 		}
-		binDest = args[1]
 	}
 	if build == nil {
 		t.Fatal("Dockerfile: the runtime stage copies nothing from a build stage")
@@ -302,8 +306,19 @@ func TestDockerfile(t *testing.T) {
 			lastRun = ins.raw
 		}
 	}
-	if !regexp.MustCompile(`(^|&&|\s)make distro$`).MatchString(lastRun) {
-		t.Errorf("Dockerfile: the build stage's last RUN is %q, want it to end in `make distro`", lastRun)
+	if !regexp.MustCompile(`(^|&&|\s)make distro-image$`).MatchString(lastRun) {
+		t.Errorf("Dockerfile: the build stage's last RUN is %q, want it to end in `make distro-image`", lastRun)
+	}
+	// The precompiled built-ins must land where the binary looks without
+	// cache_dir: $XDG_CACHE_HOME/wasmcol, for the image's user.
+	var xdg string
+	for _, ins := range final.ins {
+		if v, ok := strings.CutPrefix(ins.raw, "XDG_CACHE_HOME="); ins.cmd == "ENV" && ok {
+			xdg = v
+		}
+	}
+	if cacheDest == "" || xdg == "" || cacheDest != filepath.Join(xdg, "wasmcol") {
+		t.Errorf("Dockerfile: precompiled cache copied to %q with XDG_CACHE_HOME %q; want it at $XDG_CACHE_HOME/wasmcol", cacheDest, xdg)
 	}
 	checkGoImage(t, build.from)
 

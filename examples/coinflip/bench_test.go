@@ -55,3 +55,10 @@ func BenchmarkCmp_Coinflip(b *testing.B) {
 	b.Run("ottl", func(b *testing.B) { benchutil.Measure(b, ottl, td) })
 	b.Run("native", func(b *testing.B) { benchutil.Measure(b, nat, td) })
 }
+
+// BenchmarkGuestSplit splits the Wasm side's time per batch between the
+// guest's own code, the host functions it calls, and the host's work
+// around the call (see benchutil.MeasureSplit).
+func BenchmarkGuestSplit(b *testing.B) {
+	benchutil.MeasureSplit(b, wasmtest.BuildGuest(b, "."), nil, fixtures.Batch(1000, fixtures.MixKnative))
+}

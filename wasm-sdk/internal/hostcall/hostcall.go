@@ -9,11 +9,13 @@ package hostcall
 import "unsafe"
 
 // Host is the guest's view of the ABI's host functions (see ../../ABI.md).
-// Negative int32 results are abi.Err* codes. Column, OTLPGet and KVGet return
-// a fresh buffer that the caller owns; Edit, OTLPSet and KVSet copy their input.
+// Negative int32 results are abi.Err* codes. Column writes into dst's
+// memory when it is large enough and returns the slice it wrote; OTLPGet
+// and KVGet return a fresh buffer that the caller owns; Edit, OTLPSet and
+// KVSet copy their input.
 type Host interface {
 	Len(table int32) int32
-	Column(table, field int32, key string) ([]byte, int32)
+	Column(table, field int32, key string, dst []byte) ([]byte, int32)
 	Edit(ops []byte) int32
 	Config() []byte
 	Log(level int32, msg string)
@@ -40,9 +42,10 @@ var (
 	Signals func(filter any) int32
 )
 
-// String views b as a string without copying. The SDK only uses it on
-// buffers it never writes again (every column is a fresh allocation), so
-// strings a filter keeps stay valid after the batch.
+// String views b as a string without copying. The SDK uses it on column
+// buffers, which it reuses batch after batch: such a string is valid until
+// the filter returns, and a filter that keeps one must copy it
+// (strings.Clone).
 func String(b []byte) string {
 	if len(b) == 0 {
 		return ""

@@ -70,8 +70,23 @@ func result(n int32) ([]byte, int32) {
 
 func (Wasm) Len(table int32) int32 { return hostLen(table) }
 
-func (Wasm) Column(table, field int32, key string) ([]byte, int32) {
-	return result(hostColumn(table, field, sptr(key), uint32(len(key))))
+// Column reads the column into dst, growing it only when it is too small,
+// so that a filter's columns cost no allocation once they have their size.
+func (Wasm) Column(table, field int32, key string, dst []byte) ([]byte, int32) {
+	n := hostColumn(table, field, sptr(key), uint32(len(key)))
+	if n < 0 {
+		return dst[:0], n
+	}
+	if int(n) > cap(dst) {
+		dst = make([]byte, n, int(n)+int(n)/4) // room for the next batch to be a little larger
+	}
+	dst = dst[:n]
+	if n > 0 {
+		if rc := hostRead(bptr(dst), uint32(n)); rc < 0 {
+			return dst[:0], rc
+		}
+	}
+	return dst, 0
 }
 
 func (Wasm) Edit(ops []byte) int32 { return hostEdit(bptr(ops), uint32(len(ops))) }

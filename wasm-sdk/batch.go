@@ -37,6 +37,11 @@ type batch struct {
 	cols     []*column
 	used     int
 	kidStore [abi.TableLog + 1]children
+	// sels holds the words of every Selection so far, the first selUsed
+	// of them this batch's; scratch is for kernel arguments.
+	sels    [][]uint64
+	selUsed int
+	scratch []byte
 }
 
 // maxKeptColumn bounds the buffer a column keeps for the next batch, so
@@ -96,6 +101,19 @@ func (b *batch) reset(h hostcall.Host, signal int32) {
 		*c = column{buf: buf}
 	}
 	b.used = 0
+	b.selUsed = 0
+}
+
+// flush sends the edits staged so far, so that a kernel's edits come after
+// them, as the filter staged them.
+func (b *batch) flush() {
+	if len(b.edits) == 0 {
+		return
+	}
+	if rc := b.h.Edit(b.edits); rc < 0 {
+		b.hostErr("edit", rc)
+	}
+	b.edits = b.edits[:0]
 }
 
 // newColumn is a column struct for this batch, with the buffer an earlier

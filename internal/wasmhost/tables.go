@@ -24,6 +24,7 @@ type tables struct {
 	logs    plog.Logs
 
 	built   [numTables]bool
+	scratch []byte // a column built for a kernel, reused from call to call
 	res     []pcommon.Resource
 	scopes  []scopeRef
 	spans   []spanRef
@@ -312,3 +313,41 @@ func (p *pointRef) attrs() pcommon.Map {
 }
 
 func hasAttrs(table int32) bool { return table != abi.TableMetric }
+
+// parentTable is the table that holds each item's parent, the Parent
+// field's target; 0 for resources, which have none.
+func parentTable(table int32) int32 {
+	switch table {
+	case abi.TableScope:
+		return abi.TableResource
+	case abi.TableSpan, abi.TableMetric, abi.TableLog:
+		return abi.TableScope
+	case abi.TableEvent, abi.TableLink:
+		return abi.TableSpan
+	case abi.TablePoint:
+		return abi.TableMetric
+	}
+	return 0
+}
+
+// parent is the index of item i's parent in parentTable(table); the table
+// must be built and i in range.
+func (t *tables) parent(table, i int32) int32 {
+	switch table {
+	case abi.TableScope:
+		return t.scopes[i].res
+	case abi.TableSpan:
+		return t.spans[i].scope
+	case abi.TableEvent:
+		return t.events[i].span
+	case abi.TableLink:
+		return t.links[i].span
+	case abi.TableMetric:
+		return t.mets[i].scope
+	case abi.TablePoint:
+		return t.points[i].metric
+	case abi.TableLog:
+		return t.records[i].scope
+	}
+	return -1
+}

@@ -29,6 +29,14 @@ type Host interface {
 	KVCAS(key string, old, new []byte) int32
 	KVDelete(key string) int32
 	CounterAdd(name string, delta int64) int32
+	// Select tests field (key for FieldAttr) of every item of table with
+	// match and the encoded list of values, writes the bitmap into out and
+	// returns how many matched.
+	Select(table, field int32, key string, match int32, list, out []byte) int32
+	// EditWhere stages the edit op for every item set in sel.
+	EditWhere(op, sel []byte) int32
+	// CopyAttr stages SetAttr(to, value of from) for every item set in sel.
+	CopyAttr(table int32, from, to string, sel []byte, flags uint32) int32
 }
 
 // The SDK package sets these in its init so that sdktest can drive a filter
@@ -59,6 +67,15 @@ func Bytes(s string) []byte {
 		return nil
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// Words views a bitmap of 64-bit words as its bytes, in the ABI's order on
+// a little-endian machine (Wasm always is; so are the emulator's hosts).
+func Words(w []uint64) []byte {
+	if len(w) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w)*8)
 }
 
 // Same reports whether a and b are the same string in memory, not just

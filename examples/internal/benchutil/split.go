@@ -5,7 +5,9 @@ package benchutil
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -22,7 +24,11 @@ import (
 //   - guest-us/op: the guest's own code, that is the process call minus
 //     the host functions it called;
 //   - hostfn-us/op: host functions (columns, reads, edits staged, WASI);
-//   - around-us/op: the rest of the host's call, mostly applying the edits.
+//   - around-us/op: the rest of the host's call (pool, call state,
+//     applying the edits).
+//
+// These three are CPU time of the benchmark's thread (guestprof.ThreadCPU),
+// so that other work on a shared machine hardly moves them.
 //
 // Compiled guest code has no Go frames, so a CPU profile cannot show its
 // share; this does. See BENCHMARKS.md for the method.
@@ -61,19 +67,26 @@ func MeasureSplit(b *testing.B, modulePath string, guestConfig map[string]any, t
 			b.Fatal(err)
 		}
 	}
+	// The split is in CPU time of this thread, so that other work on a
+	// shared machine hardly moves it; ns/op stays wall time.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	run() // warm up: the instance's first batch grows its memory
 	split.Reset()
 	b.ReportAllocs()
 	b.ResetTimer()
+	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
+		start := guestprof.ThreadCPU()
 		run()
+		cpu += guestprof.ThreadCPU() - start
 	}
 	b.StopTimer()
 	n := float64(b.N)
-	us := func(ns int64) float64 { return float64(ns) / 1e3 / n }
-	b.ReportMetric(us(int64(split.Guest())), "guest-us/op")
-	b.ReportMetric(us(int64(split.Host())), "hostfn-us/op")
-	b.ReportMetric(us(int64(b.Elapsed()-split.Process())), "around-us/op")
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / n }
+	b.ReportMetric(us(split.Guest()), "guest-us/op")
+	b.ReportMetric(us(split.Host()), "hostfn-us/op")
+	b.ReportMetric(us(cpu-split.Process()), "around-us/op")
 	b.ReportMetric(float64(split.HostCalls())/n, "hostcalls/op")
 	if secs := b.Elapsed().Seconds(); secs > 0 {
 		b.ReportMetric(float64(td.SpanCount())*n/secs, "items/s")

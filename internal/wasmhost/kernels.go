@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -57,8 +58,7 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 	if !ok {
 		return abi.ErrBounds
 	}
-	col, rc := st.t.column(st.t.scratch[:0], table, field, string(key))
-	st.t.scratch = col[:0]
+	col, rc := st.t.kernelColumn(table, field, key)
 	if rc < 0 {
 		return rc
 	}
@@ -74,10 +74,57 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 	return matches
 }
 
+// kernelColumn is a column built for kernels during one call.
+type kernelColumn struct {
+	table, field int32
+	key          string
+	data         []byte
+}
+
+// Kernel columns kept per call, and the largest buffer kept across calls.
+const (
+	maxKernelColumns = 16
+	maxKeptKernelBuf = 4 << 20
+)
+
+// kernelColumn returns the column as `column` would build it, building it
+// only on the first request of the call: a filter typically tests one
+// field (the span name) against several conditions.
+func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
+	for _, c := range t.kcols[:t.kused] {
+		if c.table == table && c.field == field && c.key == string(key) {
+			return c.data, 0
+		}
+	}
+	if t.kused == len(t.kcols) && len(t.kcols) < maxKernelColumns {
+		t.kcols = append(t.kcols, kernelColumn{})
+	}
+	slot := min(t.kused, len(t.kcols)-1) // when full, the last is rebuilt
+	c := &t.kcols[slot]
+	buf := c.data[:0]
+	if cap(buf) > maxKeptKernelBuf {
+		buf = nil
+	}
+	data, rc := t.column(buf, table, field, string(key))
+	if rc < 0 {
+		*c = kernelColumn{data: data[:0]}
+		t.kused = min(t.kused, slot) // the slot no longer holds a column
+		return nil, rc
+	}
+	*c = kernelColumn{table: table, field: field, key: string(key), data: data}
+	if slot == t.kused {
+		t.kused++
+	}
+	return data, 0
+}
+
 // matcher is a decoded select: the match and its list of values.
 type matcher struct {
 	match uint8
 	vals  []abi.Scalar
+	// ints holds the values, sorted, when they are all Int and many
+	// (membership in a set of resources, say), for a binary search.
+	ints []uint64
 }
 
 func decodeMatch(match int32, list []byte) (matcher, int32) {
@@ -110,6 +157,17 @@ func decodeMatch(match int32, list []byte) (matcher, int32) {
 	if !d.Done() {
 		return m, abi.ErrEncoding
 	}
+	if m.match == abi.MatchEqual && len(m.vals) > 4 {
+		m.ints = make([]uint64, 0, len(m.vals))
+		for _, v := range m.vals {
+			if v.Tag != abi.TagInt {
+				m.ints = nil
+				break
+			}
+			m.ints = append(m.ints, v.Bits)
+		}
+		slices.Sort(m.ints)
+	}
 	return m, 0
 }
 
@@ -129,6 +187,10 @@ func (m matcher) test(c abi.Column, i int) bool {
 			}
 		}
 		return false
+	}
+	if m.ints != nil {
+		_, found := slices.BinarySearch(m.ints, bits)
+		return tag == abi.TagInt && found
 	}
 	for _, v := range m.vals {
 		if v.Tag != tag {

@@ -89,12 +89,10 @@ const (
 
 // kernelColumn returns the column as `column` would build it, building it
 // only on the first request of the call: a filter typically tests one
-// field (the span name) against several conditions.
+// field (the span name) against several conditions, then reads it.
 func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
-	for _, c := range t.kcols[:t.kused] {
-		if c.table == table && c.field == field && c.key == string(key) {
-			return c.data, 0
-		}
+	if c := t.cached(table, field, string(key)); c != nil {
+		return c.data, 0
 	}
 	if t.kused == len(t.kcols) && len(t.kcols) < maxKernelColumns {
 		t.kcols = append(t.kcols, kernelColumn{})
@@ -105,7 +103,7 @@ func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
 	if cap(buf) > maxKeptKernelBuf {
 		buf = nil
 	}
-	data, rc := t.column(buf, table, field, string(key))
+	data, rc := t.build1(buf, table, field, string(key))
 	if rc < 0 {
 		*c = kernelColumn{data: data[:0]}
 		t.kused = min(t.kused, slot) // the slot no longer holds a column
@@ -116,6 +114,16 @@ func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
 		t.kused++
 	}
 	return data, 0
+}
+
+// cached is the column a kernel built this call, or nil.
+func (t *tables) cached(table, field int32, key string) *kernelColumn {
+	for i := range t.kcols[:t.kused] {
+		if c := &t.kcols[i]; c.table == table && c.field == field && c.key == key {
+			return c
+		}
+	}
+	return nil
 }
 
 // matcher is a decoded select: the match and its list of values.

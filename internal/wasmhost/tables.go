@@ -23,8 +23,12 @@ type tables struct {
 	metrics pmetric.Metrics
 	logs    plog.Logs
 
-	built   [numTables]bool
-	scratch []byte // a column built for a kernel, reused from call to call
+	built [numTables]bool
+	// kcols are the columns kernels built this call, kept so that several
+	// selects over one field build it once; their buffers are reused from
+	// call to call.
+	kcols   []kernelColumn
+	kused   int
 	res     []pcommon.Resource
 	scopes  []scopeRef
 	spans   []spanRef
@@ -78,6 +82,7 @@ type logRef struct {
 func (t *tables) reset(signal int32) {
 	t.signal = signal
 	t.built = [numTables]bool{}
+	t.kused = 0
 	t.res = t.res[:0]
 	t.scopes = t.scopes[:0]
 	t.spans = t.spans[:0]
@@ -101,6 +106,13 @@ func (t *tables) release() {
 	clear(t.records)
 	t.traces, t.metrics, t.logs = ptrace.Traces{}, pmetric.Metrics{}, plog.Logs{}
 	t.reset(0)
+	// Kernel column buffers stay for the next call, within a budget.
+	kept := 0
+	for i := range t.kcols {
+		if kept += cap(t.kcols[i].data); kept > maxKeptKernelBuf {
+			t.kcols[i].data = nil
+		}
+	}
 }
 
 // has reports whether table exists for the current signal.

@@ -113,23 +113,34 @@ func (b *batch) selection(table int32) Selection {
 	return Selection{b: b, table: table, words: w}
 }
 
-// where asks the host for the items of table that meet c.
+// where asks the host for the items of table that meet c. A condition
+// listing more values than the host takes in one call is asked in parts,
+// which meet it together.
 func (b *batch) where(table int32, c Cond) Selection {
-	s := b.selection(table)
-	if len(c.vals) > abi.MaxKernelArgs {
-		b.fail(fmt.Errorf("wasmcol: a condition lists %d values, more than %d", len(c.vals), abi.MaxKernelArgs))
-		return s
+	if len(c.vals) <= abi.MaxKernelArgs {
+		return b.where1(table, c)
 	}
+	s := b.selection(table)
+	for len(c.vals) > 0 {
+		part := c
+		part.vals = c.vals[:min(len(c.vals), abi.MaxKernelArgs)]
+		c.vals = c.vals[len(part.vals):]
+		p := b.where1(table, part)
+		for i := range s.words {
+			s.words[i] |= p.words[i]
+		}
+	}
+	return s
+}
+
+func (b *batch) where1(table int32, c Cond) Selection {
+	s := b.selection(table)
 	list := abi.AppendU32(b.scratch[:0], uint32(len(c.vals)))
 	for _, v := range c.vals {
 		list = appendValue(list, v)
 	}
 	b.scratch = list
-	out := hostcall.Words(s.words)
-	if len(out) == 0 {
-		out = nil
-	}
-	if rc := b.h.Select(table, c.field, c.key, c.match, list, out); rc < 0 {
+	if rc := b.h.Select(table, c.field, c.key, c.match, list, hostcall.Words(s.words)); rc < 0 {
 		b.hostErr(fmt.Sprintf("select on field %d of table %d", c.field, table), rc)
 		clear(s.words)
 	}

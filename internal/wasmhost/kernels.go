@@ -5,7 +5,9 @@ package wasmhost
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"slices"
+	"strings"
 
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -58,11 +60,16 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 	if !ok {
 		return abi.ErrBounds
 	}
+	clear(out)
+	if table == abi.TableSpan && st.t.cached(table, field, string(key)) == nil {
+		if matches, ok := st.t.selectSpans(field, string(key), &args, out); ok {
+			return matches
+		}
+	}
 	col, rc := st.t.kernelColumn(table, field, key)
 	if rc < 0 {
 		return rc
 	}
-	clear(out)
 	c := abi.Column(col)
 	matches := int32(0)
 	for i := int32(0); i < n; i++ {
@@ -72,6 +79,124 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 		}
 	}
 	return matches
+}
+
+// selectSpans tests the fields filters select spans by most (name, kind,
+// resource, an attribute) straight on pdata, without building a column.
+// It reports false for other fields, which go through a column. The
+// results are those of the column path: TestKernelsEmulatorMatchesHost
+// compares them with the emulator, which always builds columns.
+func (t *tables) selectSpans(field int32, key string, m *matcher, out []byte) (int32, bool) {
+	matches := int32(0)
+	mark := func(i int, ok bool) {
+		if ok {
+			out[i/8] |= 1 << (i % 8)
+			matches++
+		}
+	}
+	switch field {
+	case abi.FieldName:
+		for i := range t.spans {
+			mark(i, m.testStr(t.spans[i].span.Name()))
+		}
+	case abi.FieldKind:
+		for i := range t.spans {
+			mark(i, m.testInt(int64(t.spans[i].span.Kind())))
+		}
+	case abi.FieldResource:
+		for i := range t.spans {
+			mark(i, m.testInt(int64(t.spans[i].res)))
+		}
+	case abi.FieldAttr:
+		for i := range t.spans {
+			v, ok := t.spans[i].span.Attributes().Get(key)
+			mark(i, ok && m.testValue(v))
+		}
+	default:
+		return 0, false
+	}
+	return matches, true
+}
+
+// testStr, testInt and testValue are test for a Str value, an Int value
+// and an attribute's value, as a column would hold them.
+func (m *matcher) testStr(s string) bool {
+	switch m.match {
+	case abi.MatchPresent:
+		return true
+	case abi.MatchPrefix:
+		for _, p := range m.strs {
+			if strings.HasPrefix(s, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return slices.Contains(m.strs, s)
+}
+
+func (m *matcher) testInt(n int64) bool {
+	switch m.match {
+	case abi.MatchPresent:
+		return true
+	case abi.MatchPrefix:
+		return false
+	}
+	if m.ints != nil {
+		_, found := slices.BinarySearch(m.ints, uint64(n))
+		return found
+	}
+	for _, v := range m.vals {
+		if v.Tag == abi.TagInt && v.Bits == uint64(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *matcher) testValue(v pcommon.Value) bool {
+	var bits uint64
+	tag := uint8(abi.TagEmpty)
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return m.testStr(v.Str())
+	case pcommon.ValueTypeInt:
+		return m.testInt(v.Int())
+	case pcommon.ValueTypeDouble:
+		tag, bits = abi.TagDouble, math.Float64bits(v.Double())
+	case pcommon.ValueTypeBool:
+		tag = abi.TagBool
+		if v.Bool() {
+			bits = 1
+		}
+	case pcommon.ValueTypeBytes:
+		if m.match == abi.MatchPresent {
+			return true
+		}
+		raw := v.Bytes().AsRaw()
+		for _, want := range m.vals {
+			if m.match == abi.MatchEqual && want.Tag == abi.TagBytes && bytes.Equal(raw, want.Raw) {
+				return true
+			}
+		}
+		return false
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		return m.match == abi.MatchPresent // read as Other: only present
+	default:
+		return false // Empty
+	}
+	if m.match == abi.MatchPresent {
+		return true
+	}
+	if m.match == abi.MatchPrefix {
+		return false
+	}
+	for _, want := range m.vals {
+		if want.Tag == tag && want.Bits == bits {
+			return true
+		}
+	}
+	return false
 }
 
 // kernelColumn is a column built for kernels during one call.
@@ -133,6 +258,8 @@ type matcher struct {
 	// ints holds the values, sorted, when they are all Int and many
 	// (membership in a set of resources, say), for a binary search.
 	ints []uint64
+	// strs holds the Str values as strings, for tests on pdata.
+	strs []string
 }
 
 func decodeMatch(match int32, list []byte) (matcher, int32) {
@@ -164,6 +291,11 @@ func decodeMatch(match int32, list []byte) (matcher, int32) {
 	}
 	if !d.Done() {
 		return m, abi.ErrEncoding
+	}
+	for _, v := range m.vals {
+		if v.Tag == abi.TagStr {
+			m.strs = append(m.strs, string(v.Raw))
+		}
 	}
 	if m.match == abi.MatchEqual && len(m.vals) > 4 {
 		m.ints = make([]uint64, 0, len(m.vals))

@@ -145,7 +145,10 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	trigger := t.SpansWhere(wasmcol.NameHasPrefix("trigger:"))
 	queue := t.SpansWhere(wasmcol.NameIs("queue_proxy", "queue_wait")).Or(t.SpansWhere(wasmcol.NameHasPrefix("kn.queueproxy.")))
 	queueName := t.SpansWhere(wasmcol.NameIs("queue"))
-	server := t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindServer))
+	queueServer := queueName
+	if queueName.Len() > 0 {
+		queueServer = queueName.And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindServer)))
+	}
 	named := broker.Or(trigger).Or(queue).Or(queueName)
 
 	// The rest by the role of their resource.
@@ -172,7 +175,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		tag := func(s wasmcol.Selection, hop string) { s.SetAttr(keyHop, wasmcol.Str(hop)) }
 		tag(broker.Or(ingress), hopIngress)
 		tag(trigger.Or(flt), hopFilter)
-		tag(queue.Or(queueName.And(server)).Or(pod), hopQueue)
+		tag(queue.Or(queueServer).Or(pod), hopQueue)
 		tag(activator, hopActivator)
 		tag(reply, hopReply)
 		tag(disp.AndNot(reply), hopDispatch)
@@ -210,9 +213,8 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	// A kindless span gets INTERNAL, which is what Knative sets for the
 	// same span from 1.19 on; OpenCensus's Zipkin exporter dropped it.
 	// throttler_try and activator_proxy have no kind before 1.19 either.
-	if f.cfg.FillKind {
-		broker.Or(trigger).Or(queue).Or(activator).
-			And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindUnspecified))).SetKind(wasmcol.SpanKindInternal)
+	if fill := broker.Or(trigger).Or(queue).Or(activator); f.cfg.FillKind && fill.Len() > 0 {
+		fill.And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindUnspecified))).SetKind(wasmcol.SpanKindInternal)
 	}
 	return nil
 }

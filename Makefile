@@ -14,7 +14,7 @@ GUEST_DIRS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go internal/wasm
 # The example filters that ship inside the binary as builtin:<name>.
 BUILTINS := knative-hops coinflip kedify sampler
 
-.PHONY: help tools wabt wasm builtins builtins-check test test-race fuzz bench check fmt vet tidy-check clean
+.PHONY: help tools wabt wasm builtins builtins-check test test-race fuzz bench guest-profile check fmt vet tidy-check clean
 
 help:
 	@echo "make run     build the distribution and run it with distro/config.yaml"
@@ -99,6 +99,16 @@ bench: tools wasm
 	go test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) $(BENCH_PKGS) | tee .cache/bench.txt
 	cd examples && go test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) $(BENCH_EXAMPLES) | tee -a ../.cache/bench.txt
 	@go run ./internal/cmd/benchtable < .cache/bench.txt
+
+# Where a built-in filter's time goes as Wasm: the guest's own code, each
+# host function, and the host's work around the call, per batch of
+# FILTER (comma-separated: modules are run in alternating rounds for a
+# before/after in one run). GUEST_PROFILE_MODE=counts lists the guest
+# functions called most per batch. See BENCHMARKS.md.
+FILTER ?= knative-hops
+GUEST_PROFILE_MODE ?= split
+guest-profile:
+	go run ./examples/internal/guestprofile -filter $(FILTER) -mode $(GUEST_PROFILE_MODE)
 
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "$$out"; echo "gofmt: files above need formatting"; exit 1; fi

@@ -16,6 +16,12 @@ import (
 // first use (one host call per field a filter touches, whatever the number
 // of items), caches them for the call, and collects edits to send once at
 // the end.
+//
+// A module's batch lives as long as the instance, and so do its column
+// buffers: each batch reads its columns into the buffers of the one before,
+// so that a steady stream of batches allocates nothing and never wakes the
+// guest's garbage collector. Strings read from columns are therefore valid
+// only until the filter returns.
 type batch struct {
 	h      hostcall.Host
 	signal int32
@@ -26,7 +32,21 @@ type batch struct {
 	edits  []byte
 	otlp   bool  // the filter replaced the whole batch
 	err    error // first failure, reported when the filter returns
+	// cols holds every column struct and buffer used so far; the first
+	// used of them serve the current batch.
+	cols     []*column
+	used     int
+	kidStore [abi.TableLog + 1]children
+	// sels holds the words of every Selection so far, the first selUsed
+	// of them this batch's; scratch is for kernel arguments.
+	sels    [][]uint64
+	selUsed int
+	scratch []byte
 }
+
+// maxKeptColumn bounds the buffer a column keeps for the next batch, so
+// that one huge batch does not pin its memory for good.
+const maxKeptColumn = 4 << 20
 
 // column is one field of every item of a table, exactly as the host sent
 // it: a single pointer-free buffer read in place (see abi.Column).
@@ -35,6 +55,7 @@ type column struct {
 	key          string
 	n            int
 	data         abi.Column
+	buf          []byte // data's memory, kept for the next batch
 }
 
 // entry is item i's tag and payload; out of range reads as Empty.
@@ -72,6 +93,39 @@ func (b *batch) reset(h hostcall.Host, signal int32) {
 	clear(b.byKey)
 	b.byKey = b.byKey[:0]
 	b.edits = b.edits[:0]
+	for _, c := range b.cols[:b.used] {
+		buf := c.buf
+		if cap(buf) > maxKeptColumn {
+			buf = nil
+		}
+		*c = column{buf: buf}
+	}
+	b.used = 0
+	b.selUsed = 0
+}
+
+// flush sends the edits staged so far, so that a kernel's edits come after
+// them, as the filter staged them.
+func (b *batch) flush() {
+	if len(b.edits) == 0 {
+		return
+	}
+	if rc := b.h.Edit(b.edits); rc < 0 {
+		b.hostErr("edit", rc)
+	}
+	b.edits = b.edits[:0]
+}
+
+// newColumn is a column struct for this batch, with the buffer an earlier
+// batch left.
+func (b *batch) newColumn(table, field int32, key string) *column {
+	if b.used == len(b.cols) {
+		b.cols = append(b.cols, new(column))
+	}
+	c := b.cols[b.used]
+	b.used++
+	c.table, c.field, c.key = table, field, key
+	return c
 }
 
 func (b *batch) fail(err error) {
@@ -135,8 +189,11 @@ func (b *batch) col(table, field int32, key string) *column {
 
 func (b *batch) fetch(table, field int32, key string) *column {
 	n := b.length(table)
-	c := &column{table: table, field: field, key: key}
-	raw, code := b.h.Column(table, field, key)
+	c := b.newColumn(table, field, key)
+	raw, code := b.h.Column(table, field, key, c.buf[:0])
+	if cap(raw) > 0 {
+		c.buf = raw[:0]
+	}
 	if code < 0 {
 		b.hostErr(fmt.Sprintf("column %d of table %d", field, table), code)
 		return c
@@ -179,7 +236,8 @@ func (b *batch) childRange(child int32, i int32) (int32, int32) {
 	if k == nil {
 		parentTable := parentOf[child]
 		n := b.length(parentTable)
-		k = &children{offs: make([]int32, n+1)}
+		k = &b.kidStore[child]
+		k.offs = append(k.offs[:0], make([]int32, n+1)...)
 		pc := b.col(child, abi.FieldParent, "")
 		for j := 0; j < pc.n; j++ {
 			if pi := pc.value(int32(j)).Int(); pi >= 0 && pi < int64(n) {

@@ -39,14 +39,26 @@ func jsonEscape(s string) string {
 	return string(out)
 }
 
-// BenchmarkCmp_Coinflip: the filter and the transform processor doing the
-// same edits in OTTL, on 1,000 spans of both Knative eras.
+// BenchmarkCmp_Coinflip: the filter, the transform processor doing the
+// same edits in OTTL, and the same filter written as a native Go processor
+// (native_test.go), on 1,000 spans of both Knative eras. The native side
+// must produce byte-identical output first.
 func BenchmarkCmp_Coinflip(b *testing.B) {
 	td := fixtures.Batch(1000, fixtures.MixKnative)
 	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "."), nil)
 	ottlP, ottlSink := wasmtest.StartTraces(b, transformprocessor.NewFactory(), ottlConfig())
 	wasm, ottl := benchutil.Side{P: wasmP, Sink: wasmSink}, benchutil.Side{P: ottlP, Sink: ottlSink}
+	nat := benchutil.Native(b, newNative(b, "").process)
 	benchutil.AssertSame(b, wasm, ottl, td)
+	benchutil.AssertSameBytes(b, wasm, nat, td)
 	b.Run("wasm", func(b *testing.B) { benchutil.Measure(b, wasm, td) })
 	b.Run("ottl", func(b *testing.B) { benchutil.Measure(b, ottl, td) })
+	b.Run("native", func(b *testing.B) { benchutil.Measure(b, nat, td) })
+}
+
+// BenchmarkGuestSplit splits the Wasm side's time per batch between the
+// guest's own code, the host functions it calls, and the host's work
+// around the call (see benchutil.MeasureSplit).
+func BenchmarkGuestSplit(b *testing.B) {
+	benchutil.MeasureSplit(b, wasmtest.BuildGuest(b, "."), nil, fixtures.Batch(1000, fixtures.MixKnative))
 }

@@ -100,18 +100,9 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		}
 	}
 	if f.cfg.PromoteResult {
-		n := t.Len()
-		for i := 0; i < n; i++ {
-			s := t.Span(i)
-			for e := range s.Events() {
-				if e.Name() != f.cfg.ResultEvent {
-					continue
-				}
-				if v := e.Attr(f.cfg.ResultKey); !v.IsEmpty() {
-					s.SetAttr(f.cfg.ResultAttribute, v)
-				}
-			}
-		}
+		// The host finds the result events and copies their result onto
+		// their spans: no loop over spans and events in the guest.
+		t.EventsWhere(wasmcol.NameIs(f.cfg.ResultEvent)).CopyAttrToParent(f.cfg.ResultKey, f.cfg.ResultAttribute)
 	}
 	return nil
 }

@@ -68,17 +68,18 @@ const (
 	roleFilter
 	roleDispatcher
 	roleActivator
-	// roleQueueProxy is an OpenTelemetry-era queue-proxy, recognised by
-	// its resource since its service.name is the Knative Service's.
-	roleQueueProxy
 	// roleRevisionPod is a Zipkin-era queue-proxy, whose service name is
 	// its pod's name, <revision>-deployment-<rs>-<pod>.
 	roleRevisionPod
+	// roleQueueProxy is an OpenTelemetry-era queue-proxy, recognised by
+	// its resource since its service.name is the Knative Service's.
+	roleQueueProxy
 )
 
 type filter struct {
-	cfg   config
-	roles []role // by resource index, reused across batches
+	cfg config
+	// Resource indexes by role, reused across batches.
+	byRole [roleQueueProxy + 1][]int
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -163,164 +164,170 @@ func isRevisionPod(name string) bool {
 	return dash > 0 && dash < len(rest)-1 && strings.IndexByte(rest[dash+1:], '-') < 0
 }
 
+// ProcessTraces recognises every span by its name first, then by its
+// resource's role, and edits whole selections at once: the host tests the
+// names and applies each edit to all the spans it concerns, so the guest
+// loops only over the spans whose names it must split.
+//
+// A span gets its edits in this order: the Zipkin-era destination of a
+// dispatcher's knative.dev span, knative.hop, the split names, the
+// destination of broker: and trigger: spans, and last its kind. The
+// phases below keep that order for every span.
 func (f *filter) ProcessTraces(t wasmcol.Traces) error {
-	f.roles = f.roles[:0]
-	for r := range t.Resources() {
-		f.roles = append(f.roles, resourceRole(r))
+	for r := range f.byRole {
+		f.byRole[r] = f.byRole[r][:0]
 	}
-	n := t.Len()
-	for i := 0; i < n; i++ {
-		f.span(t.Span(i))
+	for r := range t.Resources() {
+		role := resourceRole(r)
+		f.byRole[role] = append(f.byRole[role], r.Index())
+	}
+
+	// Spans the name alone settles, in both eras.
+	broker := t.SpansWhere(wasmcol.NameHasPrefix("broker:"))
+	trigger := t.SpansWhere(wasmcol.NameHasPrefix("trigger:"))
+	queue := t.SpansWhere(wasmcol.NameIs("queue_proxy", "queue_wait")).Or(t.SpansWhere(wasmcol.NameHasPrefix("kn.queueproxy.")))
+	queueName := t.SpansWhere(wasmcol.NameIs("queue"))
+	queueServer := queueName
+	if queueName.Len() > 0 {
+		queueServer = queueName.And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindServer)))
+	}
+	named := broker.Or(trigger).Or(queue).Or(queueName)
+
+	// The rest by the role of their resource.
+	ingress := f.ofRole(t, roleIngress, named)
+	flt := f.ofRole(t, roleFilter, named)
+	disp := f.ofRole(t, roleDispatcher, named)
+	activator := f.ofRole(t, roleActivator, named)
+	// Zipkin-era queue-proxy: ochttp names its server and client spans by
+	// URL path. The app's own spans in the same pod come over OTLP with
+	// other names.
+	pod := f.ofRole(t, roleRevisionPod, named)
+	if pod.Len() > 0 {
+		pod = pod.And(t.SpansWhere(wasmcol.NameHasPrefix("/"))).
+			And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindServer, wasmcol.SpanKindClient)))
+	}
+	// OpenTelemetry-era queue-proxy: all its spans, among them its server
+	// span, GET/POST from 1.23 when otelhttp stopped naming it queue, and
+	// its HTTP POST to the user container.
+	queueProxySpans := f.ofRole(t, roleQueueProxy, named)
+
+	// A dispatcher's knative.dev span: the target URL is only in the
+	// Zipkin-era messaging.destination, copied before the span is tagged.
+	knDev := disp.And(t.SpansWhere(wasmcol.NameIs("knative.dev")))
+	f.copyDestination(t, knDev)
+
+	if f.cfg.TagHops {
+		reply := f.replies(t, disp, knDev)
+		tag := func(s wasmcol.Selection, hop string) { s.SetAttr(keyHop, wasmcol.Str(hop)) }
+		tag(broker.Or(ingress), hopIngress)
+		tag(trigger.Or(flt), hopFilter)
+		tag(queue.Or(queueServer).Or(pod).Or(queueProxySpans), hopQueue)
+		tag(activator, hopActivator)
+		tag(reply, hopReply)
+		tag(disp.AndNot(reply), hopDispatch)
+	}
+
+	if f.cfg.SplitNames {
+		// Namespaces hold no dots, names may: split on the last one.
+		for i := range broker.All() {
+			// Knative 1.19+ names the broker itself, both keys at once
+			// (knative/eventing pkg/observability, WithBrokerLabels): keep
+			// what it set rather than rewrite it from the span name.
+			if s := t.Span(i); s.Attr(keyBrokerName).IsEmpty() {
+				f.splitDotted(s, len("broker:"), keyBrokerName, keyBrokerNS)
+			}
+		}
+		// No Knative release sets kn.trigger.*: there is nothing to keep.
+		for i := range trigger.All() {
+			f.splitDotted(t.Span(i), len("trigger:"), keyTriggerName, keyTriggerNS)
+		}
+		// The ingress server span is /<ns>/<broker> in the Zipkin era and
+		// POST /<ns>/<broker> in the inner server span after; the filter's
+		// is /triggers/<ns>/<trigger>/<uid>.
+		for i := range ingress.All() {
+			s := t.Span(i)
+			if ns, b, ok := splitPath(strings.TrimPrefix(s.Name(), "POST ")); ok {
+				s.SetAttr(keyBrokerName, wasmcol.Str(b))
+				s.SetAttr(keyBrokerNS, wasmcol.Str(ns))
+			}
+		}
+		for i := range flt.All() {
+			s := t.Span(i)
+			if ns, tr, ok := triggerPath(strings.TrimPrefix(s.Name(), "POST ")); ok {
+				s.SetAttr(keyTriggerName, wasmcol.Str(tr))
+				s.SetAttr(keyTriggerNS, wasmcol.Str(ns))
+			}
+		}
+	}
+
+	f.copyDestination(t, broker.Or(trigger))
+
+	// A kindless span gets INTERNAL, which is what Knative sets for the
+	// same span from 1.19 on; OpenCensus's Zipkin exporter dropped it.
+	// throttler_try and activator_proxy have no kind before 1.19 either.
+	if fill := broker.Or(trigger).Or(queue).Or(activator); f.cfg.FillKind && fill.Len() > 0 {
+		fill.And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindUnspecified))).SetKind(wasmcol.SpanKindInternal)
 	}
 	return nil
 }
 
-// span recognises one span, cheapest test first: the name alone settles
-// broker:, trigger: and most queue-proxy spans in both eras; the rest need
-// the resource's role.
-func (f *filter) span(s wasmcol.Span) {
-	name := s.Name()
-	switch {
-	case strings.HasPrefix(name, "broker:"):
-		// Knative 1.19+ names the broker itself, both keys at once
-		// (knative/eventing pkg/observability, WithBrokerLabels): keep
-		// what it set rather than rewrite it from the span name.
-		split := f.cfg.SplitNames && s.Attr(keyBrokerName).IsEmpty()
-		f.named(s, name[len("broker:"):], hopIngress, keyBrokerName, keyBrokerNS, split)
-		return
-	case strings.HasPrefix(name, "trigger:"):
-		// No Knative release sets kn.trigger.*, so there is nothing to
-		// keep and no column to read.
-		f.named(s, name[len("trigger:"):], hopFilter, keyTriggerName, keyTriggerNS, f.cfg.SplitNames)
-		return
-	case name == "queue_proxy" || name == "queue_wait" || strings.HasPrefix(name, "kn.queueproxy."):
-		f.tag(s, hopQueue)
-		f.fillKind(s)
-		return
-	case name == "queue":
-		if s.Kind() == wasmcol.SpanKindServer {
-			f.tag(s, hopQueue)
-		}
-		return
+// ofRole is the spans of the resources of role, less those in named.
+func (f *filter) ofRole(t wasmcol.Traces, r role, named wasmcol.Selection) wasmcol.Selection {
+	if len(f.byRole[r]) == 0 {
+		return t.NoSpans()
 	}
-
-	ri := s.Resource().Index()
-	if ri >= len(f.roles) {
-		return
-	}
-	switch f.roles[ri] {
-	case roleIngress:
-		f.tag(s, hopIngress)
-		// The ingress server span is /<ns>/<broker> in the Zipkin era
-		// and POST /<ns>/<broker> in the inner server span after.
-		if ns, b, ok := splitPath(strings.TrimPrefix(name, "POST ")); ok && f.cfg.SplitNames {
-			s.SetAttr(keyBrokerName, wasmcol.Str(b))
-			s.SetAttr(keyBrokerNS, wasmcol.Str(ns))
-		}
-	case roleFilter:
-		f.tag(s, hopFilter)
-		if ns, t, ok := triggerPath(strings.TrimPrefix(name, "POST ")); ok && f.cfg.SplitNames {
-			s.SetAttr(keyTriggerName, wasmcol.Str(t))
-			s.SetAttr(keyTriggerNS, wasmcol.Str(ns))
-		}
-	case roleDispatcher:
-		f.dispatch(s, name)
-	case roleActivator:
-		f.tag(s, hopActivator)
-		f.fillKind(s) // throttler_try and activator_proxy have no kind before 1.19
-	case roleQueueProxy:
-		// Its server span (GET/POST from 1.23, when otelhttp stopped
-		// naming it queue) and its HTTP POST to the user container.
-		f.tag(s, hopQueue)
-	case roleRevisionPod:
-		// Zipkin-era queue-proxy: ochttp names its server and client
-		// spans by URL path. The app's own spans in the same pod come
-		// over OTLP with other names.
-		if strings.HasPrefix(name, "/") {
-			if k := s.Kind(); k == wasmcol.SpanKindServer || k == wasmcol.SpanKindClient {
-				f.tag(s, hopQueue)
-			}
-		}
-	}
+	return t.SpansWhere(wasmcol.ResourceIn(f.byRole[r]...)).AndNot(named)
 }
 
-// named handles broker:<name>.<ns> and trigger:<name>.<ns>, setting the
-// name keys when split says so.
-func (f *filter) named(s wasmcol.Span, rest, hop, keyName, keyNS string, split bool) {
-	f.tag(s, hop)
-	if split {
-		// Namespaces hold no dots, names may: split on the last one.
-		if dot := strings.LastIndexByte(rest, '.'); dot > 0 && dot < len(rest)-1 {
-			s.SetAttr(keyName, wasmcol.Str(rest[:dot]))
-			s.SetAttr(keyNS, wasmcol.Str(rest[dot+1:]))
+// replies are the dispatches whose target is a broker ingress, i.e. the
+// event re-enters the broker (coinflip's answer).
+func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmcol.Selection {
+	reply := t.NoSpans()
+	if !f.cfg.MarkReplies || disp.Len() == 0 {
+		return reply
+	}
+	// Zipkin era: the target URL is only in messaging.destination.
+	for i := range knDev.All() {
+		if isIngressURL(t.Span(i).Attr(keyOldDest).Str()) {
+			reply.Add(i)
 		}
 	}
-	f.copyDestination(s)
-	f.fillKind(s)
-}
-
-// dispatch tags a channel dispatcher's span: a delivery to a trigger, or a
-// reply when the target is a broker ingress (the event re-enters the
-// broker, as coinflip's answer does).
-func (f *filter) dispatch(s wasmcol.Span, name string) {
-	reply := false
-	switch {
-	case name == "knative.dev":
-		// Zipkin era: the target URL is only in messaging.destination.
-		reply = isIngressURL(s.Attr(keyOldDest).Str())
-		f.copyDestination(s)
-	case strings.HasPrefix(name, "send "):
-		reply = isIngressURL(name[len("send "):])
-	case strings.HasPrefix(name, "POST /"):
-		// The CLIENT under `send <url>` names only the path; its
-		// server.address holds the host.
-		if !strings.HasPrefix(name, "POST /triggers/") && f.cfg.MarkReplies {
-			reply = strings.HasPrefix(s.Attr(keyServerAddr).Str(), ingressHostHead)
+	for i := range disp.And(t.SpansWhere(wasmcol.NameHasPrefix("send "))).All() {
+		if isIngressURL(t.Span(i).Name()[len("send "):]) {
+			reply.Add(i)
 		}
 	}
-	if reply && f.cfg.MarkReplies {
-		f.tag(s, hopReply)
-	} else {
-		f.tag(s, hopDispatch)
-	}
+	// The CLIENT under `send <url>` names only the path; its
+	// server.address holds the host.
+	post := disp.And(t.SpansWhere(wasmcol.NameHasPrefix("POST /"))).AndNot(t.SpansWhere(wasmcol.NameHasPrefix("POST /triggers/")))
+	return reply.Or(post.And(t.SpansWhere(wasmcol.AttrHasPrefix(keyServerAddr, ingressHostHead))))
 }
 
-func (f *filter) tag(s wasmcol.Span, hop string) {
-	if f.cfg.TagHops {
-		s.SetAttr(keyHop, wasmcol.Str(hop))
+// splitDotted sets keyName and keyNS from a <prefix><name>.<ns> span name.
+func (f *filter) splitDotted(s wasmcol.Span, prefix int, keyName, keyNS string) {
+	rest := s.Name()[prefix:]
+	if dot := strings.LastIndexByte(rest, '.'); dot > 0 && dot < len(rest)-1 {
+		s.SetAttr(keyName, wasmcol.Str(rest[:dot]))
+		s.SetAttr(keyNS, wasmcol.Str(rest[dot+1:]))
 	}
 }
 
 // copyDestination carries the Zipkin-era messaging.destination over to the
-// current key, moving it when configured to. A messaging.destination.name
-// that arrived is kept: it is what Knative 1.19+ set.
-func (f *filter) copyDestination(s wasmcol.Span) {
-	if !f.cfg.CopyDestination {
+// current key on the spans of sel that have it, moving it when configured
+// to. A messaging.destination.name that arrived is kept: it is what
+// Knative 1.19+ set.
+func (f *filter) copyDestination(t wasmcol.Traces, sel wasmcol.Selection) {
+	if !f.cfg.CopyDestination || sel.Len() == 0 {
 		return
 	}
-	v := s.Attr(keyOldDest)
-	if v.IsEmpty() {
-		return
-	}
-	if !s.Attr(keyDest).IsEmpty() {
-		if f.cfg.DropOldDestination {
-			s.DeleteAttr(keyOldDest)
-		}
-		return
-	}
+	kept := sel.And(t.SpansWhere(wasmcol.HasAttr(keyDest)))
+	rest := sel.AndNot(kept)
 	if f.cfg.DropOldDestination {
-		s.RenameAttr(keyOldDest, keyDest)
-	} else {
-		s.SetAttr(keyDest, v)
+		kept.DeleteAttr(keyOldDest)
+		rest.RenameAttr(keyOldDest, keyDest)
+		return
 	}
-}
-
-// fillKind gives a kindless span INTERNAL, which is what Knative sets for
-// the same span from 1.19 on; OpenCensus's Zipkin exporter dropped it.
-func (f *filter) fillKind(s wasmcol.Span) {
-	if f.cfg.FillKind && s.Kind() == wasmcol.SpanKindUnspecified {
-		s.SetKind(wasmcol.SpanKindInternal)
-	}
+	rest.CopyAttr(keyOldDest, keyDest)
 }
 
 // isIngressURL reports whether u points at the MT broker's ingress.

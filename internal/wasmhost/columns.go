@@ -12,7 +12,16 @@ import (
 // column appends field for every item of table to dst as an ABI column:
 // the whole field for the whole batch in one host call. It returns
 // ErrArgument for a table or field the current signal does not have.
+// A column a kernel built earlier in the call is copied, not built again.
 func (t *tables) column(dst []byte, table, field int32, key string) ([]byte, int32) {
+	if c := t.cached(table, field, key); c != nil {
+		return append(dst, c.data...), 0
+	}
+	return t.build1(dst, table, field, key)
+}
+
+// build1 builds a column into dst.
+func (t *tables) build1(dst []byte, table, field int32, key string) ([]byte, int32) {
 	n := t.count(table)
 	if n < 0 {
 		return dst, n

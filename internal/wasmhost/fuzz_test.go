@@ -25,6 +25,7 @@ var hostFuncs = []api.GoModuleFunc{
 	inBatch(hostLen), inBatch(hostColumn), inCall(hostRead), inBatch(hostEdit), inCall(hostConfig),
 	inCall(hostLog), inCall(hostFail), inBatch(hostOTLPGet), inBatch(hostOTLPSet), inCall(hostKVGet),
 	inCall(hostKVSet), inCall(hostKVCAS), inCall(hostKVDelete), inCall(hostCounterAdd),
+	inBatch(hostSelect), inBatch(hostEditWhere), inBatch(hostCopyAttr),
 }
 
 // FuzzHostFunctions calls every host function with arbitrary arguments, as
@@ -32,10 +33,16 @@ var hostFuncs = []api.GoModuleFunc{
 // that do not exist, calls in any order. The host must answer with a result
 // or an error code, never panic.
 func FuzzHostFunctions(f *testing.F) {
-	f.Add(uint8(1), uint32(3), uint32(3), uint32(0), uint32(0), uint32(0), uint32(0))
-	f.Add(uint8(2), uint32(0), uint32(65536), uint32(0), uint32(0), uint32(0), uint32(0))
-	f.Add(uint8(3), uint32(65530), uint32(100), uint32(0), uint32(0), uint32(0), uint32(0))
-	f.Add(uint8(11), uint32(0), uint32(4), uint32(0), uint32(0xFFFFFFFF), uint32(8), uint32(4))
+	f.Add(uint8(1), uint32(3), uint32(3), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0))
+	f.Add(uint8(2), uint32(0), uint32(65536), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0))
+	f.Add(uint8(3), uint32(65530), uint32(100), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0))
+	f.Add(uint8(11), uint32(0), uint32(4), uint32(0), uint32(0xFFFFFFFF), uint32(8), uint32(4), uint32(0), uint32(0), uint32(0))
+	// select: spans by name, a list of one empty string, the bitmap at 1024
+	f.Add(uint8(14), uint32(3), uint32(3), uint32(0), uint32(0), uint32(abi.MatchPrefix), uint32(0), uint32(4), uint32(1024), uint32(200))
+	// edit_where: whatever the memory holds as the operation, every item
+	f.Add(uint8(15), uint32(0), uint32(6), uint32(0), uint32(8), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0))
+	// copy_attr onto the parent, every item selected
+	f.Add(uint8(16), uint32(4), uint32(0), uint32(2), uint32(0), uint32(2), uint32(0), uint32(64), uint32(1), uint32(0))
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	defer r.Close(ctx)
@@ -44,7 +51,7 @@ func FuzzHostFunctions(f *testing.F) {
 		f.Fatal(err)
 	}
 	base := benchdata.RandomTraces(1, 50)
-	f.Fuzz(func(t *testing.T, fn uint8, a, b, c, d, e, g uint32) {
+	f.Fuzz(func(t *testing.T, fn uint8, a, b, c, d, e, g, h, i, j uint32) {
 		st := &callState{
 			shared: &shared{config: []byte("{}"), log: newGuestLog(zap.NewNop(), 10, 50), kv: newKV(), counters: &counters{},
 				mem: &hostMemory{limit: 4 << 20}},
@@ -56,7 +63,7 @@ func FuzzHostFunctions(f *testing.F) {
 			st.t.traces = base
 		}
 		call := context.WithValue(ctx, stateKey{}, st)
-		stack := []uint64{uint64(a), uint64(b), uint64(c), uint64(d), uint64(e), uint64(g)}
+		stack := []uint64{uint64(a), uint64(b), uint64(c), uint64(d), uint64(e), uint64(g), uint64(h), uint64(i), uint64(j)}
 		// A fresh result, so read has something to copy.
 		hostFuncs[1](call, mod, []uint64{abi.TableSpan, abi.FieldName, 0, 0, 0, 0})
 		hostFuncs[int(fn&0x7F)%len(hostFuncs)](call, mod, stack)

@@ -23,7 +23,12 @@ type tables struct {
 	metrics pmetric.Metrics
 	logs    plog.Logs
 
-	built   [numTables]bool
+	built [numTables]bool
+	// kcols are the columns kernels built this call, kept so that several
+	// selects over one field build it once; their buffers are reused from
+	// call to call.
+	kcols   []kernelColumn
+	kused   int
 	res     []pcommon.Resource
 	scopes  []scopeRef
 	spans   []spanRef
@@ -77,6 +82,7 @@ type logRef struct {
 func (t *tables) reset(signal int32) {
 	t.signal = signal
 	t.built = [numTables]bool{}
+	t.kused = 0
 	t.res = t.res[:0]
 	t.scopes = t.scopes[:0]
 	t.spans = t.spans[:0]
@@ -100,6 +106,13 @@ func (t *tables) release() {
 	clear(t.records)
 	t.traces, t.metrics, t.logs = ptrace.Traces{}, pmetric.Metrics{}, plog.Logs{}
 	t.reset(0)
+	// Kernel column buffers stay for the next call, within a budget.
+	kept := 0
+	for i := range t.kcols {
+		if kept += cap(t.kcols[i].data); kept > maxKeptKernelBuf {
+			t.kcols[i].data = nil
+		}
+	}
 }
 
 // has reports whether table exists for the current signal.
@@ -312,3 +325,41 @@ func (p *pointRef) attrs() pcommon.Map {
 }
 
 func hasAttrs(table int32) bool { return table != abi.TableMetric }
+
+// parentTable is the table that holds each item's parent, the Parent
+// field's target; 0 for resources, which have none.
+func parentTable(table int32) int32 {
+	switch table {
+	case abi.TableScope:
+		return abi.TableResource
+	case abi.TableSpan, abi.TableMetric, abi.TableLog:
+		return abi.TableScope
+	case abi.TableEvent, abi.TableLink:
+		return abi.TableSpan
+	case abi.TablePoint:
+		return abi.TableMetric
+	}
+	return 0
+}
+
+// parent is the index of item i's parent in parentTable(table); the table
+// must be built and i in range.
+func (t *tables) parent(table, i int32) int32 {
+	switch table {
+	case abi.TableScope:
+		return t.scopes[i].res
+	case abi.TableSpan:
+		return t.spans[i].scope
+	case abi.TableEvent:
+		return t.events[i].span
+	case abi.TableLink:
+		return t.links[i].span
+	case abi.TableMetric:
+		return t.mets[i].scope
+	case abi.TablePoint:
+		return t.points[i].metric
+	case abi.TableLog:
+		return t.records[i].scope
+	}
+	return -1
+}

@@ -32,6 +32,34 @@ const (
 	FuncKVCAS      = "kv_cas"      // (key_ptr, key_len, old_ptr, old_len, new_ptr, new_len) -> 1 swapped | 0 not | err
 	FuncKVDelete   = "kv_delete"   // (key_ptr, key_len) -> 0 | err
 	FuncCounterAdd = "counter_add" // (name_ptr, name_len, delta i64) -> 0 | err
+
+	// Kernels: whole-column operations that run in the host, so that
+	// per-item work does not run in the guest. A selection is a bitmap of
+	// a table's items: bit i (byte i/8, least significant bit first) is
+	// item i. Modules that import none of them keep working.
+	FuncSelect    = "select"     // (table, field, key_ptr, key_len, match, args_ptr, args_len, out_ptr, out_len) -> matches | err
+	FuncEditWhere = "edit_where" // (op_ptr, op_len, sel_ptr, sel_len) -> edits staged | err
+	FuncCopyAttr  = "copy_attr"  // (table, from_ptr, from_len, to_ptr, to_len, sel_ptr, sel_len, flags) -> edits staged | err
+)
+
+// Matches for FuncSelect. Each takes a list of values (u32 count, then
+// tagged values as in edits) and tests every item's value of the field.
+const (
+	MatchEqual   = 1 // the value equals one of the values listed: same tag, same content
+	MatchPrefix  = 2 // a Str value starts with one of the Str values listed
+	MatchPresent = 3 // the value is not Empty; the list must be empty
+)
+
+// Flags for FuncCopyAttr.
+const (
+	CopyToParent = 1 // write onto each item's parent (event or link to span, span to scope...)
+)
+
+// Kernel limits: a larger argument answers ErrTooLarge.
+const (
+	MaxKernelKey  = 4 << 10  // bytes of an attribute key
+	MaxKernelArgs = 256      // values in a select's list
+	MaxKernelList = 64 << 10 // bytes of a select's list or of an edit_where operation
 )
 
 // Guest exports.

@@ -31,6 +31,9 @@ type callHost struct {
 	edits  [][]byte // staged; applied after the filter returns success
 	staged int      // bytes in edits
 	otlp   []byte   // a staged replacement batch, or nil
+	// served lists the column buffers the filter was given, which expire
+	// when the call returns.
+	served [][]byte
 }
 
 var _ hostcall.Host = (*callHost)(nil)
@@ -42,11 +45,33 @@ func (h *callHost) Len(table int32) int32 {
 	return h.t.length(table)
 }
 
-func (h *callHost) Column(table, field int32, key string) ([]byte, int32) {
+func (h *callHost) Column(table, field int32, key string, dst []byte) ([]byte, int32) {
 	if h.t == nil {
-		return nil, abi.ErrState
+		return dst[:0], abi.ErrState
 	}
-	return h.t.column(table, field, key)
+	col, rc := h.t.column(table, field, key)
+	if rc < 0 {
+		return dst[:0], rc
+	}
+	dst = append(dst[:0], col...)
+	h.served = append(h.served, dst)
+	return dst, 0
+}
+
+// stale is what expired column memory reads as.
+const stale = "<stale: a string read from a column is valid only until the filter returns; strings.Clone what you keep> "
+
+// expire overwrites every column buffer of the call. In a Wasm module the
+// SDK reads the next batch's columns into the same memory, so a string a
+// filter kept from an earlier batch changes under it; the emulator makes
+// that happen at once, so that such a filter fails its tests too.
+func (h *callHost) expire() {
+	for _, b := range h.served {
+		for i := range b {
+			b[i] = stale[i%len(stale)]
+		}
+	}
+	h.served = nil
 }
 
 func (h *callHost) Edit(ops []byte) int32 {

@@ -180,7 +180,7 @@ func TestHostOutOfOrder(t *testing.T) {
 	if rc := h.Len(abi.TableResource); rc != abi.ErrState {
 		t.Errorf("Len during Init = %d, want ErrState", rc)
 	}
-	if _, rc := h.Column(abi.TableResource, abi.FieldAttrs, ""); rc != abi.ErrState {
+	if _, rc := h.Column(abi.TableResource, abi.FieldAttrs, "", nil); rc != abi.ErrState {
 		t.Errorf("Column during Init = %d, want ErrState", rc)
 	}
 	if rc := h.Edit(drop(abi.TableLog, 0)); rc != abi.ErrState {

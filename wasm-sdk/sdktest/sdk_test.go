@@ -380,6 +380,53 @@ func TestEmulatorKeepsStateAcrossBatches(t *testing.T) {
 	}
 }
 
+// remembering tags each record with the body of the first record of the
+// batch before: right only if it copies the string it keeps.
+type remembering struct {
+	prev  string
+	clone bool
+}
+
+func (f *remembering) ProcessLogs(l wasmcol.Logs) error {
+	for r := range l.Records() {
+		if f.prev != "" {
+			r.SetAttr("prev", wasmcol.Str(f.prev))
+		}
+	}
+	f.prev = l.Record(0).Body().Str()
+	if f.clone {
+		f.prev = strings.Clone(f.prev)
+	}
+	return nil
+}
+
+// A string read from a column is valid only until the filter returns: in a
+// Wasm module the next batch's columns reuse the memory. The emulator
+// expires it at once, so a filter that keeps one without copying fails
+// under go test as it would in the Collector.
+func TestColumnStringsExpire(t *testing.T) {
+	for _, clone := range []bool{false, true} {
+		e, err := New(&remembering{clone: clone}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Logs(logBatch("first")); err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.Logs(logBatch("second"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := load(t, abi.SignalLogs, out).cells(t, abi.TableLog, abi.FieldAttr, "prev")[0]
+		if clone && kept != "s:first" {
+			t.Errorf("a cloned string came back as %q", kept)
+		}
+		if !clone && (kept == "s:first" || !strings.HasPrefix(kept, "s:")) {
+			t.Errorf("a kept column string still reads %q after its batch", kept)
+		}
+	}
+}
+
 // bigTagger adds a 1 MiB attribute and checks one that arrives.
 type bigTagger struct{ big string }
 

@@ -154,7 +154,9 @@ func (e *Emulator) process(signal int32, in []byte) ([]byte, error) {
 		return nil, fmt.Errorf("sdktest: unknown signal %d", signal)
 	}
 	h := &callHost{e: e, t: t}
-	if err := guard(func() error { return hostcall.Process(h, signal, e.filter) }); err != nil {
+	err := guard(func() error { return hostcall.Process(h, signal, e.filter) })
+	h.expire()
+	if err != nil {
 		return nil, err
 	}
 	return e.finish(h, signal)

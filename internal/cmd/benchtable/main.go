@@ -5,9 +5,12 @@
 //
 //	name: R.RRx (a X/s vs b Y/s)
 //
-// A comparison is a benchmark named BenchmarkCmp_<name> with two
+// A comparison is a benchmark named BenchmarkCmp_<name> with two or more
 // sub-benchmarks, the subject first and the baseline second, each
 // reporting an items/s metric; R is the subject's rate over the baseline's.
+// Each further sub-benchmark is another baseline for the same subject,
+// printed as <name><Sub> (BenchmarkCmp_KnativeHops/native gives
+// "KnativeHopsNative: R.RRx (wasm X/s vs native Y/s)").
 package main
 
 import (
@@ -104,9 +107,19 @@ func run(in io.Reader, w io.Writer) int {
 			fmt.Fprintf(w, "%s: incomplete (want two sub-benchmarks reporting items/s)\n", name)
 			continue
 		}
-		a, b := g[0], g[1]
-		fmt.Fprintf(w, "%s: %.2fx (%s %s/s vs %s %s/s)\n", name, a.metrics["items/s"]/b.metrics["items/s"],
-			a.name, human(a.metrics["items/s"]), b.name, human(b.metrics["items/s"]))
+		a := g[0]
+		for i, b := range g[1:] {
+			label := name
+			if i > 0 {
+				label += strings.ToUpper(b.name[:1]) + b.name[1:]
+			}
+			if b.metrics["items/s"] == 0 {
+				fmt.Fprintf(w, "%s: incomplete (%s reports no items/s)\n", label, b.name)
+				continue
+			}
+			fmt.Fprintf(w, "%s: %.2fx (%s %s/s vs %s %s/s)\n", label, a.metrics["items/s"]/b.metrics["items/s"],
+				a.name, human(a.metrics["items/s"]), b.name, human(b.metrics["items/s"]))
+		}
 	}
 	return 0
 }

@@ -11,6 +11,7 @@ func TestTable(t *testing.T) {
 	in := `goos: linux
 BenchmarkCmp_BrokerTag/wasm-2         	    2197	   1122955 ns/op	    890702 items/s	   90759 B/op	     269 allocs/op
 BenchmarkCmp_BrokerTag/ottl-2         	    4526	    614521 ns/op	   1628077 items/s	  122184 B/op	    2255 allocs/op
+BenchmarkCmp_BrokerTag/native-2       	    9000	    200000 ns/op	   2226756 items/s	  100000 B/op	    2000 allocs/op
 BenchmarkNoopCall-2                   	  524226	      5362 ns/op	     806 B/op	      19 allocs/op
 BenchmarkCmp_Half/a-2   1  1 ns/op
 PASS`
@@ -21,6 +22,7 @@ PASS`
 	got := out.String()
 	for _, want := range []string{
 		"BrokerTag: 0.55x (wasm 890.7k/s vs ottl 1.63M/s)",
+		"BrokerTagNative: 0.40x (wasm 890.7k/s vs native 2.23M/s)",
 		"NoopCall", "5362",
 		"Half: incomplete",
 	} {

@@ -9,11 +9,13 @@ package hostcall
 import "unsafe"
 
 // Host is the guest's view of the ABI's host functions (see ../../ABI.md).
-// Negative int32 results are abi.Err* codes. Column, OTLPGet and KVGet return
-// a fresh buffer that the caller owns; Edit, OTLPSet and KVSet copy their input.
+// Negative int32 results are abi.Err* codes. Column writes into dst's
+// memory when it is large enough and returns the slice it wrote; OTLPGet
+// and KVGet return a fresh buffer that the caller owns; Edit, OTLPSet and
+// KVSet copy their input.
 type Host interface {
 	Len(table int32) int32
-	Column(table, field int32, key string) ([]byte, int32)
+	Column(table, field int32, key string, dst []byte) ([]byte, int32)
 	Edit(ops []byte) int32
 	Config() []byte
 	Log(level int32, msg string)
@@ -27,6 +29,14 @@ type Host interface {
 	KVCAS(key string, old, new []byte) int32
 	KVDelete(key string) int32
 	CounterAdd(name string, delta int64) int32
+	// Select tests field (key for FieldAttr) of every item of table with
+	// match and the encoded list of values, writes the bitmap into out and
+	// returns how many matched.
+	Select(table, field int32, key string, match int32, list, out []byte) int32
+	// EditWhere stages the edit op for every item set in sel.
+	EditWhere(op, sel []byte) int32
+	// CopyAttr stages SetAttr(to, value of from) for every item set in sel.
+	CopyAttr(table int32, from, to string, sel []byte, flags uint32) int32
 }
 
 // The SDK package sets these in its init so that sdktest can drive a filter
@@ -40,9 +50,10 @@ var (
 	Signals func(filter any) int32
 )
 
-// String views b as a string without copying. The SDK only uses it on
-// buffers it never writes again (every column is a fresh allocation), so
-// strings a filter keeps stay valid after the batch.
+// String views b as a string without copying. The SDK uses it on column
+// buffers, which it reuses batch after batch: such a string is valid until
+// the filter returns, and a filter that keeps one must copy it
+// (strings.Clone).
 func String(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -56,6 +67,15 @@ func Bytes(s string) []byte {
 		return nil
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// Words views a bitmap of 64-bit words as its bytes, in the ABI's order on
+// a little-endian machine (Wasm always is; so are the emulator's hosts).
+func Words(w []uint64) []byte {
+	if len(w) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w)*8)
 }
 
 // Same reports whether a and b are the same string in memory, not just

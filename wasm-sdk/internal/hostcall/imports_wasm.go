@@ -51,6 +51,15 @@ func hostKVDelete(k unsafe.Pointer, kn uint32) int32
 //go:wasmimport wasmcol counter_add
 func hostCounterAdd(name unsafe.Pointer, nn uint32, delta int64) int32
 
+//go:wasmimport wasmcol select
+func hostSelect(table, field int32, k unsafe.Pointer, kn uint32, match int32, l unsafe.Pointer, ln uint32, o unsafe.Pointer, on uint32) int32
+
+//go:wasmimport wasmcol edit_where
+func hostEditWhere(op unsafe.Pointer, opn uint32, sel unsafe.Pointer, seln uint32) int32
+
+//go:wasmimport wasmcol copy_attr
+func hostCopyAttr(table int32, f unsafe.Pointer, fn uint32, t unsafe.Pointer, tn uint32, sel unsafe.Pointer, seln uint32, flags uint32) int32
+
 func sptr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 func bptr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
 
@@ -70,8 +79,23 @@ func result(n int32) ([]byte, int32) {
 
 func (Wasm) Len(table int32) int32 { return hostLen(table) }
 
-func (Wasm) Column(table, field int32, key string) ([]byte, int32) {
-	return result(hostColumn(table, field, sptr(key), uint32(len(key))))
+// Column reads the column into dst, growing it only when it is too small,
+// so that a filter's columns cost no allocation once they have their size.
+func (Wasm) Column(table, field int32, key string, dst []byte) ([]byte, int32) {
+	n := hostColumn(table, field, sptr(key), uint32(len(key)))
+	if n < 0 {
+		return dst[:0], n
+	}
+	if int(n) > cap(dst) {
+		dst = make([]byte, n, int(n)+int(n)/4) // room for the next batch to be a little larger
+	}
+	dst = dst[:n]
+	if n > 0 {
+		if rc := hostRead(bptr(dst), uint32(n)); rc < 0 {
+			return dst[:0], rc
+		}
+	}
+	return dst, 0
 }
 
 func (Wasm) Edit(ops []byte) int32 { return hostEdit(bptr(ops), uint32(len(ops))) }
@@ -109,4 +133,16 @@ func (Wasm) KVDelete(key string) int32 { return hostKVDelete(sptr(key), uint32(l
 
 func (Wasm) CounterAdd(name string, delta int64) int32 {
 	return hostCounterAdd(sptr(name), uint32(len(name)), delta)
+}
+
+func (Wasm) Select(table, field int32, key string, match int32, list, out []byte) int32 {
+	return hostSelect(table, field, sptr(key), uint32(len(key)), match, bptr(list), uint32(len(list)), bptr(out), uint32(len(out)))
+}
+
+func (Wasm) EditWhere(op, sel []byte) int32 {
+	return hostEditWhere(bptr(op), uint32(len(op)), bptr(sel), uint32(len(sel)))
+}
+
+func (Wasm) CopyAttr(table int32, from, to string, sel []byte, flags uint32) int32 {
+	return hostCopyAttr(table, sptr(from), uint32(len(from)), sptr(to), uint32(len(to)), bptr(sel), uint32(len(sel)), flags)
 }

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/examples/internal/benchutil"
+	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
+	"github.com/wasmcol/wasmcol/internal/wasmtest"
+)
+
+// native is the filter as a Collector contributor would write it as a Go
+// processor: straight on pdata, service.name read once per resource, PutStr,
+// prefix and equality checks rather than regular expressions. It is the
+// benchmarks' upper bound for the Wasm filter, not shipped code; the
+// recognition helpers (roleOf, splitPath...) are the filter's own, so the
+// two sides differ only in how they reach the batch.
+type native struct{ cfg config }
+
+func newNative(tb testing.TB, configJSON string) *native {
+	tb.Helper()
+	n := &native{cfg: defaults()}
+	if configJSON != "" {
+		dec := json.NewDecoder(strings.NewReader(configJSON))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&n.cfg); err != nil {
+			tb.Fatalf("config: %v", err)
+		}
+	}
+	return n
+}
+
+func (n *native) process(td ptrace.Traces) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		r := nativeRole(rs.Resource().Attributes())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				n.span(spans.At(k), r)
+			}
+		}
+	}
+}
+
+// nativeRole is resourceRole on pdata.
+func nativeRole(res pcommon.Map) role {
+	svc := str(res, keyServiceName)
+	if r := roleOf(svc); r != roleNone {
+		return r
+	}
+	if c := str(res, keyContainer); c != "" {
+		if c == queueProxy {
+			return roleQueueProxy
+		}
+	} else if c := str(res, keyK8sContainer); c != "" {
+		if c == queueProxy {
+			return roleQueueProxy
+		}
+	} else if str(res, keyRevision) != "" {
+		return roleQueueProxy
+	}
+	if isRevisionPod(svc) {
+		return roleRevisionPod
+	}
+	return roleNone
+}
+
+func (n *native) span(s ptrace.Span, r role) {
+	name := s.Name()
+	attrs := s.Attributes()
+	switch {
+	case strings.HasPrefix(name, "broker:"):
+		_, named := attrs.Get(keyBrokerName)
+		n.named(s, attrs, name[len("broker:"):], hopIngress, keyBrokerName, keyBrokerNS, n.cfg.SplitNames && !named)
+		return
+	case strings.HasPrefix(name, "trigger:"):
+		n.named(s, attrs, name[len("trigger:"):], hopFilter, keyTriggerName, keyTriggerNS, n.cfg.SplitNames)
+		return
+	case name == "queue_proxy" || name == "queue_wait" || strings.HasPrefix(name, "kn.queueproxy."):
+		n.tag(attrs, hopQueue)
+		n.fillKind(s)
+		return
+	case name == "queue":
+		if s.Kind() == ptrace.SpanKindServer {
+			n.tag(attrs, hopQueue)
+		}
+		return
+	}
+	switch r {
+	case roleIngress:
+		n.tag(attrs, hopIngress)
+		if ns, b, ok := splitPath(strings.TrimPrefix(name, "POST ")); ok && n.cfg.SplitNames {
+			attrs.PutStr(keyBrokerName, b)
+			attrs.PutStr(keyBrokerNS, ns)
+		}
+	case roleFilter:
+		n.tag(attrs, hopFilter)
+		if ns, t, ok := triggerPath(strings.TrimPrefix(name, "POST ")); ok && n.cfg.SplitNames {
+			attrs.PutStr(keyTriggerName, t)
+			attrs.PutStr(keyTriggerNS, ns)
+		}
+	case roleDispatcher:
+		n.dispatch(attrs, name)
+	case roleActivator:
+		n.tag(attrs, hopActivator)
+		n.fillKind(s)
+	case roleQueueProxy:
+		n.tag(attrs, hopQueue)
+	case roleRevisionPod:
+		if strings.HasPrefix(name, "/") {
+			if k := s.Kind(); k == ptrace.SpanKindServer || k == ptrace.SpanKindClient {
+				n.tag(attrs, hopQueue)
+			}
+		}
+	}
+}
+
+func (n *native) named(s ptrace.Span, attrs pcommon.Map, rest, hop, keyName, keyNS string, split bool) {
+	n.tag(attrs, hop)
+	if split {
+		if dot := strings.LastIndexByte(rest, '.'); dot > 0 && dot < len(rest)-1 {
+			attrs.PutStr(keyName, rest[:dot])
+			attrs.PutStr(keyNS, rest[dot+1:])
+		}
+	}
+	n.copyDestination(attrs)
+	n.fillKind(s)
+}
+
+func (n *native) dispatch(attrs pcommon.Map, name string) {
+	reply := false
+	switch {
+	case name == "knative.dev":
+		reply = isIngressURL(str(attrs, keyOldDest))
+		n.copyDestination(attrs)
+	case strings.HasPrefix(name, "send "):
+		reply = isIngressURL(name[len("send "):])
+	case strings.HasPrefix(name, "POST /"):
+		if !strings.HasPrefix(name, "POST /triggers/") && n.cfg.MarkReplies {
+			reply = strings.HasPrefix(str(attrs, keyServerAddr), ingressHostHead)
+		}
+	}
+	if reply && n.cfg.MarkReplies {
+		n.tag(attrs, hopReply)
+	} else {
+		n.tag(attrs, hopDispatch)
+	}
+}
+
+func str(attrs pcommon.Map, key string) string {
+	if v, ok := attrs.Get(key); ok {
+		return v.Str()
+	}
+	return ""
+}
+
+func (n *native) tag(attrs pcommon.Map, hop string) {
+	if n.cfg.TagHops {
+		attrs.PutStr(keyHop, hop)
+	}
+}
+
+func (n *native) copyDestination(attrs pcommon.Map) {
+	if !n.cfg.CopyDestination {
+		return
+	}
+	v, ok := attrs.Get(keyOldDest)
+	if !ok {
+		return
+	}
+	if _, arrived := attrs.Get(keyDest); arrived {
+		if n.cfg.DropOldDestination {
+			attrs.Remove(keyOldDest)
+		}
+		return
+	}
+	v.CopyTo(attrs.PutEmpty(keyDest))
+	if n.cfg.DropOldDestination {
+		attrs.Remove(keyOldDest)
+	}
+}
+
+func (n *native) fillKind(s ptrace.Span) {
+	if n.cfg.FillKind && s.Kind() == ptrace.SpanKindUnspecified {
+		s.SetKind(ptrace.SpanKindInternal)
+	}
+}
+
+// TestNativeMatchesWasm proves the native baseline does exactly what the
+// compiled filter does, byte for byte, on the benchmark's batch and on
+// every golden case with its config, so that BenchmarkCmp_KnativeHops
+// compares equal work.
+func TestNativeMatchesWasm(t *testing.T) {
+	module := wasmtest.BuildGuest(t, ".")
+	check := func(t *testing.T, config string, td ptrace.Traces) {
+		var guestConfig map[string]any
+		if config != "" {
+			if err := json.Unmarshal([]byte(config), &guestConfig); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wasmP, wasmSink := wasmtest.WasmTraces(t, module, guestConfig)
+		nat := benchutil.Native(t, newNative(t, config).process)
+		benchutil.AssertSameBytes(t, benchutil.Side{P: wasmP, Sink: wasmSink}, nat, td)
+	}
+	for _, mix := range []fixtures.Mix{fixtures.MixKnative, fixtures.MixAll} {
+		check(t, "", fixtures.Batch(1000, mix))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", c.name, "input.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, c.config, td)
+		})
+	}
+}

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// Kernels are whole-column operations the guest asks for in one call, so
+// that per-item work runs here, natively, instead of in the guest (see
+// ABI.md, "Kernels"). Every one bounds what a hostile guest can make it
+// do: keys, lists and operations are capped (ErrTooLarge), its time is
+// linear in the table, and what it stages counts against the edit limit.
+
+// selectionLen is the bytes of a selection bitmap for n items.
+func selectionLen(n int32) uint32 { return (uint32(n) + 7) / 8 }
+
+func selected(sel []byte, i int32) bool {
+	return int(i/8) < len(sel) && sel[i/8]&(1<<(i%8)) != 0
+}
+
+// hostSelect: (table, field, key_ptr, key_len, match, args_ptr, args_len,
+// out_ptr, out_len) -> matches. It builds the field's column as `column`
+// would, tests every item, and writes the bitmap into out.
+func hostSelect(st *callState, g mem, stack []uint64) int32 {
+	table, field := api.DecodeI32(stack[0]), api.DecodeI32(stack[1])
+	if api.DecodeU32(stack[3]) > abi.MaxKernelKey || api.DecodeU32(stack[6]) > abi.MaxKernelList {
+		return abi.ErrTooLarge
+	}
+	key, ok1 := g.bytes(stack[2], stack[3])
+	list, ok2 := g.bytes(stack[5], stack[6])
+	if !ok1 || !ok2 {
+		return abi.ErrBounds
+	}
+	args, rc := decodeMatch(api.DecodeI32(stack[4]), list)
+	if rc < 0 {
+		return rc
+	}
+	if field == abi.FieldAttrs {
+		return abi.ErrArgument // lists are not matched
+	}
+	n := st.t.count(table)
+	if n < 0 {
+		return n
+	}
+	outLen := api.DecodeU32(stack[8])
+	if outLen < selectionLen(n) {
+		return abi.ErrArgument
+	}
+	out, ok := g.bytes(stack[7], uint64(selectionLen(n)))
+	if !ok {
+		return abi.ErrBounds
+	}
+	clear(out)
+	if table == abi.TableSpan && st.t.cached(table, field, string(key)) == nil {
+		if matches, ok := st.t.selectSpans(field, string(key), &args, out); ok {
+			return matches
+		}
+	}
+	col, rc := st.t.kernelColumn(table, field, key)
+	if rc < 0 {
+		return rc
+	}
+	c := abi.Column(col)
+	matches := int32(0)
+	for i := int32(0); i < n; i++ {
+		if args.test(c, int(i)) {
+			out[i/8] |= 1 << (i % 8)
+			matches++
+		}
+	}
+	return matches
+}
+
+// selectSpans tests the fields filters select spans by most (name, kind,
+// resource, an attribute) straight on pdata, without building a column.
+// It reports false for other fields, which go through a column. The
+// results are those of the column path: TestKernelsEmulatorMatchesHost
+// compares them with the emulator, which always builds columns.
+func (t *tables) selectSpans(field int32, key string, m *matcher, out []byte) (int32, bool) {
+	matches := int32(0)
+	mark := func(i int, ok bool) {
+		if ok {
+			out[i/8] |= 1 << (i % 8)
+			matches++
+		}
+	}
+	switch field {
+	case abi.FieldName:
+		for i := range t.spans {
+			mark(i, m.testStr(t.spans[i].span.Name()))
+		}
+	case abi.FieldKind:
+		for i := range t.spans {
+			mark(i, m.testInt(int64(t.spans[i].span.Kind())))
+		}
+	case abi.FieldResource:
+		for i := range t.spans {
+			mark(i, m.testInt(int64(t.spans[i].res)))
+		}
+	case abi.FieldAttr:
+		for i := range t.spans {
+			v, ok := t.spans[i].span.Attributes().Get(key)
+			mark(i, ok && m.testValue(v))
+		}
+	default:
+		return 0, false
+	}
+	return matches, true
+}
+
+// testStr, testInt and testValue are test for a Str value, an Int value
+// and an attribute's value, as a column would hold them.
+func (m *matcher) testStr(s string) bool {
+	switch m.match {
+	case abi.MatchPresent:
+		return true
+	case abi.MatchPrefix:
+		for _, p := range m.strs {
+			if strings.HasPrefix(s, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return slices.Contains(m.strs, s)
+}
+
+func (m *matcher) testInt(n int64) bool {
+	switch m.match {
+	case abi.MatchPresent:
+		return true
+	case abi.MatchPrefix:
+		return false
+	}
+	if m.ints != nil {
+		_, found := slices.BinarySearch(m.ints, uint64(n))
+		return found
+	}
+	for _, v := range m.vals {
+		if v.Tag == abi.TagInt && v.Bits == uint64(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *matcher) testValue(v pcommon.Value) bool {
+	var bits uint64
+	tag := uint8(abi.TagEmpty)
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return m.testStr(v.Str())
+	case pcommon.ValueTypeInt:
+		return m.testInt(v.Int())
+	case pcommon.ValueTypeDouble:
+		tag, bits = abi.TagDouble, math.Float64bits(v.Double())
+	case pcommon.ValueTypeBool:
+		tag = abi.TagBool
+		if v.Bool() {
+			bits = 1
+		}
+	case pcommon.ValueTypeBytes:
+		if m.match == abi.MatchPresent {
+			return true
+		}
+		raw := v.Bytes().AsRaw()
+		for _, want := range m.vals {
+			if m.match == abi.MatchEqual && want.Tag == abi.TagBytes && bytes.Equal(raw, want.Raw) {
+				return true
+			}
+		}
+		return false
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		return m.match == abi.MatchPresent // read as Other: only present
+	default:
+		return false // Empty
+	}
+	if m.match == abi.MatchPresent {
+		return true
+	}
+	if m.match == abi.MatchPrefix {
+		return false
+	}
+	for _, want := range m.vals {
+		if want.Tag == tag && want.Bits == bits {
+			return true
+		}
+	}
+	return false
+}
+
+// kernelColumn is a column built for kernels during one call.
+type kernelColumn struct {
+	table, field int32
+	key          string
+	data         []byte
+}
+
+// Kernel columns kept per call, and the largest buffer kept across calls.
+const (
+	maxKernelColumns = 16
+	maxKeptKernelBuf = 4 << 20
+)
+
+// kernelColumn returns the column as `column` would build it, building it
+// only on the first request of the call: a filter typically tests one
+// field (the span name) against several conditions, then reads it.
+func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
+	if c := t.cached(table, field, string(key)); c != nil {
+		return c.data, 0
+	}
+	if t.kused == len(t.kcols) && len(t.kcols) < maxKernelColumns {
+		t.kcols = append(t.kcols, kernelColumn{})
+	}
+	slot := min(t.kused, len(t.kcols)-1) // when full, the last is rebuilt
+	c := &t.kcols[slot]
+	buf := c.data[:0]
+	if cap(buf) > maxKeptKernelBuf {
+		buf = nil
+	}
+	data, rc := t.build1(buf, table, field, string(key))
+	if rc < 0 {
+		*c = kernelColumn{data: data[:0]}
+		t.kused = min(t.kused, slot) // the slot no longer holds a column
+		return nil, rc
+	}
+	*c = kernelColumn{table: table, field: field, key: string(key), data: data}
+	if slot == t.kused {
+		t.kused++
+	}
+	return data, 0
+}
+
+// cached is the column a kernel built this call, or nil.
+func (t *tables) cached(table, field int32, key string) *kernelColumn {
+	for i := range t.kcols[:t.kused] {
+		if c := &t.kcols[i]; c.table == table && c.field == field && c.key == key {
+			return c
+		}
+	}
+	return nil
+}
+
+// matcher is a decoded select: the match and its list of values.
+type matcher struct {
+	match uint8
+	vals  []abi.Scalar
+	// ints holds the values, sorted, when they are all Int and many
+	// (membership in a set of resources, say), for a binary search.
+	ints []uint64
+	// strs holds the Str values as strings, for tests on pdata.
+	strs []string
+}
+
+func decodeMatch(match int32, list []byte) (matcher, int32) {
+	m := matcher{match: uint8(match)}
+	if match < abi.MatchEqual || match > abi.MatchPresent {
+		return m, abi.ErrArgument
+	}
+	d := abi.NewDecoder(list)
+	count := d.U32()
+	if d.Err() != nil {
+		return m, abi.ErrEncoding
+	}
+	if count > abi.MaxKernelArgs {
+		return m, abi.ErrTooLarge
+	}
+	if match == abi.MatchPresent && count != 0 {
+		return m, abi.ErrArgument
+	}
+	m.vals = make([]abi.Scalar, 0, count)
+	for range count {
+		v := d.Value()
+		if d.Err() != nil {
+			return m, abi.ErrEncoding
+		}
+		if !settable(v.Tag) || (match == abi.MatchPrefix && v.Tag != abi.TagStr) {
+			return m, abi.ErrArgument
+		}
+		m.vals = append(m.vals, v)
+	}
+	if !d.Done() {
+		return m, abi.ErrEncoding
+	}
+	for _, v := range m.vals {
+		if v.Tag == abi.TagStr {
+			m.strs = append(m.strs, string(v.Raw))
+		}
+	}
+	if m.match == abi.MatchEqual && len(m.vals) > 4 {
+		m.ints = make([]uint64, 0, len(m.vals))
+		for _, v := range m.vals {
+			if v.Tag != abi.TagInt {
+				m.ints = nil
+				break
+			}
+			m.ints = append(m.ints, v.Bits)
+		}
+		slices.Sort(m.ints)
+	}
+	return m, 0
+}
+
+func (m matcher) test(c abi.Column, i int) bool {
+	tag, bits := c.Entry(i)
+	switch m.match {
+	case abi.MatchPresent:
+		return tag != abi.TagEmpty
+	case abi.MatchPrefix:
+		if tag != abi.TagStr {
+			return false
+		}
+		s := c.Data(bits)
+		for _, v := range m.vals {
+			if bytes.HasPrefix(s, v.Raw) {
+				return true
+			}
+		}
+		return false
+	}
+	if m.ints != nil {
+		_, found := slices.BinarySearch(m.ints, bits)
+		return tag == abi.TagInt && found
+	}
+	for _, v := range m.vals {
+		if v.Tag != tag {
+			continue
+		}
+		switch tag {
+		case abi.TagStr, abi.TagBytes:
+			if bytes.Equal(c.Data(bits), v.Raw) {
+				return true
+			}
+		default:
+			if bits == v.Bits {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hostEditWhere: (op_ptr, op_len, sel_ptr, sel_len) -> edits staged. The
+// operation is one edit whose index is ignored; it is staged once for
+// every selected item of its table, in order, as if the guest had sent
+// each. The host validates the copies with the rest of the edit list.
+func hostEditWhere(st *callState, g mem, stack []uint64) int32 {
+	if api.DecodeU32(stack[1]) > abi.MaxKernelList {
+		return abi.ErrTooLarge
+	}
+	op, ok1 := g.bytes(stack[0], stack[1])
+	sel, ok2 := g.bytes(stack[2], stack[3])
+	if !ok1 || !ok2 {
+		return abi.ErrBounds
+	}
+	if len(op) < 6 {
+		return abi.ErrEncoding
+	}
+	n := st.t.count(int32(op[1]))
+	if n < 0 {
+		return n
+	}
+	k := int32(0)
+	for i := int32(0); i < n; i++ {
+		if selected(sel, i) {
+			k++
+		}
+	}
+	if len(st.edits)+int(k)*len(op) > st.limits.maxEdits {
+		return abi.ErrTooLarge
+	}
+	for i := int32(0); i < n; i++ {
+		if selected(sel, i) {
+			at := len(st.edits)
+			st.edits = append(st.edits, op...)
+			binary.LittleEndian.PutUint32(st.edits[at+2:], uint32(i))
+		}
+	}
+	return k
+}
+
+// hostCopyAttr: (table, from_ptr, from_len, to_ptr, to_len, sel_ptr,
+// sel_len, flags) -> edits staged. For every selected item whose attribute
+// from holds a value an edit can set (not a map or an array), it stages
+// SetAttr(to, that value) on the item, or on its parent with CopyToParent.
+// The value is the one the batch arrived with, as every read sees.
+func hostCopyAttr(st *callState, g mem, stack []uint64) int32 {
+	table, flags := api.DecodeI32(stack[0]), api.DecodeU32(stack[7])
+	if api.DecodeU32(stack[2]) > abi.MaxKernelKey || api.DecodeU32(stack[4]) > abi.MaxKernelKey {
+		return abi.ErrTooLarge
+	}
+	from, ok1 := g.bytes(stack[1], stack[2])
+	to, ok2 := g.bytes(stack[3], stack[4])
+	sel, ok3 := g.bytes(stack[5], stack[6])
+	if !ok1 || !ok2 || !ok3 {
+		return abi.ErrBounds
+	}
+	if flags&^abi.CopyToParent != 0 {
+		return abi.ErrArgument
+	}
+	n := st.t.count(table)
+	if n < 0 {
+		return n
+	}
+	dst := table
+	if flags&abi.CopyToParent != 0 {
+		dst = parentTable(table)
+	}
+	if !hasAttrs(table) || dst == 0 || !hasAttrs(dst) {
+		return abi.ErrArgument
+	}
+	if dst != table && st.t.count(dst) < 0 {
+		return abi.ErrArgument
+	}
+	mark, k := len(st.edits), int32(0)
+	fromKey := string(from)
+	for i := int32(0); i < n; i++ {
+		if !selected(sel, i) {
+			continue
+		}
+		v, ok := st.t.attrs(table, i).Get(fromKey)
+		if !ok {
+			continue
+		}
+		at := i
+		if dst != table {
+			at = st.t.parent(table, i)
+		}
+		edits, ok := appendSetAttr(st.edits, uint8(dst), uint32(at), to, v)
+		if !ok {
+			continue
+		}
+		st.edits = edits
+		if len(st.edits) > st.limits.maxEdits {
+			st.edits = st.edits[:mark]
+			return abi.ErrTooLarge
+		}
+		k++
+	}
+	return k
+}
+
+// appendSetAttr appends SetAttr(key, v) on item i of table, or reports
+// false for a value an edit cannot set.
+func appendSetAttr(b []byte, table uint8, i uint32, key []byte, v pcommon.Value) ([]byte, bool) {
+	head := func() []byte {
+		return abi.AppendBytes(abi.AppendEditHeader(b, abi.OpSetAttr, table, i), key)
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return abi.AppendStrValue(head(), v.Str()), true
+	case pcommon.ValueTypeInt:
+		return abi.AppendIntValue(head(), v.Int()), true
+	case pcommon.ValueTypeDouble:
+		return abi.AppendDoubleValue(head(), v.Double()), true
+	case pcommon.ValueTypeBool:
+		return abi.AppendBoolValue(head(), v.Bool()), true
+	case pcommon.ValueTypeBytes:
+		return abi.AppendBytesValue(head(), v.Bytes().AsRaw()), true
+	}
+	return b, false
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/internal/benchdata"
+	"github.com/wasmcol/wasmcol/internal/testfilters/kernels"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
+)
+
+// TestKernelsEmulatorMatchesHost runs the kernels filter in sdktest's
+// emulator and compiled under the real host on randomized batches of every
+// signal, and requires identical output: the emulator's kernels are a
+// second implementation of the same ABI.
+func TestKernelsEmulatorMatchesHost(t *testing.T) {
+	p := newPlugin(t, "kernels", 1)
+	for seed := uint64(1); seed <= 8; seed++ {
+		t.Run(fmt.Sprintf("traces/%d", seed), func(t *testing.T) {
+			in := benchdata.RandomTraces(seed, 200)
+			js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(in)
+			require.NoError(t, err)
+			emuJSON, err := sdktest.Run(kernels.Filter{}, abi.SignalTraces, "{}", js)
+			require.NoError(t, err)
+			emu, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(emuJSON)
+			require.NoError(t, err)
+			host, err := p.ProcessTraces(context.Background(), in)
+			require.NoError(t, err)
+			require.NoError(t, ptracetest.CompareTraces(emu, host))
+		})
+		t.Run(fmt.Sprintf("metrics/%d", seed), func(t *testing.T) {
+			in := benchdata.RandomMetrics(seed, 30)
+			js, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(in)
+			require.NoError(t, err)
+			emuJSON, err := sdktest.Run(kernels.Filter{}, abi.SignalMetrics, "{}", js)
+			require.NoError(t, err)
+			emu, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(emuJSON)
+			require.NoError(t, err)
+			host, err := p.ProcessMetrics(context.Background(), in)
+			require.NoError(t, err)
+			require.NoError(t, pmetrictest.CompareMetrics(emu, host))
+		})
+		t.Run(fmt.Sprintf("logs/%d", seed), func(t *testing.T) {
+			in := benchdata.RandomLogs(seed, 100)
+			js, err := (&plog.JSONMarshaler{}).MarshalLogs(in)
+			require.NoError(t, err)
+			emuJSON, err := sdktest.Run(kernels.Filter{}, abi.SignalLogs, "{}", js)
+			require.NoError(t, err)
+			emu, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(emuJSON)
+			require.NoError(t, err)
+			host, err := p.ProcessLogs(context.Background(), in)
+			require.NoError(t, err)
+			require.NoError(t, plogtest.CompareLogs(emu, host))
+		})
+	}
+}
+
+// wantConds computes, from pdata and independently of the SDK and the
+// host, which of the filter's conditions a span meets.
+func wantConds(s ptrace.Span, resource int) map[string]bool {
+	a := s.Attributes()
+	k1, ok1 := a.Get("k1")
+	k2, ok2 := a.Get("k2")
+	_, has := a.Get("k0")
+	equal := false
+	if !ok1 {
+		k1 = pcommon.NewValueEmpty()
+	}
+	if !ok2 {
+		k2 = pcommon.NewValueEmpty()
+	}
+	switch k1.Type() {
+	case pcommon.ValueTypeBool:
+		equal = k1.Bool()
+	case pcommon.ValueTypeStr:
+		equal = k1.Str() == "x"
+	case pcommon.ValueTypeInt:
+		equal = k1.Int() == 0
+	case pcommon.ValueTypeDouble:
+		equal = k1.Double() == 0
+	}
+	name := s.Name()
+	return map[string]bool{
+		"prefix":   strings.HasPrefix(name, "broker:") || strings.HasPrefix(name, "/triggers/") || strings.HasPrefix(name, "ünï"),
+		"name":     name == "x" || name == "" || name == "tab\tnew\nline",
+		"kind":     s.Kind() == ptrace.SpanKindServer || s.Kind() == ptrace.SpanKindClient,
+		"has":      has,
+		"equal":    equal,
+		"attrpre":  k2.Type() == pcommon.ValueTypeStr && (strings.HasPrefix(k2.Str(), "broker") || strings.HasPrefix(k2.Str(), "/")),
+		"resource": resource == 0 || resource == 2 || resource == 5,
+	}
+}
+
+// TestKernelSelectionsMatchPdata checks every selection the host computed,
+// as the filter marked it, against the conditions evaluated on pdata, and
+// every value copy_attr made against its source.
+func TestKernelSelectionsMatchPdata(t *testing.T) {
+	p := newPlugin(t, "kernels", 1)
+	for seed := uint64(1); seed <= 5; seed++ {
+		in := benchdata.RandomTraces(seed, 300)
+		out := ptrace.NewTraces()
+		in.CopyTo(out)
+		out, err := p.ProcessTraces(context.Background(), out)
+		require.NoError(t, err)
+		got := map[pcommon.SpanID]ptrace.Span{}
+		for _, rs := range out.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, s := range ss.Spans().All() {
+					got[s.SpanID()] = s
+				}
+			}
+		}
+		seen := map[string]int{}
+		for ri, rs := range in.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, s := range ss.Spans().All() {
+					want := wantConds(s, ri)
+					o, kept := got[s.SpanID()]
+					if !kept {
+						require.True(t, s.Name() == "tab\tnew\nline" && !want["kind"], "span %q dropped", s.Name())
+						continue
+					}
+					for name, w := range want {
+						_, marked := o.Attributes().Get(kernels.Mark + name)
+						require.Equal(t, w, marked, "seed %d span %q condition %s", seed, s.Name(), name)
+						if w {
+							seen[name]++
+						}
+					}
+					if v, ok := s.Attributes().Get("k0"); ok && v.Type() != pcommon.ValueTypeMap && v.Type() != pcommon.ValueTypeSlice {
+						c, ok := o.Attributes().Get("k0.copy")
+						require.True(t, ok, "seed %d: k0 not copied", seed)
+						require.True(t, v.Equal(c), "seed %d: k0 copied as %s, want %s", seed, c.AsString(), v.AsString())
+					}
+				}
+			}
+		}
+		for name := range kernels.Conds {
+			require.Positive(t, seen[name], "seed %d: no span meets %s, the check proves nothing", seed, name)
+		}
+	}
+}

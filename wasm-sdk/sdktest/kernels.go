@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sdktest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// The kernels (ABI.md, "Kernels"), with the host's limits and answers:
+// whole-column tests and edits staged for every selected item.
+
+func selectionBytes(n int32) int { return (int(n) + 7) / 8 }
+
+func isSelected(sel []byte, i int) bool { return i/8 < len(sel) && sel[i/8]&(1<<(i%8)) != 0 }
+
+func (h *callHost) Select(table, field int32, key string, match int32, list, out []byte) int32 {
+	if h.t == nil {
+		return abi.ErrState
+	}
+	if len(key) > abi.MaxKernelKey || len(list) > abi.MaxKernelList {
+		return abi.ErrTooLarge
+	}
+	vals, rc := parseMatch(match, list)
+	if rc < 0 {
+		return rc
+	}
+	if field == abi.FieldAttrs {
+		return abi.ErrArgument
+	}
+	n := h.t.length(table)
+	if n < 0 {
+		return n
+	}
+	if len(out) < selectionBytes(n) {
+		return abi.ErrArgument
+	}
+	col, rc := h.t.column(table, field, key)
+	if rc < 0 {
+		return rc
+	}
+	c := abi.Column(col)
+	clear(out[:selectionBytes(n)])
+	matches := int32(0)
+	for i := 0; i < int(n); i++ {
+		tag, bits := c.Entry(i)
+		var data []byte
+		if tag == abi.TagStr || tag == abi.TagBytes || tag == abi.TagOther {
+			data = c.Data(bits)
+		}
+		if matchValue(match, vals, tag, bits, data) {
+			out[i/8] |= 1 << (i % 8)
+			matches++
+		}
+	}
+	return matches
+}
+
+// parseMatch reads a select's list of values.
+func parseMatch(match int32, list []byte) ([]abi.Scalar, int32) {
+	switch match {
+	case abi.MatchEqual, abi.MatchPrefix, abi.MatchPresent:
+	default:
+		return nil, abi.ErrArgument
+	}
+	d := abi.NewDecoder(list)
+	count := d.U32()
+	switch {
+	case d.Err() != nil:
+		return nil, abi.ErrEncoding
+	case count > abi.MaxKernelArgs:
+		return nil, abi.ErrTooLarge
+	case match == abi.MatchPresent && count > 0:
+		return nil, abi.ErrArgument
+	}
+	var vals []abi.Scalar
+	for range count {
+		v := d.Value()
+		if d.Err() != nil {
+			return nil, abi.ErrEncoding
+		}
+		switch {
+		case v.Tag < abi.TagStr || v.Tag > abi.TagBytes:
+			return nil, abi.ErrArgument
+		case match == abi.MatchPrefix && v.Tag != abi.TagStr:
+			return nil, abi.ErrArgument
+		}
+		vals = append(vals, v)
+	}
+	if !d.Done() {
+		return nil, abi.ErrEncoding
+	}
+	return vals, 0
+}
+
+func matchValue(match int32, vals []abi.Scalar, tag uint8, bits uint64, data []byte) bool {
+	if match == abi.MatchPresent {
+		return tag != abi.TagEmpty
+	}
+	for _, v := range vals {
+		switch {
+		case match == abi.MatchPrefix:
+			if tag == abi.TagStr && bytes.HasPrefix(data, v.Raw) {
+				return true
+			}
+		case v.Tag != tag:
+		case tag == abi.TagStr || tag == abi.TagBytes:
+			if bytes.Equal(data, v.Raw) {
+				return true
+			}
+		case v.Bits == bits:
+			return true
+		}
+	}
+	return false
+}
+
+func (h *callHost) EditWhere(op, sel []byte) int32 {
+	if h.t == nil {
+		return abi.ErrState
+	}
+	if len(op) > abi.MaxKernelList {
+		return abi.ErrTooLarge
+	}
+	if len(op) < 6 {
+		return abi.ErrEncoding
+	}
+	n := h.t.length(int32(op[1]))
+	if n < 0 {
+		return n
+	}
+	var out []byte
+	k := int32(0)
+	for i := 0; i < int(n); i++ {
+		if !isSelected(sel, i) {
+			continue
+		}
+		if h.staged+len(out)+len(op) > maxEdits {
+			return abi.ErrTooLarge
+		}
+		at := len(out)
+		out = append(out, op...)
+		binary.LittleEndian.PutUint32(out[at+2:], uint32(i))
+		k++
+	}
+	h.staged += len(out)
+	h.edits = append(h.edits, out)
+	return k
+}
+
+func (h *callHost) CopyAttr(table int32, from, to string, sel []byte, flags uint32) int32 {
+	if h.t == nil {
+		return abi.ErrState
+	}
+	if len(from) > abi.MaxKernelKey || len(to) > abi.MaxKernelKey {
+		return abi.ErrTooLarge
+	}
+	if flags&^abi.CopyToParent != 0 {
+		return abi.ErrArgument
+	}
+	n := h.t.length(table)
+	if n < 0 {
+		return n
+	}
+	// The values and parents as the filter could read them itself.
+	vals, rc := h.t.column(table, abi.FieldAttr, from)
+	if rc < 0 {
+		return rc // no attributes on this table
+	}
+	dst, parents := table, []byte(nil)
+	if flags&abi.CopyToParent != 0 {
+		dst = parentOf[table]
+		if dst == 0 || !hasField[dst][abi.FieldAttr] {
+			return abi.ErrArgument
+		}
+		parents, _ = h.t.column(table, abi.FieldParent, "")
+	}
+	var out []byte
+	k := int32(0)
+	for i := 0; i < int(n); i++ {
+		if !isSelected(sel, i) {
+			continue
+		}
+		tag, bits := abi.Column(vals).Entry(i)
+		at := uint32(i)
+		if parents != nil {
+			_, p := abi.Column(parents).Entry(i)
+			at = uint32(p)
+		}
+		head := abi.AppendStr(abi.AppendEditHeader(out, abi.OpSetAttr, uint8(dst), at), to)
+		switch tag {
+		case abi.TagStr:
+			out = abi.AppendStrValue(head, string(abi.Column(vals).Data(bits)))
+		case abi.TagBytes:
+			out = abi.AppendBytesValue(head, abi.Column(vals).Data(bits))
+		case abi.TagInt:
+			out = abi.AppendIntValue(head, int64(bits))
+		case abi.TagDouble:
+			out = abi.AppendDoubleValue(head, math.Float64frombits(bits))
+		case abi.TagBool:
+			out = abi.AppendBoolValue(head, bits == 1)
+		default:
+			continue // absent, or a map or array: nothing to set
+		}
+		if h.staged+len(out) > maxEdits {
+			return abi.ErrTooLarge
+		}
+		k++
+	}
+	h.staged += len(out)
+	h.edits = append(h.edits, out)
+	return k
+}
+
+// parentOf is the table of each table's Parent field.
+var parentOf = map[int32]int32{
+	abi.TableScope: abi.TableResource, abi.TableSpan: abi.TableScope, abi.TableEvent: abi.TableSpan,
+	abi.TableLink: abi.TableSpan, abi.TableMetric: abi.TableScope, abi.TablePoint: abi.TableMetric,
+	abi.TableLog: abi.TableScope,
+}

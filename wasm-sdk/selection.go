@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmcol
+
+import (
+	"fmt"
+	"iter"
+	"math/bits"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
+)
+
+// Cond is a condition the host tests on every item of a table at once,
+// natively, instead of the filter testing each item in Wasm. Make one with
+// NameIs, NameHasPrefix, AttrIs, AttrHasPrefix, HasAttr, KindIs or
+// ResourceIn, and pass it to a batch's *Where method.
+type Cond struct {
+	field int32
+	key   string
+	match int32
+	vals  []Value
+}
+
+// NameIs holds for items whose name is one of names.
+func NameIs(names ...string) Cond { return strCond(abi.FieldName, "", abi.MatchEqual, names) }
+
+// NameHasPrefix holds for items whose name starts with one of prefixes.
+func NameHasPrefix(prefixes ...string) Cond {
+	return strCond(abi.FieldName, "", abi.MatchPrefix, prefixes)
+}
+
+// AttrIs holds for items whose attribute key equals one of values, kind
+// included (Str("1") is not Int(1)).
+func AttrIs(key string, values ...Value) Cond {
+	return Cond{field: abi.FieldAttr, key: key, match: abi.MatchEqual, vals: values}
+}
+
+// AttrHasPrefix holds for items whose attribute key is a string starting
+// with one of prefixes.
+func AttrHasPrefix(key string, prefixes ...string) Cond {
+	return strCond(abi.FieldAttr, key, abi.MatchPrefix, prefixes)
+}
+
+// HasAttr holds for items that have the attribute key, of any kind.
+func HasAttr(key string) Cond { return Cond{field: abi.FieldAttr, key: key, match: abi.MatchPresent} }
+
+// KindIs holds for spans of one of kinds.
+func KindIs(kinds ...SpanKind) Cond {
+	c := Cond{field: abi.FieldKind, match: abi.MatchEqual}
+	for _, k := range kinds {
+		c.vals = append(c.vals, Int(int64(k)))
+	}
+	return c
+}
+
+// ResourceIn holds for items whose resource is one of the resources with
+// these indexes (Resource.Index): a per-resource decision applied to every
+// span, log record or data point of the resources.
+func ResourceIn(indexes ...int) Cond {
+	c := Cond{field: abi.FieldResource, match: abi.MatchEqual}
+	for _, i := range indexes {
+		c.vals = append(c.vals, Int(int64(i)))
+	}
+	return c
+}
+
+func strCond(field int32, key string, match int32, ss []string) Cond {
+	c := Cond{field: field, key: key, match: match, vals: make([]Value, len(ss))}
+	for i, s := range ss {
+		c.vals[i] = Str(s)
+	}
+	return c
+}
+
+// Selection is a set of items of one table: what a *Where method found, or
+// what a filter adds itself. Its edits (SetAttr, CopyAttr, ...) stage one
+// edit for every item in it in a single host call, in the order of the
+// filter's other edits.
+//
+//	broker := t.SpansWhere(wasmcol.NameHasPrefix("broker:"))
+//	broker.SetAttr("knative.hop", wasmcol.Str("ingress"))
+//	for i := range broker.All() { ... t.Span(i) ... }
+//
+// # Notes
+//   - A Selection belongs to its batch and is valid until the process
+//     method returns, like the strings read from columns: the SDK reuses
+//     its memory for the next batch.
+//   - And, Or and AndNot make new Selections; Add changes this one, and
+//     every copy of it.
+type Selection struct {
+	b     *batch
+	table int32
+	words []uint64
+}
+
+// selection is an empty selection of table, its words from the batch's
+// pool.
+func (b *batch) selection(table int32) Selection {
+	n := b.length(table)
+	need := (n + 63) / 64
+	if b.selUsed == len(b.sels) {
+		b.sels = append(b.sels, nil)
+	}
+	w := b.sels[b.selUsed]
+	if cap(w) < need {
+		w = make([]uint64, need)
+	}
+	w = w[:need]
+	clear(w)
+	b.sels[b.selUsed] = w
+	b.selUsed++
+	return Selection{b: b, table: table, words: w}
+}
+
+// where asks the host for the items of table that meet c. A condition
+// listing more values than the host takes in one call is asked in parts,
+// which meet it together.
+func (b *batch) where(table int32, c Cond) Selection {
+	if len(c.vals) <= abi.MaxKernelArgs {
+		return b.where1(table, c)
+	}
+	s := b.selection(table)
+	for len(c.vals) > 0 {
+		part := c
+		part.vals = c.vals[:min(len(c.vals), abi.MaxKernelArgs)]
+		c.vals = c.vals[len(part.vals):]
+		p := b.where1(table, part)
+		for i := range s.words {
+			s.words[i] |= p.words[i]
+		}
+	}
+	return s
+}
+
+func (b *batch) where1(table int32, c Cond) Selection {
+	s := b.selection(table)
+	list := abi.AppendU32(b.scratch[:0], uint32(len(c.vals)))
+	for _, v := range c.vals {
+		list = appendValue(list, v)
+	}
+	b.scratch = list
+	if rc := b.h.Select(table, c.field, c.key, c.match, list, hostcall.Words(s.words)); rc < 0 {
+		b.hostErr(fmt.Sprintf("select on field %d of table %d", c.field, table), rc)
+		clear(s.words)
+	}
+	return s
+}
+
+// Len is the number of items in the selection.
+func (s Selection) Len() int {
+	n := 0
+	for _, w := range s.words {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// Has reports whether item i is in the selection.
+func (s Selection) Has(i int) bool {
+	return uint(i/64) < uint(len(s.words)) && s.words[i/64]&(1<<(uint(i)%64)) != 0
+}
+
+// Add puts item i in the selection; an index out of range is ignored.
+func (s Selection) Add(i int) {
+	if uint(i/64) < uint(len(s.words)) && i < s.b.length(s.table) {
+		s.words[i/64] |= 1 << (uint(i) % 64)
+	}
+}
+
+// All iterates over the indexes of the items in the selection, in order.
+func (s Selection) All() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for wi, w := range s.words {
+			for w != 0 {
+				i := wi*64 + bits.TrailingZeros64(w)
+				if !yield(i) {
+					return
+				}
+				w &= w - 1
+			}
+		}
+	}
+}
+
+func (s Selection) combine(o Selection, op func(a, b uint64) uint64) Selection {
+	if s.b == nil {
+		return s
+	}
+	out := s.b.selection(s.table)
+	if o.table != s.table {
+		s.b.fail(fmt.Errorf("wasmcol: combining selections of tables %d and %d", s.table, o.table))
+		return out
+	}
+	for i := range out.words {
+		out.words[i] = op(s.words[i], o.words[i])
+	}
+	return out
+}
+
+// And is the items in both selections.
+func (s Selection) And(o Selection) Selection {
+	return s.combine(o, func(a, b uint64) uint64 { return a & b })
+}
+
+// Or is the items in either selection.
+func (s Selection) Or(o Selection) Selection {
+	return s.combine(o, func(a, b uint64) uint64 { return a | b })
+}
+
+// AndNot is the items in s but not in o.
+func (s Selection) AndNot(o Selection) Selection {
+	return s.combine(o, func(a, b uint64) uint64 { return a &^ b })
+}
+
+// editWhere stages op (one edit with index 0) for every item.
+func (s Selection) editWhere(op []byte) {
+	b := s.b
+	if b == nil || s.Len() == 0 {
+		return
+	}
+	b.flush()
+	if rc := b.h.EditWhere(op, hostcall.Words(s.words)); rc < 0 {
+		b.hostErr("edit_where", rc)
+	}
+}
+
+func (s Selection) template(op uint8) []byte {
+	return abi.AppendEditHeader(s.b.scratch[:0], op, uint8(s.table), 0)
+}
+
+// SetAttr sets (or adds) the attribute key to v on every item, as
+// Item.SetAttr does on one.
+func (s Selection) SetAttr(key string, v Value) {
+	if s.b == nil {
+		return
+	}
+	s.b.scratch = appendValue(abi.AppendStr(s.template(abi.OpSetAttr), key), v)
+	s.editWhere(s.b.scratch)
+}
+
+// DeleteAttr removes the attribute key from every item.
+func (s Selection) DeleteAttr(key string) {
+	if s.b == nil {
+		return
+	}
+	s.b.scratch = abi.AppendStr(s.template(abi.OpDeleteAttr), key)
+	s.editWhere(s.b.scratch)
+}
+
+// RenameAttr moves the attribute old to new on every item that has it.
+func (s Selection) RenameAttr(old, new string) {
+	if s.b == nil {
+		return
+	}
+	s.b.scratch = abi.AppendStr(abi.AppendStr(s.template(abi.OpRenameAttr), old), new)
+	s.editWhere(s.b.scratch)
+}
+
+// SetKind sets the kind of every span in a selection of spans.
+func (s Selection) SetKind(k SpanKind) {
+	if s.b == nil {
+		return
+	}
+	s.b.scratch = appendValue(append(s.template(abi.OpSetField), abi.FieldKind), Int(int64(k)))
+	s.editWhere(s.b.scratch)
+}
+
+// Drop removes every item (spans, data points, log records) when the
+// filter returns.
+func (s Selection) Drop() {
+	if s.b == nil {
+		return
+	}
+	s.editWhere(s.template(abi.OpDrop))
+}
+
+// CopyAttr sets the attribute to, on every item that has the attribute
+// from, to from's value (maps and arrays, which edits cannot set, are
+// left out).
+func (s Selection) CopyAttr(from, to string) { s.copyAttr(from, to, 0) }
+
+// CopyAttrToParent does what CopyAttr does, but sets to on each item's
+// parent: an event's or a link's span, a span's or a log record's scope,
+// a scope's resource. With several items of one parent, the last wins.
+func (s Selection) CopyAttrToParent(from, to string) { s.copyAttr(from, to, abi.CopyToParent) }
+
+func (s Selection) copyAttr(from, to string, flags uint32) {
+	b := s.b
+	if b == nil || s.Len() == 0 {
+		return
+	}
+	b.flush()
+	if rc := b.h.CopyAttr(s.table, from, to, hostcall.Words(s.words), flags); rc < 0 {
+		b.hostErr("copy_attr", rc)
+	}
+}
+
+// SpansWhere is the spans that meet c, tested by the host over the whole
+// batch in one call.
+func (t Traces) SpansWhere(c Cond) Selection { return t.b.where(abi.TableSpan, c) }
+
+// EventsWhere is the span events that meet c.
+func (t Traces) EventsWhere(c Cond) Selection { return t.b.where(abi.TableEvent, c) }
+
+// NoSpans is an empty selection of spans, for a filter to Add to.
+func (t Traces) NoSpans() Selection { return t.b.selection(abi.TableSpan) }
+
+// RecordsWhere is the log records that meet c.
+func (l Logs) RecordsWhere(c Cond) Selection { return l.b.where(abi.TableLog, c) }
+
+// PointsWhere is the data points that meet c.
+func (m Metrics) PointsWhere(c Cond) Selection { return m.b.where(abi.TablePoint, c) }

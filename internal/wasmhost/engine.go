@@ -100,7 +100,7 @@ func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{
 		go func() {
 			out, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
 			if err == nil {
-				m.compiled, err = e.r.CompileModule(context.Background(), out)
+				m.compiled, err = compileSafely(e.r, out)
 			}
 			if err != nil {
 				err = fmt.Errorf("not a valid Wasm module: %w", err)
@@ -173,4 +173,15 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 	}
 	e.releaseModule(m)
 	return nil
+}
+
+// compileSafely compiles bin, turning a panic in the compiler, which a
+// crafted module might provoke, into an error rather than a crash.
+func compileSafely(r wazero.Runtime, bin []byte) (m wazero.CompiledModule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
+		}
+	}()
+	return r.CompileModule(context.Background(), bin)
 }

@@ -361,19 +361,20 @@ func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModul
 	}
 	p.mu.Lock()
 	if p.memEng == nil {
-		if p.memEng, err = acquireEngine(ctx, defaultCache); err != nil {
+		e, aerr := acquireEngine(ctx, defaultCache)
+		if aerr != nil {
 			p.mu.Unlock()
-			return nil, nil, err
+			return nil, nil, aerr
 		}
+		p.memEng = e
 	}
 	eng := p.memEng
 	p.mu.Unlock()
-	m, err2 := eng.compile(ctx, bin, p.closing)
-	if err2 != nil {
-		return nil, nil, err // the module's own problem: report the first
+	if m, err2 := eng.compile(ctx, bin, p.closing); err2 == nil {
+		p.opts.Logger.Info("compiled without the compilation cache, which failed", zap.Error(err))
+		return eng, m, nil
 	}
-	p.opts.Logger.Info("compiled without the compilation cache, which failed", zap.Error(err))
-	return eng, m, nil
+	return nil, nil, err // the module's own problem: report the first answer
 }
 
 func (p *Plugin) register(g *guard) bool {

@@ -186,6 +186,9 @@ type guestLog struct {
 }
 
 func newGuestLog(l *zap.Logger, perSec, burst float64) *guestLog {
+	// A guest's error is no place for the Collector's stack trace, which
+	// production logging adds to every error line.
+	l = l.WithOptions(zap.AddStacktrace(zap.FatalLevel))
 	return &guestLog{logger: l, tokens: burst, burst: burst, perSec: perSec, last: time.Now()}
 }
 

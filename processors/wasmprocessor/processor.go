@@ -68,7 +68,7 @@ func (p *wasmProcessor) start(ctx context.Context, host component.Host) error {
 			p.cfg.Module, signalNames[p.signal], describeSignals(plugin.Signals()))
 	}
 	p.plugin.Store(plugin)
-	if p.tel, err = newTelemetry(p.set.TelemetrySettings, signalNames[p.signal], p.plugin.Load); err != nil {
+	if p.tel, err = newTelemetry(p.set.TelemetrySettings, p.set.ID, signalNames[p.signal], p.plugin.Load); err != nil {
 		return fmt.Errorf("wasm processor telemetry: %w", err)
 	}
 	if p.cfg.Reload {

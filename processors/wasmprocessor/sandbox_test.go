@@ -368,8 +368,7 @@ func TestSandboxHostileGuests(t *testing.T) {
 		{name: "deep recursion", module: wat("deep_recursion"), kinds: trap, heap: 48},
 		{name: "frames of the most locals", module: gen("huge_frames", hugeFrames), kinds: trap, heap: 48},
 		{name: "frames the estimate cannot see", module: wat("fat_frames"), conf: with("timeout", "20s"),
-			kinds: map[string]int64{"trap": 3}, heap: 48, attacks: 3,
-			escapes: "the stack estimate misses multi-value call results and arguments: the real stack reaches wazero's own ceiling, +137 MiB per call, +352 MiB for 3, 78 MiB kept"},
+			kinds: map[string]int64{"trap": 3}, heap: 48, attacks: 3},
 		// Go keeps its goroutine stacks in linear memory, but every Go call
 		// is a Wasm call too: the estimated stack limit stops the recursion
 		// long before Go's stack reaches memory_limit.
@@ -401,17 +400,13 @@ func TestSandboxHostileGuests(t *testing.T) {
 		// The module's shape.
 		{name: "locals past the limit", module: gen("too_many_locals", localsPastLimit), refused: []string{"more than 50000 locals"}},
 		{name: "types times multi-value functions", module: gen("type_bomb", func() []byte { return typeBomb(1_000_000, 50_000) }),
-			shape: true, startWithin: 65 * time.Second, kinds: map[string]int64{},
-			escapes: "the rewrite scans every type per multi-result function, before any deadline: 340 KB took 6.5 s, this 3.3 MB module minutes"},
+			shape: true, startWithin: 65 * time.Second, kinds: map[string]int64{}},
 		{name: "locals times functions", module: gen("locals_bomb", func() []byte { return localsBomb(8_000) }),
-			shape: true, startWithin: 65 * time.Second, kinds: trap,
-			escapes: "no bound on locals across functions: a 120 KB module took 34 s to start and kept +3 GiB of heap"},
+			shape: true, startWithin: 65 * time.Second, kinds: trap},
 		{name: "globals", module: gen("global_bomb", func() []byte { return globalBomb(2_000_000) }),
-			shape: true, startWithin: 65 * time.Second, kinds: timeout,
-			escapes: "no bound on globals: a 10 MB module took 37 s to start (+2 GiB peak, +288 MiB kept) and an instance cannot start within a batch's timeout"},
+			shape: true, startWithin: 65 * time.Second, kinds: timeout},
 		{name: "functions", module: gen("func_bomb", func() []byte { return funcBomb(1_000_000) }),
-			shape: true, startWithin: 65 * time.Second, kinds: trap,
-			escapes: "1M functions (10 MB) took 45 s to start, +874 MiB peak RSS, +210 MiB kept"},
+			shape: true, startWithin: 65 * time.Second, kinds: trap},
 
 		// Iterations whose cost is not their instruction count.
 		{name: "memory.fill loop", module: wat("fill_loop"), conf: with("memory_limit", 64), kinds: timeout, rss: 64 + 160},
@@ -421,7 +416,7 @@ func TestSandboxHostileGuests(t *testing.T) {
 		{name: "table growth", module: wat("table_grow"), conf: with("memory_limit", 16), kinds: timeout},
 		{name: "memory.fill of all memory", module: wat("fill_huge"), kinds: timeout, rss: 128 + 160},
 		{name: "memory declared, never touched, then a trap", module: wat("grow_then_trap"), kinds: map[string]int64{"memory": 1},
-			rss: 32, escapes: "freeing the instance clears all memory the guest grew to, after the deadline: at the default memory_limit 780 ms past a 100 ms timeout and +126 MiB RSS the guest never touched (5.3 s, +1 GiB at 1024)"},
+			rss: 32},
 
 		// Host calls that amplify.
 		{name: "fd_write with a million iovecs", module: wat("fd_write_iovecs"), conf: with("memory_limit", 32), kinds: timeout,
@@ -441,24 +436,19 @@ func TestSandboxHostileGuests(t *testing.T) {
 		{name: "otlp_set of 8M spans", module: goGuest("otlpbomb"), conf: with("config", guestConf("shape", "flat"), "timeout", "5s"),
 			kinds: guestFault},
 		{name: "otlp_set of 8M spans behind a group", module: goGuest("otlpbomb"),
-			conf: with("config", guestConf("shape", "groups"), "timeout", "5s"), kinds: guestFault,
-			escapes: "the size check skips what parses as a protobuf group; pdata decodes it: 16 MiB became 8,388,592 spans, +3.8 GiB RSS, 15 s past the deadline"},
+			conf: with("config", guestConf("shape", "groups"), "timeout", "5s"), kinds: guestFault},
 		{name: "otlp_set of 8M spans behind an overlong length", module: goGuest("otlpbomb"),
-			conf: with("config", guestConf("shape", "overlong"), "timeout", "5s"), kinds: guestFault,
-			escapes: "the size check reads lengths of at most 5 bytes; pdata accepts 10: 16 MiB became 8,388,592 spans, +4.1 GiB RSS, 15 s past the deadline"},
+			conf: with("config", guestConf("shape", "overlong"), "timeout", "5s"), kinds: guestFault},
 		{name: "otlp_set nested a million deep", module: goGuest("otlpbomb"),
 			conf: with("config", guestConf("shape", "deep"), "timeout", "5s"), kinds: guestFault},
 		{name: "otlp_set nested a million deep behind a group", module: goGuest("otlpbomb"),
-			conf: with("config", guestConf("shape", "deep_groups"), "timeout", "5s"), kinds: guestFault, isolated: true,
-			escapes: "nesting hidden behind a group reaches pdata's recursive decoder: fatal error: stack overflow, the process dies"},
+			conf: with("config", guestConf("shape", "deep_groups"), "timeout", "5s"), kinds: guestFault, isolated: true},
 
 		// Edits.
 		{name: "100,000 attribute edits on one span", module: wat("edits_400k"), conf: with("memory_limit", 16, "config", guestConf("n", "1")),
 			kinds: guestFault},
-		{name: "400,000 attribute edits on one span", module: wat("edits_400k"), conf: with("memory_limit", 16), kinds: guestFault,
-			escapes: "refused, but validating the list runs with no deadline check: 325 ms past a 300 ms timeout, and the watchdog fires"},
-		{name: "edits with long keys", module: wat("edits_long_keys"), conf: with("memory_limit", 32), kinds: guestFault,
-			escapes: "the apply bound counts key comparisons, not their length: applied after the deadline, 5.5 s past a 300 ms timeout"},
+		{name: "400,000 attribute edits on one span", module: wat("edits_400k"), conf: with("memory_limit", 16), kinds: guestFault},
+		{name: "edits with long keys", module: wat("edits_long_keys"), conf: with("memory_limit", 32), kinds: guestFault},
 		// The renames cancel out, so the batch arrives as sent and the call
 		// succeeds: what is checked is that applying them costs nothing per
 		// rename. The guest needs more than the usual timeout to write
@@ -475,8 +465,7 @@ func TestSandboxHostileGuests(t *testing.T) {
 		{name: "forged log lines", module: wat("log_forge"), kinds: guestFault, check: requireNoForgedLines},
 		{name: "Go forged log lines", module: goGuest("hostilego"), conf: with("config", guestConf("attack", "forge")),
 			kinds: guestFault, check: requireNoForgedLines},
-		{name: "line separator and bidi override in the log", module: wat("log_forge"), kinds: guestFault, check: requireNoFormatChars,
-			escapes: "U+202E passes the guest_message sanitiser, and the fail message is logged unsanitised (U+2028 and U+202E raw)"},
+		{name: "line separator and bidi override in the log", module: wat("log_forge"), kinds: guestFault, check: requireNoFormatChars},
 
 		// Exports and imports.
 		{name: "export with the right arity and the wrong type", module: wat("wrong_export_types"),
@@ -506,11 +495,9 @@ func TestSandboxReloadCannotBlockShutdown(t *testing.T) {
 	}{
 		// Instantiating the new module runs its start section, which loops
 		// until the start deadline (10 s at least).
-		{name: "start section loops", module: func(tb testing.TB) []byte { return wasmBytes(t, hostileWAT(tb, "start_loop")) },
-			escapes: "shutdown waits for the reload watcher before it closes the plugin, so the reload runs to its start deadline: 9.7 s"},
+		{name: "start section loops", module: func(tb testing.TB) []byte { return wasmBytes(t, hostileWAT(tb, "start_loop")) }},
 		// Rewriting the new module takes seconds, before any deadline.
-		{name: "rewrite takes seconds", module: func(testing.TB) []byte { return typeBomb(200_000, 20_000) },
-			escapes: "nothing interrupts the rewrite of a reloaded module: shutdown waited 13.4 s for this 700 KB module"},
+		{name: "rewrite takes seconds", module: func(testing.TB) []byte { return typeBomb(200_000, 20_000) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.escapes != "" && os.Getenv(runEscapesEnv) == "" {

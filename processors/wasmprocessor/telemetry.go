@@ -25,14 +25,17 @@ type telemetry struct {
 	reg      metric.Registration
 
 	// Attribute options are built once: building them per batch allocates.
-	signalAttr                      attribute.KeyValue
+	signalAttr, idAttr              attribute.KeyValue
 	sigOpt, inAttr, outAttr, dropAt metric.MeasurementOption
 	faultOpts                       map[wasmhost.FaultKind]metric.MeasurementOption
 }
 
-func newTelemetry(set component.TelemetrySettings, signal string, plugin func() *wasmhost.Plugin) (*telemetry, error) {
+// Every measurement carries the processor's ID as well as the signal: the
+// Collector's Prometheus endpoint does not tell two wasm processors apart
+// otherwise.
+func newTelemetry(set component.TelemetrySettings, id component.ID, signal string, plugin func() *wasmhost.Plugin) (*telemetry, error) {
 	m := set.MeterProvider.Meter(metadata.ScopeName)
-	t := &telemetry{signalAttr: attribute.String("signal", signal)}
+	t := &telemetry{signalAttr: attribute.String("signal", signal), idAttr: attribute.String("processor", id.String())}
 	var errs [9]error
 	t.batches, errs[0] = m.Int64Counter("otelcol_processor_wasm_batches",
 		metric.WithDescription("Batches handed to the guest."), metric.WithUnit("{batches}"))
@@ -63,25 +66,25 @@ func newTelemetry(set component.TelemetrySettings, signal string, plugin func() 
 		if p == nil {
 			return nil
 		}
-		o.ObserveInt64(instances, p.LiveInstances(), metric.WithAttributes(t.signalAttr))
-		o.ObserveInt64(reloads, p.Reloads(), metric.WithAttributes(t.signalAttr))
-		o.ObserveInt64(logDropped, p.LogLinesDropped(), metric.WithAttributes(t.signalAttr))
-		o.ObserveInt64(overrunning, p.Overrunning(), metric.WithAttributes(t.signalAttr))
-		o.ObserveInt64(overruns, p.Overruns(), metric.WithAttributes(t.signalAttr))
-		o.ObserveInt64(hostMem, p.HostMemoryInUse(), metric.WithAttributes(t.signalAttr))
+		o.ObserveInt64(instances, p.LiveInstances(), metric.WithAttributes(t.signalAttr, t.idAttr))
+		o.ObserveInt64(reloads, p.Reloads(), metric.WithAttributes(t.signalAttr, t.idAttr))
+		o.ObserveInt64(logDropped, p.LogLinesDropped(), metric.WithAttributes(t.signalAttr, t.idAttr))
+		o.ObserveInt64(overrunning, p.Overrunning(), metric.WithAttributes(t.signalAttr, t.idAttr))
+		o.ObserveInt64(overruns, p.Overruns(), metric.WithAttributes(t.signalAttr, t.idAttr))
+		o.ObserveInt64(hostMem, p.HostMemoryInUse(), metric.WithAttributes(t.signalAttr, t.idAttr))
 		for _, c := range p.Counters() {
-			o.ObserveInt64(guest, c.Value, metric.WithAttributes(t.signalAttr, attribute.String("name", c.Name)))
+			o.ObserveInt64(guest, c.Value, metric.WithAttributes(t.signalAttr, t.idAttr, attribute.String("name", c.Name)))
 		}
 		return nil
 	}, instances, reloads, guest, logDropped, overrunning, overruns, hostMem)
-	t.sigOpt = metric.WithAttributeSet(attribute.NewSet(t.signalAttr))
+	t.sigOpt = metric.WithAttributeSet(attribute.NewSet(t.signalAttr, t.idAttr))
 	t.faultOpts = map[wasmhost.FaultKind]metric.MeasurementOption{}
 	for _, k := range []wasmhost.FaultKind{wasmhost.FaultTrap, wasmhost.FaultTimeout, wasmhost.FaultMemory, wasmhost.FaultGuest} {
-		t.faultOpts[k] = metric.WithAttributeSet(attribute.NewSet(t.signalAttr, attribute.String("kind", string(k))))
+		t.faultOpts[k] = metric.WithAttributeSet(attribute.NewSet(t.signalAttr, t.idAttr, attribute.String("kind", string(k))))
 	}
-	t.inAttr = metric.WithAttributes(t.signalAttr, attribute.String("direction", "in"))
-	t.outAttr = metric.WithAttributes(t.signalAttr, attribute.String("direction", "out"))
-	t.dropAt = metric.WithAttributes(t.signalAttr, attribute.String("direction", "dropped"))
+	t.inAttr = metric.WithAttributes(t.signalAttr, t.idAttr, attribute.String("direction", "in"))
+	t.outAttr = metric.WithAttributes(t.signalAttr, t.idAttr, attribute.String("direction", "out"))
+	t.dropAt = metric.WithAttributes(t.signalAttr, t.idAttr, attribute.String("direction", "dropped"))
 	return t, errors.Join(errs[:]...)
 }
 

@@ -480,6 +480,7 @@ func TestSandboxHostileGuests(t *testing.T) {
 		// The Collector prints a start error as it is, outside its
 		// logger's encoding.
 		{name: "forged text in a start error", module: wat("init_forge"), refused: []string{"init failed", "innocent"},
+			escapes: "the init's fail message is in the start error raw (newline, tab, CR, ESC), and bin/wasmcol prints it as it is",
 			checkErr: func(t *testing.T, err error) {
 				for _, bad := range []string{"\n", "\r", "\t", "\x1b", "\u2028", "\u202e"} {
 					assert.NotContains(t, err.Error(), bad, "a raw %q of the guest's is in the start error", bad)

@@ -128,8 +128,10 @@ type sandboxCase struct {
 	// within startWithin or start within the memory bounds, and then
 	// behave like any other case.
 	shape bool
-	// check runs after the attacks, for what is particular to the case.
-	check func(t *testing.T, h *harness)
+	// check runs after the attacks, for what is particular to the case;
+	// checkErr gets the start error of a refused module.
+	check    func(t *testing.T, h *harness)
+	checkErr func(t *testing.T, err error)
 	// isolated runs the case in a child process: when it escapes, it
 	// crashes the process.
 	isolated bool
@@ -189,6 +191,9 @@ func (c sandboxCase) run(t *testing.T) {
 			require.Error(t, err, "the module must be refused at start")
 			for _, want := range c.refused {
 				assert.Contains(t, err.Error(), want)
+			}
+			if c.checkErr != nil {
+				c.checkErr(t, err)
 			}
 			assert.LessOrEqual(t, use.HeapAfter, uint64(32*mib), "Go heap growth once refused")
 			// The Collector goes on: another processor still works.
@@ -465,6 +470,14 @@ func TestSandboxHostileGuests(t *testing.T) {
 		{name: "forged log lines", module: wat("log_forge"), kinds: guestFault, check: requireNoForgedLines},
 		{name: "Go forged log lines", module: goGuest("hostilego"), conf: with("config", guestConf("attack", "forge")),
 			kinds: guestFault, check: requireNoForgedLines},
+		// The Collector prints a start error as it is, outside its
+		// logger's encoding.
+		{name: "forged text in a start error", module: wat("init_forge"), refused: []string{"init failed", "innocent"},
+			checkErr: func(t *testing.T, err error) {
+				for _, bad := range []string{"\n", "\r", "\t", "\x1b", "\u2028", "\u202e"} {
+					assert.NotContains(t, err.Error(), bad, "a raw %q of the guest's is in the start error", bad)
+				}
+			}},
 		{name: "line separator and bidi override in the log", module: wat("log_forge"), kinds: guestFault, check: requireNoFormatChars},
 
 		// Exports and imports.

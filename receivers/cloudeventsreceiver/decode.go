@@ -90,7 +90,7 @@ func decode(h http.Header, body []byte) (decoded, *requestError) {
 			if err != nil {
 				nbad++
 				if len(bad) < maxListedErrors {
-					bad = append(bad, fmt.Sprintf("event %d%s: %s", i, idOf(d.events[i]), describe(err)))
+					bad = append(bad, fmt.Sprintf("event %d%s: %s", i, rawID(raw), describe(err)))
 				}
 			}
 		}
@@ -129,6 +129,18 @@ func idOf(ev event.Event) string {
 		return ""
 	}
 	return fmt.Sprintf(" (id %q)", ev.ID())
+}
+
+// rawID names an invalid event of a batch by its id, when its JSON has
+// one: the SDK stops decoding at the first error, possibly before the id.
+func rawID(raw json.RawMessage) string {
+	var ev struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &ev) != nil || ev.ID == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (id %q)", ev.ID)
 }
 
 // describe renders an SDK error for the sender: validation errors with

@@ -145,6 +145,10 @@ func (r *ceReceiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 	}
 
 	n := logs.LogRecordCount()
+	if n == 0 { // an empty batch
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	ctx := r.obsrep.StartLogsOp(req.Context())
 	err = r.next.ConsumeLogs(ctx, logs)
 	r.obsrep.EndLogsOp(ctx, dec.mode, n, err)

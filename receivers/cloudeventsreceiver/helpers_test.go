@@ -100,6 +100,11 @@ func ceClient(t testing.TB, url string, opts ...cehttp.Option) client.Client {
 // statusOf is the HTTP status behind a CloudEvents SDK send result.
 func statusOf(t testing.TB, res error) int {
 	t.Helper()
+	// A send with retries wraps the last result without unwrapping to it.
+	var retries *cehttp.RetriesResult
+	if errors.As(res, &retries) {
+		res = retries.Result
+	}
 	var httpRes *cehttp.Result
 	if !errors.As(res, &httpRes) {
 		t.Fatalf("the send result %v carries no HTTP status", res)

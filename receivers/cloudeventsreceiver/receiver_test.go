@@ -356,10 +356,10 @@ func TestKnativeSources(t *testing.T) {
 		{source: coinflipSource, want: sourceIdentity{service: "coinflip"}, ok: true},
 		{source: pingSource, want: sourceIdentity{service: "every-minute", namespace: "team-a"}, ok: true},
 		{source: "/apis/v1/namespaces/default/kafkasources/orders#orders-topic", want: sourceIdentity{service: "orders", namespace: "default"}, ok: true},
-		{source: "/apis/v1/namespaces/default/pods/busybox"},            // an ApiServerSource subject, not a source
-		{source: "https://10.96.0.1:443"},                               // an ApiServerSource's source
-		{source: "https://github.com/knative/eventing"},                 // GitHubSource
-		{source: "https://knative.dev/docs/"},                           // knative.dev, but no program
+		{source: "/apis/v1/namespaces/default/pods/busybox"}, // an ApiServerSource subject, not a source
+		{source: "https://10.96.0.1:443"},                                // an ApiServerSource's source
+		{source: "https://github.com/knative/eventing"},                  // GitHubSource
+		{source: "https://knative.dev/docs/"},                            // knative.dev, but no program
 		{source: "https://knative.dev/eventing/cmd/Heart_Beats/#ns/pod"}, // not a name
 		{source: "/apis/v1/namespaces/a/b/pingsources/x"},
 		{source: ""},
@@ -419,7 +419,9 @@ func TestDataBodies(t *testing.T) {
 		},
 		{
 			name: "JSON data in the structured mode",
-			req:  func() (map[string]string, string) { return structured(`,"datacontenttype":"application/json","data":{"x":[true]}`) },
+			req: func() (map[string]string, string) {
+				return structured(`,"datacontenttype":"application/json","data":{"x":[true]}`)
+			},
 			want: func(v pcommon.Value) { v.SetEmptyMap().PutEmptySlice("x").AppendEmpty().SetBool(true) },
 		},
 		{

@@ -3,6 +3,7 @@
 package shipped
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -92,7 +93,7 @@ func TestKubernetesManifests(t *testing.T) {
 
 	files := yamlFiles(t, root)
 	collectors := map[string]collector{} // by "<name>.<namespace>"
-	var configMaps []manifest
+	var configMaps, triggers []manifest
 	for _, f := range files {
 		rel, _ := filepath.Rel(root, f)
 		for i, doc := range readYAMLDocs(t, f) {
@@ -106,6 +107,8 @@ func TestKubernetesManifests(t *testing.T) {
 				collectors[c.key()] = c
 			case "ConfigMap":
 				configMaps = append(configMaps, m)
+			case "Trigger":
+				triggers = append(triggers, m)
 			case "":
 				t.Errorf("%s: no kind", m)
 			}
@@ -146,6 +149,73 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if knative == 0 {
 		t.Error("no Knative config-tracing or config-observability ConfigMap under examples/kubernetes")
+	}
+
+	if len(triggers) == 0 {
+		t.Error("no Knative Trigger under examples/kubernetes: the cloudevents receiver's example sink is missing")
+	}
+	for _, m := range triggers {
+		t.Run(m.String(), func(t *testing.T) { checkTrigger(t, m, collectors) })
+	}
+}
+
+// checkTrigger checks that a Knative Trigger's subscriber is a collector's
+// cloudevents receiver: the Service of a collector in the examples, on the
+// port and path the receiver listens on, with that port declared in the
+// collector's spec.ports (the operator infers Service ports only for the
+// receivers it knows), and the receiver feeding a logs pipeline.
+func checkTrigger(t *testing.T, m manifest, collectors map[string]collector) {
+	if v := m.doc["apiVersion"]; v != "eventing.knative.dev/v1" {
+		t.Errorf("apiVersion %v, want eventing.knative.dev/v1", v)
+	}
+	if b, _ := dig(m.doc, "spec", "broker").(string); b == "" {
+		t.Error("spec.broker is empty")
+	}
+	raw, _ := dig(m.doc, "spec", "subscriber", "uri").(string)
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Scheme != "http" {
+		t.Fatalf("spec.subscriber.uri = %q, want http://<collector service>:<port>/<path>", raw)
+	}
+	c, ok := targetCollector(t, "spec.subscriber.uri", u.Hostname(), collectors)
+	if !ok {
+		return
+	}
+	port := receiverPort(c, "cloudevents", "endpoint")
+	if port == "" {
+		t.Fatalf("%s has no cloudevents receiver with an endpoint", c)
+	}
+	if u.Port() != port {
+		t.Errorf("subscriber port %q, but %s's cloudevents receiver listens on port %q", u.Port(), c, port)
+	}
+	wantPath, _ := dig(c.config, "receivers", "cloudevents", "path").(string)
+	if wantPath == "" {
+		wantPath = "/"
+	}
+	if gotPath := cmp.Or(u.Path, "/"); gotPath != wantPath {
+		t.Errorf("subscriber path %q, but %s's cloudevents receiver takes events at %q", gotPath, c, wantPath)
+	}
+	declared := false
+	ports, _ := dig(c.doc, "spec", "ports").([]any)
+	for _, p := range ports {
+		if fmt.Sprint(dig(p, "port")) == port {
+			declared = true
+		}
+	}
+	if !declared {
+		t.Errorf("%s's spec.ports does not declare port %s: the operator would not put it on the Service", c, port)
+	}
+	pipelines, _ := dig(c.config, "service", "pipelines").(map[string]any)
+	used := false
+	for id, p := range pipelines {
+		if typ, _, _ := strings.Cut(id, "/"); typ != "logs" {
+			continue
+		}
+		if list, _ := dig(p, "receivers").([]any); slices.Contains(list, any("cloudevents")) {
+			used = true
+		}
+	}
+	if !used {
+		t.Errorf("%s: no logs pipeline receives from the cloudevents receiver", c)
 	}
 }
 

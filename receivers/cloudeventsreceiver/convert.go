@@ -70,9 +70,13 @@ func toLogs(d decoded, h http.Header, cfg *Config) (plog.Logs, *requestError) {
 
 	logs := plog.NewLogs()
 	byResource := map[sourceIdentity]plog.LogRecordSlice{}
+	// Structured and batched requests passed encoding/json's syntax check
+	// whole, data included; only binary-mode data is unchecked.
+	dataChecked := d.mode != modeBinary
 	for i := range d.events {
 		ev := &d.events[i]
-		id, knative := knativeSource(ev.Source())
+		source := ev.Source() // built from a url.URL on every call
+		id, knative := knativeSource(source)
 		records, ok := byResource[id]
 		if !ok {
 			rl := logs.ResourceLogs().AppendEmpty()
@@ -84,10 +88,11 @@ func toLogs(d decoded, h http.Header, cfg *Config) (plog.Logs, *requestError) {
 		}
 		lr := records.AppendEmpty()
 		lr.SetObservedTimestamp(observed)
-		fillRecord(lr, ev)
+		ext := ev.Extensions() // a copy: read it once
+		fillRecord(lr, ev, source, ext, dataChecked)
 		tc, ok := header, hasHeader
 		if !ok {
-			if s, isStr := ev.Extensions()[traceparentExt].(string); isStr {
+			if s, isStr := ext[traceparentExt].(string); isStr {
 				tc, ok = parseTraceparent(s)
 			}
 		}
@@ -120,7 +125,7 @@ func setResource(attrs pcommon.Map, configured map[string]string, id sourceIdent
 
 // fillRecord maps one event's context attributes, extensions, time and
 // data onto the record.
-func fillRecord(lr plog.LogRecord, ev *event.Event) {
+func fillRecord(lr plog.LogRecord, ev *event.Event, source string, ext map[string]any, dataChecked bool) {
 	if t := ev.Time(); !t.IsZero() {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
 	}
@@ -129,10 +134,9 @@ func fillRecord(lr plog.LogRecord, ev *event.Event) {
 	lr.SetEventName(ev.Type())
 
 	attrs := lr.Attributes()
-	ext := ev.Extensions()
 	attrs.EnsureCapacity(7 + len(ext))
 	attrs.PutStr(AttrEventID, ev.ID())
-	attrs.PutStr(AttrEventSource, ev.Source())
+	attrs.PutStr(AttrEventSource, source)
 	attrs.PutStr(AttrEventSpecVersion, ev.SpecVersion())
 	attrs.PutStr(AttrEventType, ev.Type())
 	if s := ev.Subject(); s != "" {
@@ -179,18 +183,19 @@ func fillRecord(lr plog.LogRecord, ev *event.Event) {
 		}
 	}
 
-	setBody(lr.Body(), ev)
+	setBody(lr.Body(), ev, dataChecked)
 }
 
 // setBody makes the event's data the record's body: structured when it is
-// JSON, a string when it is UTF-8 text, bytes otherwise.
-func setBody(body pcommon.Value, ev *event.Event) {
+// JSON, a string when it is UTF-8 text, bytes otherwise. dataChecked says
+// the data is known to be valid JSON unless it came base64-encoded.
+func setBody(body pcommon.Value, ev *event.Event, dataChecked bool) {
 	data := ev.Data()
 	if len(data) == 0 {
 		return
 	}
 	mt := strings.ToLower(ev.DataMediaType())
-	if isJSONMediaType(mt) && json.Valid(data) {
+	if isJSONMediaType(mt) && ((dataChecked && !ev.DataBase64) || json.Valid(data)) {
 		if err := setJSON(body, data); err == nil {
 			return
 		}

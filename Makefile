@@ -58,7 +58,7 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/wasmhost/; \
 	done
 
-BENCH_PKGS ?= ./internal/wasmhost/ ./processors/wasmprocessor/ ./examples/... ./exporters/...
+BENCH_PKGS ?= ./internal/wasmhost/ ./processors/wasmprocessor/ ./examples/... ./exporters/... ./receivers/...
 BENCH_TIME ?= 2s
 
 bench: tools wasm

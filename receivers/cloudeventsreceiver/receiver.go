@@ -161,12 +161,14 @@ func (r *ceReceiver) handleEvents(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// readBody reads the whole body, in one allocation when the sender gave
-// its length (confighttp's limit still applies while reading).
+// readBody reads the whole body, in one allocation when the sender gave a
+// length of up to 1 MiB. A larger declared length is not trusted with an
+// allocation before the bytes arrive; confighttp's limit applies while
+// reading either way.
 func readBody(req *http.Request) ([]byte, error) {
 	var buf bytes.Buffer
-	if n := req.ContentLength; n > 0 && n <= 64<<20 {
-		buf.Grow(int(n) + bytes.MinRead)
+	if n := req.ContentLength; n > 0 {
+		buf.Grow(int(min(n, 1<<20)) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(req.Body)
 	return buf.Bytes(), err

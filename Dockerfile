@@ -35,6 +35,6 @@ COPY --from=build /src/bin/wasmcol /wasmcol
 COPY distro/config.yaml /etc/wasmcol/config.yaml
 USER 65532:65532
 # OTLP gRPC, OTLP HTTP, Zipkin, health_check.
-EXPOSE 4317 4318 9411 13133
+EXPOSE 4317 4318 8090 9411 13133
 ENTRYPOINT ["/wasmcol"]
 CMD ["--config=/etc/wasmcol/config.yaml"]

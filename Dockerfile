@@ -34,7 +34,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/bin/wasmcol /wasmcol
 COPY distro/config.yaml /etc/wasmcol/config.yaml
 USER 65532:65532
-# OTLP gRPC, OTLP HTTP, Zipkin, health_check.
+# OTLP gRPC, OTLP HTTP, CloudEvents, Zipkin, health_check.
 EXPOSE 4317 4318 8090 9411 13133
 ENTRYPOINT ["/wasmcol"]
 CMD ["--config=/etc/wasmcol/config.yaml"]

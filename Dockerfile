@@ -48,7 +48,7 @@ COPY --from=build --chown=65532:65532 /src/bin/cache /home/nonroot/.cache/wasmco
 COPY distro/config.yaml /etc/wasmcol/config.yaml
 ENV XDG_CACHE_HOME=/home/nonroot/.cache
 USER 65532:65532
-# OTLP gRPC, OTLP HTTP, Zipkin, health_check.
-EXPOSE 4317 4318 9411 13133
+# OTLP gRPC, OTLP HTTP, CloudEvents, Zipkin, health_check.
+EXPOSE 4317 4318 8090 9411 13133
 ENTRYPOINT ["/wasmcol"]
 CMD ["--config=/etc/wasmcol/config.yaml"]

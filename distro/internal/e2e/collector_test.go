@@ -270,6 +270,8 @@ type distroConfig struct {
 	OTLPGRPCAddr string
 	OTLPHTTPAddr string
 	HealthAddr   string
+	// CloudEventsAddr is the cloudevents receiver's, 127.0.0.1:port.
+	CloudEventsAddr string
 	// Files are the --config arguments, in order: the shipped config, the
 	// requested shipped overlays, then the test's loopback overlay.
 	Files []string
@@ -293,8 +295,8 @@ func shippedConfig(t *testing.T, extra map[string]any, overlays ...string) distr
 	}
 	base := filepath.Join(distro, "config.yaml")
 	cfg := readYAML(t, base)
-	ports := freePorts(t, 4)
-	d := distroConfig{ZipkinAddr: ports[0], OTLPGRPCAddr: ports[1], OTLPHTTPAddr: ports[2], HealthAddr: ports[3]}
+	ports := freePorts(t, 5)
+	d := distroConfig{ZipkinAddr: ports[0], OTLPGRPCAddr: ports[1], OTLPHTTPAddr: ports[2], HealthAddr: ports[3], CloudEventsAddr: ports[4]}
 
 	overlay := map[string]any{
 		"receivers": map[string]any{
@@ -302,7 +304,8 @@ func shippedConfig(t *testing.T, extra map[string]any, overlays ...string) distr
 				"grpc": map[string]any{"endpoint": d.OTLPGRPCAddr},
 				"http": map[string]any{"endpoint": d.OTLPHTTPAddr},
 			}},
-			"zipkin": map[string]any{"endpoint": d.ZipkinAddr},
+			"zipkin":      map[string]any{"endpoint": d.ZipkinAddr},
+			"cloudevents": map[string]any{"endpoint": d.CloudEventsAddr},
 		},
 		"extensions": map[string]any{
 			"health_check": map[string]any{"endpoint": d.HealthAddr},

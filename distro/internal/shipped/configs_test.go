@@ -3,6 +3,7 @@
 package shipped
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -87,6 +88,7 @@ func TestDistroConfigsValidate(t *testing.T) {
 type examples struct {
 	collectors map[string]collector // by "<name>.<namespace>"
 	configMaps []manifest
+	triggers   []manifest // Knative Triggers
 	// patches are the documents without a kind: merge patches that the
 	// docs apply with `kubectl patch --patch-file`, by file relative to
 	// examples/kubernetes.
@@ -109,6 +111,8 @@ func readExamples(t *testing.T) examples {
 				ex.collectors[c.key()] = c
 			case "ConfigMap":
 				ex.configMaps = append(ex.configMaps, m)
+			case "Trigger":
+				ex.triggers = append(ex.triggers, m)
 			case "":
 				if _, dup := ex.patches[rel]; dup {
 					t.Errorf("%s: a second document without a kind; kubectl patch --patch-file takes one", m)
@@ -156,6 +160,13 @@ func TestKubernetesManifests(t *testing.T) {
 			checkModuleDelivery(t, c, kubernetesDir, ex.configMaps)
 			checkMemoryLimit(t, c)
 		})
+	}
+
+	if len(ex.triggers) == 0 {
+		t.Error("no Knative Trigger under examples/kubernetes: the cloudevents receiver's example sink is missing")
+	}
+	for _, m := range ex.triggers {
+		t.Run(m.String(), func(t *testing.T) { checkTrigger(t, m, ex.collectors) })
 	}
 }
 
@@ -223,6 +234,67 @@ func checkMemoryLimit(t *testing.T, c collector) {
 				t.Errorf("%s: requests.memory %q must parse and not exceed limits.memory %s", c, req, raw)
 			}
 		}
+	}
+
+}
+
+// checkTrigger checks that a Knative Trigger's subscriber is a collector's
+// cloudevents receiver: the Service of a collector in the examples, on the
+// port and path the receiver listens on, with that port declared in the
+// collector's spec.ports (the operator infers Service ports only for the
+// receivers it knows), and the receiver feeding a logs pipeline.
+func checkTrigger(t *testing.T, m manifest, collectors map[string]collector) {
+	if v := m.doc["apiVersion"]; v != "eventing.knative.dev/v1" {
+		t.Errorf("apiVersion %v, want eventing.knative.dev/v1", v)
+	}
+	if b, _ := dig(m.doc, "spec", "broker").(string); b == "" {
+		t.Error("spec.broker is empty")
+	}
+	raw, _ := dig(m.doc, "spec", "subscriber", "uri").(string)
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Scheme != "http" {
+		t.Fatalf("spec.subscriber.uri = %q, want http://<collector service>:<port>/<path>", raw)
+	}
+	c, ok := targetCollector(t, "spec.subscriber.uri", u.Hostname(), collectors)
+	if !ok {
+		return
+	}
+	port := receiverPort(c, "cloudevents", "endpoint")
+	if port == "" {
+		t.Fatalf("%s has no cloudevents receiver with an endpoint", c)
+	}
+	if u.Port() != port {
+		t.Errorf("subscriber port %q, but %s's cloudevents receiver listens on port %q", u.Port(), c, port)
+	}
+	wantPath, _ := dig(c.config, "receivers", "cloudevents", "path").(string)
+	if wantPath == "" {
+		wantPath = "/"
+	}
+	if gotPath := cmp.Or(u.Path, "/"); gotPath != wantPath {
+		t.Errorf("subscriber path %q, but %s's cloudevents receiver takes events at %q", gotPath, c, wantPath)
+	}
+	declared := false
+	ports, _ := dig(c.doc, "spec", "ports").([]any)
+	for _, p := range ports {
+		if fmt.Sprint(dig(p, "port")) == port {
+			declared = true
+		}
+	}
+	if !declared {
+		t.Errorf("%s's spec.ports does not declare port %s: the operator would not put it on the Service", c, port)
+	}
+	pipelines, _ := dig(c.config, "service", "pipelines").(map[string]any)
+	used := false
+	for id, p := range pipelines {
+		if typ, _, _ := strings.Cut(id, "/"); typ != "logs" {
+			continue
+		}
+		if list, _ := dig(p, "receivers").([]any); slices.Contains(list, any("cloudevents")) {
+			used = true
+		}
+	}
+	if !used {
+		t.Errorf("%s: no logs pipeline receives from the cloudevents receiver", c)
 	}
 }
 

@@ -5,8 +5,8 @@ module github.com/wasmcol/wasmcol/distro
 go 1.25.0
 
 require (
-	github.com/moby/patternmatcher v0.6.1
 	github.com/cloudevents/sdk-go/v2 v2.16.2
+	github.com/moby/patternmatcher v0.6.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.158.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter v0.158.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/zipkinexporter v0.158.0

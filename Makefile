@@ -108,7 +108,7 @@ bench: tools wasm
 FILTER ?= knative-hops
 GUEST_PROFILE_MODE ?= split
 guest-profile:
-	go run ./examples/internal/guestprofile -filter $(FILTER) -mode $(GUEST_PROFILE_MODE)
+	cd examples && go run ./internal/guestprofile -filter $(FILTER) -mode $(GUEST_PROFILE_MODE)
 
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "$$out"; echo "gofmt: files above need formatting"; exit 1; fi

@@ -30,6 +30,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/wasmcol/wasmcol/internal/wasmhost"
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
@@ -75,7 +76,7 @@ func WithSplit(ctx context.Context) (context.Context, *Split) {
 		}
 		return nil
 	})
-	return experimental.WithFunctionListenerFactory(ctx, f), s
+	return wasmhost.WithListeners(ctx, f), s
 }
 
 // readCost is the median cost of one ThreadCPU reading on this thread.
@@ -218,7 +219,7 @@ func WithCounts(ctx context.Context) (context.Context, *Counts) {
 		c.fns = append(c.fns, fn)
 		return fn
 	})
-	return experimental.WithFunctionListenerFactory(ctx, f), c
+	return wasmhost.WithListeners(ctx, f), c
 }
 
 // Count is one function's number of calls.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // engine is a wazero runtime shared by every plugin that uses the same
@@ -24,6 +25,8 @@ type engine struct {
 	r       wazero.Runtime
 	refs    int
 	modules map[[sha256.Size]byte]*sharedModule
+	// compileCtx carries listeners to compilation, for a private engine.
+	compileCtx context.Context
 }
 
 // sharedModule is one compiled, rewritten module and its users.
@@ -35,16 +38,32 @@ type sharedModule struct {
 	err      error
 }
 
+// listenersKey marks a context from WithListeners.
+type listenersKey struct{}
+
+// WithListeners returns a context that, passed to New, attaches f to every
+// function of the plugin's guest and host modules: profilers use it
+// (internal/guestprof). Such a plugin gets a runtime of its own, since
+// wazero attaches listeners when it compiles.
+func WithListeners(ctx context.Context, f experimental.FunctionListenerFactory) context.Context {
+	return context.WithValue(experimental.WithFunctionListenerFactory(ctx, f), listenersKey{}, f)
+}
+
+func hasListeners(ctx context.Context) bool { return ctx.Value(listenersKey{}) != nil }
+
 var engines = struct {
 	sync.Mutex
 	m map[wazero.CompilationCache]*engine
 }{m: map[wazero.CompilationCache]*engine{}}
 
 // acquireEngine returns the runtime for cache, creating it on first use.
+// A context with listeners (WithListeners) gets a runtime of its own,
+// shared with no one.
 func acquireEngine(ctx context.Context, cache wazero.CompilationCache) (*engine, error) {
 	engines.Lock()
 	defer engines.Unlock()
-	if e := engines.m[cache]; e != nil {
+	private := hasListeners(ctx)
+	if e := engines.m[cache]; e != nil && !private {
 		e.refs++
 		return e, nil
 	}
@@ -69,7 +88,11 @@ func acquireEngine(ctx context.Context, cache wazero.CompilationCache) (*engine,
 		return nil, err
 	}
 	e := &engine{r: r, refs: 1, modules: map[[sha256.Size]byte]*sharedModule{}}
-	engines.m[cache] = e
+	if private {
+		e.compileCtx = ctx
+	} else {
+		engines.m[cache] = e
+	}
 	return e, nil
 }
 
@@ -77,7 +100,7 @@ func (e *engine) release(cache wazero.CompilationCache) {
 	engines.Lock()
 	e.refs--
 	last := e.refs == 0
-	if last {
+	if last && engines.m[cache] == e {
 		delete(engines.m, cache)
 	}
 	engines.Unlock()
@@ -100,7 +123,7 @@ func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{
 		go func() {
 			out, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
 			if err == nil {
-				m.compiled, err = compileSafely(e.r, out)
+				m.compiled, err = compileSafely(e.compileCtx, e.r, out)
 			}
 			if err != nil {
 				err = fmt.Errorf("not a valid Wasm module: %w", err)
@@ -177,11 +200,14 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 
 // compileSafely compiles bin, turning a panic in the compiler, which a
 // crafted module might provoke, into an error rather than a crash.
-func compileSafely(r wazero.Runtime, bin []byte) (m wazero.CompiledModule, err error) {
+func compileSafely(ctx context.Context, r wazero.Runtime, bin []byte) (m wazero.CompiledModule, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
 		}
 	}()
-	return r.CompileModule(context.Background(), bin)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return r.CompileModule(ctx, bin)
 }

@@ -28,8 +28,10 @@ func TestKernelLimits(t *testing.T) {
 	mem := mod.Memory()
 	newState := func(maxEdits int) *callState {
 		st := &callState{
-			shared: &shared{config: []byte("{}"), log: newGuestLog(zap.NewNop(), 10, 50), kv: newKV(), counters: &counters{}},
-			limits: limits{maxEdits: maxEdits},
+			shared: &shared{config: []byte("{}"), log: newGuestLog(zap.NewNop(), 10, 50), kv: newKV(), counters: &counters{},
+				mem: &hostMemory{limit: 1 << 30}},
+			limits: limits{maxEdits: maxEdits, maxResult: 1 << 28, maxOTLP: 1 << 28},
+			guard:  newGuard(StackLimit),
 		}
 		st.begin(abi.SignalTraces)
 		st.t.traces = benchdata.RandomTraces(1, 50)
@@ -117,7 +119,7 @@ func TestKernelLimits(t *testing.T) {
 		t.Errorf("copy_attr over the edit limit: got %d with %d bytes staged", got, len(tiny.edits))
 	}
 	// Outside a batch every kernel answers ErrState.
-	idle := &callState{}
+	idle := &callState{guard: newGuard(StackLimit)}
 	for _, fn := range []hostFunc{hostSelect, hostEditWhere, hostCopyAttr} {
 		stack := make([]uint64, 9)
 		inBatch(fn)(context.WithValue(ctx, stateKey{}, idle), mod, stack)
@@ -140,7 +142,7 @@ func BenchmarkKernelSelect(b *testing.B) {
 	}
 	list := abi.AppendStrValue(abi.AppendU32(nil, 1), "broker:")
 	mod.Memory().Write(0, list)
-	st := &callState{limits: limits{maxEdits: 1 << 20}}
+	st := &callState{limits: limits{maxEdits: 1 << 20}, guard: newGuard(StackLimit)}
 	st.begin(abi.SignalTraces)
 	st.t.traces = benchdata.KnativeTraces(1000)
 	call := context.WithValue(ctx, stateKey{}, st)

@@ -8,9 +8,9 @@
 // machine's conditions. `make guest-profile` runs it; BENCHMARKS.md
 // describes the method.
 //
-//	go run ./examples/internal/guestprofile -filter knative-hops
-//	go run ./examples/internal/guestprofile -filter old.wasm,knative-hops
-//	go run ./examples/internal/guestprofile -filter coinflip -mode counts
+//	(cd examples && go run ./internal/guestprofile -filter knative-hops)
+//	(cd examples && go run ./internal/guestprofile -filter old.wasm,knative-hops)
+//	(cd examples && go run ./internal/guestprofile -filter coinflip -mode counts)
 //
 // Built with -tags perfmap, wazero writes /tmp/perf-<pid>.map, and
 // `perf record -e cpu-clock` then attributes samples to guest functions
@@ -217,9 +217,9 @@ func module(filter string) ([]byte, error) {
 	if filepath.Ext(filter) == ".wasm" {
 		return os.ReadFile(filter)
 	}
-	dir := filepath.Join("examples", filter)
+	dir := filter // examples/ is its own module: this runs from there
 	if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
-		return nil, fmt.Errorf("no filter at %s (run from the repository root): %w", dir, err)
+		return nil, fmt.Errorf("no filter at examples/%s (run from examples/, or with make guest-profile): %w", dir, err)
 	}
 	out := filepath.Join(os.TempDir(), "guestprofile-"+filter+".wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")

@@ -86,6 +86,10 @@ type meterLimits struct {
 	StackBytes uint32
 	// TableElems caps the elements of all tables together.
 	TableElems uint32
+	// loopsOnly rewrites as the host did before: checks at loop headers
+	// only, without function entries, bulk operations or the stack. It is
+	// for BenchmarkMeterOverhead's comparison, never for a guest.
+	loopsOnly bool
 }
 
 // frameEstimate is the stack bytes $sp charges for one frame of a function
@@ -1185,7 +1189,7 @@ func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, err
 
 	fuel, sp := m.fuelIdx(), m.spIdx()
 	frame := frameEstimate(f.locals, f.values)
-	tracksStack := f.callsGuest
+	tracksStack := f.callsGuest && !m.lim.loopsOnly
 	regions := []*fuelRegion{{}}
 	funcRegion := regions[0]
 
@@ -1205,6 +1209,7 @@ func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, err
 		out = appendU32(append(out, opI32Add, opGlobalSet), sp)
 	}
 	switch {
+	case m.lim.loopsOnly:
 	case f.leadingLoop:
 		// The first loop is reached on every call: it pays for the
 		// function's own region too, and checks the stack.
@@ -1293,6 +1298,7 @@ func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, err
 			cur.cost += smallLeaf
 		}
 		switch {
+		case m.lim.loopsOnly:
 		case in.op == opPrefixFC && (in.sub == 10 || in.sub == 11):
 			// memory.copy or memory.fill: small ones inline, charged by
 			// size; large ones through the chunking helper.

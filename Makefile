@@ -94,10 +94,13 @@ BENCH_PKGS ?= ./internal/wasmhost/ ./processors/wasmprocessor/ ./exporters/... .
 BENCH_EXAMPLES ?= ./...
 BENCH_TIME ?= 2s
 
-bench: tools wasm
+# The footprint of bin/wasmcol itself (time to ready, idle memory) is
+# measured by starting it: once per configuration, each start takes seconds.
+bench: tools wasm distro
 	@mkdir -p .cache
 	go test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) $(BENCH_PKGS) | tee .cache/bench.txt
 	cd examples && go test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) $(BENCH_EXAMPLES) | tee -a ../.cache/bench.txt
+	cd distro && go test -run '^$$' -bench . -benchtime 1x ./internal/footprint/ | tee -a ../.cache/bench.txt
 	@go run ./internal/cmd/benchtable < .cache/bench.txt
 
 # Where a built-in filter's time goes as Wasm: the guest's own code, each

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Command sampler is a wasmcol filter for consistent, rule-based
+// Package sampler is the sampler filter, for consistent, rule-based
 // probability sampling: each rule (first match wins) samples its traces at
 // its own percentage, deciding by trace ID exactly as the Collector's
 // probabilistic_sampler does in proportional mode, so every span of a trace
 // gets the same decision across batches and replicas. Errors, 5xx and
-// cold starts are always kept. See README.md for its config.
+// cold starts are always kept. See ../README.md for its config.
 //
-// Build it with
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o sampler.wasm .
-package main
+// The command in the directory above builds it as a module of its own,
+// sampler.wasm; examples/builtins holds it with the other built-in filters
+// in one module, where it runs as builtin:sampler.
+package sampler
 
 import (
 	"errors"
@@ -22,9 +22,10 @@ import (
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
-func init() { wasmcol.Register(&filter{}) }
-
-func main() {}
+// New returns the filter, for a module to register:
+//
+//	func init() { wasmcol.Register(sampler.New()) }
+func New() wasmcol.TracesFilter { return &filter{} }
 
 type ruleConfig struct {
 	Name           string   `json:"name"`

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Command knative-hops is a wasmcol filter that tags every Knative Eventing
-// and Serving hop with one vocabulary, whether the span comes from the
-// OpenCensus/Zipkin era (Knative up to 1.18) or the OpenTelemetry era
-// (1.19 on). See README.md for what it recognises and its config.
+// Package knativehops is the knative-hops filter: it tags every Knative
+// Eventing and Serving hop with one vocabulary, whether the span comes from
+// the OpenCensus/Zipkin era (Knative up to 1.18) or the OpenTelemetry era
+// (1.19 on). See ../README.md for what it recognises and its config.
 //
-// Build it with
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o knative-hops.wasm .
-package main
+// The command in the directory above builds it as a module of its own,
+// knative-hops.wasm; examples/builtins holds it with the other built-in
+// filters in one module, where it runs as builtin:knative-hops.
+package knativehops
 
 import (
 	"strings"
@@ -16,9 +16,10 @@ import (
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
-func init() { wasmcol.Register(&filter{}) }
-
-func main() {}
+// New returns the filter, for a module to register:
+//
+//	func init() { wasmcol.Register(knativehops.New()) }
+func New() wasmcol.TracesFilter { return &filter{} }
 
 // config switches each normalisation; every one is on by default except
 // dropping the Zipkin-era key, which would break queries written for it.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package sampler
 
 import (
 	"path/filepath"
@@ -18,7 +18,7 @@ func TestGoldenWasm(t *testing.T) {
 			if config == "" {
 				config = "{}"
 			}
-			wasmtest.Golden(t, ".", config, filepath.Join("testdata", c.name))
+			wasmtest.Golden(t, "..", config, filepath.Join("testdata", c.name))
 		})
 	}
 }

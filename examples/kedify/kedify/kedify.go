@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Command kedify is a wasmcol filter that marks cold starts: the KEDA HTTP
-// add-on interceptor's cold-start requests (with how long they waited), the
-// Knative activator's long throttler_try spans, and requests that came
-// through Kedify Proxy. See README.md for its config.
+// Package kedify is the kedify filter, which marks cold starts: the KEDA
+// HTTP add-on interceptor's cold-start requests (with how long they
+// waited), the Knative activator's long throttler_try spans, and requests
+// that came through Kedify Proxy. See ../README.md for its config.
 //
-// Build it with
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o kedify.wasm .
-package main
+// The command in the directory above builds it as a module of its own,
+// kedify.wasm; examples/builtins holds it with the other built-in filters in
+// one module, where it runs as builtin:kedify.
+package kedify
 
 import (
 	"errors"
@@ -18,9 +18,10 @@ import (
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
-func init() { wasmcol.Register(&filter{}) }
-
-func main() {}
+// New returns the filter, for a module to register:
+//
+//	func init() { wasmcol.Register(kedify.New()) }
+func New() wasmcol.TracesFilter { return &filter{} }
 
 type config struct {
 	Interceptor        bool   `json:"interceptor"`

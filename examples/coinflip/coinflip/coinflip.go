@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Command coinflip is a wasmcol filter for the Knative coinflip demo: it
-// promotes the `flipped` span event's result to a span attribute, and turns
-// pod names used as service.name back into a stable service name. See
-// README.md for its config.
+// Package coinflip is the coinflip filter, for the Knative coinflip demo:
+// it promotes the `flipped` span event's result to a span attribute, and
+// turns pod names used as service.name back into a stable service name.
+// See ../README.md for its config.
 //
-// Build it with
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o coinflip.wasm .
-package main
+// The command in the directory above builds it as a module of its own,
+// coinflip.wasm; examples/builtins holds it with the other built-in filters
+// in one module, where it runs as builtin:coinflip.
+package coinflip
 
 import (
 	"errors"
@@ -19,9 +19,10 @@ import (
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
-func init() { wasmcol.Register(&filter{}) }
-
-func main() {}
+// New returns the filter, for a module to register:
+//
+//	func init() { wasmcol.Register(coinflip.New()) }
+func New() wasmcol.TracesFilter { return &filter{} }
 
 type config struct {
 	PromoteResult   bool   `json:"promote_result"`

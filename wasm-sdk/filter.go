@@ -125,7 +125,7 @@ func chooseFilter(h hostcall.Host) (any, error) {
 	}
 	sort.Strings(names)
 	if name == "" {
-		return nil, fmt.Errorf("wasmcol: this module holds several filters (%s) and the host named none", strings.Join(names, ", "))
+		return nil, fmt.Errorf("wasmcol: the host named none of this module's filters (%s)", strings.Join(names, ", "))
 	}
 	return nil, fmt.Errorf("wasmcol: this module holds no filter named %q (it holds %s)", name, strings.Join(names, ", "))
 }

@@ -75,7 +75,7 @@ func TestChooseRefusesUnknownAndMissingNames(t *testing.T) {
 		RegisterAs("alpha", &tracesOnly{})
 	})
 	for name, want := range map[string]string{
-		"":      `this module holds several filters (alpha, zeta) and the host named none`,
+		"":      `the host named none of this module's filters (alpha, zeta)`,
 		"beta":  `this module holds no filter named "beta" (it holds alpha, zeta)`,
 		"Alpha": `no filter named "Alpha" (it holds alpha, zeta)`,
 	} {

@@ -71,7 +71,7 @@ func TestFilterNameChoosesTheFilter(t *testing.T) {
 func TestFilterNameUnknownOrMissingFailsTheStart(t *testing.T) {
 	bin := guestbuild.Read(t, guestbuild.Go(t, "testdata/guests/bundle"))
 	for name, want := range map[string]string{
-		"":     "bundle: init failed: wasmcol: this module holds several filters (logs, tag) and the host named none",
+		"":     "bundle: init failed: wasmcol: the host named none of this module's filters (logs, tag)",
 		"nope": `bundle: init failed: wasmcol: this module holds no filter named "nope" (it holds logs, tag)`,
 	} {
 		_, err := newNamed(t, bin, name, "")

@@ -48,7 +48,7 @@ func TestRegisteredRunsTheNamedFilter(t *testing.T) {
 
 func TestRegisteredRefusesNamesTheModuleLacks(t *testing.T) {
 	for name, want := range map[string]string{
-		"":      "wasmcol: this module holds several filters (tag-a, tag-b) and the host named none",
+		"":      "wasmcol: the host named none of this module's filters (tag-a, tag-b)",
 		"tag-c": `wasmcol: this module holds no filter named "tag-c" (it holds tag-a, tag-b)`,
 	} {
 		f, err := Registered(name)

@@ -11,7 +11,8 @@ GO_GUEST := GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buil
 # Guests are Go packages with a main.go: the example filters and the test
 # guests of the host and processor. Each builds to <dir>/<dir name>.wasm.
 GUEST_DIRS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go internal/wasmhost/testdata/guests/*/main.go processors/wasmprocessor/testdata/guests/*/main.go))
-# The example filters that ship inside the binary as builtin:<name>.
+# The example filters that ship inside the binary as builtin:<name>, all in
+# one module, examples/builtins, which registers each under its name.
 BUILTINS := knative-hops coinflip kedify sampler
 
 .PHONY: help tools wabt wasm builtins builtins-check test test-race fuzz bench guest-profile check fmt vet tidy-check clean
@@ -40,20 +41,24 @@ wasm:
 # every build of the module embeds them: `make distro`, the image, and an
 # ocb build from a module download that never runs make. `make builtins`
 # rebuilds them from source after a filter changes; commit the result.
+# They are one module, builtins.wasm.gz (examples/builtins), which runs the
+# filter the processor names, so that the four share one Go runtime, one
+# compilation and one copy of compiled code; names.txt lists the names it
+# holds, one a line, for the processor to check builtin:<name> at config
+# time without opening the module.
 # Its contract with builtins-check: it writes every file that gets embedded
 # into $(BUILTIN_OUT), and nothing else, so the check keeps working whatever
-# the recipe builds (four modules today, perhaps one bundle later).
+# the recipe builds.
 # gzip -n leaves the file name and time out of the header.
 BUILTIN_DIR := processors/wasmprocessor/builtin
 BUILTIN_OUT ?= $(BUILTIN_DIR)
 
 builtins:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	mkdir -p "$(BUILTIN_OUT)"; rm -f "$(BUILTIN_OUT)"/*.wasm.gz; \
-	for b in $(BUILTINS); do \
-		(cd examples/$$b && $(GO_GUEST) -o "$$tmp/$$b.wasm" .); \
-		gzip -9 -n -c "$$tmp/$$b.wasm" > "$(BUILTIN_OUT)/$$b.wasm.gz"; \
-	done
+	mkdir -p "$(BUILTIN_OUT)"; rm -f "$(BUILTIN_OUT)"/*.wasm.gz "$(BUILTIN_OUT)"/names.txt; \
+	(cd examples/builtins && $(GO_GUEST) -o "$$tmp/builtins.wasm" .); \
+	gzip -9 -n -c "$$tmp/builtins.wasm" > "$(BUILTIN_OUT)/builtins.wasm.gz"; \
+	printf '%s\n' $(BUILTINS) > "$(BUILTIN_OUT)/names.txt"
 
 # Rebuilds the built-ins into a temporary directory and compares them with
 # the committed ones, byte for byte, as distro-check does for distro/.

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
@@ -33,7 +35,16 @@ type Initializer interface {
 	Init(Config) error
 }
 
-var registered any
+// The module's filters: the one Register made, or those RegisterAs named.
+var (
+	registered any
+	named      map[string]any
+	// nameOf asks the host which filter to run. RegisterAs sets it, so
+	// that only a module holding several filters imports filter_name
+	// (the linker drops the import with the code that cannot reach it):
+	// a module of one filter runs on hosts that predate that import.
+	nameOf func(hostcall.Host) string
+)
 
 // Register makes f the module's filter. Call it once, from init:
 //
@@ -45,6 +56,8 @@ var registered any
 //     LogsFilter; the host refuses to run it in a pipeline of another signal.
 //   - Register panics on a second call or a value that filters nothing, so
 //     the mistake shows at the module's start.
+//   - A module registers either one filter with Register or several with
+//     RegisterAs; one that does both fails at start.
 func Register(f any) {
 	if registered != nil {
 		panic("wasmcol: Register called twice")
@@ -53,6 +66,68 @@ func Register(f any) {
 		panic(fmt.Sprintf("wasmcol: %T implements none of TracesFilter, MetricsFilter, LogsFilter", f))
 	}
 	registered = f
+}
+
+// RegisterAs adds f to the module under name, for a module that holds
+// several filters and runs the one the host names: they then share one Go
+// runtime, one compilation and one copy of compiled code. wasmcol's
+// built-in filters are such a module. Call it from init, once per filter:
+//
+//	func init() {
+//		wasmcol.RegisterAs("tagger", &tagger{})
+//		wasmcol.RegisterAs("dropper", &dropper{})
+//	}
+//
+// # Notes
+//   - Each instance runs the one filter the host names (see ABI.md,
+//     "Modules holding several filters"). Asked for a name the module does
+//     not hold, or for none, it fails at start with a message listing
+//     the names it holds.
+//   - A filter of your own, in a module of its own, needs Register, not
+//     this: the processor names a filter only for its built-ins.
+//   - RegisterAs panics on an empty or repeated name, or a value that
+//     filters nothing, so the mistake shows at the module's start.
+func RegisterAs(name string, f any) {
+	if name == "" {
+		panic("wasmcol: RegisterAs with an empty name")
+	}
+	if _, dup := named[name]; dup {
+		panic(fmt.Sprintf("wasmcol: RegisterAs called twice with the name %q", name))
+	}
+	if signals(f) == 0 {
+		panic(fmt.Sprintf("wasmcol: %T implements none of TracesFilter, MetricsFilter, LogsFilter", f))
+	}
+	if named == nil {
+		named = map[string]any{}
+	}
+	named[name] = f
+	nameOf = hostcall.Host.FilterName
+}
+
+// chooseFilter returns the filter this instance runs: Register's whatever
+// the host names, or the one of RegisterAs's that the host names.
+func chooseFilter(h hostcall.Host) (any, error) {
+	switch {
+	case registered != nil && len(named) > 0:
+		return nil, errors.New("wasmcol: both Register and RegisterAs were called; register one filter with Register, or several with RegisterAs")
+	case registered != nil:
+		return registered, nil
+	case len(named) == 0:
+		return nil, errors.New("wasmcol: no filter registered; call wasmcol.Register in init")
+	}
+	name := nameOf(h)
+	if f, ok := named[name]; ok {
+		return f, nil
+	}
+	names := make([]string, 0, len(named))
+	for n := range named {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if name == "" {
+		return nil, fmt.Errorf("wasmcol: the host named none of this module's filters (%s)", strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("wasmcol: this module holds no filter named %q (it holds %s)", name, strings.Join(names, ", "))
 }
 
 // Config is the filter's configuration: the processor's `config` block as JSON.
@@ -159,4 +234,5 @@ func init() {
 		return process(new(batch), h, signal, f)
 	}
 	hostcall.Signals = signals
+	hostcall.Choose = chooseFilter
 }

@@ -19,10 +19,10 @@ Compiles Wasm modules into the compilation cache, as the wasm processor
 does at start, so that a start that finds them there skips compiling: a
 Go filter takes one to two seconds to compile. MODULE is written as the
 processor's module key is (builtin:NAME, a .wasm or .wasm.gz path, or
-oci://...); with none, every built-in filter is compiled. Run it where the
-Collector will run, or at image build on the same CPU architecture:
-compiled code is tied to wazero's version and the CPU's features, and a
-start ignores entries that do not match.
+oci://...); with none, the built-in filters, which are one module. Run
+it where the Collector will run, or at image build on the same CPU
+architecture: compiled code is tied to wazero's version and the CPU's
+features, and a start ignores entries that do not match.
 
 flags:
 `

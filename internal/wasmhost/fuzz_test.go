@@ -25,7 +25,7 @@ var hostFuncs = []api.GoModuleFunc{
 	inBatch(hostLen), inBatch(hostColumn), inCall(hostRead), inBatch(hostEdit), inCall(hostConfig),
 	inCall(hostLog), inCall(hostFail), inBatch(hostOTLPGet), inBatch(hostOTLPSet), inCall(hostKVGet),
 	inCall(hostKVSet), inCall(hostKVCAS), inCall(hostKVDelete), inCall(hostCounterAdd),
-	inBatch(hostSelect), inBatch(hostEditWhere), inBatch(hostCopyAttr),
+	inBatch(hostSelect), inBatch(hostEditWhere), inBatch(hostCopyAttr), inCall(hostFilterName),
 }
 
 // FuzzHostFunctions calls every host function with arbitrary arguments, as

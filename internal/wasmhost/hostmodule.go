@@ -41,6 +41,7 @@ func NewBuilder(r wazero.Runtime) wazero.HostModuleBuilder {
 	add(abi.FuncRead, inCall(hostRead), i32, i32)
 	add(abi.FuncEdit, inBatch(hostEdit), i32, i32)
 	add(abi.FuncConfig, inCall(hostConfig))
+	add(abi.FuncFilterName, inCall(hostFilterName))
 	add(abi.FuncLog, inCall(hostLog), i32, i32, i32)
 	add(abi.FuncFail, inCall(hostFail), i32, i32)
 	add(abi.FuncOTLPGet, inBatch(hostOTLPGet))
@@ -162,6 +163,11 @@ func hostEdit(st *callState, g mem, stack []uint64) int32 {
 
 func hostConfig(st *callState, _ mem, _ []uint64) int32 {
 	st.result = append(st.result[:0], st.shared.config...)
+	return st.setResult()
+}
+
+func hostFilterName(st *callState, _ mem, _ []uint64) int32 {
+	st.result = append(st.result[:0], st.shared.filter...)
 	return st.setResult()
 }
 

@@ -30,6 +30,9 @@ type Options struct {
 	Module []byte
 	// Config is the guest's configuration as JSON; nil means "{}".
 	Config []byte
+	// FilterName names the filter to run, for a module that holds
+	// several (the built-ins); "" names none. See ABI.md.
+	FilterName string
 	// PoolSize is the most instances; default GOMAXPROCS. One starts with
 	// the plugin, more as concurrent calls need them.
 	PoolSize int
@@ -197,6 +200,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		limits: limitsFor(budget),
 		shared: &shared{
 			config:   opts.Config,
+			filter:   []byte(opts.FilterName),
 			log:      newGuestLog(opts.Logger, 10, 50),
 			kv:       newKV(),
 			counters: &counters{},

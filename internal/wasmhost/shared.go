@@ -19,9 +19,11 @@ import (
 )
 
 // shared is what every instance of one plugin shares: the guest's config,
-// the rate-limited log, the key-value store and the guest's counters.
+// the name of the filter it runs, the rate-limited log, the key-value store
+// and the guest's counters.
 type shared struct {
 	config   []byte
+	filter   []byte // Options.FilterName
 	log      *guestLog
 	kv       *kvStore
 	counters *counters

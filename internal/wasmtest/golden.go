@@ -42,13 +42,24 @@ import (
 //     state (the key-value store, counters) carries over, as in sdktest.
 func Golden(tb testing.TB, guestDir, configJSON, caseDir string) {
 	tb.Helper()
+	GoldenModule(tb, BuildGuest(tb, guestDir), configJSON, caseDir)
+}
+
+// GoldenModule is Golden for a module the processor loads by its module
+// key, such as builtin:knative-hops: the filter as it ships.
+//
+//	func TestGoldenBuiltin(t *testing.T) {
+//		wasmtest.GoldenModule(t, "builtin:knative-hops", "{}", "testdata/case")
+//	}
+func GoldenModule(tb testing.TB, module, configJSON, caseDir string) {
+	tb.Helper()
 	var guestConfig map[string]any
 	if configJSON != "" { // "" means no config, as in sdktest
 		if err := json.Unmarshal([]byte(configJSON), &guestConfig); err != nil {
 			tb.Fatalf("config: %v", err)
 		}
 	}
-	conf := map[string]any{"module": BuildGuest(tb, guestDir), "config": guestConfig}
+	conf := map[string]any{"module": module, "config": guestConfig}
 	inputs := jsonDocs(tb, filepath.Join(caseDir, "input.json"))
 	wants := jsonDocs(tb, filepath.Join(caseDir, "expected.json"))
 	if len(inputs) != len(wants) {

@@ -21,7 +21,8 @@ type Config struct {
 	// Module is a path to a .wasm or .wasm.gz file, builtin:<name>, or
 	// oci://registry/repository:tag (or @sha256:<digest>).
 	Module string `mapstructure:"module"`
-	// SHA256, when set, pins the module's (uncompressed) digest.
+	// SHA256, when set, pins the module's (uncompressed) digest. For
+	// builtin:<name> that is the module holding every built-in filter.
 	SHA256 string `mapstructure:"sha256"`
 	// Config is handed to the guest as JSON at start.
 	Config map[string]any `mapstructure:"config"`

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,32 +36,41 @@ const maxModuleSize = ocimodule.MaxModuleSize
 // tag points, unless reload_interval says otherwise.
 const defaultOCIReloadInterval = time.Minute
 
-// builtins holds the example filters, compiled and gzipped into builtin/ by
-// `make builtins` and committed, so every build of the module has them. A
-// build without them still works; their names are then simply unknown.
+// builtins holds the built-in filters, compiled by `make builtins` into one
+// module that holds them all (examples/builtins) and committed, so every
+// build of the module has them: builtins.wasm.gz, and names.txt, the names
+// it holds, one a line. A build without them still works; their names are
+// then simply unknown.
 //
 //go:embed builtin
 var builtins embed.FS
 
-func builtinNames() []string {
-	entries, _ := fs.ReadDir(builtins, "builtin")
-	var names []string
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".wasm.gz"); ok {
-			names = append(names, name)
-		}
+// builtinModule is the module every builtin:<name> loads; the processor
+// tells it which of its filters to run (wasmhost.Options.FilterName).
+const builtinModule = "builtin/builtins.wasm.gz"
+
+// builtinList is the names of the built-in filters, sorted: none when this
+// build embeds no module.
+func builtinList() []string {
+	if _, err := fs.Stat(builtins, builtinModule); err != nil {
+		return nil
 	}
+	list, _ := builtins.ReadFile("builtin/names.txt")
+	names := strings.Fields(string(list))
 	sort.Strings(names)
+	return names
+}
+
+// builtinNames is builtinList for an error message.
+func builtinNames() []string {
+	names := builtinList()
 	if len(names) == 0 {
-		return []string{"none: processors/wasmprocessor/builtin held no .wasm.gz when this binary was built (`make builtins` makes them)"}
+		return []string{"none: processors/wasmprocessor/builtin held no module when this binary was built (`make builtins` makes it)"}
 	}
 	return names
 }
 
-func hasBuiltin(name string) bool {
-	_, err := fs.Stat(builtins, "builtin/"+name+".wasm.gz")
-	return err == nil
-}
+func hasBuiltin(name string) bool { return slices.Contains(builtinList(), name) }
 
 // moduleSource loads a processor's module from its file, the binary or a
 // registry, and checks the sha256 pin.
@@ -189,11 +199,13 @@ func (s *moduleSource) read() ([]byte, error) {
 	var err error
 	gz := strings.HasSuffix(cfg.Module, ".gz")
 	if name, ok := strings.CutPrefix(cfg.Module, builtinPrefix); ok {
-		raw, err = builtins.ReadFile("builtin/" + name + ".wasm.gz")
-		gz = true
-		if err != nil {
+		if !hasBuiltin(name) {
 			return nil, fmt.Errorf("module %q: not built into this binary", cfg.Module)
 		}
+		if raw, err = builtins.ReadFile(builtinModule); err != nil {
+			return nil, fmt.Errorf("module %q: %w", cfg.Module, err)
+		}
+		gz = true
 	} else if raw, err = os.ReadFile(cfg.Module); err != nil {
 		return nil, fmt.Errorf("module %q: %w", cfg.Module, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,10 +102,17 @@ func (p *wasmProcessor) options(bin []byte) (wasmhost.Options, error) {
 	if p.cfg.Config == nil {
 		guestCfg = []byte("{}")
 	}
+	// Every built-in loads the module that holds them all; the name tells
+	// it which filter to run.
+	var filterName string
+	if name, ok := strings.CutPrefix(p.cfg.Module, builtinPrefix); ok {
+		filterName = name
+	}
 	opts := wasmhost.Options{
 		Source:              p.cfg.Module,
 		Module:              bin,
 		Config:              guestCfg,
+		FilterName:          filterName,
 		PoolSize:            p.cfg.PoolSize,
 		MemoryLimitMiB:      p.cfg.MemoryLimit,
 		Timeout:             p.cfg.Timeout,

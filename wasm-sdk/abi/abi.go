@@ -40,6 +40,12 @@ const (
 	FuncSelect    = "select"     // (table, field, key_ptr, key_len, match, args_ptr, args_len, out_ptr, out_len) -> matches | err
 	FuncEditWhere = "edit_where" // (op_ptr, op_len, sel_ptr, sel_len) -> edits staged | err
 	FuncCopyAttr  = "copy_attr"  // (table, from_ptr, from_len, to_ptr, to_len, sel_ptr, sel_len, flags) -> edits staged | err
+
+	// FuncFilterName names the filter the host asks this instance to run,
+	// for a module that holds several: its result is the name, UTF-8,
+	// empty when the host names none. Modules that do not import it (one
+	// filter a module) keep working.
+	FuncFilterName = "filter_name" // () -> result_len
 )
 
 // Matches for FuncSelect. Each takes a list of values (u32 count, then

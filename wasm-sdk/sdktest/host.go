@@ -28,6 +28,7 @@ const (
 type callHost struct {
 	e      *Emulator
 	t      *tables
+	name   string   // what FilterName answers: "" but in Registered
 	edits  [][]byte // staged; applied after the filter returns success
 	staged int      // bytes in edits
 	otlp   []byte   // a staged replacement batch, or nil
@@ -87,6 +88,8 @@ func (h *callHost) Edit(ops []byte) int32 {
 }
 
 func (h *callHost) Config() []byte { return bytes.Clone(h.e.config) }
+
+func (h *callHost) FilterName() string { return h.name }
 
 var levelNames = map[int32]string{
 	abi.LogDebug: "debug", abi.LogInfo: "info", abi.LogWarn: "warn", abi.LogError: "error",

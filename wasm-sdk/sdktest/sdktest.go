@@ -103,6 +103,27 @@ func New(filter any, configJSON string) (*Emulator, error) {
 	return e, nil
 }
 
+// Registered returns the filter that this test binary's module runs when
+// the host names name, as the module's exports choose it in the
+// Collector. It is how a test reaches each filter of a module that holds
+// several (wasmcol.RegisterAs):
+//
+//	f, err := sdktest.Registered("tagger")
+//	sdktest.Golden(t, f, `{"key":"env"}`, "testdata/tag_env")
+//
+// # Notes
+//   - The module's filters are those its init registered: the test must
+//     run in the module's main package, or import the package that
+//     registers them.
+//   - The choice is the module's: the filter of wasmcol.Register whatever
+//     the name; the filter RegisterAs added under name; otherwise the
+//     error the module's start would fail with, listing the names it
+//     holds (for an unknown name, for "", or when both Register and
+//     RegisterAs were called).
+func Registered(name string) (any, error) {
+	return hostcall.Choose(&callHost{e: &Emulator{config: []byte("{}")}, name: name})
+}
+
 // Traces runs the filter on one OTLP/JSON traces batch ({"resourceSpans":...}).
 func (e *Emulator) Traces(in []byte) ([]byte, error) { return e.process(abi.SignalTraces, in) }
 

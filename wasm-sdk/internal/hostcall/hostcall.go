@@ -18,6 +18,9 @@ type Host interface {
 	Column(table, field int32, key string, dst []byte) ([]byte, int32)
 	Edit(ops []byte) int32
 	Config() []byte
+	// FilterName is the name of the filter the host asks this instance
+	// to run, "" when it names none.
+	FilterName() string
 	Log(level int32, msg string)
 	Fail(msg string)
 	OTLPGet() ([]byte, int32)
@@ -48,6 +51,9 @@ var (
 	Process func(h Host, signal int32, filter any) error
 	// Signals reports the abi.Signal* bit set that filter implements.
 	Signals func(filter any) int32
+	// Choose returns the registered filter that h names, as the module's
+	// exports pick it, or why there is none.
+	Choose func(h Host) (any, error)
 )
 
 // String views b as a string without copying. The SDK uses it on column

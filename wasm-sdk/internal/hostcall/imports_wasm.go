@@ -24,6 +24,9 @@ func hostEdit(p unsafe.Pointer, n uint32) int32
 //go:wasmimport wasmcol config
 func hostConfig() int32
 
+//go:wasmimport wasmcol filter_name
+func hostFilterName() int32
+
 //go:wasmimport wasmcol log
 func hostLog(level int32, p unsafe.Pointer, n uint32) int32
 
@@ -103,6 +106,11 @@ func (Wasm) Edit(ops []byte) int32 { return hostEdit(bptr(ops), uint32(len(ops))
 func (Wasm) Config() []byte {
 	b, _ := result(hostConfig())
 	return b
+}
+
+func (Wasm) FilterName() string {
+	b, _ := result(hostFilterName())
+	return string(b)
 }
 
 func (Wasm) Log(level int32, msg string) { hostLog(level, sptr(msg), uint32(len(msg))) }

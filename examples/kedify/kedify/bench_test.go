@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package kedify
 
 import (
 	"testing"
@@ -18,7 +18,7 @@ import (
 // child, so there is nothing to compare with.
 func BenchmarkKedify(b *testing.B) {
 	td := fixtures.Batch(1000, fixtures.MixAll)
-	p, sink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "."), nil)
+	p, sink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, ".."), nil)
 	side := benchutil.Side{P: p, Sink: sink}
 	if ptracetest.CompareTraces(td, side.Once(b, td)) == nil {
 		b.Fatal("the filter marked nothing: the batch measures no work")

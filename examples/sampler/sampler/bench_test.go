@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package sampler
 
 import (
 	"testing"
@@ -22,7 +22,7 @@ const benchPercentage = 25
 // of Knative and KEDA traces.
 func BenchmarkCmp_Sampler(b *testing.B) {
 	td := fixtures.Batch(1000, fixtures.MixAll)
-	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "."), map[string]any{
+	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, ".."), map[string]any{
 		"rules":       []any{map[string]any{"name": "all", "percentage": benchPercentage}},
 		"keep_errors": false, "keep_cold_starts": false,
 	})
@@ -41,7 +41,7 @@ func BenchmarkCmp_Sampler(b *testing.B) {
 // can, so it has nothing to compare with.
 func BenchmarkSampler(b *testing.B) {
 	td := fixtures.Batch(1000, fixtures.MixAll)
-	p, sink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "."), map[string]any{
+	p, sink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, ".."), map[string]any{
 		"rule_attribute": "sampling.rule",
 		"rules": []any{
 			map[string]any{"name": "heartbeats", "attribute": "cloudevents.type", "equals": fixtures.HeartbeatType, "percentage": 10},

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package sampler
 
 import wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 

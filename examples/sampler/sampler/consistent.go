@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package sampler
 
 // OpenTelemetry consistent-probability sampling: thresholds, randomness and
 // the W3C/OTel tracestate they travel in, as specified in

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package coinflip
 
 import (
 	"testing"
@@ -45,7 +45,7 @@ func jsonEscape(s string) string {
 // must produce byte-identical output first.
 func BenchmarkCmp_Coinflip(b *testing.B) {
 	td := fixtures.Batch(1000, fixtures.MixKnative)
-	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "."), nil)
+	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, ".."), nil)
 	ottlP, ottlSink := wasmtest.StartTraces(b, transformprocessor.NewFactory(), ottlConfig())
 	wasm, ottl := benchutil.Side{P: wasmP, Sink: wasmSink}, benchutil.Side{P: ottlP, Sink: ottlSink}
 	nat := benchutil.Native(b, newNative(b, "").process)
@@ -60,5 +60,5 @@ func BenchmarkCmp_Coinflip(b *testing.B) {
 // guest's own code, the host functions it calls, and the host's work
 // around the call (see benchutil.MeasureSplit).
 func BenchmarkGuestSplit(b *testing.B) {
-	benchutil.MeasureSplit(b, wasmtest.BuildGuest(b, "."), nil, fixtures.Batch(1000, fixtures.MixKnative))
+	benchutil.MeasureSplit(b, wasmtest.BuildGuest(b, ".."), nil, fixtures.Batch(1000, fixtures.MixKnative))
 }

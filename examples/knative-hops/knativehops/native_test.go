@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package knativehops
 
 import (
 	"encoding/json"
@@ -202,7 +202,7 @@ func (n *native) fillKind(s ptrace.Span) {
 // every golden case with its config, so that BenchmarkCmp_KnativeHops
 // compares equal work.
 func TestNativeMatchesWasm(t *testing.T) {
-	module := wasmtest.BuildGuest(t, ".")
+	module := wasmtest.BuildGuest(t, "..")
 	check := func(t *testing.T, config string, td ptrace.Traces) {
 		var guestConfig map[string]any
 		if config != "" {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package main
+package coinflip
 
 import (
 	"encoding/json"
@@ -199,7 +199,7 @@ func TestPodServiceMatchesPattern(t *testing.T) {
 // every golden case with its config, so that BenchmarkCmp_Coinflip
 // compares equal work.
 func TestNativeMatchesWasm(t *testing.T) {
-	module := wasmtest.BuildGuest(t, ".")
+	module := wasmtest.BuildGuest(t, "..")
 	check := func(t *testing.T, config string, td ptrace.Traces) {
 		var guestConfig map[string]any
 		if config != "" {

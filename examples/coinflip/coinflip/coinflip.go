@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package coinflip is the coinflip filter, for the Knative coinflip demo:
+// it promotes the `flipped` span event's result to a span attribute, and
+// turns pod names used as service.name back into a stable service name.
+// See ../README.md for its config.
+//
+// The command in the directory above builds it as a module of its own,
+// coinflip.wasm; examples/builtins holds it with the other built-in filters
+// in one module, where it runs as builtin:coinflip.
+package coinflip
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
+)
+
+// New returns the filter, for a module to register:
+//
+//	func init() { wasmcol.Register(coinflip.New()) }
+func New() wasmcol.TracesFilter { return &filter{} }
+
+type config struct {
+	PromoteResult   bool   `json:"promote_result"`
+	ResultEvent     string `json:"result_event"`
+	ResultKey       string `json:"result_key"`
+	ResultAttribute string `json:"result_attribute"`
+
+	ServiceFromPod   bool   `json:"service_from_pod"`
+	PodPattern       string `json:"pod_pattern"`
+	PodNameAttribute string `json:"pod_name_attribute"`
+}
+
+// defaultPodPattern matches the pod names of a Knative revision
+// (<service>-<5-digit generation>-deployment-<rs hash>-<pod hash>) and of a
+// plain Deployment (<name>-deployment-<rs hash>-<pod hash>), which is what
+// coinflip ($HOSTNAME), the Zipkin-era queue-proxy and heartbeats report
+// as their service name.
+const defaultPodPattern = `^(?P<service>[a-z0-9]([-a-z0-9]*?[a-z0-9])?)(-[0-9]{5})?-deployment-[a-z0-9]+-[a-z0-9]+$`
+
+func defaults() config {
+	return config{
+		PromoteResult:    true,
+		ResultEvent:      "flipped",
+		ResultKey:        "result",
+		ResultAttribute:  "coinflip.result",
+		ServiceFromPod:   true,
+		PodPattern:       defaultPodPattern,
+		PodNameAttribute: "k8s.pod.name",
+	}
+}
+
+// maxCached bounds the service-name cache; past it the cache starts over,
+// which only costs the regexp again.
+const maxCached = 4096
+
+type filter struct {
+	cfg     config
+	pattern *regexp.Regexp
+	group   int
+	// derived maps a service.name to what it becomes ("" when it is not a
+	// pod name), so the regexp runs once per distinct name, not per batch.
+	derived map[string]string
+}
+
+func (f *filter) Init(c wasmcol.Config) error {
+	f.cfg = defaults()
+	if err := c.Decode(&f.cfg); err != nil {
+		return err
+	}
+	if f.cfg.PromoteResult && (f.cfg.ResultEvent == "" || f.cfg.ResultKey == "" || f.cfg.ResultAttribute == "") {
+		return errors.New("config: promote_result needs result_event, result_key and result_attribute")
+	}
+	if !f.cfg.ServiceFromPod {
+		return nil
+	}
+	re, err := regexp.Compile(f.cfg.PodPattern)
+	if err != nil {
+		return fmt.Errorf("config: pod_pattern: %w", err)
+	}
+	f.group = re.SubexpIndex("service")
+	if f.group < 0 {
+		if re.NumSubexp() == 0 {
+			return errors.New("config: pod_pattern needs a capture group for the service name, ideally (?P<service>...)")
+		}
+		f.group = 1
+	}
+	f.pattern = re
+	f.derived = map[string]string{}
+	return nil
+}
+
+func (f *filter) ProcessTraces(t wasmcol.Traces) error {
+	if f.cfg.ServiceFromPod {
+		for r := range t.Resources() {
+			f.resource(r)
+		}
+	}
+	if f.cfg.PromoteResult {
+		// The host finds the result events and copies their result onto
+		// their spans: no loop over spans and events in the guest.
+		t.EventsWhere(wasmcol.NameIs(f.cfg.ResultEvent)).CopyAttrToParent(f.cfg.ResultKey, f.cfg.ResultAttribute)
+	}
+	return nil
+}
+
+// resource replaces a pod-name service.name with the service it belongs to
+// and keeps the pod name under pod_name_attribute, unless that is set.
+func (f *filter) resource(r wasmcol.Resource) {
+	name := r.Attr("service.name").Str()
+	if name == "" {
+		return
+	}
+	svc, ok := f.derived[name]
+	if !ok {
+		// name aliases this batch's column buffer: copy what the
+		// cache keeps so that it does not pin the buffer.
+		name = strings.Clone(name)
+		if m := f.pattern.FindStringSubmatch(name); m != nil {
+			svc = m[f.group]
+		}
+		if len(f.derived) >= maxCached {
+			clear(f.derived)
+		}
+		f.derived[name] = svc
+	}
+	if svc == "" || svc == name {
+		return
+	}
+	r.SetAttr("service.name", wasmcol.Str(svc))
+	if r.Attr(f.cfg.PodNameAttribute).IsEmpty() {
+		r.SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
+	}
+}

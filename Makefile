@@ -215,7 +215,7 @@ distro-check: $(OCB)
 # which start bin/wasmcol with real clients and a real Jaeger (hence
 # `jaeger`), and builds a user's own distribution with ocb from a clean
 # clone (distro/internal/userbuild, hence $(OCB)).
-distro-test: distro jaeger $(OCB)
+distro-test: distro jaeger wasm $(OCB)
 	cd distro && WASMCOL_OCB=$(OCB) go test -count=1 ./...
 
 # distro/config.yaml exports to debug only. Setting WASMCOL_OTLP_ENDPOINT or

@@ -1121,7 +1121,8 @@ func (m *modInfo) helpers() uint32 {
 
 func (m *modInfo) rewriteCode(r *reader) ([]byte, error) {
 	n := r.u32()
-	out := appendU32(nil, n+m.helpers())
+	// Room for the checks up front: growing a body of megabytes copies it.
+	out := appendU32(make([]byte, 0, len(r.b)+len(r.b)/4), n+m.helpers())
 	var fn []byte
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		size := r.u32()

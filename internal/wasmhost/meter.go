@@ -494,7 +494,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		return fmt.Errorf("more than %d locals in all functions", maxLocals)
 	}
 	depth := 1
-	prefix := true  // still in the straight-line prefix before any loop
+	prefix := true   // still in the straight-line prefix before any loop
 	var loops []bool // for each open block, whether it is a loop
 	loopDepth := 0
 	phiWork := 0

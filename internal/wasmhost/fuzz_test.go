@@ -100,3 +100,18 @@ func FuzzEdits(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInitialMemoryPages feeds the pre-compile memory-section reader bytes
+// no validator has seen yet: it must return an error, never panic.
+func FuzzInitialMemoryPages(f *testing.F) {
+	f.Add(oneMemoryPage)
+	// A section size of 2^64-1 in ten bytes: negative as an int.
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x05\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x01\x00\x01"))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x05\x80"))
+	f.Fuzz(func(t *testing.T, bin []byte) {
+		pages, err := initialMemoryPages(bin)
+		if err == nil && pages > 1<<32 {
+			t.Fatalf("%d pages from %d bytes", pages, len(bin))
+		}
+	})
+}

@@ -130,7 +130,9 @@ func initialMemoryPages(bin []byte) (uint64, error) {
 	for off < len(bin) {
 		id := bin[off]
 		size, n := uleb(bin[off+1:])
-		if n == 0 || off+1+n+int(size) > len(bin) {
+		// Compared before any conversion: a crafted 10-byte size would
+		// turn negative as an int and pass a sum-based check.
+		if n == 0 || size > uint64(len(bin)-off-1-n) {
 			return 0, errBadBinary
 		}
 		body := bin[off+1+n : off+1+n+int(size)]

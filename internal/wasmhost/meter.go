@@ -1437,7 +1437,8 @@ func customName(body []byte) (string, bool) {
 
 // renumberNames keeps the module name and the function names of a "name"
 // section, renumbered; the rest (local names and so on) is dropped. A
-// malformed section is dropped whole: names only serve stack traces.
+// malformed section is dropped whole: names only serve stack traces. So is
+// a name that could pass in a log for something else (see loggableName).
 func (m *modInfo) renumberNames(body []byte) []byte {
 	r := reader{b: body}
 	out := appendName(nil, r.name())
@@ -1449,6 +1450,9 @@ func (m *modInfo) renumberNames(body []byte) []byte {
 		}
 		switch id {
 		case 0:
+			if s := (reader{b: sub}); !loggableName(s.name()) || s.err != nil || !s.done() {
+				continue
+			}
 			out = appendU32(append(out, id), uint32(len(sub)))
 			out = append(out, sub...)
 		case 1:
@@ -1458,7 +1462,7 @@ func (m *modInfo) renumberNames(body []byte) []byte {
 			kept := uint32(0)
 			for i := uint32(0); i < n && s.err == nil; i++ {
 				idx, name := s.u32(), s.name()
-				if s.err == nil && idx < m.funcCount() {
+				if s.err == nil && idx < m.funcCount() && loggableName(name) {
 					names = appendName(appendU32(names, m.newFunc(idx)), name)
 					kept++
 				}
@@ -1472,6 +1476,22 @@ func (m *modInfo) renumberNames(body []byte) []byte {
 		}
 	}
 	return out
+}
+
+// loggableName: wazero writes these names into trap errors, which reach
+// the Collector's log. A name with a control or format character (a
+// newline, a tab, a bidi override) could forge a log line, and a long one
+// could bury the error; such names are dropped.
+func loggableName(name string) bool {
+	if len(name) > 256 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x20 || name[i] >= 0x7F { // most names are plain ASCII
+			return sanitize([]byte(name)) == name
+		}
+	}
+	return true
 }
 
 // appendLargeBulk replaces a memory.fill or memory.copy (op, the original

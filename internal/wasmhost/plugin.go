@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -442,6 +443,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 		case stopStack:
 			return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, describeStop(stopStack, "start", timeout))}
 		}
+		err = guestError{err}
 		if mem.refused {
 			return nil, &Fault{Kind: FaultMemory, Err: fmt.Errorf("%s: %s: memory limit %d MiB reached: %w", src, step, p.opts.MemoryLimitMiB, err)}
 		}
@@ -689,13 +691,28 @@ func (p *Plugin) classify(inst *instance, err error) error {
 	// guests then die with "out of memory", others trap or fail their own
 	// way. Whatever the way, a refused grow in the call is the cause.
 	if inst.mem.refused {
-		return &Fault{Kind: FaultMemory, Err: fmt.Errorf("memory limit %d MiB reached: %w", p.opts.MemoryLimitMiB, err)}
+		return &Fault{Kind: FaultMemory, Err: fmt.Errorf("memory limit %d MiB reached: %w", p.opts.MemoryLimitMiB, guestError{err})}
 	}
 	if msg := inst.st.failMsg; msg != "" {
 		err = fmt.Errorf("%s: %w", msg, err)
 	}
-	return &Fault{Kind: FaultTrap, Err: err}
+	return &Fault{Kind: FaultTrap, Err: guestError{err}}
 }
+
+// guestError is an error whose text the guest shaped (a trap's stack trace
+// names its functions): each line is sanitized before it can reach a log.
+type guestError struct{ err error }
+
+func (e guestError) Error() string {
+	lines := strings.Split(e.err.Error(), "\n")
+	for i, l := range lines {
+		indent := len(l) - len(strings.TrimLeft(l, "\t")) // a stack trace's frames
+		lines[i] = l[:indent] + sanitize([]byte(l[indent:]))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e guestError) Unwrap() error { return e.err }
 
 // takeOTLP returns the replacement batch the guest staged, if any.
 func takeOTLP(st *callState) []byte {

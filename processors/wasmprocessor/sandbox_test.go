@@ -5,6 +5,7 @@ package wasmprocessor_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"context"
 	"os"
 	"os/exec"
@@ -327,6 +328,31 @@ func requireNoFormatChars(t *testing.T, h *harness) {
 	}
 }
 
+// withForgedNames appends to module's binary a "name" section that names
+// each of its first eight functions with text that would pass for log
+// lines the Collector wrote.
+func withForgedNames(module func(testing.TB) string) func(testing.TB) string {
+	return func(tb testing.TB) string {
+		bin, err := os.ReadFile(module(tb))
+		require.NoError(tb, err)
+		forged := "f\n1999-12-31T23:59:59.999Z\terror\tforged/collector\tShutting down\x1b[2J\u2028\u202eforged"
+		var names []byte
+		names = binary.AppendUvarint(names, 8)
+		for i := range 8 {
+			names = binary.AppendUvarint(names, uint64(i))
+			names = binary.AppendUvarint(names, uint64(len(forged)))
+			names = append(names, forged...)
+		}
+		body := append([]byte{4}, "name"...)
+		body = append(body, 1) // function names
+		body = binary.AppendUvarint(body, uint64(len(names)))
+		body = append(body, names...)
+		bin = append(bin, 0) // a custom section
+		bin = binary.AppendUvarint(bin, uint64(len(body)))
+		return writeModule(tb, "name_forge_named", append(bin, body...))
+	}
+}
+
 func TestSandboxHostileGuests(t *testing.T) {
 	wat := func(name string) func(testing.TB) string {
 		return func(tb testing.TB) string { return hostileWAT(tb, name) }
@@ -479,6 +505,17 @@ func TestSandboxHostileGuests(t *testing.T) {
 				}
 			}},
 		{name: "line separator and bidi override in the log", module: wat("log_forge"), kinds: guestFault, check: requireNoFormatChars},
+		{name: "forged function names in a trap's stack trace", module: withForgedNames(wat("name_forge")), kinds: trap,
+			check: func(t *testing.T, h *harness) {
+				out := h.console.String()
+				require.Contains(t, out, "unreachable", "the trap reached the log")
+				stamp := regexp.MustCompile(`^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t(debug|info|warn|error)\t`)
+				for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+					assert.Regexp(t, stamp, line, "line %d is not one the logger wrote", i+1)
+				}
+				assert.NotContains(t, out, "Shutting down", "a forged name reached the log")
+				requireNoFormatChars(t, h)
+			}},
 
 		// Exports and imports.
 		{name: "export with the right arity and the wrong type", module: wat("wrong_export_types"),

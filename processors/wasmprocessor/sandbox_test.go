@@ -5,8 +5,8 @@ package wasmprocessor_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -376,7 +376,8 @@ func hostEditWhere(st *callState, g mem, stack []uint64) int32 {
 			k++
 		}
 	}
-	if len(st.edits)+int(k)*len(op) > st.limits.maxEdits {
+	// ensure: the edits are held against host_memory_limit, as edit's are.
+	if !st.ensure(&st.edits, int(k)*len(op), st.limits.maxEdits) {
 		return abi.ErrTooLarge
 	}
 	for i := int32(0); i < n; i++ {
@@ -436,18 +437,35 @@ func hostCopyAttr(st *callState, g mem, stack []uint64) int32 {
 		if dst != table {
 			at = st.t.parent(table, i)
 		}
-		edits, ok := appendSetAttr(st.edits, uint8(dst), uint32(at), to, v)
-		if !ok {
+		size := setAttrSize(to, v)
+		if size < 0 {
 			continue
 		}
-		st.edits = edits
-		if len(st.edits) > st.limits.maxEdits {
+		if !st.ensure(&st.edits, size, st.limits.maxEdits) {
 			st.edits = st.edits[:mark]
 			return abi.ErrTooLarge
 		}
+		st.edits, _ = appendSetAttr(st.edits, uint8(dst), uint32(at), to, v)
 		k++
 	}
 	return k
+}
+
+// setAttrSize is the length of the edit appendSetAttr appends, -1 for a
+// value an edit cannot set.
+func setAttrSize(key []byte, v pcommon.Value) int {
+	const head = 1 + 1 + 4 + 4 + 1 // op, table, index, key length, tag
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return head + len(key) + 4 + len(v.Str())
+	case pcommon.ValueTypeBytes:
+		return head + len(key) + 4 + v.Bytes().Len()
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble:
+		return head + len(key) + 8
+	case pcommon.ValueTypeBool:
+		return head + len(key) + 1
+	}
+	return -1
 }
 
 // appendSetAttr appends SetAttr(key, v) on item i of table, or reports

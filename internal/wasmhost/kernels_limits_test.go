@@ -8,6 +8,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
 	"github.com/wasmcol/wasmcol/internal/benchdata"
@@ -118,6 +119,33 @@ func TestKernelLimits(t *testing.T) {
 	if got := call(tiny, hostCopyAttr, abi.TableSpan, 310, 2, 301, 1, sel, 64, 0); got != abi.ErrTooLarge || len(tiny.edits) != 0 {
 		t.Errorf("copy_attr over the edit limit: got %d with %d bytes staged", got, len(tiny.edits))
 	}
+	// Both staging kernels hold their edits against host_memory_limit, as
+	// edit does: with a budget of 200 bytes neither stages 50 edits.
+	for _, c := range []struct {
+		name string
+		args []uint64
+		fn   hostFunc
+	}{
+		{"edit_where", []uint64{100, n, sel, 64}, hostEditWhere},
+		{"copy_attr", []uint64{abi.TableSpan, 300, 1, 301, 1, sel, 64, 0}, hostCopyAttr},
+	} {
+		poor := newState(1 << 20)
+		poor.shared.mem = &hostMemory{limit: 200}
+		poor.t.traces = st.t.traces // every span has k
+		if got := call(poor, c.fn, c.args...); got != abi.ErrTooLarge || len(poor.edits) != 0 {
+			t.Errorf("%s past the host memory budget: got %d with %d bytes staged", c.name, got, len(poor.edits))
+		}
+		if used := poor.shared.mem.used.Load(); used > 200 || int64(cap(poor.edits)) > 200 {
+			t.Errorf("%s past the host memory budget: %d bytes taken, %d held", c.name, used, cap(poor.edits))
+		}
+	}
+	for _, v := range []pcommon.Value{pcommon.NewValueStr("value"), pcommon.NewValueInt(1), pcommon.NewValueDouble(1),
+		pcommon.NewValueBool(true), pcommon.NewValueBytes()} {
+		if b, _ := appendSetAttr(nil, abi.TableSpan, 7, []byte("key"), v); setAttrSize([]byte("key"), v) != len(b) {
+			t.Errorf("setAttrSize of a %s: %d, appendSetAttr wrote %d", v.Type(), setAttrSize([]byte("key"), v), len(b))
+		}
+	}
+
 	// Outside a batch every kernel answers ErrState.
 	idle := &callState{guard: newGuard(StackLimit)}
 	for _, fn := range []hostFunc{hostSelect, hostEditWhere, hostCopyAttr} {

@@ -114,11 +114,15 @@ func (e *editor) exactWork(ops []byte) int {
 // second time rather than kept decoded: keeping it costs memory by the
 // edit (72 bytes each), which on a large batch cost more than decoding.
 func (e *editor) commit(ops []byte) {
+	// The reservation counts edits, not distinct keys: a million SetAttr
+	// of one key on one span would reserve a million slots (32 MiB) for
+	// one attribute. Past maxReservedKeys, pdata's own growth takes over.
+	const maxReservedKeys = 64
 	for table, counts := range e.attrOps {
 		for i, k := range counts {
 			if k > 0 {
 				m := e.t.attrs(int32(table), int32(i))
-				m.EnsureCapacity(m.Len() + int(k))
+				m.EnsureCapacity(m.Len() + min(int(k), maxReservedKeys))
 			}
 		}
 	}

@@ -71,6 +71,8 @@ func TestMeterRefusesForeignIndices(t *testing.T) {
 		"export of a missing global":      `(module (global i32 (i32.const 0)) (export "g" (global 1)))`,
 		"table import":                    `(module (import "env" "t" (table 1 funcref)))`,
 		"global import":                   `(module (import "env" "g" (global (mut i32))))`,
+		"br past the function's label":    `(module (func (br 1)))`,
+		"br_table past the function's":    `(module (func (block (br_table 0 1 2 (i32.const 0)))))`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := instrument(watModule(t, src, true), testLimits)
@@ -78,6 +80,20 @@ func TestMeterRefusesForeignIndices(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+// Local accesses inside deeply nested loops make wazero's compiler
+// quadratic (a value per local per loop header): past a bound the module
+// is refused before it is compiled.
+func TestMeterRefusesLoopVariableBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("(module (func (local i32)\n")
+	b.WriteString(strings.Repeat("loop\n", 1100))
+	b.WriteString(strings.Repeat("(local.set 0 (i32.const 1))\n", 1000))
+	b.WriteString(strings.Repeat("end\n", 1100))
+	b.WriteString("))")
+	_, err := instrument(watModule(t, b.String(), false), testLimits)
+	require.ErrorContains(t, err, "nested loops")
 }
 
 // runGuest runs bin as a plugin with a short timeout and returns how long

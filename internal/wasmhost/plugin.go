@@ -868,7 +868,7 @@ func (p *Plugin) watch() {
 }
 
 // overrunMargin is how far past its deadline a phase must be before the
-// watchdog reports it: instrumented guests stop within microseconds, so
+// watchdog reports it: instrumented guests stop within about a millisecond, so
 // this only ever catches the host stuck where it must not be.
 func overrunMargin(timeout time.Duration) time.Duration {
 	return max(250*time.Millisecond, timeout/2)

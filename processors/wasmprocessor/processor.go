@@ -157,7 +157,7 @@ func diskCache(dir string) (wazero.CompilationCache, error) {
 	if c, ok := diskCaches[dir]; ok {
 		return c, nil
 	}
-	c, err := wazero.NewCompilationCacheWithDir(dir)
+	c, err := wasmhost.NewDiskCache(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -213,7 +213,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 	}
 	g, err := p.newGeneration(ctx, opts.Module)
 	if err != nil {
-		eng.release(opts.Cache)
+		eng.release()
 		p.regions.close()
 		return nil, err
 	}
@@ -822,9 +822,9 @@ func (p *Plugin) Close(ctx context.Context) error {
 	case <-g.drained:
 	case <-ctx.Done():
 	}
-	p.eng.release(p.opts.Cache)
+	p.eng.release()
 	if p.memEng != nil {
-		p.memEng.release(defaultCache)
+		p.memEng.release()
 	}
 	p.regions.close()
 	return nil

@@ -130,10 +130,15 @@ type Plugin struct {
 	live    atomic.Int64
 	reloads atomic.Int64
 
-	mu       sync.Mutex // guards closed, guards and the swap of generations
-	closed   bool
-	isClosed atomic.Bool
-	closing  chan struct{}
+	mu      sync.Mutex // guards closed, guards and the swap of generations
+	closed  bool
+	closing chan struct{}
+	// work counts, twice, the calls and reloads in progress, in whatever
+	// generation, with the instantiations they do; bit 0 is set once Close
+	// begins. The runtime and the regions are freed when it reaches 1.
+	work     atomic.Int64
+	freeOnce sync.Once
+	freed    chan struct{} // closed once they are
 	guards   map[*guard]struct{}
 	stuck    int
 	stuckNow atomic.Int64
@@ -207,6 +212,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 			mem:      &hostMemory{limit: budget},
 		},
 		closing: make(chan struct{}),
+		freed:   make(chan struct{}),
 		guards:  map[*guard]struct{}{},
 		stopped: make(chan struct{}),
 		regions: &regionPool{},
@@ -511,7 +517,7 @@ func (g *generation) close(inst *instance) {
 func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, error) {
 	for {
 		g := p.gen.Load()
-		if p.isClosed.Load() {
+		if p.work.Load()&1 != 0 {
 			return nil, nil, ErrClosed
 		}
 		select {
@@ -611,6 +617,10 @@ func (g *generation) retireIdle(before int64) {
 // state. On success the staged edits have been applied and done may collect
 // a replacement batch; on failure the batch is untouched.
 func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callState)) error {
+	if !p.enter() {
+		return ErrClosed
+	}
+	defer p.exit()
 	g, inst, err := p.acquire(ctx)
 	if err != nil {
 		return err
@@ -759,6 +769,10 @@ func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (plog.Logs, erro
 // one keeps running and the error says why. Calls in flight finish on the
 // old instances. Close interrupts a reload in progress.
 func (p *Plugin) Reload(ctx context.Context, bin []byte) error {
+	if !p.enter() {
+		return ErrClosed
+	}
+	defer p.exit()
 	g, err := p.newGeneration(ctx, bin)
 	if err != nil {
 		return err
@@ -800,8 +814,14 @@ func (g *generation) retire() {
 	g.checkDrained()
 }
 
-// Close interrupts every guest still running, waits for calls in flight,
-// then closes every instance and the runtime.
+// Close interrupts every guest still running, waits for the calls and
+// the reload in flight, in every generation, then closes every instance
+// and the runtime.
+//
+// # Notes
+//   - A guest stops at its next check, but a call stuck in the host is
+//     not waited for past ctx: Close then returns, and the last call out
+//     frees the runtime and the memory, which nothing frees under it.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -809,25 +829,54 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
-	p.isClosed.Store(true)
+	p.work.Add(3) // Close's own work, and the mark that refuses more
 	close(p.closing)
 	for g := range p.guards {
 		g.interrupt()
 	}
 	p.mu.Unlock()
 	<-p.stopped
-	g := p.gen.Load()
-	g.retire()
+	p.gen.Load().retire()
+	p.exit()
 	select {
-	case <-g.drained:
+	case <-p.freed:
 	case <-ctx.Done():
+		p.opts.Logger.Warn("wasm plugin closed with work still running in the host; its memory is freed when it ends",
+			zap.Int64("running", p.work.Load()/2))
 	}
-	p.eng.release()
-	if p.memEng != nil {
-		p.memEng.release()
-	}
-	p.regions.close()
 	return nil
+}
+
+// enter counts a call or a reload in progress, or says false once Close
+// has begun. What they use (the runtime, compiled modules, instances'
+// memory) is freed only when the count is back to zero.
+func (p *Plugin) enter() bool {
+	if p.work.Add(2)&1 != 0 {
+		p.exit()
+		return false
+	}
+	return true
+}
+
+// exit ends what enter counted; the last out after Close began frees.
+func (p *Plugin) exit() {
+	if p.work.Add(-2) == 1 {
+		p.free()
+	}
+}
+
+func (p *Plugin) free() {
+	p.freeOnce.Do(func() {
+		p.eng.release()
+		p.mu.Lock()
+		memEng := p.memEng
+		p.mu.Unlock()
+		if memEng != nil {
+			memEng.release()
+		}
+		p.regions.close()
+		close(p.freed)
+	})
 }
 
 // watch is the watchdog: it reports guest phases that overrun their

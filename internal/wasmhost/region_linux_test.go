@@ -3,6 +3,7 @@
 package wasmhost
 
 import (
+	"os"
 	"syscall"
 	"testing"
 
@@ -34,19 +35,61 @@ func requireZero(t *testing.T, mem []byte) {
 
 // A page swapped out is not resident, yet holds the last guest's bytes:
 // reuse must zero it as well as the resident ones. This kernel has no
-// swap to send pages to, so mincore's answer is given: pages 3 to 9 and
-// 17 gone to swap, the rest resident.
+// swap to send pages to, so mincore's answer is given: some pages gone to
+// swap, the rest resident. With few runs not resident each is handed
+// back; with many, the page map is read first, and it must not take a
+// page holding bytes for one never touched.
 func TestClearRunsZeroesPagesNotResident(t *testing.T) {
-	r := dirtyRegion(t, 32)
-	vec := make([]byte, 32)
-	for i := range vec {
-		vec[i] = 1
+	for name, swapped := range map[string][]int{
+		"few runs":  {3, 4, 5, 6, 7, 8, 9, 17, 31},
+		"many runs": everyOther(1, 79),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := dirtyRegion(t, 80)
+			vec := make([]byte, 80)
+			for i := range vec {
+				vec[i] = 1
+			}
+			for _, i := range swapped {
+				vec[i] = 0
+			}
+			clearRuns(r.mem, vec)
+			requireZero(t, r.mem)
+		})
 	}
-	for _, i := range []int{3, 4, 5, 6, 7, 8, 9, 17, 31} {
-		vec[i] = 0
+}
+
+func everyOther(from, to int) (out []int) {
+	for i := from; i <= to; i += 2 {
+		out = append(out, i)
 	}
-	clearRuns(r.mem, vec)
-	requireZero(t, r.mem)
+	return out
+}
+
+// The page map tells the pages never touched, which need nothing, from
+// the others.
+func TestMarkUntouched(t *testing.T) {
+	if f, err := os.Open("/proc/self/pagemap"); err != nil {
+		t.Skipf("no page map here (clearing then hands back every page not resident): %v", err)
+	} else {
+		f.Close()
+	}
+	r, err := newRegion(uint64(64 * pageSize))
+	require.NoError(t, err)
+	defer r.free()
+	for _, i := range everyOther(0, 63) {
+		r.mem[i*pageSize] = 1
+	}
+	vec := make([]byte, 64)
+	require.NoError(t, mincore(r.mem, vec))
+	markUntouched(r.mem, vec)
+	for i, v := range vec {
+		want := byte(pageResident)
+		if i%2 == 1 {
+			want = pageUntouched
+		}
+		require.Equal(t, want, v&3, "page %d", i)
+	}
 }
 
 // The same with real swap, where the machine has some: pages paged out

@@ -130,15 +130,18 @@ type Plugin struct {
 	live    atomic.Int64
 	reloads atomic.Int64
 
-	mu      sync.Mutex // guards closed, guards and the swap of generations
-	closed  bool
-	closing chan struct{}
-	// work counts, twice, the calls and reloads in progress, in whatever
-	// generation, with the instantiations they do; bit 0 is set once Close
-	// begins. The runtime and the regions are freed when it reaches 1.
-	work     atomic.Int64
+	mu       sync.Mutex // guards closed, holds, guards and the swap of generations
+	closed   bool
+	isClosed atomic.Bool
+	closing  chan struct{}
+	// holds counts what may still use the runtime and the instances'
+	// memory: each generation until its last instance is closed (a call
+	// holds an instance, and so does an instantiation), each reload in
+	// progress, and Close until it has retired the current generation. The
+	// last to let go after Close began frees them.
+	holds    int
 	freeOnce sync.Once
-	freed    chan struct{} // closed once they are
+	freed    chan struct{} // closed once they are freed
 	guards   map[*guard]struct{}
 	stuck    int
 	stuckNow atomic.Int64
@@ -158,12 +161,14 @@ type generation struct {
 	// calls holds a token per call in flight, at most PoolSize.
 	calls chan struct{}
 
-	mu        sync.Mutex
-	idle      []*instance // most recently used last
+	mu   sync.Mutex
+	idle []*instance // most recently used last
+	// live counts the instances not yet closed, whether idle, in a call
+	// or starting.
 	live      int
 	retired   bool
 	retiredCh chan struct{}
-	drained   chan struct{}
+	drained   bool // retired with no instance left: the plugin's hold is dropped
 }
 
 type instance struct {
@@ -344,7 +349,6 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 		compiled:  compiled,
 		calls:     make(chan struct{}, p.opts.PoolSize),
 		retiredCh: make(chan struct{}),
-		drained:   make(chan struct{}),
 	}
 	// One instance starts now, so that a guest that cannot start fails
 	// the Collector's start instead of the first batch.
@@ -356,6 +360,9 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	g.live = 1
 	inst.lastUsed = now()
 	g.idle = append(g.idle, inst)
+	p.mu.Lock()
+	p.holds++ // dropped once the generation is drained
+	p.mu.Unlock()
 	return g, nil
 }
 
@@ -517,7 +524,7 @@ func (g *generation) close(inst *instance) {
 func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, error) {
 	for {
 		g := p.gen.Load()
-		if p.work.Load()&1 != 0 {
+		if p.isClosed.Load() {
 			return nil, nil, ErrClosed
 		}
 		select {
@@ -550,10 +557,7 @@ func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, error) {
 		// Inside a batch, a new instance gets the batch's timeout to start.
 		inst, err := g.instantiate(ctx, p.opts.Timeout)
 		if err != nil {
-			g.mu.Lock()
-			g.live--
-			g.mu.Unlock()
-			g.checkDrained()
+			g.forget(1)
 			<-g.calls
 			var fault *Fault
 			if errors.As(err, &fault) {
@@ -574,25 +578,26 @@ func (g *generation) release(inst *instance, keep bool) {
 		g.idle = append(g.idle, inst)
 		g.mu.Unlock()
 	} else {
-		g.live--
 		g.mu.Unlock()
 		g.close(inst)
-		g.checkDrained()
+		g.forget(1)
 	}
 	<-g.calls
 }
 
-func (g *generation) checkDrained() {
+// forget counts out n instances, closed by now, and lets the generation's
+// module and its hold on the plugin go once it is retired and has none.
+// Counting them out only once closed is what keeps the runtime and the
+// memory from being freed under one.
+func (g *generation) forget(n int) {
 	g.mu.Lock()
-	done := g.retired && g.live == 0
+	g.live -= n
+	done := g.retired && g.live == 0 && !g.drained
+	g.drained = g.drained || done
 	g.mu.Unlock()
 	if done {
-		select {
-		case <-g.drained:
-		default:
-			close(g.drained)
-			g.eng.releaseModule(g.module)
-		}
+		g.eng.releaseModule(g.module)
+		g.p.drop()
 	}
 }
 
@@ -601,26 +606,25 @@ func (g *generation) checkDrained() {
 func (g *generation) retireIdle(before int64) {
 	var old []*instance
 	g.mu.Lock()
-	for len(g.idle) > 0 && g.live > 1 && g.idle[0].lastUsed < before {
+	for len(g.idle) > 0 && g.live-len(old) > 1 && g.idle[0].lastUsed < before {
 		old = append(old, g.idle[0])
 		g.idle = g.idle[1:]
-		g.live--
 	}
 	g.mu.Unlock()
+	if len(old) == 0 {
+		return
+	}
 	for _, inst := range old {
 		inst.mem.release = true // idle: give its memory back
 		g.close(inst)
 	}
+	g.forget(len(old))
 }
 
 // call runs the guest on the batch that load puts into the instance's
 // state. On success the staged edits have been applied and done may collect
 // a replacement batch; on failure the batch is untouched.
 func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callState)) error {
-	if !p.enter() {
-		return ErrClosed
-	}
-	defer p.exit()
 	g, inst, err := p.acquire(ctx)
 	if err != nil {
 		return err
@@ -769,10 +773,14 @@ func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (plog.Logs, erro
 // one keeps running and the error says why. Calls in flight finish on the
 // old instances. Close interrupts a reload in progress.
 func (p *Plugin) Reload(ctx context.Context, bin []byte) error {
-	if !p.enter() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
 		return ErrClosed
 	}
-	defer p.exit()
+	p.holds++ // a new generation may start instances before it holds its own
+	p.mu.Unlock()
+	defer p.drop()
 	g, err := p.newGeneration(ctx, bin)
 	if err != nil {
 		return err
@@ -806,12 +814,11 @@ func (g *generation) retire() {
 	close(g.retiredCh)
 	idle := g.idle
 	g.idle = nil
-	g.live -= len(idle)
 	g.mu.Unlock()
 	for _, inst := range idle {
 		g.close(inst)
 	}
-	g.checkDrained()
+	g.forget(len(idle))
 }
 
 // Close interrupts every guest still running, waits for the calls and
@@ -829,7 +836,8 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
-	p.work.Add(3) // Close's own work, and the mark that refuses more
+	p.isClosed.Store(true)
+	p.holds++ // until the current generation is retired
 	close(p.closing)
 	for g := range p.guards {
 		g.interrupt()
@@ -837,30 +845,23 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Unlock()
 	<-p.stopped
 	p.gen.Load().retire()
-	p.exit()
+	p.drop()
 	select {
 	case <-p.freed:
 	case <-ctx.Done():
-		p.opts.Logger.Warn("wasm plugin closed with work still running in the host; its memory is freed when it ends",
-			zap.Int64("running", p.work.Load()/2))
+		p.opts.Logger.Warn("wasm plugin closed while calls still run in the host; their runtime and memory are freed when they end")
 	}
 	return nil
 }
 
-// enter counts a call or a reload in progress, or says false once Close
-// has begun. What they use (the runtime, compiled modules, instances'
-// memory) is freed only when the count is back to zero.
-func (p *Plugin) enter() bool {
-	if p.work.Add(2)&1 != 0 {
-		p.exit()
-		return false
-	}
-	return true
-}
-
-// exit ends what enter counted; the last out after Close began frees.
-func (p *Plugin) exit() {
-	if p.work.Add(-2) == 1 {
+// drop lets go of a hold; the last after Close began frees the runtime
+// and the regions.
+func (p *Plugin) drop() {
+	p.mu.Lock()
+	p.holds--
+	last := p.closed && p.holds == 0
+	p.mu.Unlock()
+	if last {
 		p.free()
 	}
 }

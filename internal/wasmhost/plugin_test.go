@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
@@ -111,4 +112,48 @@ func TestCloseLeavesAStragglerItsMemory(t *testing.T) {
 	assert.Nil(t, p.regions.spare, "and the spare region")
 	_, err := p.ProcessTraces(context.Background(), ptrace.NewTraces())
 	assert.ErrorIs(t, err, ErrClosed)
+}
+
+// Every way an instance ends (recycled after its call budget, retired
+// idle, dropped with its generation at a reload) counts it out, so that
+// Close, once all is done, frees the runtime at once rather than waiting
+// for a count that never reaches zero.
+func TestCloseFreesAfterEveryKindOfEnd(t *testing.T) {
+	bin := touchingGuest(t)
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("x")
+	for name, opts := range map[string]Options{
+		"recycled":     {MaxCallsPerInstance: 1},
+		"retired idle": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cache := wazero.NewCompilationCache()
+			opts.Source, opts.Module, opts.PoolSize, opts.Cache = t.Name(), bin, 2, cache
+			p, err := New(context.Background(), opts)
+			require.NoError(t, err)
+			// Two calls at once: the pool grows to two instances.
+			first, second := stalledCall(t, p), stalledCall(t, p)
+			requireNoFault(t, first())
+			requireNoFault(t, second())
+			if opts.MaxCallsPerInstance == 0 {
+				require.EqualValues(t, 2, p.LiveInstances())
+				p.gen.Load().retireIdle(now())
+				require.EqualValues(t, 1, p.LiveInstances(), "idle instances retired down to one")
+			}
+			require.NoError(t, p.Reload(context.Background(), bin))
+			_, err = p.ProcessTraces(context.Background(), td)
+			require.NoError(t, err)
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, p.Close(ctx))
+			select {
+			case <-p.freed:
+			default:
+				t.Fatal("Close returned without freeing, with nothing running")
+			}
+			assert.Nil(t, engineOf(cache), "runtime released")
+			assert.EqualValues(t, 0, p.LiveInstances())
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -22,7 +23,10 @@ import (
 // built-ins, or a user's filter in several pipelines) decode, rewrite and
 // compile it once and hold one copy of its code.
 type engine struct {
-	r       wazero.Runtime
+	r     wazero.Runtime
+	cache wazero.CompilationCache
+	// refs counts the plugins using the runtime and the compilations
+	// running in it: the runtime closes after the last.
 	refs    int
 	modules map[[sha256.Size]byte]*sharedModule
 	// compileCtx carries listeners to compilation, for a private engine.
@@ -31,7 +35,10 @@ type engine struct {
 
 // sharedModule is one compiled, rewritten module and its users.
 type sharedModule struct {
-	key      [sha256.Size]byte
+	key [sha256.Size]byte
+	// refs counts the users, and the compilation while it runs: a
+	// compilation whose callers gave up stays listed, for whoever asks
+	// next to join, until it ends.
 	refs     int
 	ready    chan struct{} // closed once compiled or failed
 	compiled wazero.CompiledModule
@@ -87,7 +94,7 @@ func acquireEngine(ctx context.Context, cache wazero.CompilationCache) (*engine,
 		_ = r.Close(ctx)
 		return nil, err
 	}
-	e := &engine{r: r, refs: 1, modules: map[[sha256.Size]byte]*sharedModule{}}
+	e := &engine{r: r, cache: cache, refs: 1, modules: map[[sha256.Size]byte]*sharedModule{}}
 	if private {
 		e.compileCtx = ctx
 	} else {
@@ -96,12 +103,13 @@ func acquireEngine(ctx context.Context, cache wazero.CompilationCache) (*engine,
 	return e, nil
 }
 
-func (e *engine) release(cache wazero.CompilationCache) {
+// release drops one use of the runtime, closing it after the last.
+func (e *engine) release() {
 	engines.Lock()
 	e.refs--
 	last := e.refs == 0
-	if last && engines.m[cache] == e {
-		delete(engines.m, cache)
+	if last && engines.m[e.cache] == e {
+		delete(engines.m, e.cache)
 	}
 	engines.Unlock()
 	if last {
@@ -111,33 +119,17 @@ func (e *engine) release(cache wazero.CompilationCache) {
 
 // compile rewrites and compiles bin, or joins a compilation of the same
 // bytes in progress, within compileTimeout. wazero cannot abandon a
-// compilation: one that runs late goes on in the background, and its
-// result serves whoever asks next.
+// compilation: one that runs late goes on in the background, holding the
+// module and the runtime, and its result serves whoever asks next.
 func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{}) (*sharedModule, error) {
 	key := sha256.Sum256(bin)
 	engines.Lock()
 	m := e.modules[key]
 	if m == nil {
-		m = &sharedModule{key: key, ready: make(chan struct{})}
+		m = &sharedModule{key: key, ready: make(chan struct{}), refs: 1}
 		e.modules[key] = m
-		go func() {
-			out, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
-			if err == nil {
-				m.compiled, err = compileSafely(e.compileCtx, e.r, out)
-			}
-			if err != nil {
-				err = fmt.Errorf("not a valid Wasm module: %w", err)
-			}
-			m.err = err
-			close(m.ready)
-			if err != nil {
-				engines.Lock()
-				if e.modules[key] == m {
-					delete(e.modules, key) // let a later start try again
-				}
-				engines.Unlock()
-			}
-		}()
+		e.refs++
+		go e.build(m, bin)
 	}
 	m.refs++
 	engines.Unlock()
@@ -162,7 +154,30 @@ func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{
 	return nil, err
 }
 
-// releaseModule drops one use of m, closing it after the last.
+// compilesStarted counts the compilations begun, for tests.
+var compilesStarted atomic.Int64
+
+// build compiles m, then drops the compilation's hold on m and on the
+// runtime.
+func (e *engine) build(m *sharedModule, bin []byte) {
+	compilesStarted.Add(1)
+	var err error
+	m.compiled, err = compileSafely(e.compileCtx, e.r, bin)
+	if err != nil {
+		m.err = fmt.Errorf("not a valid Wasm module: %w", err)
+		engines.Lock()
+		if e.modules[m.key] == m {
+			delete(e.modules, m.key) // let a later start try again
+		}
+		engines.Unlock()
+	}
+	close(m.ready)
+	e.releaseModule(m)
+	e.release()
+}
+
+// releaseModule drops one use of m, closing it after the last, which is
+// never before its compilation has ended.
 func (e *engine) releaseModule(m *sharedModule) {
 	engines.Lock()
 	m.refs--
@@ -171,15 +186,9 @@ func (e *engine) releaseModule(m *sharedModule) {
 		delete(e.modules, m.key)
 	}
 	engines.Unlock()
-	if !last {
-		return
+	if last && m.compiled != nil {
+		_ = m.compiled.Close(context.Background())
 	}
-	go func() {
-		<-m.ready // a compilation left behind is closed when it ends
-		if m.compiled != nil {
-			_ = m.compiled.Close(context.Background())
-		}
-	}()
 }
 
 // Precompile rewrites and compiles bin into cache, exactly as a Plugin
@@ -189,7 +198,7 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 	if err != nil {
 		return err
 	}
-	defer e.release(cache)
+	defer e.release()
 	m, err := e.compile(ctx, bin, nil)
 	if err != nil {
 		return err
@@ -198,16 +207,22 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 	return nil
 }
 
-// compileSafely compiles bin, turning a panic in the compiler, which a
-// crafted module might provoke, into an error rather than a crash.
+// compileSafely rewrites and compiles bin, turning a panic in the
+// rewriter or the compiler, which a crafted module might provoke, into an
+// error rather than a crash: it runs on a goroutine of its own, where
+// nothing else would recover it.
 func compileSafely(ctx context.Context, r wazero.Runtime, bin []byte) (m wazero.CompiledModule, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
 		}
 	}()
+	out, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
+	if err != nil {
+		return nil, err
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return r.CompileModule(ctx, bin)
+	return r.CompileModule(ctx, out)
 }

@@ -68,8 +68,9 @@ func (m *cappedMemory) Free() {
 // for touching fresh memory, which on some virtual machines costs more
 // than the guest's work (a 100,000-span batch: over a second).
 type regionPool struct {
-	mu    sync.Mutex
-	spare *region
+	mu     sync.Mutex
+	spare  *region
+	closed bool // a region put back now is unmapped, for no one would
 }
 
 // get returns the spare region, cleared, or a new one. Clearing happens
@@ -92,7 +93,7 @@ func (p *regionPool) get(size uint64) (*region, error) {
 func (p *regionPool) put(r *region, release bool) {
 	if !release {
 		p.mu.Lock()
-		if p.spare == nil {
+		if p.spare == nil && !p.closed {
 			p.spare = r
 			r = nil
 		}
@@ -103,11 +104,12 @@ func (p *regionPool) put(r *region, release bool) {
 	}
 }
 
-// close gives the spare region back.
+// close gives the spare region back, and any put later.
 func (p *regionPool) close() {
 	p.mu.Lock()
 	r := p.spare
 	p.spare = nil
+	p.closed = true
 	p.mu.Unlock()
 	if r != nil {
 		r.free()

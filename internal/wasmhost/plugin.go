@@ -131,10 +131,18 @@ type Plugin struct {
 	live    atomic.Int64
 	reloads atomic.Int64
 
-	mu       sync.Mutex // guards closed, guards and the swap of generations
+	mu       sync.Mutex // guards closed, holds, guards and the swap of generations
 	closed   bool
 	isClosed atomic.Bool
 	closing  chan struct{}
+	// holds counts what may still use the runtime and the instances'
+	// memory: each generation until its last instance is closed (a call
+	// holds an instance, and so does an instantiation), each reload in
+	// progress, and Close until it has retired the current generation. The
+	// last to let go after Close began frees them.
+	holds    int
+	freeOnce sync.Once
+	freed    chan struct{} // closed once they are freed
 	guards   map[*guard]struct{}
 	stuck    int
 	stuckNow atomic.Int64
@@ -154,12 +162,14 @@ type generation struct {
 	// calls holds a token per call in flight, at most PoolSize.
 	calls chan struct{}
 
-	mu        sync.Mutex
-	idle      []*instance // most recently used last
+	mu   sync.Mutex
+	idle []*instance // most recently used last
+	// live counts the instances not yet closed, whether idle, in a call
+	// or starting.
 	live      int
 	retired   bool
 	retiredCh chan struct{}
-	drained   chan struct{}
+	drained   bool // retired with no instance left: the plugin's hold is dropped
 }
 
 type instance struct {
@@ -208,13 +218,14 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 			mem:      &hostMemory{limit: budget},
 		},
 		closing: make(chan struct{}),
+		freed:   make(chan struct{}),
 		guards:  map[*guard]struct{}{},
 		stopped: make(chan struct{}),
 		regions: &regionPool{},
 	}
 	g, err := p.newGeneration(ctx, opts.Module)
 	if err != nil {
-		eng.release(opts.Cache)
+		eng.release()
 		p.regions.close()
 		return nil, err
 	}
@@ -339,7 +350,6 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 		compiled:  compiled,
 		calls:     make(chan struct{}, p.opts.PoolSize),
 		retiredCh: make(chan struct{}),
-		drained:   make(chan struct{}),
 	}
 	// One instance starts now, so that a guest that cannot start fails
 	// the Collector's start instead of the first batch.
@@ -351,6 +361,9 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 	g.live = 1
 	inst.lastUsed = now()
 	g.idle = append(g.idle, inst)
+	p.mu.Lock()
+	p.holds++ // dropped once the generation is drained
+	p.mu.Unlock()
 	return g, nil
 }
 
@@ -546,10 +559,7 @@ func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, error) {
 		// Inside a batch, a new instance gets the batch's timeout to start.
 		inst, err := g.instantiate(ctx, p.opts.Timeout)
 		if err != nil {
-			g.mu.Lock()
-			g.live--
-			g.mu.Unlock()
-			g.checkDrained()
+			g.forget(1)
 			<-g.calls
 			var fault *Fault
 			if errors.As(err, &fault) {
@@ -570,25 +580,26 @@ func (g *generation) release(inst *instance, keep bool) {
 		g.idle = append(g.idle, inst)
 		g.mu.Unlock()
 	} else {
-		g.live--
 		g.mu.Unlock()
 		g.close(inst)
-		g.checkDrained()
+		g.forget(1)
 	}
 	<-g.calls
 }
 
-func (g *generation) checkDrained() {
+// forget counts out n instances, closed by now, and lets the generation's
+// module and its hold on the plugin go once it is retired and has none.
+// Counting them out only once closed is what keeps the runtime and the
+// memory from being freed under one.
+func (g *generation) forget(n int) {
 	g.mu.Lock()
-	done := g.retired && g.live == 0
+	g.live -= n
+	done := g.retired && g.live == 0 && !g.drained
+	g.drained = g.drained || done
 	g.mu.Unlock()
 	if done {
-		select {
-		case <-g.drained:
-		default:
-			close(g.drained)
-			g.eng.releaseModule(g.module)
-		}
+		g.eng.releaseModule(g.module)
+		g.p.drop()
 	}
 }
 
@@ -597,16 +608,19 @@ func (g *generation) checkDrained() {
 func (g *generation) retireIdle(before int64) {
 	var old []*instance
 	g.mu.Lock()
-	for len(g.idle) > 0 && g.live > 1 && g.idle[0].lastUsed < before {
+	for len(g.idle) > 0 && g.live-len(old) > 1 && g.idle[0].lastUsed < before {
 		old = append(old, g.idle[0])
 		g.idle = g.idle[1:]
-		g.live--
 	}
 	g.mu.Unlock()
+	if len(old) == 0 {
+		return
+	}
 	for _, inst := range old {
 		inst.mem.release = true // idle: give its memory back
 		g.close(inst)
 	}
+	g.forget(len(old))
 }
 
 // call runs the guest on the batch that load puts into the instance's
@@ -776,6 +790,14 @@ func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (plog.Logs, erro
 // one keeps running and the error says why. Calls in flight finish on the
 // old instances. Close interrupts a reload in progress.
 func (p *Plugin) Reload(ctx context.Context, bin []byte) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	p.holds++ // a new generation may start instances before it holds its own
+	p.mu.Unlock()
+	defer p.drop()
 	g, err := p.newGeneration(ctx, bin)
 	if err != nil {
 		return err
@@ -809,16 +831,21 @@ func (g *generation) retire() {
 	close(g.retiredCh)
 	idle := g.idle
 	g.idle = nil
-	g.live -= len(idle)
 	g.mu.Unlock()
 	for _, inst := range idle {
 		g.close(inst)
 	}
-	g.checkDrained()
+	g.forget(len(idle))
 }
 
-// Close interrupts every guest still running, waits for calls in flight,
-// then closes every instance and the runtime.
+// Close interrupts every guest still running, waits for the calls and
+// the reload in flight, in every generation, then closes every instance
+// and the runtime.
+//
+// # Notes
+//   - A guest stops at its next check, but a call stuck in the host is
+//     not waited for past ctx: Close then returns, and the last call out
+//     frees the runtime and the memory, which nothing frees under it.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -827,24 +854,47 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	p.isClosed.Store(true)
+	p.holds++ // until the current generation is retired
 	close(p.closing)
 	for g := range p.guards {
 		g.interrupt()
 	}
 	p.mu.Unlock()
 	<-p.stopped
-	g := p.gen.Load()
-	g.retire()
+	p.gen.Load().retire()
+	p.drop()
 	select {
-	case <-g.drained:
+	case <-p.freed:
 	case <-ctx.Done():
+		p.opts.Logger.Warn("wasm plugin closed while calls still run in the host; their runtime and memory are freed when they end")
 	}
-	p.eng.release(p.opts.Cache)
-	if p.memEng != nil {
-		p.memEng.release(defaultCache)
-	}
-	p.regions.close()
 	return nil
+}
+
+// drop lets go of a hold; the last after Close began frees the runtime
+// and the regions.
+func (p *Plugin) drop() {
+	p.mu.Lock()
+	p.holds--
+	last := p.closed && p.holds == 0
+	p.mu.Unlock()
+	if last {
+		p.free()
+	}
+}
+
+func (p *Plugin) free() {
+	p.freeOnce.Do(func() {
+		p.eng.release()
+		p.mu.Lock()
+		memEng := p.memEng
+		p.mu.Unlock()
+		if memEng != nil {
+			memEng.release()
+		}
+		p.regions.close()
+		close(p.freed)
+	})
 }
 
 // watch is the watchdog: it reports guest phases that overrun their

@@ -218,29 +218,50 @@ func (p *wasmProcessor) watch(ctx context.Context, src *moduleSource, version st
 			return
 		case <-t.C:
 		}
-		bin, next, err := src.poll(ctx, version)
-		if ctx.Err() != nil {
+		var ok bool
+		if version, ok = p.reloadOnce(ctx, src, version); !ok {
 			return
 		}
-		if err != nil {
-			p.set.Logger.Warn("wasm reload: cannot read the new module; keeping the running one", zap.Error(err))
-			continue
-		}
-		if bin == nil {
-			continue
-		}
-		plugin := p.plugin.Load()
-		if plugin == nil {
-			return
-		}
-		if err := plugin.Reload(context.Background(), bin); err != nil {
-			p.set.Logger.Error("wasm reload failed; keeping the running module", zap.String("module", p.cfg.Module), zap.Error(err))
-			version = next // do not retry the same broken module every tick
-			continue
-		}
-		version = next
-		p.set.Logger.Info("wasm module reloaded", zap.String("module", p.cfg.Module), zap.String("version", next))
 	}
+}
+
+// reloadOnce polls the module and swaps in a new one, returning the
+// version to compare with next time, or false once shutting down. A panic
+// on the way, a host bug that a module or a registry might trigger, is
+// logged and counted as a trap, and the running module stays: nothing
+// here may take the Collector down.
+func (p *wasmProcessor) reloadOnce(ctx context.Context, src *moduleSource, version string) (seen string, ok bool) {
+	seen = version
+	defer func() {
+		if r := recover(); r != nil {
+			p.set.Logger.Error("wasm reload panicked; keeping the running module", zap.String("module", p.cfg.Module),
+				zap.Any("panic", r), zap.Stack("stack"))
+			p.tel.failures.Add(context.Background(), 1, p.tel.faultOpts[wasmhost.FaultTrap])
+			ok = true
+		}
+	}()
+	bin, next, err := src.poll(ctx, version)
+	if ctx.Err() != nil {
+		return seen, false
+	}
+	if err != nil {
+		p.set.Logger.Warn("wasm reload: cannot read the new module; keeping the running one", zap.Error(err))
+		return seen, true
+	}
+	if bin == nil {
+		return seen, true
+	}
+	plugin := p.plugin.Load()
+	if plugin == nil {
+		return seen, false
+	}
+	seen = next // do not retry a module that failed, or panicked, every tick
+	if err := plugin.Reload(context.Background(), bin); err != nil {
+		p.set.Logger.Error("wasm reload failed; keeping the running module", zap.String("module", p.cfg.Module), zap.Error(err))
+		return seen, true
+	}
+	p.set.Logger.Info("wasm module reloaded", zap.String("module", p.cfg.Module), zap.String("version", next))
+	return seen, true
 }
 
 // outcome applies the fault policy to a processed batch.

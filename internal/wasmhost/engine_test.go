@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// touchingGuest reads and writes its linear memory on every batch, before
+// any check: run in memory already unmapped, it would kill the process.
+func touchingGuest(t *testing.T) []byte {
+	return watModule(t, filter(`(func $attack
+		(i32.store (i32.const 1024) (i32.add (i32.load (i32.const 1024)) (i32.const 1))))`), false)
+}
+
+// ownEngine opens a plugin on a compilation cache of its own, so that its
+// runtime is shared with no other test and Close really closes it.
+func ownEngine(t *testing.T, bin []byte) (*Plugin, wazero.CompilationCache) {
+	t.Helper()
+	cache := wazero.NewCompilationCache()
+	p, err := New(context.Background(), Options{Source: t.Name(), Module: bin, PoolSize: 1, Cache: cache})
+	require.NoError(t, err)
+	return p, cache
+}
+
+// engineOf is the runtime open for cache, nil once released.
+func engineOf(cache wazero.CompilationCache) *engine {
+	engines.Lock()
+	defer engines.Unlock()
+	return engines.m[cache]
+}
+
+// slowCompileModule is a filter with n functions of arithmetic, 500 bytes
+// each, so that its rewrite and compilation take a while (3,000: 0.2 s
+// here, seconds under -race). Written as bytes: as text it would be
+// megabytes for wat2wasm to parse.
+func slowCompileModule(n int) []byte {
+	uleb := func(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+	section := func(out []byte, id byte, count int, entries []byte) []byte {
+		body := append(uleb(nil, uint64(count)), entries...)
+		return append(uleb(append(out, id), uint64(len(body))), body...)
+	}
+	name := func(b []byte, s string) []byte { return append(uleb(b, uint64(len(s))), s...) }
+	const i32 = 0x7F
+	// Types: 0 () -> i32, 1 (i32) -> i32.
+	types := []byte{0x60, 0, 1, i32, 0x60, 1, i32, 1, i32}
+	funcs := []byte{0, 0, 0, 1} // the four ABI exports
+	var code []byte
+	body := func(b []byte) { code = append(uleb(code, uint64(len(b))), b...) }
+	body([]byte{0, 0x41, abi.Version, 0x0B})      // wasmcol_abi_version
+	body([]byte{0, 0x41, abi.SignalTraces, 0x0B}) // wasmcol_signals
+	body([]byte{0, 0x41, 0, 0x0B})                // wasmcol_init
+	body([]byte{0, 0x41, 0, 0x0B})                // wasmcol_process
+	var work []byte
+	for i := 0; i < 50; i++ { // x = x*3 + 1
+		work = append(work, 0x20, 0, 0x41, 3, 0x6C, 0x41, 1, 0x6A, 0x21, 0)
+	}
+	work = append([]byte{0}, append(work, 0x20, 0, 0x0B)...)
+	for i := 0; i < n; i++ {
+		funcs = append(funcs, 1)
+		body(work)
+	}
+	var exports []byte
+	for i, e := range []string{abi.ExportABIVersion, abi.ExportSignals, abi.ExportInit, abi.ExportProcess} {
+		exports = append(name(exports, e), 0, byte(i))
+	}
+	exports = append(name(exports, "memory"), 2, 0)
+	out := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
+	out = section(out, 1, 2, types)
+	out = section(out, 3, len(funcs), funcs)
+	out = section(out, 5, 1, []byte{0, 1})
+	out = section(out, 7, 5, exports)
+	return section(out, 10, len(funcs), code)
+}
+
+// A compilation that outlives its caller's deadline goes on in the
+// background and serves the next start, instead of being thrown away and
+// started again.
+func TestLateCompileServesTheNextStart(t *testing.T) {
+	bin := slowCompileModule(3000)
+	cache := wazero.NewCompilationCache()
+	before := compilesStarted.Load()
+
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := New(gone, Options{Source: "slow", Module: bin, Cache: cache})
+	require.ErrorIs(t, err, context.Canceled)
+	p, err := New(context.Background(), Options{Source: "slow", Module: bin, Cache: cache})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, compilesStarted.Load()-before, "compilations of one module")
+
+	require.NoError(t, p.Close(context.Background()))
+	require.Eventually(t, func() bool { return engineOf(cache) == nil }, 10*time.Second, 10*time.Millisecond,
+		"the module and its runtime released once nobody holds them")
+}
+
+// A reload compiling when Close comes returns at once, but the runtime
+// stays open until that compilation, which wazero cannot abandon, ends.
+func TestCloseLeavesALateCompileItsRuntime(t *testing.T) {
+	p, cache := ownEngine(t, touchingGuest(t))
+	slow := slowCompileModule(3000)
+	reloaded := make(chan error, 1)
+	go func() { reloaded <- p.Reload(context.Background(), slow) }()
+	var m *sharedModule
+	require.Eventually(t, func() bool {
+		engines.Lock()
+		defer engines.Unlock()
+		m = p.eng.modules[sha256.Sum256(slow)]
+		return m != nil
+	}, 10*time.Second, time.Millisecond)
+
+	require.NoError(t, p.Close(context.Background()))
+	require.ErrorIs(t, <-reloaded, ErrClosed)
+	select {
+	case <-m.ready:
+		t.Fatal("the compilation ended before Close: make the module bigger")
+	default:
+	}
+	assert.NotNil(t, engineOf(cache), "Close closed the runtime under a compilation")
+	<-m.ready
+	require.Eventually(t, func() bool { return engineOf(cache) == nil }, 10*time.Second, 10*time.Millisecond,
+		"runtime released once the compilation ended")
+}

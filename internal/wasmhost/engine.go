@@ -162,7 +162,7 @@ var compilesStarted atomic.Int64
 func (e *engine) build(m *sharedModule, bin []byte) {
 	compilesStarted.Add(1)
 	var err error
-	m.compiled, err = compileSafely(e.compileCtx, e.r, bin)
+	m.compiled, err = compileSafely(e.compileCtx, e.r, rewriteDir(e.cache), bin)
 	if err != nil {
 		m.err = fmt.Errorf("not a valid Wasm module: %w", err)
 		engines.Lock()
@@ -211,13 +211,14 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 // rewriter or the compiler, which a crafted module might provoke, into an
 // error rather than a crash: it runs on a goroutine of its own, where
 // nothing else would recover it.
-func compileSafely(ctx context.Context, r wazero.Runtime, bin []byte) (m wazero.CompiledModule, err error) {
+// The rewrite goes through the rewrite cache in dir, if any (NewDiskCache).
+func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte) (m wazero.CompiledModule, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
 		}
 	}()
-	out, err := instrument(bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
+	out, err := instrumentCached(dir, bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@
 package wasmhost
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,4 +59,15 @@ func TestRewriteCache(t *testing.T) {
 	// A module the rewriter refuses is refused through the cache too.
 	_, err = instrumentCached(dir, []byte("\x00asm\x02\x00\x00\x00"), testLimits)
 	require.Error(t, err)
+}
+
+// A disk cache made by NewDiskCache keeps the rewrite beside the compiled
+// code, so the next start skips both.
+func TestPrecompileKeepsTheRewrite(t *testing.T) {
+	bin := watModule(t, filter(`(func $attack)`), false)
+	dir := t.TempDir()
+	cache, err := NewDiskCache(dir)
+	require.NoError(t, err)
+	require.NoError(t, Precompile(context.Background(), cache, bin))
+	require.FileExists(t, rewriteFile(dir, bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit}))
 }

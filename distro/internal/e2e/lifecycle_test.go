@@ -42,7 +42,7 @@ func TestGracefulShutdownFlushes(t *testing.T) {
 	// Every client has its answer, so everything is inside wasmcol. The
 	// health check still answers, and nothing has left yet.
 	status, body, err := getHealth(&http.Client{Timeout: 5 * time.Second}, col.health)
-	if err != nil || status != http.StatusOK || body["status"] != "Server available" {
+	if err != nil || status != http.StatusOK || body["status"] != "StatusOK" {
 		t.Fatalf("health check after sending: %d %v %v", status, body, err)
 	}
 	time.Sleep(time.Second)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,16 +207,13 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 	return nil
 }
 
-// compileWorkers: wazero compiles a module's functions on this many
-// goroutines. Two took the built-in bundle's compile from 1.97 to 1.55 s
-// on a busy 2-core machine, for 20 MiB more memory while it runs; more
-// would make the memory a start costs grow with the cores.
-const compileWorkers = 2
-
 // compileSafely rewrites and compiles bin, turning a panic in the
 // rewriter or the compiler, which a crafted module might provoke, into an
 // error rather than a crash: it runs on a goroutine of its own, where
-// nothing else would recover it.
+// nothing else would recover it. wazero can compile on several goroutines
+// (experimental.WithCompilationWorkers; two took the default config's
+// cold start from 2.5 to 1.9 s), but a panic on one of its workers cannot
+// be recovered here and would end the process: so one.
 // The rewrite goes through the rewrite cache in dir, if any (NewDiskCache).
 func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte) (m wazero.CompiledModule, err error) {
 	defer func() {
@@ -232,6 +228,5 @@ func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx = experimental.WithCompilationWorkers(ctx, min(runtime.GOMAXPROCS(0), compileWorkers))
 	return r.CompileModule(ctx, out)
 }

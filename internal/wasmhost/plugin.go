@@ -226,6 +226,9 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 	g, err := p.newGeneration(ctx, opts.Module)
 	if err != nil {
 		eng.release()
+		if p.memEng != nil { // a failed disk-cache compile took it
+			p.memEng.release()
+		}
 		p.regions.close()
 		return nil, err
 	}

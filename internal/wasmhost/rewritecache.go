@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
 // The rewriter's own source, so that a rewritten module on disk is keyed
@@ -32,6 +34,8 @@ var rewriteSalt = sync.OnceValue(func() [sha256.Size]byte {
 	h := sha256.New()
 	h.Write(meterSource)
 	h.Write(wasmbinSource)
+	// The names the rewrite imports, which live outside those files.
+	fmt.Fprintf(h, "%s.%s\n", abi.ModuleName, CheckpointFunc)
 	var s [sha256.Size]byte
 	h.Sum(s[:0])
 	return s

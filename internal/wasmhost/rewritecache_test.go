@@ -71,3 +71,26 @@ func TestPrecompileKeepsTheRewrite(t *testing.T) {
 	require.NoError(t, Precompile(context.Background(), cache, bin))
 	require.FileExists(t, rewriteFile(dir, bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit}))
 }
+
+// A module that fails to compile with a disk cache is compiled again
+// without it; when that fails too, the start fails and lets go of the
+// in-memory runtime it took for the second try.
+func TestFailedStartReleasesTheFallbackRuntime(t *testing.T) {
+	cache, err := NewDiskCache(t.TempDir())
+	require.NoError(t, err)
+	refs := func() int {
+		engines.Lock()
+		defer engines.Unlock()
+		if e := engines.m[defaultCache]; e != nil {
+			return e.refs
+		}
+		return 0
+	}
+	before := refs()
+	bad := watModule(t, `(module (import "env" "m" (memory 1)))`, false) // refused by the rewrite
+	for range 3 {
+		_, err := New(context.Background(), Options{Source: "bad", Module: bad, PoolSize: 1, Cache: cache})
+		require.Error(t, err)
+	}
+	require.Equal(t, before, refs(), "failed starts still hold the in-memory runtime")
+}

@@ -5,8 +5,6 @@ package coinflip
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/wasmcol/wasmcol/examples/internal/benchutil"
 	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
-	"github.com/wasmcol/wasmcol/internal/wasmtest"
 )
 
 // native is the filter as a Collector contributor would write it as a Go
@@ -199,32 +196,11 @@ func TestPodServiceMatchesPattern(t *testing.T) {
 // every golden case with its config, so that BenchmarkCmp_Coinflip
 // compares equal work.
 func TestNativeMatchesWasm(t *testing.T) {
-	module := wasmtest.BuildGuest(t, "..")
-	check := func(t *testing.T, config string, td ptrace.Traces) {
-		var guestConfig map[string]any
-		if config != "" {
-			if err := json.Unmarshal([]byte(config), &guestConfig); err != nil {
-				t.Fatal(err)
-			}
-		}
-		wasmP, wasmSink := wasmtest.WasmTraces(t, module, guestConfig)
-		nat := benchutil.Native(t, newNative(t, config).process)
-		benchutil.AssertSameBytes(t, benchutil.Side{P: wasmP, Sink: wasmSink}, nat, td)
-	}
-	for _, mix := range []fixtures.Mix{fixtures.MixKnative, fixtures.MixAll} {
-		check(t, "", fixtures.Batch(1000, mix))
-	}
+	var golden [][2]string
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", c.name, "input.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(t, c.config, td)
-		})
+		golden = append(golden, [2]string{c.name, c.config})
 	}
+	benchutil.NativeMatchesWasm(t, "..", func(t *testing.T, config string) func(ptrace.Traces) {
+		return newNative(t, config).process
+	}, golden)
 }

@@ -5,6 +5,9 @@ package benchutil
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
@@ -15,6 +18,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
+	"github.com/wasmcol/wasmcol/internal/wasmtest"
 )
 
 var nativeType = component.MustNewType("native")
@@ -75,4 +81,40 @@ func AssertSameBytes(tb testing.TB, a, b Side, td ptrace.Traces) {
 		tb.Fatalf("the two sides' outputs differ: %s", msg)
 	}
 	tb.Fatalf("the two sides' outputs are equal but not byte-identical (%d vs %d bytes): items or attributes in another order", len(pa), len(pb))
+}
+
+// NativeMatchesWasm proves a native baseline does exactly what the
+// compiled filter in guestDir does, byte for byte, on the benchmark's
+// batches of both mixes (no config) and on every golden case: golden holds
+// each case's name and config, its input in testdata/<name>/input.json.
+// process returns the native filter for a config.
+func NativeMatchesWasm(t *testing.T, guestDir string, process func(t *testing.T, config string) func(ptrace.Traces), golden [][2]string) {
+	module := wasmtest.BuildGuest(t, guestDir)
+	check := func(t *testing.T, config string, td ptrace.Traces) {
+		var guestConfig map[string]any
+		if config != "" {
+			if err := json.Unmarshal([]byte(config), &guestConfig); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wasmP, wasmSink := wasmtest.WasmTraces(t, module, guestConfig)
+		nat := Native(t, process(t, config))
+		AssertSameBytes(t, Side{P: wasmP, Sink: wasmSink}, nat, td)
+	}
+	for _, mix := range []fixtures.Mix{fixtures.MixKnative, fixtures.MixAll} {
+		check(t, "", fixtures.Batch(1000, mix))
+	}
+	for _, c := range golden {
+		t.Run(c[0], func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", c[0], "input.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, c[1], td)
+		})
+	}
 }

@@ -15,7 +15,7 @@ import (
 func TestGoldenWasm(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wasmtest.Golden(t, "..", wasmConfig(c.config), filepath.Join("testdata", c.name))
+			wasmtest.Golden(t, "..", c.config, filepath.Join("testdata", c.name))
 		})
 	}
 }
@@ -26,15 +26,7 @@ func TestGoldenWasm(t *testing.T) {
 func TestGoldenBuiltin(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wasmtest.GoldenModule(t, "builtin:knative-hops", wasmConfig(c.config), filepath.Join("testdata", c.name))
+			wasmtest.GoldenModule(t, "builtin:knative-hops", c.config, filepath.Join("testdata", c.name))
 		})
 	}
-}
-
-// wasmConfig is the processor's config for a case's: "" means none.
-func wasmConfig(config string) string {
-	if config == "" {
-		return "{}"
-	}
-	return config
 }

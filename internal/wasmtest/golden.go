@@ -16,7 +16,6 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -143,10 +142,7 @@ func GoldenModule(tb testing.TB, module, configJSON, caseDir string) {
 
 // start creates and starts a wasm processor of one signal, shut down when
 // the test ends.
-func start[P interface {
-	Start(context.Context, component.Host) error
-	Shutdown(context.Context) error
-}](tb testing.TB, conf map[string]any, create func(processor.Factory, processor.Settings, component.Config) (P, error)) P {
+func start[P component.Component](tb testing.TB, conf map[string]any, create func(processor.Factory, processor.Settings, component.Config) (P, error)) P {
 	tb.Helper()
 	f := wasmprocessor.NewFactory()
 	cfg := f.CreateDefaultConfig()
@@ -154,8 +150,7 @@ func start[P interface {
 	must(tb, confmap.Validate(cfg))
 	p, err := create(f, processortest.NewNopSettings(f.Type()), cfg)
 	must(tb, err)
-	must(tb, p.Start(context.Background(), componenttest.NewNopHost()))
-	tb.Cleanup(func() { must(tb, p.Shutdown(context.Background())) })
+	Run(tb, p)
 	return p
 }
 

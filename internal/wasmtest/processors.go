@@ -34,15 +34,22 @@ func StartTraces(tb testing.TB, factory processor.Factory, conf map[string]any) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+	Run(tb, p)
+	return p, sink
+}
+
+// Run starts c with a host that provides nothing and shuts it down when
+// the test ends.
+func Run(tb testing.TB, c component.Component) {
+	tb.Helper()
+	if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		if err := p.Shutdown(context.Background()); err != nil {
+		if err := c.Shutdown(context.Background()); err != nil {
 			tb.Error(err)
 		}
 	})
-	return p, sink
 }
 
 // WasmTraces starts the wasm processor on the module at path (see

@@ -12,7 +12,6 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -42,14 +41,7 @@ func Native(tb testing.TB, process func(ptrace.Traces)) Side {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := p.Shutdown(context.Background()); err != nil {
-			tb.Error(err)
-		}
-	})
+	wasmtest.Run(tb, p)
 	return Side{P: p, Sink: sink}
 }
 

@@ -158,7 +158,9 @@ func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{
 var compilesStarted atomic.Int64
 
 // build compiles m, then drops the compilation's hold on m and on the
-// runtime.
+// runtime, before it tells the waiters: a waiter that goes on to close
+// its plugin must find only its own holds left, or the runtime would
+// outlive the last plugin by however long this goroutine waits to run.
 func (e *engine) build(m *sharedModule, bin []byte) {
 	compilesStarted.Add(1)
 	var err error
@@ -171,9 +173,9 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 		}
 		engines.Unlock()
 	}
-	close(m.ready)
 	e.releaseModule(m)
 	e.release()
+	close(m.ready)
 }
 
 // releaseModule drops one use of m, closing it after the last, which is

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,8 +164,15 @@ var compilesStarted atomic.Int64
 // outlive the last plugin by however long this goroutine waits to run.
 func (e *engine) build(m *sharedModule, bin []byte) {
 	compilesStarted.Add(1)
+	ctx := e.compileCtx
+	if isTrusted(m.key) {
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx = experimental.WithCompilationWorkers(ctx, compileWorkers())
+	}
 	var err error
-	m.compiled, err = compileSafely(e.compileCtx, e.r, rewriteDir(e.cache), bin)
+	m.compiled, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin)
 	if err != nil {
 		m.err = fmt.Errorf("not a valid Wasm module: %w", err)
 		engines.Lock()
@@ -176,6 +184,32 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 	e.releaseModule(m)
 	e.release()
 	close(m.ready)
+}
+
+// trustedModules holds the SHA-256 of each module wasmcol built itself
+// (the built-in bundle). Those compile on several goroutines, which on 2
+// cores took the default config's cold start from 2.5 s to about 1.7 s.
+// Every other module compiles on one goroutine, under compileSafely's
+// recover: wazero's compilation workers are goroutines of their own, where
+// a compiler panic a crafted module provoked could not be recovered and
+// would end the process.
+var trustedModules sync.Map
+
+// TrustModule marks bin, which must be wasmcol's own build, as safe to
+// compile on several goroutines. Only its exact bytes are trusted.
+func TrustModule(bin []byte) { trustedModules.Store(sha256.Sum256(bin), struct{}{}) }
+
+// compileWorkers is how many goroutines compile a trusted module: one per
+// core, up to four. Each holds a compiler's working memory: with one per
+// GOMAXPROCS, GOMAXPROCS=64 on 2 cores started in 3.2 s with 591 MiB of
+// RSS, against 1.7 s and 215 MiB at GOMAXPROCS=2.
+func compileWorkers() int {
+	return min(runtime.GOMAXPROCS(0), runtime.NumCPU(), 4)
+}
+
+func isTrusted(key [sha256.Size]byte) bool {
+	_, ok := trustedModules.Load(key)
+	return ok
 }
 
 // releaseModule drops one use of m, closing it after the last, which is

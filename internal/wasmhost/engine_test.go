@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
@@ -130,4 +131,20 @@ func TestCloseLeavesALateCompileItsRuntime(t *testing.T) {
 	<-m.ready
 	require.Eventually(t, func() bool { return engineOf(cache) == nil }, 10*time.Second, 10*time.Millisecond,
 		"runtime released once the compilation ended")
+}
+
+// TestTrustedModule: only the exact bytes trusted compile on several
+// goroutines, and a trusted module compiles and runs as any other.
+func TestTrustedModule(t *testing.T) {
+	bin := touchingGuest(t)
+	other := append(append([]byte(nil), bin...), 0) // any other bytes
+	TrustModule(bin)
+	assert.True(t, isTrusted(sha256.Sum256(bin)))
+	assert.False(t, isTrusted(sha256.Sum256(other)))
+	assert.GreaterOrEqual(t, compileWorkers(), 1)
+	assert.LessOrEqual(t, compileWorkers(), 4)
+
+	p, _ := ownEngine(t, bin) // a cache of its own: it compiles
+	_, err := p.ProcessTraces(context.Background(), ptrace.NewTraces())
+	require.NoError(t, err)
 }

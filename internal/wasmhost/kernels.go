@@ -60,62 +60,30 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 	if !ok {
 		return abi.ErrBounds
 	}
+	match := api.DecodeI32(stack[4])
+	if matches, ok := st.t.recall(table, field, match, key, list, out); ok {
+		return matches
+	}
 	clear(out)
-	if table == abi.TableSpan && st.t.cached(table, field, string(key)) == nil {
-		if matches, ok := st.t.selectSpans(field, string(key), &args, out); ok {
-			return matches
+	matches, ok := int32(0), false
+	if st.t.cached(table, field, string(key)) == nil {
+		matches, ok = st.t.selectFast(table, field, string(key), &args, out)
+	}
+	if !ok {
+		col, rc := st.t.kernelColumn(table, field, key)
+		if rc < 0 {
+			return rc
+		}
+		c := abi.Column(col)
+		for i := int32(0); i < n; i++ {
+			if args.test(c, int(i)) {
+				out[i/8] |= 1 << (i % 8)
+				matches++
+			}
 		}
 	}
-	col, rc := st.t.kernelColumn(table, field, key)
-	if rc < 0 {
-		return rc
-	}
-	c := abi.Column(col)
-	matches := int32(0)
-	for i := int32(0); i < n; i++ {
-		if args.test(c, int(i)) {
-			out[i/8] |= 1 << (i % 8)
-			matches++
-		}
-	}
+	st.t.remember(table, field, match, key, list, out, matches)
 	return matches
-}
-
-// selectSpans tests the fields filters select spans by most (name, kind,
-// resource, an attribute) straight on pdata, without building a column.
-// It reports false for other fields, which go through a column. The
-// results are those of the column path: TestKernelsEmulatorMatchesHost
-// compares them with the emulator, which always builds columns.
-func (t *tables) selectSpans(field int32, key string, m *matcher, out []byte) (int32, bool) {
-	matches := int32(0)
-	mark := func(i int, ok bool) {
-		if ok {
-			out[i/8] |= 1 << (i % 8)
-			matches++
-		}
-	}
-	switch field {
-	case abi.FieldName:
-		for i := range t.spans {
-			mark(i, m.testStr(t.spans[i].span.Name()))
-		}
-	case abi.FieldKind:
-		for i := range t.spans {
-			mark(i, m.testInt(int64(t.spans[i].span.Kind())))
-		}
-	case abi.FieldResource:
-		for i := range t.spans {
-			mark(i, m.testInt(int64(t.spans[i].res)))
-		}
-	case abi.FieldAttr:
-		for i := range t.spans {
-			v, ok := t.spans[i].span.Attributes().Get(key)
-			mark(i, ok && m.testValue(v))
-		}
-	default:
-		return 0, false
-	}
-	return matches, true
 }
 
 // testStr, testInt and testValue are test for a Str value, an Int value
@@ -258,8 +226,10 @@ type matcher struct {
 	// ints holds the values, sorted, when they are all Int and many
 	// (membership in a set of resources, say), for a binary search.
 	ints []uint64
-	// strs holds the Str values as strings, for tests on pdata.
-	strs []string
+	// strs holds the Str values as strings, for tests on pdata, and words
+	// the same for tests on a nameView.
+	strs  []string
+	words []strTest
 }
 
 func decodeMatch(match int32, list []byte) (matcher, int32) {
@@ -295,6 +265,7 @@ func decodeMatch(match int32, list []byte) (matcher, int32) {
 	for _, v := range m.vals {
 		if v.Tag == abi.TagStr {
 			m.strs = append(m.strs, string(v.Raw))
+			m.words = append(m.words, newStrTest(m.strs[len(m.strs)-1]))
 		}
 	}
 	if m.match == abi.MatchEqual && len(m.vals) > 4 {

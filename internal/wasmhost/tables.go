@@ -27,16 +27,20 @@ type tables struct {
 	// kcols are the columns kernels built this call, kept so that several
 	// selects over one field build it once; their buffers are reused from
 	// call to call.
-	kcols   []kernelColumn
-	kused   int
-	res     []pcommon.Resource
-	scopes  []scopeRef
-	spans   []spanRef
-	events  []eventRef
-	links   []linkRef
-	mets    []metricRef
-	points  []pointRef
-	records []logRef
+	kcols []kernelColumn
+	kused int
+	// spanNames, eventNames and memo serve selects (selectfast.go).
+	spanNames, eventNames nameView
+	memo                  []selectMemo
+	memoUsed              int
+	res                   []pcommon.Resource
+	scopes                []scopeRef
+	spans                 []spanRef
+	events                []eventRef
+	links                 []linkRef
+	mets                  []metricRef
+	points                []pointRef
+	records               []logRef
 }
 
 type scopeRef struct {
@@ -83,6 +87,9 @@ func (t *tables) reset(signal int32) {
 	t.signal = signal
 	t.built = [numTables]bool{}
 	t.kused = 0
+	t.spanNames.reset()
+	t.eventNames.reset()
+	t.memoUsed = 0
 	t.res = t.res[:0]
 	t.scopes = t.scopes[:0]
 	t.spans = t.spans[:0]

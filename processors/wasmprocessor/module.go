@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wasmcol/wasmcol/internal/ocimodule"
+	"github.com/wasmcol/wasmcol/internal/wasmhost"
 )
 
 const builtinPrefix = "builtin:"
@@ -230,7 +231,11 @@ var builtinBytes = sync.OnceValues(func() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gunzipModule(raw)
+	bin, err := gunzipModule(raw)
+	if err == nil {
+		wasmhost.TrustModule(bin) // wasmcol's own build: compiles in parallel
+	}
+	return bin, err
 })
 
 func gunzipModule(raw []byte) ([]byte, error) {

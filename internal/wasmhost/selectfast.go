@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// The selects filters make most test span and event names, span kinds and
+// resources, many times per batch: knative-hops makes about twenty selects
+// on 1,000 spans, fifteen of them on the name. Reaching each span's name
+// through pdata for every select cost about 17 ns a span in a real batch,
+// most of it cache misses on span structs spread over the heap. So the
+// first name select of a call copies every name's string header and first
+// eight bytes into flat arrays, and later ones compare words from them;
+// kinds and resources are tested through a bit set of the wanted values.
+
+// nameView is one table's names for the call, with each name's first
+// eight bytes as a little-endian word (zero-padded).
+type nameView struct {
+	built bool
+	names []string
+	heads []uint64
+}
+
+func (v *nameView) reset() {
+	clear(v.names) // drop the batch's strings
+	v.built, v.names, v.heads = false, v.names[:0], v.heads[:0]
+}
+
+func (v *nameView) add(s string) {
+	v.names = append(v.names, s)
+	v.heads = append(v.heads, headWord(s))
+}
+
+// headWord is s's first eight bytes as a little-endian word, zero-padded.
+func headWord(s string) uint64 {
+	if len(s) >= 8 {
+		return binary.LittleEndian.Uint64([]byte(s[:8])) // no allocation
+	}
+	var b [8]byte
+	copy(b[:], s)
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// nameView returns the span (or event) names of the call, building them
+// on first use.
+func (t *tables) nameView(table int32) *nameView {
+	v := &t.spanNames
+	if table == abi.TableEvent {
+		v = &t.eventNames
+	}
+	if v.built {
+		return v
+	}
+	if table == abi.TableEvent {
+		for i := range t.events {
+			v.add(t.events[i].ev.Name())
+		}
+	} else {
+		for i := range t.spans {
+			v.add(t.spans[i].span.Name())
+		}
+	}
+	v.built = true
+	return v
+}
+
+// selectOne is testHead for a select of one value, the usual case, in
+// one loop: about 1 ns a name.
+func (v *nameView) selectOne(p strTest, prefix bool, out []byte) int32 {
+	matches := int32(0)
+	names := v.names[:len(v.heads)]
+	for i, h := range v.heads {
+		var ok bool
+		if prefix {
+			ok = h&p.mask == p.head && len(names[i]) >= len(p.s) && (len(p.s) <= 8 || strings.HasPrefix(names[i][8:], p.s[8:]))
+		} else {
+			ok = h == p.head && len(names[i]) == len(p.s) && (len(p.s) <= 8 || names[i][8:] == p.s[8:])
+		}
+		if ok {
+			out[i>>3] |= 1 << (i & 7)
+			matches++
+		}
+	}
+	return matches
+}
+
+// strTest is one Str value of a select, precomputed for word comparison.
+type strTest struct {
+	s    string
+	head uint64 // headWord(s)
+	mask uint64 // the bytes of head that s fills
+}
+
+func newStrTest(s string) strTest {
+	mask := ^uint64(0)
+	if len(s) < 8 {
+		mask = 1<<(8*len(s)) - 1
+	}
+	return strTest{s: s, head: headWord(s), mask: mask}
+}
+
+// testHead is testStr on a name and its head word.
+func (m *matcher) testHead(name string, head uint64) bool {
+	switch m.match {
+	case abi.MatchPresent:
+		return true
+	case abi.MatchPrefix:
+		for _, p := range m.words {
+			if head&p.mask == p.head && len(name) >= len(p.s) && (len(p.s) <= 8 || strings.HasPrefix(name[8:], p.s[8:])) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range m.words {
+		if head == p.head && len(name) == len(p.s) && (len(p.s) <= 8 || name[8:] == p.s[8:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// intSet is the select's values as a set when they are all Ints in
+// [0, limit), or nil, for the general test to decide.
+func (m *matcher) intSet(limit int) []bool {
+	if m.match != abi.MatchEqual {
+		return nil
+	}
+	set := make([]bool, limit)
+	for _, v := range m.vals {
+		if v.Tag != abi.TagInt || v.Bits >= uint64(limit) {
+			return nil
+		}
+		set[v.Bits] = true
+	}
+	return set
+}
+
+// in reports whether n is in an intSet. A kind from the wire may be any
+// int32, hence the bound.
+func in(set []bool, n int32) bool { return uint32(n) < uint32(len(set)) && set[n] }
+
+// selectFast tests the fields filters select by most (span and event
+// names, span kind, resource, a span attribute) without building a
+// column. It reports false for other fields, which go through a column.
+// The results are those of the column path: TestKernelsEmulatorMatchesHost
+// compares them with the emulator, which always builds columns.
+func (t *tables) selectFast(table, field int32, key string, m *matcher, out []byte) (int32, bool) {
+	matches := int32(0)
+	mark := func(i int, ok bool) {
+		if ok {
+			out[i/8] |= 1 << (i % 8)
+			matches++
+		}
+	}
+	switch {
+	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):
+		v := t.nameView(table)
+		if len(m.words) == 1 && m.match != abi.MatchPresent {
+			return v.selectOne(m.words[0], m.match == abi.MatchPrefix, out), true
+		}
+		for i, h := range v.heads {
+			mark(i, m.testHead(v.names[i], h))
+		}
+	case table != abi.TableSpan:
+		return 0, false
+	case field == abi.FieldKind:
+		if set := m.intSet(abi.SpanKindConsumer + 1); set != nil {
+			for i := range t.spans {
+				mark(i, in(set, int32(t.spans[i].span.Kind())))
+			}
+			break
+		}
+		for i := range t.spans {
+			mark(i, m.testInt(int64(t.spans[i].span.Kind())))
+		}
+	case field == abi.FieldResource:
+		if set := m.intSet(len(t.res)); set != nil {
+			for i := range t.spans {
+				mark(i, in(set, t.spans[i].res))
+			}
+			break
+		}
+		for i := range t.spans {
+			mark(i, m.testInt(int64(t.spans[i].res)))
+		}
+	case field == abi.FieldAttr:
+		for i := range t.spans {
+			v, ok := t.spans[i].span.Attributes().Get(key)
+			mark(i, ok && m.testValue(v))
+		}
+	default:
+		return 0, false
+	}
+	return matches, true
+}
+
+// A guest may ask the same select twice in one call (knative-hops asks
+// which spans have messaging.destination.name for two selections); the
+// second is answered from the first. Only small selections are kept.
+const (
+	maxSelectMemo     = 16
+	maxSelectMemoBits = 16 << 10 // bytes of bitmap: 131,072 items
+)
+
+type selectMemo struct {
+	table, field, match int32
+	key, list, bits     []byte
+	matches             int32
+}
+
+// recall copies a select made earlier in the call into out, if there was one.
+func (t *tables) recall(table, field, match int32, key, list, out []byte) (int32, bool) {
+	for i := range t.memo[:t.memoUsed] {
+		s := &t.memo[i]
+		if s.table == table && s.field == field && s.match == match && len(s.bits) == len(out) &&
+			bytes.Equal(s.key, key) && bytes.Equal(s.list, list) {
+			copy(out, s.bits)
+			return s.matches, true
+		}
+	}
+	return 0, false
+}
+
+// remember keeps a select's result for the rest of the call.
+func (t *tables) remember(table, field, match int32, key, list, bits []byte, matches int32) {
+	if len(bits) > maxSelectMemoBits || len(key)+len(list) > maxSelectMemoBits || t.memoUsed == maxSelectMemo {
+		return
+	}
+	if t.memoUsed == len(t.memo) {
+		t.memo = append(t.memo, selectMemo{})
+	}
+	s := &t.memo[t.memoUsed]
+	t.memoUsed++
+	s.table, s.field, s.match, s.matches = table, field, match, matches
+	s.key = append(s.key[:0], key...)
+	s.list = append(s.list[:0], list...)
+	s.bits = append(s.bits[:0], bits...)
+}

@@ -108,13 +108,16 @@ bench: tools wasm distro
 	cd distro && go test -run '^$$' -bench . -benchtime 1x ./internal/footprint/ | tee -a ../.cache/bench.txt
 	@go run ./internal/cmd/benchtable < .cache/bench.txt
 
-# Where a built-in filter's time goes as Wasm: the guest's own code, each
-# host function, and the host's work around the call, per batch of
-# FILTER (comma-separated: modules are run in alternating rounds for a
-# before/after in one run). GUEST_PROFILE_MODE=counts lists the guest
-# functions called most per batch. See BENCHMARKS.md.
+# Where a built-in filter's time goes as Wasm, per batch of FILTER: by
+# default (pprof) the guest's own code against the host's Go code, by
+# host function, from Go's CPU profiler with nothing added to the guest.
+# GUEST_PROFILE_MODE=split times the guest, each host function and the
+# work around the call with function listeners (FILTER comma-separated
+# runs modules in alternating rounds, a before/after in one run);
+# GUEST_PROFILE_MODE=counts lists the guest functions called most per
+# batch. See BENCHMARKS.md.
 FILTER ?= knative-hops
-GUEST_PROFILE_MODE ?= split
+GUEST_PROFILE_MODE ?= pprof
 guest-profile:
 	cd examples && go run ./internal/guestprofile -filter $(FILTER) -mode $(GUEST_PROFILE_MODE)
 

@@ -41,6 +41,12 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 	if !ok1 || !ok2 {
 		return abi.ErrBounds
 	}
+	// The request is copied out of guest memory before anything is
+	// written to out, which may overlap it: the values tested, and the
+	// request the memo files the answer under, are what the guest asked.
+	st.t.selKey = append(st.t.selKey[:0], key...)
+	st.t.selList = append(st.t.selList[:0], list...)
+	key, list = st.t.selKey, st.t.selList
 	args, rc := decodeMatch(api.DecodeI32(stack[4]), list)
 	if rc < 0 {
 		return rc

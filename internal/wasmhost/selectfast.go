@@ -207,6 +207,9 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 const (
 	maxSelectMemo     = 16
 	maxSelectMemoBits = 16 << 10 // bytes of bitmap: 131,072 items
+	// maxKeptMemo is what the memo and the request copies may keep from
+	// one call to the next.
+	maxKeptMemo = 64 << 10
 )
 
 type selectMemo struct {

@@ -3,10 +3,16 @@
 package wasmhost
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
@@ -117,4 +123,213 @@ func TestSelectMemo(t *testing.T) {
 	tb.reset(abi.SignalTraces)
 	_, ok = tb.recall(abi.TableSpan, abi.FieldAttr, abi.MatchPresent, []byte("k"), []byte{0, 0, 0, 0}, out)
 	require.False(t, ok, "a new call forgets")
+}
+
+// selectCaller runs hostSelect as a guest would, on a real module's
+// memory: the key at 0, the list and out where the test puts them.
+type selectCaller struct {
+	mod  api.Module
+	st   *callState
+	call context.Context
+}
+
+func newSelectCaller(t *testing.T) *selectCaller {
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { r.Close(ctx) })
+	mod, err := r.Instantiate(ctx, oneMemoryPage)
+	require.NoError(t, err)
+	st := &callState{limits: limits{maxEdits: 1 << 20}, guard: newGuard(StackLimit)}
+	return &selectCaller{mod: mod, st: st, call: context.WithValue(ctx, stateKey{}, st)}
+}
+
+func (c *selectCaller) batch(td ptrace.Traces) {
+	c.st.end()
+	c.st.begin(abi.SignalTraces)
+	c.st.t.traces = td
+}
+
+func (c *selectCaller) sel(table, field int32, key string, match int32, list []byte, listPtr, outPtr, outLen uint32) (int32, []byte) {
+	m := c.mod.Memory()
+	m.Write(0, []byte(key))
+	m.Write(listPtr, list)
+	stack := []uint64{uint64(table), uint64(field), 0, uint64(len(key)), uint64(match), uint64(listPtr), uint64(len(list)), uint64(outPtr), uint64(outLen)}
+	inBatch(hostSelect)(c.call, c.mod, stack)
+	out, _ := m.Read(outPtr, outLen)
+	return api.DecodeI32(stack[0]), bytes.Clone(out)
+}
+
+// columnPathSelect is the select on a fresh index of td by the column
+// path alone: no name view, no memo.
+func columnPathSelect(td ptrace.Traces, table, field int32, key string, match int32, list []byte) (int32, []byte) {
+	var tb tables
+	tb.reset(abi.SignalTraces)
+	tb.traces = td
+	n := tb.count(table)
+	if n < 0 {
+		return n, nil
+	}
+	m, rc := decodeMatch(match, list)
+	if rc < 0 {
+		return rc, nil
+	}
+	if field == abi.FieldAttrs {
+		return abi.ErrArgument, nil
+	}
+	col, rc := tb.build1(nil, table, field, key)
+	if rc < 0 {
+		return rc, nil
+	}
+	out, k := make([]byte, selectionLen(n)), int32(0)
+	for i := range int(n) {
+		if m.test(abi.Column(col), i) {
+			out[i/8] |= 1 << (i % 8)
+			k++
+		}
+	}
+	return k, out
+}
+
+var edgeNames = []string{"", "a", "ab", "ab\x00", "a\x00", "\x00", "\x00\x00", "1234567", "12345678", "123456789",
+	"12345678\x00", "broker:", "broker:x", "broker:default.default", "queue", "queue_proxy",
+	"\xff\xff\xff\xff\xff\xff\xff\xff", "\xff\xff\xff\xff\xff\xff\xff\xff\xff"}
+
+func randomTraces(rng *rand.Rand) ptrace.Traces {
+	td := ptrace.NewTraces()
+	kinds := []int32{0, 1, 2, 3, 4, 5, 6, 7, -1, -6, math.MaxInt32, math.MinInt32, 255, 256}
+	for range 1 + rng.Intn(4) {
+		rs := td.ResourceSpans().AppendEmpty()
+		for range rng.Intn(3) {
+			spans := rs.ScopeSpans().AppendEmpty().Spans()
+			for range rng.Intn(12) {
+				s := spans.AppendEmpty()
+				s.SetName(edgeNames[rng.Intn(len(edgeNames))])
+				s.SetKind(ptrace.SpanKind(kinds[rng.Intn(len(kinds))]))
+				s.Attributes().PutStr("k", edgeNames[rng.Intn(len(edgeNames))])
+				for range rng.Intn(3) {
+					s.Events().AppendEmpty().SetName(edgeNames[rng.Intn(len(edgeNames))])
+				}
+			}
+		}
+	}
+	return td
+}
+
+func randomList(rng *rand.Rand, match int32) []byte {
+	if match == abi.MatchPresent {
+		return abi.AppendU32(nil, 0)
+	}
+	count := rng.Intn(7)
+	b := abi.AppendU32(nil, uint32(count))
+	ints := []int64{0, 1, 2, 3, 4, 5, 6, -1, 42, math.MaxInt32, math.MinInt32, 1 << 32, -(1 << 32) + 1}
+	for range count {
+		switch {
+		case match == abi.MatchPrefix || rng.Intn(2) == 0:
+			s := edgeNames[rng.Intn(len(edgeNames))]
+			if match == abi.MatchPrefix && len(s) > 0 {
+				s = s[:rng.Intn(len(s)+1)]
+			}
+			b = abi.AppendStrValue(b, s)
+		case rng.Intn(4) == 0:
+			b = abi.AppendBytesValue(b, []byte("ab"))
+		default:
+			b = abi.AppendIntValue(b, ints[rng.Intn(len(ints))])
+		}
+	}
+	return b
+}
+
+// TestSelectDifferential: hostSelect, with its fast paths and memo,
+// answers as the column path does on random batches and requests (bad
+// tables and fields, kinds outside the enum, mixed lists), a third of
+// them repeats that the memo answers.
+func TestSelectDifferential(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	c := newSelectCaller(t)
+	tables := []int32{abi.TableSpan, abi.TableEvent, abi.TableLink, abi.TableScope, abi.TableResource, abi.TableLog, 0, 99, -1}
+	fields := []int32{abi.FieldName, abi.FieldKind, abi.FieldResource, abi.FieldAttr, abi.FieldParent, abi.FieldTime, abi.FieldAttrs, 0, 99, -1}
+	type request struct {
+		table, field int32
+		key          string
+		match        int32
+		list         []byte
+	}
+	for batch := range 300 {
+		td := randomTraces(rng)
+		c.batch(td)
+		var asked []request
+		for range 40 {
+			var q request
+			if len(asked) > 0 && rng.Intn(3) == 0 {
+				q = asked[rng.Intn(len(asked))]
+			} else {
+				q = request{table: tables[rng.Intn(len(tables))], field: fields[rng.Intn(len(fields))]}
+				if rng.Intn(3) > 0 {
+					q.table = []int32{abi.TableSpan, abi.TableEvent}[rng.Intn(2)]
+					q.field = []int32{abi.FieldName, abi.FieldKind, abi.FieldResource, abi.FieldAttr}[rng.Intn(4)]
+				}
+				q.key = []string{"", "k", "x"}[rng.Intn(3)]
+				q.match = int32(1 + rng.Intn(3))
+				q.list = randomList(rng, q.match)
+				asked = append(asked, q)
+			}
+			want, wantBits := columnPathSelect(td, q.table, q.field, q.key, q.match, q.list)
+			got, gotBits := c.sel(q.table, q.field, q.key, q.match, q.list, 8192, 32768, 64)
+			require.Equal(t, want, got, "batch %d: %+v", batch, q)
+			if want >= 0 {
+				require.Equal(t, wantBits, gotBits[:len(wantBits)], "batch %d: %+v", batch, q)
+			}
+		}
+	}
+}
+
+// TestSelectOutOverlapsRequest: the ABI lets out overlap the list. The
+// answer must be to the list as the guest wrote it, and the memo must file
+// it under that list, not under what the bitmap overwrote it with.
+func TestSelectOutOverlapsRequest(t *testing.T) {
+	c := newSelectCaller(t)
+	// Span i is "abcd" when bit i of 'z' (0x7a) is set, "zbcd" otherwise:
+	// the bitmap of "abcd" is the byte 'z'.
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := range 8 {
+		name := "zbcd"
+		if 'z'&(1<<i) != 0 {
+			name = "abcd"
+		}
+		spans.AppendEmpty().SetName(name)
+	}
+	c.batch(td)
+	abcd := abi.AppendStrValue(abi.AppendU32(nil, 1), "abcd")
+	const listPtr = 8192
+	// out is the list's 'a' (after the count, the tag and the length).
+	n, _ := c.sel(abi.TableSpan, abi.FieldName, "", abi.MatchEqual, abcd, listPtr, listPtr+9, 1)
+	require.Equal(t, int32(5), n)
+	zbcd := abi.AppendStrValue(abi.AppendU32(nil, 1), "zbcd")
+	want, wantBits := columnPathSelect(td, abi.TableSpan, abi.FieldName, "", abi.MatchEqual, zbcd)
+	got, gotBits := c.sel(abi.TableSpan, abi.FieldName, "", abi.MatchEqual, zbcd, 16384, 32768, 1)
+	require.Equal(t, want, got, "zbcd answered with abcd's count")
+	require.Equal(t, wantBits, gotBits)
+}
+
+// TestSelectMemoBounded: what the memo keeps after a call is bounded by
+// maxKeptMemo, however large the call's selects were.
+func TestSelectMemoBounded(t *testing.T) {
+	c := newSelectCaller(t)
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("a")
+	c.batch(td)
+	for i := range maxSelectMemo {
+		s := make([]byte, maxSelectMemoBits-4-1-4)
+		s[0] = byte(i)
+		rc, _ := c.sel(abi.TableSpan, abi.FieldName, "", abi.MatchPrefix, abi.AppendStrValue(abi.AppendU32(nil, 1), string(s)), 8192, 32768, 1)
+		require.Zero(t, rc)
+	}
+	require.Equal(t, maxSelectMemo, c.st.t.memoUsed, "every select was remembered")
+	c.st.end()
+	kept := cap(c.st.t.selKey) + cap(c.st.t.selList)
+	for _, m := range c.st.t.memo {
+		kept += cap(m.key) + cap(m.list) + cap(m.bits)
+	}
+	require.LessOrEqual(t, kept, maxKeptMemo)
 }

@@ -41,6 +41,10 @@ type tables struct {
 	mets                  []metricRef
 	points                []pointRef
 	records               []logRef
+
+	// selKey and selList hold the current select's request, copied out of
+	// guest memory.
+	selKey, selList []byte
 }
 
 type scopeRef struct {
@@ -119,6 +123,16 @@ func (t *tables) release() {
 		if kept += cap(t.kcols[i].data); kept > maxKeptKernelBuf {
 			t.kcols[i].data = nil
 		}
+	}
+	// So do the memo's and the request copies, while small: sixteen large
+	// selects would otherwise leave half a MiB behind in every instance,
+	// outside any budget.
+	kept = cap(t.selKey) + cap(t.selList)
+	for _, m := range t.memo {
+		kept += cap(m.key) + cap(m.list) + cap(m.bits)
+	}
+	if kept > maxKeptMemo {
+		t.memo, t.selKey, t.selList = nil, nil, nil
 	}
 }
 

@@ -246,10 +246,9 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 // compileSafely rewrites and compiles bin, turning a panic in the
 // rewriter or the compiler, which a crafted module might provoke, into an
 // error rather than a crash: it runs on a goroutine of its own, where
-// nothing else would recover it. wazero can compile on several goroutines
-// (experimental.WithCompilationWorkers; two took the default config's
-// cold start from 2.5 to 1.9 s), but a panic on one of its workers cannot
-// be recovered here and would end the process: so one.
+// nothing else would recover it. wazero's own compilation workers, which
+// ctx may ask for, are goroutines this recover does not cover: build asks
+// for them only for trusted modules (TrustModule).
 // The rewrite goes through the rewrite cache in dir, if any (NewDiskCache).
 func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte) (m wazero.CompiledModule, err error) {
 	defer func() {

@@ -132,11 +132,13 @@ func (m *matcher) intSet(limit int) []bool {
 	if m.match != abi.MatchEqual {
 		return nil
 	}
-	set := make([]bool, limit)
 	for _, v := range m.vals {
 		if v.Tag != abi.TagInt || v.Bits >= uint64(limit) {
 			return nil
 		}
+	}
+	set := make([]bool, limit) // only once the values qualify
+	for _, v := range m.vals {
 		set[v.Bits] = true
 	}
 	return set

@@ -80,6 +80,13 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 		if rc < 0 {
 			return rc
 		}
+		// Kernel columns count against the host memory budget as results
+		// do: sixteen of them on a large batch are many times one column.
+		if st.t.kernelBytes() > st.limits.maxResult || !st.settle() {
+			st.t.dropKernelColumns()
+			st.settle()
+			return abi.ErrTooLarge
+		}
 		c := abi.Column(col)
 		for i := int32(0); i < n; i++ {
 			if args.test(c, int(i)) {
@@ -213,6 +220,20 @@ func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
 		t.kused++
 	}
 	return data, 0
+}
+
+// kernelBytes is what the kernel columns hold, kept ones included.
+func (t *tables) kernelBytes() int {
+	n := 0
+	for i := range t.kcols {
+		n += cap(t.kcols[i].data)
+	}
+	return n
+}
+
+// dropKernelColumns frees every kernel column.
+func (t *tables) dropKernelColumns() {
+	t.kcols, t.kused = nil, 0
 }
 
 // cached is the column a kernel built this call, or nil.

@@ -5,16 +5,23 @@ package wasmhost
 import "github.com/wasmcol/wasmcol/wasm-sdk/abi"
 
 // A replacement batch (otlp_set) is decoded by pdata after the call. A few
-// bytes of protobuf can stand for a whole object (an empty span is two
-// bytes), so its size alone does not bound what it decodes into, and
+// bytes of protobuf can stand for far more memory: an empty span is two
+// bytes on the wire and about 220 on the host, a byte of a packed varint
+// array eight. Its size alone does not bound what it decodes into, and
 // pdata's decoder recurses once per level of nesting. The payload is
-// therefore walked first: it may hold at most one message per
-// bytesPerObject bytes of its cap, nested at most maxOTLPDepth deep.
+// therefore walked first and what it may decode into is reckoned, whatever
+// the schema, against the whole host memory budget: bytesPerObject for
+// every message, eight bytes for every varint and for every byte of a
+// string or bytes field (which may be a packed varint array). Messages may
+// nest at most maxOTLPDepth deep.
 const (
 	maxOTLPDepth = 24
 	// bytesPerObject is what one decoded message is reckoned to cost on
-	// the host: the payload cap divided by it is the object cap.
-	bytesPerObject = 64
+	// the host: an empty span, the largest common one, costs about 220.
+	bytesPerObject = 256
+	// bytesPerScalar is the most a varint, or one byte of a packed array,
+	// decodes into: a uint64.
+	bytesPerScalar = 8
 )
 
 // stageOTLP keeps a replacement batch; it is decoded only if the call
@@ -23,7 +30,7 @@ func (st *callState) stageOTLP(p []byte) int32 {
 	if len(p) > st.limits.maxOTLP {
 		return abi.ErrTooLarge
 	}
-	w := protoWalker{objects: st.limits.maxOTLP / bytesPerObject, guard: st.guard}
+	w := protoWalker{budget: st.limits.maxDecoded, guard: st.guard}
 	switch w.walk(p, 0) {
 	case walkTooBig:
 		return abi.ErrTooLarge
@@ -51,14 +58,15 @@ const (
 // everything the wire format allows, since pdata's decoder does: varints
 // and lengths of up to ten bytes, and groups, which it skips by scanning
 // (recursively) to their end. Every length-delimited field whose contents
-// parse as a message counts against objects and is walked in turn (empty
-// ones count too: an empty span is an empty field), so the count bounds the
-// messages any schema could decode p into. Messages may nest
+// parse as a message is charged bytesPerObject against budget and is walked
+// in turn (empty ones count too: an empty span is an empty field); other
+// length-delimited contents and varints are charged bytesPerScalar a byte
+// or a varint. So the charge bounds what any schema could decode p into. Messages may nest
 // maxOTLPDepth deep; groups, which pdata skips without recursion, may not
 // hide them. Each level re-reads its fields, so the walk
 // reads p at most maxOTLPDepth times; it checks the deadline as it goes.
 type protoWalker struct {
-	objects int
+	budget  int
 	scanned int
 	guard   *guard
 }
@@ -84,6 +92,7 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 		switch tag & 7 {
 		case 0:
 			r.leb(10)
+			w.budget -= bytesPerScalar // a repeated varint decodes into a uint64
 		case 1:
 			r.bytes(8)
 		case 5:
@@ -113,7 +122,7 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 		if r.err != nil {
 			return walkBad
 		}
-		if w.objects < 0 {
+		if w.budget < 0 {
 			return walkTooBig
 		}
 	}
@@ -127,13 +136,13 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 // bytes, or a message that counts and is walked.
 func (w *protoWalker) lengthDelimited(sub []byte, depth int) walkResult {
 	if len(sub) == 0 {
-		w.objects--
+		w.budget -= bytesPerObject
 		return walkOK
 	}
 	if depth+1 >= maxOTLPDepth {
 		// Too deep to walk further: if it is a message at all, pdata
 		// would recurse into it.
-		flat := protoWalker{objects: 1 << 30}
+		flat := protoWalker{budget: 1 << 62}
 		if flat.fields(sub, depth+1, false) == walkOK {
 			return walkTooBig
 		}
@@ -141,13 +150,14 @@ func (w *protoWalker) lengthDelimited(sub []byte, depth int) walkResult {
 	}
 	probe := *w
 	switch probe.walk(sub, depth+1) {
-	case walkBad: // a string or bytes
+	case walkBad: // a string or bytes, or a packed array
 		w.scanned = probe.scanned
+		w.budget -= bytesPerScalar * len(sub)
 	case walkTooBig:
 		return walkTooBig
 	default:
 		*w = probe
-		w.objects--
+		w.budget -= bytesPerObject
 	}
 	return walkOK
 }

@@ -139,7 +139,7 @@ func newSelectCaller(t *testing.T) *selectCaller {
 	t.Cleanup(func() { r.Close(ctx) })
 	mod, err := r.Instantiate(ctx, oneMemoryPage)
 	require.NoError(t, err)
-	st := &callState{limits: limits{maxEdits: 1 << 20}, guard: newGuard(StackLimit)}
+	st := &callState{limits: limitsFor(64 << 20), shared: &shared{mem: &hostMemory{limit: 64 << 20}}, guard: newGuard(StackLimit)}
 	return &selectCaller{mod: mod, st: st, call: context.WithValue(ctx, stateKey{}, st)}
 }
 

@@ -41,10 +41,14 @@ type limits struct {
 	maxResult int // a column, otlp_get, kv_get or config result
 	maxEdits  int // staged edit lists, all together
 	maxOTLP   int // an otlp_set payload
+	// maxDecoded is what an otlp_set payload may decode into, reckoned
+	// as otlpset.go describes: the replacement batch is the batch, not a
+	// buffer, but a guest should not make it larger than the budget.
+	maxDecoded int
 }
 
 func limitsFor(budget int64) limits {
-	return limits{maxResult: int(budget / 2), maxEdits: int(budget / 4), maxOTLP: int(budget / 4)}
+	return limits{maxResult: int(budget / 2), maxEdits: int(budget / 4), maxOTLP: int(budget / 4), maxDecoded: int(budget)}
 }
 
 // hostMemory is the budget every instance of one plugin shares for the
@@ -68,7 +72,7 @@ func (h *hostMemory) give(n int64) { h.used.Add(-n) }
 // settle brings held in line with the buffers' capacities. It reports
 // false, having taken nothing, when growth would pass the budget.
 func (st *callState) settle() bool {
-	now := int64(cap(st.result) + cap(st.edits) + cap(st.otlp))
+	now := int64(cap(st.result) + cap(st.edits) + cap(st.otlp) + st.t.kernelBytes())
 	if d := now - st.held; d > 0 && !st.shared.mem.take(d) {
 		return false
 	} else if d < 0 {
@@ -143,6 +147,7 @@ func (st *callState) end() {
 // release gives back everything the instance held; it is being discarded.
 func (st *callState) release() {
 	st.result, st.edits, st.otlp = nil, nil, nil
+	st.t.dropKernelColumns()
 	st.settle()
 }
 

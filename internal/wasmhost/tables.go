@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"unsafe"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
@@ -117,6 +118,14 @@ func (t *tables) release() {
 	clear(t.records)
 	t.traces, t.metrics, t.logs = ptrace.Traces{}, pmetric.Metrics{}, plog.Logs{}
 	t.reset(0)
+	// The index of one huge batch is not kept for the next, as callState.end
+	// does for its buffers: 200,000 events would pin 4.6 MiB to the
+	// instance.
+	t.res, t.scopes, t.spans = trimmed(t.res), trimmed(t.scopes), trimmed(t.spans)
+	t.events, t.links, t.mets = trimmed(t.events), trimmed(t.links), trimmed(t.mets)
+	t.points, t.records = trimmed(t.points), trimmed(t.records)
+	t.spanNames.names, t.spanNames.heads = trimmed(t.spanNames.names), trimmed(t.spanNames.heads)
+	t.eventNames.names, t.eventNames.heads = trimmed(t.eventNames.names), trimmed(t.eventNames.heads)
 	// Kernel column buffers stay for the next call, within a budget.
 	kept := 0
 	for i := range t.kcols {
@@ -383,4 +392,16 @@ func (t *tables) parent(table, i int32) int32 {
 		return t.records[i].scope
 	}
 	return -1
+}
+
+// maxKeptIndex is the most one of the index's slices keeps between calls.
+const maxKeptIndex = 4 << 20
+
+// trimmed is s, or nil when it holds more than maxKeptIndex bytes.
+func trimmed[T any](s []T) []T {
+	var zero T
+	if cap(s)*int(unsafe.Sizeof(zero)) > maxKeptIndex {
+		return nil
+	}
+	return s
 }

@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -155,8 +156,9 @@ func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{
 	return nil, err
 }
 
-// compilesStarted counts the compilations begun, for tests.
-var compilesStarted atomic.Int64
+// compilesStarted counts the compilations begun, and compilesAbandoned
+// those skipped because no start waited for them any more, for tests.
+var compilesStarted, compilesAbandoned atomic.Int64
 
 // build compiles m, then drops the compilation's hold on m and on the
 // runtime, before it tells the waiters: a waiter that goes on to close
@@ -164,6 +166,24 @@ var compilesStarted atomic.Int64
 // outlive the last plugin by however long this goroutine waits to run.
 func (e *engine) build(m *sharedModule, bin []byte) {
 	compilesStarted.Add(1)
+	queued := false
+	select {
+	case compileSlots <- struct{}{}:
+	default:
+		queued = true
+		compileSlots <- struct{}{}
+	}
+	defer func() { <-compileSlots }()
+	// A compilation that had to queue is skipped if nobody waits for it
+	// any more; one that starts at once runs, to serve the next start.
+	if queued && e.abandoned(m) {
+		compilesAbandoned.Add(1)
+		m.err = errCompileAbandoned
+		e.releaseModule(m)
+		e.release()
+		close(m.ready)
+		return
+	}
 	ctx := e.compileCtx
 	if isTrusted(m.key) {
 		if ctx == nil {
@@ -184,6 +204,31 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 	e.releaseModule(m)
 	e.release()
 	close(m.ready)
+}
+
+// compileSlots bounds the compilations running at once in the process. A
+// compilation cannot be stopped: one whose starts all gave up (its 60 s
+// deadline passed, its processor shut down) runs to its end. Without a
+// bound, a module reloaded every few seconds whose compile outlasts the
+// deadline would pile compilations up, each holding its memory; with
+// one, they queue, and a queued one nobody waits for any more is skipped.
+var compileSlots = make(chan struct{}, 2)
+
+var errCompileAbandoned = errors.New("compilation abandoned: every start waiting for it gave up")
+
+// abandoned reports whether nothing but the compilation itself holds m,
+// and if so takes m out of the engine, so that a later start compiles
+// afresh rather than waiting on a compilation that will not run.
+func (e *engine) abandoned(m *sharedModule) bool {
+	engines.Lock()
+	defer engines.Unlock()
+	if m.refs > 1 {
+		return false
+	}
+	if e.modules[m.key] == m {
+		delete(e.modules, m.key)
+	}
+	return true
 }
 
 // trustedModules holds the SHA-256 of each module wasmcol built itself

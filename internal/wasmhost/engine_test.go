@@ -152,3 +152,31 @@ func TestTrustedModule(t *testing.T) {
 	_, err := p.ProcessTraces(context.Background(), ptrace.NewTraces())
 	require.NoError(t, err)
 }
+
+// TestAbandonedCompileIsSkipped: with every compilation slot taken, a
+// start that gives up leaves its compilation queued; when a slot frees,
+// that compilation is skipped rather than run for no one, and a later
+// start of the same module compiles it.
+func TestAbandonedCompileIsSkipped(t *testing.T) {
+	bin := append(bytes.Clone(touchingGuest(t)), 0, 8, 7, 'a', 'b', 'a', 'n', 'd', 'o', 'n')
+	for range cap(compileSlots) {
+		compileSlots <- struct{}{}
+	}
+	cache := wazero.NewCompilationCache()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	abandonedBefore := compilesAbandoned.Load()
+	_, err := New(ctx, Options{Source: t.Name(), Module: bin, PoolSize: 1, Cache: cache})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	for range cap(compileSlots) {
+		<-compileSlots
+	}
+	require.Eventually(t, func() bool { return compilesAbandoned.Load() == abandonedBefore+1 }, 5*time.Second, 10*time.Millisecond,
+		"the queued compilation was skipped")
+	p, err := New(context.Background(), Options{Source: t.Name(), Module: bin, PoolSize: 1, Cache: cache})
+	require.NoError(t, err)
+	_, err = p.ProcessTraces(context.Background(), ptrace.NewTraces())
+	require.NoError(t, err)
+	require.NoError(t, p.Close(context.Background()))
+	require.Eventually(t, func() bool { return engineOf(cache) == nil }, 5*time.Second, 10*time.Millisecond, "the runtime is released")
+}

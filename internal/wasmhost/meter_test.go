@@ -96,6 +96,49 @@ func TestMeterRefusesLoopVariableBomb(t *testing.T) {
 	require.ErrorContains(t, err, "nested loops")
 }
 
+// Loops nested without touching a local are as costly to compile once
+// every header holds the rewrite's check (9,999 of them took 18 s), and
+// many functions each under the per-function bound add up: both are
+// refused, while the same shapes at a tenth of the size compile quickly.
+func TestMeterRefusesNestedLoopBombs(t *testing.T) {
+	nested := func(funcs, depth int) string {
+		var b strings.Builder
+		b.WriteString("(module\n")
+		for range funcs {
+			b.WriteString("(func\n" + strings.Repeat("loop\n", depth) + strings.Repeat("end\n", depth) + ")\n")
+		}
+		b.WriteString(")")
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name         string
+		funcs, depth int
+		refused      string
+	}{
+		{"one function, 2,000 deep", 1, 2000, "nested loops"},
+		{"twenty functions, 700 deep", 20, 700, "in all functions"},
+		{"one function, 200 deep", 1, 200, ""},
+		{"two functions, 700 deep", 2, 700, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := watModule(t, nested(tc.funcs, tc.depth), false)
+			out, err := instrument(bin, testLimits)
+			if tc.refused != "" {
+				require.ErrorContains(t, err, tc.refused)
+				return
+			}
+			require.NoError(t, err)
+			ctx := context.Background()
+			r := wazero.NewRuntime(ctx)
+			defer r.Close(ctx)
+			began := time.Now()
+			_, err = r.CompileModule(ctx, out)
+			require.NoError(t, err)
+			require.Less(t, time.Since(began), 5*time.Second)
+		})
+	}
+}
+
 // runGuest runs bin as a plugin with a short timeout and returns how long
 // one batch took and its error.
 func runGuest(t *testing.T, bin []byte, timeout time.Duration) (time.Duration, error) {

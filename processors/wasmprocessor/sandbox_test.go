@@ -430,6 +430,12 @@ func TestSandboxHostileGuests(t *testing.T) {
 
 		// The module's shape.
 		{name: "locals past the limit", module: gen("too_many_locals", localsPastLimit), refused: []string{"more than 50000 locals"}},
+		// 18 s to compile before they were refused, and 40 of them held
+		// the start for the whole 60 s compile deadline.
+		{name: "nested empty loops", module: gen("nested_loops", func() []byte { return nestedLoopsBomb(1, 9_999) }),
+			refused: []string{"nested loops"}},
+		{name: "nested loops in many functions", module: gen("nested_loops_funcs", func() []byte { return nestedLoopsBomb(40, 700) }),
+			refused: []string{"in all functions"}},
 		{name: "types times multi-value functions", module: gen("type_bomb", func() []byte { return typeBomb(1_000_000, 50_000) }),
 			shape: true, startWithin: 65 * time.Second, kinds: map[string]int64{}},
 		{name: "locals times functions", module: gen("locals_bomb", func() []byte { return localsBomb(8_000) }),

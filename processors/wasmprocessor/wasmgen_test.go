@@ -209,3 +209,23 @@ func localsBomb(n int) []byte {
 	return abiModule(abiParts{funcTypes: append([]int{typeAttack}, funcTypes...),
 		bodies: append(funcBody(nil, attack), bodies...), attack: firstExtraFn})
 }
+
+// nestedLoopsBomb has nFuncs functions, each of depth empty loops nested
+// inside one another: cheap to write, quadratic for wazero to compile
+// once every loop header holds the rewrite's check.
+func nestedLoopsBomb(nFuncs, depth int) []byte {
+	funcTypes := make([]int, nFuncs)
+	var bodies []byte
+	for i := range funcTypes {
+		funcTypes[i] = typeAttack
+		body := []byte{0}
+		for range depth {
+			body = append(body, 0x03, 0x40)
+		}
+		for range depth {
+			body = append(body, 0x0B)
+		}
+		bodies = funcBody(bodies, append(body, 0x0B))
+	}
+	return abiModule(abiParts{funcTypes: funcTypes, bodies: bodies, attack: firstExtraFn})
+}

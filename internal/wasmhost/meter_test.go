@@ -5,7 +5,9 @@ package wasmhost
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +125,110 @@ func TestMeterRefusesNestedLoopBombs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := watModule(t, nested(tc.funcs, tc.depth), false)
 			out, err := instrument(bin, testLimits)
+			if tc.refused != "" {
+				require.ErrorContains(t, err, tc.refused)
+				return
+			}
+			require.NoError(t, err)
+			ctx := context.Background()
+			r := wazero.NewRuntime(ctx)
+			defer r.Close(ctx)
+			began := time.Now()
+			_, err = r.CompileModule(ctx, out)
+			require.NoError(t, err)
+			require.Less(t, time.Since(began), 5*time.Second)
+		})
+	}
+}
+
+// oneFuncModule is a module of one function () -> () whose type section
+// holds extra, and whose body (locals declaration included) is body.
+func oneFuncModule(extra, body []byte, nExtra int) []byte {
+	u := binary.AppendUvarint
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, append([]byte{byte(1 + nExtra), 0x60, 0, 0}, extra...))
+	out = sec(out, 3, []byte{1, 0})
+	return sec(out, 10, append(u([]byte{1}, uint64(len(body))), body...))
+}
+
+// mergeBomb: n locals, n empty if/else blocks, then every local read.
+// wazero gives each merge a parameter per local and resolves every
+// argument once per parameter: n cubed.
+func mergeBomb(n int) []byte {
+	u := binary.AppendUvarint
+	b := append(u([]byte{1}, uint64(n)), 0x7F)
+	for range n {
+		b = append(b, 0x20, 0, 0x04, 0x40, 0x05, 0x0B) // (if (local.get 0) (then) (else))
+	}
+	for i := range n {
+		b = append(u(append(b, 0x20), uint64(i)), 0x1A)
+	}
+	return oneFuncModule(nil, append(b, 0x0B), 0)
+}
+
+// manyMergeBombs is mergeBomb(n) in funcs functions of one module, each
+// under the per-function bound, together past the module's.
+func manyMergeBombs(t *testing.T, funcs, n int) []byte {
+	var b strings.Builder
+	b.WriteString("(module\n")
+	for range funcs {
+		b.WriteString("(func (local" + strings.Repeat(" i32", n) + ")\n")
+		b.WriteString(strings.Repeat("(if (local.get 0) (then) (else))\n", n))
+		for i := range n {
+			fmt.Fprintf(&b, "(drop (local.get %d))\n", i)
+		}
+		b.WriteString(")\n")
+	}
+	b.WriteString(")")
+	return watModule(t, b.String(), false)
+}
+
+// brTableBomb: a block of results i32 results, and inside it a br_table
+// of labels labels, all to that block.
+func brTableBomb(results, labels int) []byte {
+	u := binary.AppendUvarint
+	typ := u([]byte{0x60, 0}, uint64(results))
+	for range results {
+		typ = append(typ, 0x7F)
+	}
+	b := []byte{1, 1, 0x7F, 0x02, 1} // (local i32) block (type 1)
+	for range results {
+		b = append(b, 0x41, 1)
+	}
+	b = u(append(b, 0x20, 0, 0x0E), uint64(labels))
+	for range labels + 1 {
+		b = append(b, 0)
+	}
+	b = append(b, 0x0B)
+	for range results {
+		b = append(b, 0x1A)
+	}
+	return oneFuncModule(typ, append(b, 0x0B), 1)
+}
+
+// Control flow that merges many values compiles in time cubic in them
+// (wazero's redundant-phi pass): 2,000 if/else blocks before 2,000 locals
+// are read, 28 KB, took 14 s; a br_table of 20,000 labels carrying 1,000
+// values, 24 KB, 35 s. Past a bound they are refused; below it, the same
+// shapes compile in about a second at most.
+func TestMeterRefusesMergeBombs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bin     []byte
+		refused string
+	}{
+		{"if/else merges of 1,000 locals", mergeBomb(1000), "control flow merging"},
+		{"br_table of 20,000 labels carrying 1,000 values", brTableBomb(1000, 20_000), "control flow merging"},
+		{"br_table of 20,000 labels carrying 200 values", brTableBomb(200, 20_000), "control flow merging"},
+		{"if/else merges of 500 locals in twelve functions", manyMergeBombs(t, 12, 500), "in all functions"},
+		{"if/else merges of 500 locals", mergeBomb(500), ""},
+		{"br_table of 20,000 labels carrying 100 values", brTableBomb(100, 20_000), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := instrument(tc.bin, testLimits)
 			if tc.refused != "" {
 				require.ErrorContains(t, err, tc.refused)
 				return

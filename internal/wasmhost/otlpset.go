@@ -11,7 +11,7 @@ import "github.com/wasmcol/wasmcol/wasm-sdk/abi"
 // pdata's decoder recurses once per level of nesting. The payload is
 // therefore walked first and what it may decode into is reckoned, whatever
 // the schema, against the whole host memory budget: bytesPerObject for
-// every message, eight bytes for every varint and for every byte of a
+// every message, eight bytes for every scalar and for every byte of a
 // string or bytes field (which may be a packed varint array). Messages may
 // nest at most maxOTLPDepth deep.
 const (
@@ -60,8 +60,8 @@ const (
 // (recursively) to their end. Every length-delimited field whose contents
 // parse as a message is charged bytesPerObject against budget and is walked
 // in turn (empty ones count too: an empty span is an empty field); other
-// length-delimited contents and varints are charged bytesPerScalar a byte
-// or a varint. So the charge bounds what any schema could decode p into. Messages may nest
+// length-delimited contents and scalars are charged bytesPerScalar a byte
+// or a scalar. So the charge bounds what any schema could decode p into. Messages may nest
 // maxOTLPDepth deep; groups, which pdata skips without recursion, may not
 // hide them. Each level re-reads its fields, so the walk
 // reads p at most maxOTLPDepth times; it checks the deadline as it goes.
@@ -95,8 +95,10 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 			w.budget -= bytesPerScalar // a repeated varint decodes into a uint64
 		case 1:
 			r.bytes(8)
+			w.budget -= bytesPerScalar
 		case 5:
 			r.bytes(4)
+			w.budget -= bytesPerScalar
 		case 2:
 			n := r.leb(10)
 			if n > uint64(len(r.b)-r.off) {

@@ -583,6 +583,10 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 					edge(blocks[len(blocks)-1-int(l)].branch)
 				}
 			}
+		case opReturn:
+			// The rewrite makes a return a branch out of the block it
+			// wraps the body in.
+			edge(blocks[0].branch)
 		}
 		if mergeWork > maxMergeWork {
 			return fmt.Errorf("control flow merging %d values over: more than the host accepts (%d)", mergeWork, maxMergeWork)

@@ -186,6 +186,35 @@ func manyMergeBombs(t *testing.T, funcs, n int) []byte {
 	return watModule(t, b.String(), false)
 }
 
+// returnsBomb: a function of results i32 results that returns them from
+// n places; the rewrite makes each return a branch carrying them.
+func returnsBomb(results, n int) []byte {
+	u := binary.AppendUvarint
+	typ := u([]byte{0x60, 0}, uint64(results))
+	for range results {
+		typ = append(typ, 0x7F)
+	}
+	b := []byte{1, 1, 0x7F}
+	consts := func() {
+		for range results {
+			b = append(b, 0x41, 1)
+		}
+	}
+	for range n {
+		b = append(b, 0x20, 0, 0x04, 0x40) // (if (local.get 0) (then ... return))
+		consts()
+		b = append(b, 0x0F, 0x0B)
+	}
+	consts()
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, append([]byte{1}, typ...))
+	out = sec(out, 3, []byte{1, 0})
+	return sec(out, 10, append(u([]byte{1}, uint64(len(b)+1)), append(b, 0x0B)...))
+}
+
 // brTableBomb: a block of results i32 results, and inside it a br_table
 // of labels labels, all to that block.
 func brTableBomb(results, labels int) []byte {
@@ -224,6 +253,7 @@ func TestMeterRefusesMergeBombs(t *testing.T) {
 		{"br_table of 20,000 labels carrying 1,000 values", brTableBomb(1000, 20_000), "control flow merging"},
 		{"br_table of 20,000 labels carrying 200 values", brTableBomb(200, 20_000), "control flow merging"},
 		{"if/else merges of 500 locals in twelve functions", manyMergeBombs(t, 12, 500), "in all functions"},
+		{"600 returns of 1,000 values", returnsBomb(1000, 600), "control flow merging"},
 		{"if/else merges of 500 locals", mergeBomb(500), ""},
 		{"br_table of 20,000 labels carrying 100 values", brTableBomb(100, 20_000), ""},
 	} {

@@ -94,8 +94,8 @@ const (
 	loopHeaderWork = 1
 	// maxMergeWork bounds, per function, the sum over every edge into a
 	// block (a branch, a br_table label, an arm of an if, a fall-through)
-	// of the square of the function's locals plus the values the edge
-	// carries. wazero gives a merge block a parameter per live local and
+	// of the square of the locals the function reads plus the values the
+	// edge carries. wazero gives a merge block a parameter per live local and
 	// per carried value, and its redundant-phi pass resolves every
 	// argument of an edge once per parameter: about 1.8 ns a unit. Without
 	// it, 2,000 empty if/else blocks before reading 2,000 locals (28 KB)
@@ -104,8 +104,8 @@ const (
 	// maxModuleMergeWork, and mergeWorkPerByte more for each byte of the
 	// code section, since large compiled C or Rust has much of it (and
 	// about 0.6 µs a byte of it is compiling anyway): the built-in
-	// bundle has 4 units a byte and at most 382,390 in a function; zig's
-	// C library test module 124 a byte and 93 million in one function.
+	// bundle has 4 units a byte and at most 389,166 in a function; zig's
+	// C library test module 125 a byte and 94 million in one function.
 	maxMergeWork       = 1 << 29
 	maxModuleMergeWork = 1 << 31
 	mergeWorkPerByte   = 128
@@ -208,8 +208,10 @@ type modInfo struct {
 	mergeWork     int      // merge work of all functions
 	mergeBudget   int      // what mergeWork may reach, by the code's size
 	labels        []uint32 // the labels of the br_table decode read last
-	usesFill      bool     // some function has memory.fill: the $fill helper is added
-	usesCopy      bool     // ... memory.copy: the $copy helper is added
+	localRead     []uint32 // stamp of the function that last read each local
+	stamp         uint32
+	usesFill      bool // some function has memory.fill: the $fill helper is added
+	usesCopy      bool // ... memory.copy: the $copy helper is added
 }
 
 // helperIdx is the index of the n-th function the rewrite appends.
@@ -532,15 +534,19 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 	loopDepth := 0
 	phiWork := 0
 	// What wazero's SSA passes pay at control-flow merges (see
-	// maxMergeWork): for each edge into a block, the function's locals
-	// and the values the edge carries, squared.
+	// maxMergeWork): for each edge into a block, the square of the locals
+	// the function reads and the values the edge carries. The locals read
+	// are known at the end, so the sum is kept expanded: edges, and the
+	// sums of the values carried and of their squares.
 	blocks := []openBlock{{op: opEnd, results: len(m.types[f.typ].results)}}
 	blocks[0].branch = blocks[0].results
-	mergeWork := 0
-	edge := func(carried int) {
-		w := int(f.locals) + carried
-		mergeWork += w * w
+	edges, carried, carriedSq := 0, 0, 0
+	edge := func(c int) { edges, carried, carriedSq = edges+1, carried+c, carriedSq+c*c }
+	m.stamp++
+	if len(m.localRead) < int(f.locals) {
+		m.localRead = make([]uint32, f.locals)
 	}
+	localsRead := 0
 	for depth > 0 {
 		if r.done() {
 			return errors.New("body ends before its end")
@@ -587,9 +593,11 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 			// The rewrite makes a return a branch out of the block it
 			// wraps the body in.
 			edge(blocks[0].branch)
-		}
-		if mergeWork > maxMergeWork {
-			return fmt.Errorf("control flow merging %d values over: more than the host accepts (%d)", mergeWork, maxMergeWork)
+		case opLocalGet:
+			if m.localRead[in.idx] != m.stamp {
+				m.localRead[in.idx] = m.stamp
+				localsRead++
+			}
 		}
 		switch in.op {
 		case opBlock, opIf, opLoop:
@@ -658,6 +666,10 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 	}
 	if !r.done() {
 		return errors.New("bytes after the body's end")
+	}
+	mergeWork := edges*localsRead*localsRead + 2*localsRead*carried + carriedSq
+	if mergeWork > maxMergeWork {
+		return fmt.Errorf("control flow merging %d values over: more than the host accepts (%d)", mergeWork, maxMergeWork)
 	}
 	if m.loopWork += phiWork; m.loopWork > maxModuleLoopWork {
 		return fmt.Errorf("locals and loops nested %d times over in all functions: more than the host accepts (%d)", m.loopWork, maxModuleLoopWork)
@@ -728,7 +740,7 @@ func readLocals(r *reader, params uint32) (uint32, error) {
 // instr is one decoded instruction.
 type instr struct {
 	op, sub byte   // sub for the 0xFC and 0xFD prefixes
-	idx     uint32 // the function of call and ref.func; the deepest label of a branch
+	idx     uint32 // the function of call and ref.func; the deepest label of a branch; a local
 	start   int    // offset of the opcode in the body
 	bulk    bool   // a bulk operation whose last operand is a count
 	table   bool   // ... counting table elements rather than bytes
@@ -800,8 +812,8 @@ func (m *modInfo) decode(r *reader, locals uint32) (instr, error) {
 			return in, fmt.Errorf("select: value type 0x%x", vt)
 		}
 	case op >= opLocalGet && op <= opLocalTee:
-		if i := r.u32(); i >= locals {
-			return in, idxErr("local", i, locals)
+		if in.idx = r.u32(); in.idx >= locals {
+			return in, idxErr("local", in.idx, locals)
 		}
 	case op == opGlobalGet, op == opGlobalSet:
 		if i := r.u32(); i >= m.globals {

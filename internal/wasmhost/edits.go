@@ -25,8 +25,11 @@ type editor struct {
 	drops   bool
 	strs    interner
 	// attrOps counts, per item, the attribute edits seen while validating;
-	// work is the attribute comparisons applying them will cost.
+	// work is the attribute comparisons applying them will cost. adds
+	// counts those that may add a key (SetAttr, a rename's new key), for
+	// which commit reserves room.
 	attrOps [numTables][]int32
+	adds    [numTables][]int32
 	work    int
 }
 
@@ -35,6 +38,10 @@ type editor struct {
 // k edits on one item with n attributes cost about k*(n+k): without a
 // bound, a few hundred thousand edits on one span would take minutes.
 const MaxApplyWork = 32 << 20
+
+// maxExactKeys bounds the distinct (item, key) pairs exactWork recounts:
+// about 100 bytes of maps each. 1.5 million of them took 165 MiB.
+const maxExactKeys = 1 << 16
 
 // apply validates then applies ops. Drops take effect after every other
 // edit so that item indices stay those the guest saw.
@@ -96,6 +103,12 @@ func (e *editor) exactWork(ops []byte) int {
 		item := [2]int32{table, idx}
 		for _, k := range keys {
 			if ik := (itemKey{table, idx, string(k)}); !seen[ik] {
+				if len(seen) == maxExactKeys {
+					// The recount's maps are host memory no budget
+					// counts: past this, the list is refused as the
+					// quick estimate would have it.
+					return MaxApplyWork + 1
+				}
 				seen[ik] = true
 				grown[item]++
 			}
@@ -114,15 +127,22 @@ func (e *editor) exactWork(ops []byte) int {
 // second time rather than kept decoded: keeping it costs memory by the
 // edit (72 bytes each), which on a large batch cost more than decoding.
 func (e *editor) commit(ops []byte) {
-	// The reservation counts edits, not distinct keys: a million SetAttr
-	// of one key on one span would reserve a million slots (32 MiB) for
-	// one attribute. Past maxReservedKeys, pdata's own growth takes over.
-	const maxReservedKeys = 64
-	for table, counts := range e.attrOps {
+	// The reservation counts edits that may add a key, not distinct keys:
+	// a million SetAttr of one key on one span would reserve a million
+	// slots (32 MiB) for one attribute. Past maxReservedKeys an item, or
+	// maxReservedTotal a call, pdata's own growth takes over, which
+	// grows only for keys really added: reserved room is batch memory
+	// no budget counts, and a list of 16 MiB of renames of absent keys
+	// made the batch 96 MiB larger before these bounds.
+	const maxReservedKeys, maxReservedTotal = 64, 1 << 18
+	total := 0
+	for table, counts := range e.adds {
 		for i, k := range counts {
-			if k > 0 {
+			if k > 0 && total < maxReservedTotal {
+				r := min(int(k), maxReservedKeys)
+				total += r
 				m := e.t.attrs(int32(table), int32(i))
-				m.EnsureCapacity(m.Len() + min(int(k), maxReservedKeys))
+				m.EnsureCapacity(m.Len() + r)
 			}
 		}
 	}
@@ -136,21 +156,26 @@ func (e *editor) reset() {
 	for i := range e.dropped {
 		e.dropped[i] = e.dropped[i][:0]
 		e.attrOps[i] = e.attrOps[i][:0]
+		e.adds[i] = e.adds[i][:0]
 	}
 	e.drops = false
 	e.work = 0
 }
 
 // charge accounts one attribute edit on item i while validating: a quick
-// over-estimate, as if every edit added a key.
-func (e *editor) charge(table, i int32, keyLen int) error {
+// over-estimate, as if every edit added a key. adds says whether it may.
+func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
 	ops := e.attrOps[table]
 	if n := int(e.t.count(table)); len(ops) != n {
 		ops = append(ops[:0], make([]int32, n)...)
 		e.attrOps[table] = ops
+		e.adds[table] = append(e.adds[table][:0], make([]int32, n)...)
 	}
 	e.work += (e.t.attrs(table, i).Len() + int(ops[i])) * compareCost(keyLen)
 	ops[i]++
+	if adds {
+		e.adds[table][i]++
+	}
 	return nil
 }
 
@@ -189,7 +214,7 @@ func (e *editor) walk(ops []byte, apply bool) error {
 		case abi.OpDeleteAttr:
 			key := d.Raw()
 			if err = e.attrTable(table, d.Err()); err == nil && !apply {
-				err = e.charge(table, i, len(key))
+				err = e.charge(table, i, len(key), false)
 			} else if err == nil {
 				e.t.attrs(table, i).Remove(e.strs.get(key))
 			}
@@ -197,8 +222,8 @@ func (e *editor) walk(ops []byte, apply bool) error {
 			old, new := d.Raw(), d.Raw()
 			if err = e.attrTable(table, d.Err()); err == nil && !apply {
 				// A rename looks up twice and may add.
-				if err = e.charge(table, i, len(old)); err == nil {
-					err = e.charge(table, i, len(new))
+				if err = e.charge(table, i, len(old), false); err == nil {
+					err = e.charge(table, i, len(new), true)
 				}
 			} else if err == nil {
 				e.rename(e.t.attrs(table, i), e.strs.get(old), e.strs.get(new))
@@ -243,7 +268,7 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 		return fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
 	}
 	if !apply {
-		return e.charge(table, i, len(key))
+		return e.charge(table, i, len(key), true)
 	}
 	putValue(e.t.attrs(table, i).PutEmpty(e.strs.get(key)), v, &e.strs)
 	return nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wasmcol/wasmcol/internal/wasmhost"
 	"github.com/wasmcol/wasmcol/internal/wasmtest"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
 // What a guest makes the host hold, outside its own memory, stays within
@@ -201,4 +202,89 @@ func TestKernelColumnsWithinBudget(t *testing.T) {
 	require.LessOrEqual(t, p.HostMemoryInUse(), int64(1<<20))
 	require.Less(t, int64(liveHeap())-int64(before), int64(2<<20), "the instance keeps no column, nor an index of 200,000 events")
 	runtime.KeepAlive(td)
+}
+
+// replayGuest stages its config, as it is, as its edit list.
+const replayGuest = `(module
+  (import "wasmcol" "config" (func $config (result i32)))
+  (import "wasmcol" "read" (func $read (param i32 i32) (result i32)))
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 400)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 7))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param $s i32) (result i32)
+    (local $n i32)
+    (local.set $n (call $config))
+    (drop (call $read (i32.const 0) (local.get $n)))
+    (if (i32.lt_s (call $edit (i32.const 0) (local.get $n)) (i32.const 0)) (then (return (i32.const 1))))
+    (i32.const 0)))`
+
+func replaying(t *testing.T, edits []byte) *wasmhost.Plugin {
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "replay", Module: buildWAT(t, "replay", replayGuest),
+		Config: edits, PoolSize: 1, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	return p
+}
+
+func emptySpans(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for range n {
+		ss.AppendEmpty().SetName("s")
+	}
+	return td
+}
+
+// TestEditReservationBounded: edits that add nothing (renames of absent
+// keys, 16 MiB of them) must not leave the batch much larger: room
+// reserved for new keys is batch memory no budget counts. It grew by 96
+// MiB before reservations were bounded.
+func TestEditReservationBounded(t *testing.T) {
+	const spans = 37_000
+	var ops []byte
+	for i := range spans {
+		for range 32 {
+			ops = abi.AppendEditHeader(ops, abi.OpRenameAttr, abi.TableSpan, uint32(i))
+			ops = abi.AppendBytes(abi.AppendBytes(ops, nil), nil)
+		}
+	}
+	p := replaying(t, ops)
+	td := emptySpans(spans)
+	before := liveHeap()
+	out, err := p.ProcessTraces(context.Background(), td)
+	require.NoError(t, err)
+	grown := int64(liveHeap()) - int64(before)
+	require.Zero(t, out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Len())
+	require.Less(t, grown, int64(16<<20), "the batch grew by %d MiB", grown>>20)
+	runtime.KeepAlive(out)
+}
+
+// TestExactWorkBounded: a list whose quick cost estimate is too high is
+// recounted exactly, with maps by item and key; a list of 1.5 million
+// distinct (item, key) pairs made the recount allocate 165 MiB. Past a
+// bound the list is refused instead, and the batch passes unchanged.
+func TestExactWorkBounded(t *testing.T) {
+	const spans = 100_000
+	var ops []byte
+	for range 8200 { // one key set 8,200 times on span 0: past the quick estimate
+		ops = abi.AppendEditHeader(ops, abi.OpSetAttr, abi.TableSpan, 0)
+		ops = abi.AppendIntValue(abi.AppendBytes(ops, []byte("k")), 1)
+	}
+	for i := 1; i < spans; i++ {
+		for j := range 15 {
+			ops = abi.AppendEditHeader(ops, abi.OpDeleteAttr, abi.TableSpan, uint32(i))
+			ops = abi.AppendBytes(ops, []byte{byte('a' + j)})
+		}
+	}
+	p := replaying(t, ops)
+	td := emptySpans(spans)
+	liveHeap()
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	_, err := p.ProcessTraces(context.Background(), td)
+	runtime.ReadMemStats(&b)
+	require.ErrorContains(t, err, "attribute comparisons")
+	require.Less(t, b.TotalAlloc-a.TotalAlloc, uint64(120<<20), "allocated during the call")
 }

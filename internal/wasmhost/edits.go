@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -39,9 +40,8 @@ type editor struct {
 // bound, a few hundred thousand edits on one span would take minutes.
 const MaxApplyWork = 32 << 20
 
-// maxExactKeys bounds the distinct (item, key) pairs exactWork recounts:
-// about 100 bytes of maps each. 1.5 million of them took 165 MiB.
-const maxExactKeys = 1 << 16
+// maxExactKeys bounds the distinct (item, key) pairs exactWork counts.
+const maxExactKeys = 1 << 20
 
 // apply validates then applies ops. Drops take effect after every other
 // edit so that item indices stay those the guest saw.
@@ -72,14 +72,15 @@ func (e *editor) validate(ops []byte) error {
 
 // exactWork bounds the comparisons applying ops costs: each attribute
 // operation scans its item's attributes, which number at most what the
-// item had plus the distinct keys edited on it so far.
+// item had plus the distinct keys edited on it so far. Keys are counted
+// by a seeded 64-bit hash of item and key, at most maxExactKeys of them
+// (about 20 bytes each): with the keys themselves in the map, 1.5 million
+// took 165 MiB. Past the bound the list is refused.
 func (e *editor) exactWork(ops []byte) int {
-	type itemKey struct {
-		table, idx int32
-		key        string
-	}
-	seen := map[itemKey]bool{}
-	grown := map[[2]int32]int{}
+	seen := map[uint64]struct{}{}
+	var grown [numTables][]int32
+	var h maphash.Hash
+	h.SetSeed(exactWorkSeed)
 	work := 0
 	d := abi.NewDecoder(ops)
 	for n := 0; !d.Done(); n++ {
@@ -100,19 +101,21 @@ func (e *editor) exactWork(ops []byte) int {
 			d.U8()
 			d.Value()
 		}
-		item := [2]int32{table, idx}
+		if len(keys) > 0 && grown[table] == nil {
+			grown[table] = make([]int32, e.t.count(table))
+		}
 		for _, k := range keys {
-			if ik := (itemKey{table, idx, string(k)}); !seen[ik] {
+			h.Reset()
+			h.Write([]byte{byte(table), byte(idx), byte(idx >> 8), byte(idx >> 16), byte(idx >> 24)})
+			h.Write(k)
+			if key := h.Sum64(); !hasKey(seen, key) {
 				if len(seen) == maxExactKeys {
-					// The recount's maps are host memory no budget
-					// counts: past this, the list is refused as the
-					// quick estimate would have it.
 					return MaxApplyWork + 1
 				}
-				seen[ik] = true
-				grown[item]++
+				seen[key] = struct{}{}
+				grown[table][idx]++
 			}
-			work += 2 * (e.t.attrs(table, idx).Len() + grown[item]) * compareCost(len(k))
+			work += 2 * (e.t.attrs(table, idx).Len() + int(grown[table][idx])) * compareCost(len(k))
 		}
 		if work > MaxApplyWork {
 			return work // enough to refuse
@@ -120,6 +123,15 @@ func (e *editor) exactWork(ops []byte) int {
 	}
 	return work
 }
+
+func hasKey(m map[uint64]struct{}, k uint64) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// exactWorkSeed keeps exactWork's hashes unpredictable to a guest, which
+// could otherwise make keys collide to be counted as fewer.
+var exactWorkSeed = maphash.MakeSeed()
 
 // commit applies a list validate accepted. Each item's attributes first
 // grow once to hold what its edits may add (validate counted them), rather

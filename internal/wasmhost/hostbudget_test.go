@@ -263,8 +263,9 @@ func TestEditReservationBounded(t *testing.T) {
 
 // TestExactWorkBounded: a list whose quick cost estimate is too high is
 // recounted exactly, with maps by item and key; a list of 1.5 million
-// distinct (item, key) pairs made the recount allocate 165 MiB. Past a
-// bound the list is refused instead, and the batch passes unchanged.
+// distinct (item, key) pairs made the recount allocate 165 MiB (270 MiB
+// for the call, 105 MiB without the recount). The recount now keeps a
+// hash for each pair, a million at most: past that the list is refused.
 func TestExactWorkBounded(t *testing.T) {
 	const spans = 100_000
 	var ops []byte
@@ -286,5 +287,5 @@ func TestExactWorkBounded(t *testing.T) {
 	_, err := p.ProcessTraces(context.Background(), td)
 	runtime.ReadMemStats(&b)
 	require.ErrorContains(t, err, "attribute comparisons")
-	require.Less(t, b.TotalAlloc-a.TotalAlloc, uint64(120<<20), "allocated during the call")
+	require.Less(t, b.TotalAlloc-a.TotalAlloc, uint64(150<<20), "allocated during the call")
 }

@@ -448,6 +448,13 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 		st.guard.disarm()
 		if mod != nil {
 			_ = mod.Close(ctx)
+		} else {
+			// wazero returns no module when instantiating fails (a data
+			// segment out of bounds, a trap in the start section) and
+			// closes nothing: the linear memory it already allocated is
+			// freed here, or every failed start would leak up to
+			// memory_limit of it.
+			mem.Free()
 		}
 		st.release()
 		p.unregister(st.guard)

@@ -4,6 +4,7 @@ package wasmhost
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -97,6 +98,21 @@ func wrap(fn hostFunc, needBatch bool) api.GoModuleFunc {
 // mem reads guest memory for a host function.
 type mem struct{ m api.Module }
 
+// guestMemory is m's memory, or nil when it has none. wazero returns a
+// module without memory as a typed nil pointer inside api.Memory, which
+// compares unequal to nil: calling it crashed the Collector on the first
+// batch of a memoryless guest.
+func guestMemory(m api.Module) api.Memory {
+	mem := m.Memory()
+	if mem == nil {
+		return nil
+	}
+	if v := reflect.ValueOf(mem); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return mem
+}
+
 // bytes is the guest memory at [ptr, ptr+n) named by two stack slots,
 // aliased, or false when any of it lies outside memory. The view must not
 // be kept past the call.
@@ -105,7 +121,7 @@ func (g mem) bytes(ptr, n uint64) ([]byte, bool) {
 	if size == 0 {
 		return nil, true
 	}
-	memory := g.m.Memory()
+	memory := guestMemory(g.m)
 	if memory == nil {
 		return nil, false
 	}

@@ -696,7 +696,7 @@ func (p *Plugin) shouldRecycle(inst *instance) bool {
 	if max := p.opts.MaxCallsPerInstance; max > 0 && inst.calls >= max {
 		return true
 	}
-	if mem := inst.mod.Memory(); mem != nil {
+	if mem := guestMemory(inst.mod); mem != nil {
 		return uint64(mem.Size()) > uint64(p.opts.MemoryLimitMiB)<<20*3/4
 	}
 	return false

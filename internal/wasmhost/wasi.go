@@ -114,7 +114,7 @@ func fdWrite(fn api.GoModuleFunction) api.GoModuleFunc {
 		if fd == 2 {
 			w = st.stderr
 		}
-		mem := m.Memory()
+		mem := guestMemory(m)
 		if mem == nil {
 			stack[0] = errnoFault
 			return
@@ -153,7 +153,7 @@ func le32(b []byte) uint32 {
 func randomGet(ctx context.Context, m api.Module, stack []uint64) {
 	g := guardOf(ctx)
 	buf, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
-	mem := m.Memory()
+	mem := guestMemory(m)
 	if n > 0 && (mem == nil || uint64(buf)+uint64(n) > uint64(mem.Size())) {
 		stack[0] = errnoFault
 		return

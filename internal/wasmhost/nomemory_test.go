@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/internal/wasmhost"
+)
+
+// TestGuestWithoutMemory: wazero hands a module without memory to the host
+// as a typed nil memory, which is not == nil. The first batch of such a
+// guest crashed the process (the recycling check read its size), and
+// host functions that take a pointer panicked inside wazero. The batch
+// must pass, and a pointer into memory it lacks must be refused.
+func TestGuestWithoutMemory(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		fails      bool
+	}{
+		{"returns", `(i32.const 0)`, false},
+		// column(Span, Name, key at 0, length 1): no memory to read it from,
+		// so ErrBounds (-1).
+		{"passes a pointer", `(if (i32.ne (call $column (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 1)) (i32.const -1)) (then unreachable)) (i32.const 0)`, false},
+		{"writes to stdout", `(drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 0))) (i32.const 0)`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := `(module
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32) ` + tc.body + `))`
+			p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "nomem", Module: buildWAT(t, "nomem", src), PoolSize: 1})
+			require.NoError(t, err)
+			defer p.Close(context.Background())
+			for range 3 {
+				td := ptrace.NewTraces()
+				td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("x")
+				out, err := p.ProcessTraces(context.Background(), td)
+				require.NoError(t, err)
+				require.Equal(t, 1, out.SpanCount())
+			}
+		})
+	}
+}

@@ -3,11 +3,12 @@
 package wasmhost
 
 import (
+	"unsafe"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"unsafe"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )

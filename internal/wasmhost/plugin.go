@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,12 +101,18 @@ const (
 	FaultTimeout FaultKind = "timeout" // the call outran Options.Timeout
 	FaultMemory  FaultKind = "memory"  // the guest ran out of its memory limit
 	FaultGuest   FaultKind = "guest"   // the guest reported an error or sent a bad edit list
+	FaultHost    FaultKind = "host"    // the host's own code failed on the batch: a wasmcol bug
 )
 
-// Fault is a failed call. The batch it was given is unchanged.
+// Fault is a failed call. The batch it was given is unchanged, except
+// after a FaultHost raised while applying the guest's edits, which may
+// leave part of them applied.
 type Fault struct {
 	Kind FaultKind
 	Err  error
+	// Stack is where the host failed, for a FaultHost only: for the log
+	// and a bug report, not for the error a client may see.
+	Stack []byte
 }
 
 func (f *Fault) Error() string { return fmt.Sprintf("wasm %s: %v", f.Kind, f.Err) }
@@ -746,11 +753,28 @@ func takeOTLP(st *callState) []byte {
 	return append([]byte(nil), st.otlp...)
 }
 
+// contain turns a panic in the host's own code during a batch into a
+// FaultHost, so that a host bug a guest's edits or payload reach costs one
+// batch instead of the Collector. By the time it runs, call's deferred
+// release has discarded the instance (keep is still false at every point
+// that can panic) and given its pool slot back.
+func contain(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	*err = &Fault{Kind: FaultHost, Stack: debug.Stack(),
+		Err: fmt.Errorf("host failure (a wasmcol bug; the batch may hold part of the filter's edits): %v", r)}
+}
+
 // ProcessTraces runs the guest on td. It returns td edited in place, or the
-// replacement the guest built with SetOTLP; on a *Fault td is unchanged.
-func (p *Plugin) ProcessTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+// replacement the guest built with SetOTLP; on a *Fault td is unchanged
+// (but see FaultHost).
+func (p *Plugin) ProcessTraces(ctx context.Context, td ptrace.Traces) (res ptrace.Traces, err error) {
+	res = td // what a contained host failure returns
+	defer contain(&err)
 	var repl []byte
-	err := p.call(ctx, abi.SignalTraces,
+	err = p.call(ctx, abi.SignalTraces,
 		func(st *callState) { st.t.traces = td },
 		func(st *callState) { repl = takeOTLP(st) })
 	if err != nil || repl == nil {
@@ -764,9 +788,11 @@ func (p *Plugin) ProcessTraces(ctx context.Context, td ptrace.Traces) (ptrace.Tr
 }
 
 // ProcessMetrics is ProcessTraces for metrics.
-func (p *Plugin) ProcessMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+func (p *Plugin) ProcessMetrics(ctx context.Context, md pmetric.Metrics) (res pmetric.Metrics, err error) {
+	res = md // what a contained host failure returns
+	defer contain(&err)
 	var repl []byte
-	err := p.call(ctx, abi.SignalMetrics,
+	err = p.call(ctx, abi.SignalMetrics,
 		func(st *callState) { st.t.metrics = md },
 		func(st *callState) { repl = takeOTLP(st) })
 	if err != nil || repl == nil {
@@ -780,9 +806,11 @@ func (p *Plugin) ProcessMetrics(ctx context.Context, md pmetric.Metrics) (pmetri
 }
 
 // ProcessLogs is ProcessTraces for logs.
-func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (res plog.Logs, err error) {
+	res = ld // what a contained host failure returns
+	defer contain(&err)
 	var repl []byte
-	err := p.call(ctx, abi.SignalLogs,
+	err = p.call(ctx, abi.SignalLogs,
 		func(st *callState) { st.t.logs = ld },
 		func(st *callState) { repl = takeOTLP(st) })
 	if err != nil || repl == nil {

@@ -228,7 +228,7 @@ func (h *harness) failures(tb testing.TB, kind string) int64 {
 func (h *harness) requireOnlyFailures(tb testing.TB, want map[string]int64) {
 	tb.Helper()
 	got := map[string]int64{}
-	for _, kind := range []string{"trap", "timeout", "memory", "guest"} {
+	for _, kind := range []string{"trap", "timeout", "memory", "guest", "host"} {
 		if n := h.failures(tb, kind); n != 0 {
 			got[kind] = n
 		}

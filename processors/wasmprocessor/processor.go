@@ -278,8 +278,14 @@ func (p *wasmProcessor) outcome(ctx context.Context, in int, out func() int, too
 		}
 		return nil
 	}
-	p.set.Logger.Warn("wasm filter failed", zap.String("module", p.cfg.Module),
-		zap.String("kind", string(fault.Kind)), zap.String("on_error", string(p.cfg.OnError)), zap.Error(fault.Err))
+	if fault.Kind == wasmhost.FaultHost {
+		p.set.Logger.Error("wasm processor failed on a batch (a wasmcol bug: please report it with this stack)",
+			zap.String("module", p.cfg.Module), zap.String("on_error", string(p.cfg.OnError)),
+			zap.Error(fault.Err), zap.ByteString("stack", fault.Stack))
+	} else {
+		p.set.Logger.Warn("wasm filter failed", zap.String("module", p.cfg.Module),
+			zap.String("kind", string(fault.Kind)), zap.String("on_error", string(p.cfg.OnError)), zap.Error(fault.Err))
+	}
 	switch p.cfg.OnError {
 	case OnErrorDrop:
 		p.tel.record(ctx, in, 0, took, fault)

@@ -588,3 +588,22 @@ func TestSandboxReloadCannotBlockShutdown(t *testing.T) {
 		})
 	}
 }
+
+// TestHostFailureIsContained: a panic in the host on one batch (here pdata
+// refusing to edit a read-only batch, the way a host bug would surface)
+// must follow on_error and be counted under kind host, logged with its
+// stack, and leave the processor working.
+func TestHostFailureIsContained(t *testing.T) {
+	h := start(t, map[string]any{"module": "builtin:knative-hops", "pool_size": 1, "on_error": "pass"})
+	td := spans("broker:default.default")
+	td.MarkReadOnly()
+	require.NoError(t, h.consume(td))
+	require.Equal(t, 1, h.sink.SpanCount(), "on_error: pass forwards the batch")
+	h.requireOnlyFailures(t, map[string]int64{"host": 1})
+	logged := h.logs.FilterMessageSnippet("a wasmcol bug").All()
+	require.Len(t, logged, 1)
+	require.Contains(t, logged[0].ContextMap()["stack"], "wasmhost.contain")
+
+	require.NoError(t, h.consume(spans("broker:default.default")))
+	require.Equal(t, "default", spanAttr(h.last(t), 0, "kn.broker.name"), "the next batch is filtered")
+}

@@ -40,7 +40,7 @@ func newTelemetry(set component.TelemetrySettings, id component.ID, signal strin
 	t.batches, errs[0] = m.Int64Counter("otelcol_processor_wasm_batches",
 		metric.WithDescription("Batches handed to the guest."), metric.WithUnit("{batches}"))
 	t.failures, errs[1] = m.Int64Counter("otelcol_processor_wasm_failures",
-		metric.WithDescription("Failed guest calls, by kind (trap, timeout, memory, guest)."), metric.WithUnit("{failures}"))
+		metric.WithDescription("Failed guest calls, by kind (trap, timeout, memory, guest, host)."), metric.WithUnit("{failures}"))
 	t.items, errs[2] = m.Int64Counter("otelcol_processor_wasm_items",
 		metric.WithDescription("Items by signal and direction (in, out, dropped)."), metric.WithUnit("{items}"))
 	t.duration, errs[3] = m.Float64Histogram("otelcol_processor_wasm_batch_duration",
@@ -79,7 +79,7 @@ func newTelemetry(set component.TelemetrySettings, id component.ID, signal strin
 	}, instances, reloads, guest, logDropped, overrunning, overruns, hostMem)
 	t.sigOpt = metric.WithAttributeSet(attribute.NewSet(t.signalAttr, t.idAttr))
 	t.faultOpts = map[wasmhost.FaultKind]metric.MeasurementOption{}
-	for _, k := range []wasmhost.FaultKind{wasmhost.FaultTrap, wasmhost.FaultTimeout, wasmhost.FaultMemory, wasmhost.FaultGuest} {
+	for _, k := range []wasmhost.FaultKind{wasmhost.FaultTrap, wasmhost.FaultTimeout, wasmhost.FaultMemory, wasmhost.FaultGuest, wasmhost.FaultHost} {
 		t.faultOpts[k] = metric.WithAttributeSet(attribute.NewSet(t.signalAttr, t.idAttr, attribute.String("kind", string(k))))
 	}
 	t.inAttr = metric.WithAttributes(t.signalAttr, t.idAttr, attribute.String("direction", "in"))

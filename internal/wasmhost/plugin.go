@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,12 +325,18 @@ func sameTypes(a, b []api.ValueType) bool {
 	return true
 }
 
+// mib writes a number of 64 KiB pages in MiB, exactly: 17 pages are
+// 1.0625 MiB, which must not read as the 1 MiB limit they exceed.
+func mib(pages uint64) string {
+	return strconv.FormatFloat(float64(pages)/16, 'f', -1, 64)
+}
+
 func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, error) {
 	src := p.opts.Source
 	if pages, err := initialMemoryPages(bin); err != nil {
 		return nil, fmt.Errorf("%s: not a valid Wasm module: %w", src, err)
 	} else if pages > uint64(p.opts.MemoryLimitMiB)*16 {
-		return nil, fmt.Errorf("%s: the module's initial memory is %d MiB, over the memory limit of %d MiB", src, pages/16, p.opts.MemoryLimitMiB)
+		return nil, fmt.Errorf("%s: the module's initial memory is %s MiB, over the memory limit of %d MiB", src, mib(pages), p.opts.MemoryLimitMiB)
 	}
 	eng, module, err := p.compile(ctx, bin)
 	if err != nil {
@@ -497,8 +504,17 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 	if err != nil {
 		return fail(mod, abi.ExportABIVersion+" trapped", err)
 	}
+	// A wrong ABI version or a refused init is the guest answering, not
+	// trapping: kind guest, so that an operator reads a refusal, not a crash.
+	refuse := func(step string, err error) (*instance, error) {
+		inst, ferr := fail(mod, step, err)
+		if f, ok := ferr.(*Fault); ok && f.Kind == FaultTrap {
+			f.Kind = FaultGuest
+		}
+		return inst, ferr
+	}
 	if v := api.DecodeI32(ver[0]); v != abi.Version {
-		return fail(mod, "start", fmt.Errorf("guest speaks wasmcol ABI v%d, this host speaks v%d", v, abi.Version))
+		return refuse("start", fmt.Errorf("guest speaks wasmcol ABI v%d, this host speaks v%d", v, abi.Version))
 	}
 	sig, err := call(abi.ExportSignals)
 	if err != nil {
@@ -509,7 +525,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 		return fail(mod, abi.ExportInit+" trapped", err)
 	}
 	if rc[0] != abi.ResultOK {
-		return fail(mod, "init failed", errors.New(orUnknown(st.failMsg)))
+		return refuse("init failed", errors.New(orUnknown(st.failMsg)))
 	}
 	if st.guard.disarm() {
 		// Finished, but late: the deadline is the rule.

@@ -157,3 +157,14 @@ func TestCloseFreesAfterEveryKindOfEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestMiBIsExact: the start error compares the module's memory with a
+// limit in whole MiB, so it must not round a number that passes the limit
+// down to the limit.
+func TestMiBIsExact(t *testing.T) {
+	for pages, want := range map[uint64]string{16: "1", 17: "1.0625", 2048: "128", 1: "0.0625"} {
+		if got := mib(pages); got != want {
+			t.Errorf("mib(%d) = %s, want %s", pages, got, want)
+		}
+	}
+}

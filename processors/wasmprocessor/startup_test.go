@@ -43,7 +43,7 @@ func TestStartupErrors(t *testing.T) {
 		{
 			name: "wrong ABI marker",
 			conf: map[string]any{"module": wat(t, "bad_abi")},
-			want: []string{"bad_abi.wasm", "guest speaks wasmcol ABI v2, this host speaks v1"},
+			want: []string{"wasm guest: ", "bad_abi.wasm", "guest speaks wasmcol ABI v2, this host speaks v1"},
 		},
 		{
 			name: "missing export",
@@ -58,12 +58,12 @@ func TestStartupErrors(t *testing.T) {
 		{
 			name: "guest rejects an unknown config key",
 			conf: map[string]any{"module": guest(t, "badconfig"), "config": map[string]any{"ratoi": 0.5}},
-			want: []string{"badconfig.wasm", "init failed", `json: unknown field "ratoi"`},
+			want: []string{"wasm guest: ", "badconfig.wasm", "init failed", `json: unknown field "ratoi"`},
 		},
 		{
 			name: "guest rejects a config value",
 			conf: map[string]any{"module": guest(t, "badconfig"), "config": map[string]any{"ratio": 2}},
-			want: []string{"badconfig.wasm", "init failed", "badconfig: ratio must be within [0, 1], got 2"},
+			want: []string{"wasm guest: ", "badconfig.wasm", "init failed", "badconfig: ratio must be within [0, 1], got 2"},
 		},
 		{
 			name: "not Wasm",

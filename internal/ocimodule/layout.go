@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -40,7 +41,7 @@ func parseManifest(raw []byte) (*manifestDoc, error) {
 	case m.MediaType.IsImage() || (m.MediaType == "" && m.Layers != nil):
 		m.MediaType = types.OCIManifestSchema1
 	default:
-		return nil, fmt.Errorf("neither an image manifest nor an index (media type %q)", m.MediaType)
+		return nil, fmt.Errorf("neither an image manifest nor an index (media type %s)", shown(string(m.MediaType)))
 	}
 	return &m, nil
 }
@@ -49,7 +50,7 @@ func parseManifest(raw []byte) (*manifestDoc, error) {
 // `docker buildx` adds, with platform unknown/unknown) are not images.
 func (m *manifestDoc) onlyImage() (v1.Descriptor, error) {
 	var images []v1.Descriptor
-	var names []string
+	var names someNames
 	for _, d := range m.Manifests {
 		if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" ||
 			(d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown") {
@@ -57,17 +58,17 @@ func (m *manifestDoc) onlyImage() (v1.Descriptor, error) {
 		}
 		images = append(images, d)
 		if d.Platform != nil && d.Platform.String() != "" {
-			names = append(names, d.Platform.String())
+			names.add(d.Platform.String())
 		} else {
-			names = append(names, d.Digest.String())
+			names.add(d.Digest.String())
 		}
 	}
 	if len(images) != 1 {
 		return v1.Descriptor{}, fmt.Errorf("an index of %d images (%s); want exactly one: push the module alone, or pin one image's digest",
-			len(images), strings.Join(names, ", "))
+			len(images), names)
 	}
 	if !images[0].MediaType.IsImage() {
-		return v1.Descriptor{}, fmt.Errorf("an index whose entry is a %s, not an image manifest", images[0].MediaType)
+		return v1.Descriptor{}, fmt.Errorf("an index whose entry is a %s, not an image manifest", shown(string(images[0].MediaType)))
 	}
 	return images[0], nil
 }
@@ -110,13 +111,13 @@ func (m *manifestDoc) moduleLayer() (v1.Descriptor, layerKind, error) {
 			return m.Layers[0], kind, nil
 		}
 	}
-	types := make([]string, len(m.Layers))
-	for i, l := range m.Layers {
-		types[i] = string(l.MediaType)
+	var types someNames
+	for _, l := range m.Layers {
+		types.add(string(l.MediaType))
 	}
 	found := "no layers"
-	if len(types) > 0 {
-		found = fmt.Sprintf("%d layer(s): %s", len(types), strings.Join(types, ", "))
+	if types.n > 0 {
+		found = fmt.Sprintf("%d layer(s): %s", types.n, types)
 	}
 	return v1.Descriptor{}, 0, fmt.Errorf("not a Wasm module: it has %s; want one layer of type %s, or a single tar or tar+gzip layer holding one .wasm file",
 		found, WasmLayerMediaType)
@@ -124,6 +125,10 @@ func (m *manifestDoc) moduleLayer() (v1.Descriptor, layerKind, error) {
 
 // wasmMagic starts every Wasm binary module.
 var wasmMagic = []byte("\x00asm")
+
+// maxNameLen bounds a file name in a tar layer: Linux's PATH_MAX. tar's
+// PAX headers allow 1 MB names, and parsing 500 of them took seconds.
+const maxNameLen = 4096
 
 // extract returns the module that blob (a layer of the given kind) holds.
 func extract(blob []byte, kind layerKind) ([]byte, error) {
@@ -144,10 +149,13 @@ func extract(blob []byte, kind layerKind) ([]byte, error) {
 	// The tar stream may hold other files; reading past them is bounded too.
 	r = io.LimitReader(r, 2*MaxModuleSize)
 	tr := tar.NewReader(r)
+	// Only a few names are kept, for the errors: a layer of 500 files
+	// named by 1 MB PAX headers once held 500 MB of names.
 	var (
 		module []byte
-		wasm   []string
-		files  []string
+		first  string // the first .wasm file
+		wasm   someNames
+		files  someNames
 	)
 	for {
 		h, err := tr.Next()
@@ -160,39 +168,73 @@ func extract(blob []byte, kind layerKind) ([]byte, error) {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		files = append(files, h.Name)
+		if len(h.Name) > maxNameLen {
+			return nil, fmt.Errorf("the layer names a file with %d bytes (%s); a module layer's names are paths of at most %d", len(h.Name), shown(h.Name), maxNameLen)
+		}
+		files.add(h.Name)
 		if path.Ext(h.Name) != ".wasm" {
 			continue
 		}
-		wasm = append(wasm, h.Name)
-		if len(wasm) > 1 {
+		wasm.add(h.Name)
+		if wasm.n > 1 {
 			continue
 		}
+		first = shown(h.Name)
 		if h.Size > MaxModuleSize {
-			return nil, fmt.Errorf("%s is %d bytes, over the limit of %d MiB", h.Name, h.Size, MaxModuleSize>>20)
+			return nil, fmt.Errorf("%s is %d bytes, over the limit of %d MiB", first, h.Size, MaxModuleSize>>20)
 		}
 		if module, err = io.ReadAll(tr); err != nil {
-			return nil, fmt.Errorf("reading %s from the layer: %w", h.Name, err)
+			return nil, fmt.Errorf("reading %s from the layer: %w", first, err)
 		}
 	}
 	switch {
-	case len(wasm) == 0:
-		return nil, fmt.Errorf("the layer holds no .wasm file (files: %s)", listSome(files))
-	case len(wasm) > 1:
-		return nil, fmt.Errorf("the layer holds %d .wasm files (%s); want exactly one", len(wasm), listSome(wasm))
+	case wasm.n == 0:
+		return nil, fmt.Errorf("the layer holds no .wasm file (files: %s)", files)
+	case wasm.n > 1:
+		return nil, fmt.Errorf("the layer holds %d .wasm files (%s); want exactly one", wasm.n, wasm)
 	case !bytes.HasPrefix(module, wasmMagic):
-		return nil, fmt.Errorf("%s in the layer is not a Wasm binary (no \\0asm header)", wasm[0])
+		return nil, fmt.Errorf("%s in the layer is not a Wasm binary (no \\0asm header)", first)
 	}
 	return module, nil
 }
 
-// listSome joins up to ten names, for error messages about big layers.
-func listSome(names []string) string {
-	if len(names) == 0 {
+// shown is text a registry supplied (a file name, a media type, a
+// platform) as an error may carry it: quoted when it holds anything a
+// quote would escape, so that no newline or control character reaches a
+// log as if the Collector wrote it, and cut to 100 bytes, so that a 1 MB
+// name cannot make a 1 MB error.
+func shown(s string) string {
+	const most = 100
+	cut := ""
+	if len(s) > most {
+		s, cut = s[:most], "..."
+	}
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q + cut
+	}
+	return s + cut
+}
+
+// someNames counts names and keeps the first ten, shown, for errors
+// about big layers and manifests.
+type someNames struct {
+	first []string
+	n     int
+}
+
+func (s *someNames) add(name string) {
+	s.n++
+	if len(s.first) < 10 {
+		s.first = append(s.first, shown(name))
+	}
+}
+
+func (s someNames) String() string {
+	switch {
+	case s.n == 0:
 		return "none"
+	case s.n > len(s.first):
+		return fmt.Sprintf("%s and %d more", strings.Join(s.first, ", "), s.n-len(s.first))
 	}
-	if len(names) > 10 {
-		return fmt.Sprintf("%s and %d more", strings.Join(names[:10], ", "), len(names)-10)
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(s.first, ", ")
 }

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ocimodule_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmcol/wasmcol/internal/ocimodule"
+	"github.com/wasmcol/wasmcol/internal/ocitest"
+)
+
+// TestLayerOfHugeNames: a 0.5 MB tar+gzip layer of 500 empty files, each
+// named by a 1 MB PAX header. Pulling it kept every name for the error
+// (747 MiB of heap) and took seconds, and the error joined ten of them
+// (10 MB), once per reload interval. The first over-long name must end
+// the pull, with a short error; many files with ordinary names are
+// listed, a few of them.
+func TestLayerOfHugeNames(t *testing.T) {
+	noDockerConfig(t)
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	tw := tar.NewWriter(zw)
+	for i := range 20 { // 500 in the attack; 20 show it, and quickly
+		name := fmt.Sprintf("%06d/", i) + strings.Repeat("a", 1_000_000-7)
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatPAX}))
+	}
+	require.NoError(t, tw.Close())
+	require.NoError(t, zw.Close())
+	reg := ocitest.Start(t, ocitest.Options{})
+	r := reg.Host + "/filters/names:1"
+	put(t, r, image(t, types.OCIManifestSchema1, static.NewLayer(z.Bytes(), types.OCILayer)))
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak.Store(max(peak.Load(), ms.HeapInuse))
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	_, err := (&ocimodule.Client{PlainHTTP: true}).Pull(context.Background(), ref(t, r))
+	close(stop)
+	<-stopped
+	require.ErrorContains(t, err, "names a file with 1000000 bytes")
+	require.Less(t, len(err.Error()), 2048, "error of %d bytes", len(err.Error()))
+	grew := (int64(peak.Load()) - int64(before.HeapInuse)) >> 20
+	require.Less(t, grew, int64(64), "the heap grew by %d MiB during the pull", grew)
+}
+
+// TestLayerOfManyFilesListsAFew: the error about a layer without a module
+// names ten of its files and counts the rest.
+func TestLayerOfManyFilesListsAFew(t *testing.T) {
+	noDockerConfig(t)
+	files := map[string][]byte{}
+	for i := range 500 {
+		files[fmt.Sprintf("doc/%03d.txt", i)] = nil
+	}
+	reg := ocitest.Start(t, ocitest.Options{})
+	r := reg.Host + "/filters/many:1"
+	put(t, r, image(t, types.OCIManifestSchema1, static.NewLayer(tarLayer(t, files, true), types.OCILayer)))
+	_, err := (&ocimodule.Client{PlainHTTP: true}).Pull(context.Background(), ref(t, r))
+	require.ErrorContains(t, err, "the layer holds no .wasm file")
+	require.ErrorContains(t, err, "and 490 more")
+	require.Less(t, len(err.Error()), 1024)
+}
+
+// TestRegistryTextIsEscaped: a media type or a file name from the
+// registry reaches the start error; a newline or an escape sequence in it
+// must not reach a log as if the Collector had written a line.
+func TestRegistryTextIsEscaped(t *testing.T) {
+	noDockerConfig(t)
+	reg := ocitest.Start(t, ocitest.Options{})
+	forged := "\n2026-12-03T10:00:00.000Z\tinfo\tEverything is ready.\x1b[2K"
+	c := &ocimodule.Client{PlainHTTP: true}
+
+	mt := reg.Host + "/filters/mt:1"
+	put(t, mt, image(t, types.OCIManifestSchema1, static.NewLayer([]byte("x"), types.MediaType("application/x"+forged))))
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "x" + forged, Typeflag: tar.TypeReg, Mode: 0o644, Format: tar.FormatPAX}))
+	require.NoError(t, tw.Close())
+	tn := reg.Host + "/filters/tn:1"
+	put(t, tn, image(t, types.OCIManifestSchema1, static.NewLayer(tb.Bytes(), types.OCIUncompressedLayer)))
+
+	for _, r := range []string{mt, tn} {
+		_, err := c.Pull(context.Background(), ref(t, r))
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "\n", r)
+		require.NotContains(t, err.Error(), "\x1b", r)
+		require.Contains(t, err.Error(), `\n2026-12-03`, r)
+	}
+}

@@ -70,6 +70,7 @@ const (
 	// Limits on module shape, so that compiling a module cannot take
 	// unbounded time or memory.
 	MaxModuleBytes    = 64 << 20
+	maxSections       = 1_000 // a module of 64 MiB of zeros is 33 million empty custom sections
 	maxFunctions      = 100_000
 	maxLocalsPerFunc  = 50_000
 	maxLocals         = 1_000_000 // all functions together
@@ -281,6 +282,11 @@ func instrument(bin []byte, lim meterLimits) ([]byte, error) {
 	r := reader{b: bin, off: 8}
 	last := 0
 	for !r.done() {
+		if len(secs) == maxSections {
+			// Empty custom sections are two bytes each; tracking 33 million
+			// of them took 16 s, and wazero, which accepts them, 7 s more.
+			return nil, fmt.Errorf("more than %d sections", maxSections)
+		}
 		id := r.byte()
 		n := r.u32()
 		body := r.bytes(int(n))

@@ -542,3 +542,27 @@ func TestMeterChunkedBulkOps(t *testing.T) {
 		require.True(t, bytes.Equal(wm, gm), "op %d %s(%d, %d, %d): memory differs", i, op.fn, op.a, op.b, op.n)
 	}
 }
+
+// TestMeterRefusesSectionFloods: 64 MiB of zeros after the header is 33
+// million empty custom sections, which the rewrite tracked one by one (16 s)
+// and wazero accepts (7 s more). A module has a few sections; past 1,000
+// it is refused before anything is kept.
+func TestMeterRefusesSectionFloods(t *testing.T) {
+	lim := meterLimits{StackBytes: StackLimit, TableElems: TableLimit}
+	custom := func(n int) []byte {
+		bin := []byte("\x00asm\x01\x00\x00\x00")
+		for range n {
+			bin = append(bin, secCustom, 2, 1, 'x') // a custom section named "x"
+		}
+		return bin
+	}
+	_, err := instrument(custom(maxSections), lim)
+	require.NoError(t, err)
+	_, err = instrument(custom(maxSections+1), lim)
+	require.ErrorContains(t, err, "more than 1000 sections")
+
+	zeros := make([]byte, MaxModuleBytes)
+	copy(zeros, "\x00asm\x01\x00\x00\x00")
+	_, err = instrument(zeros, lim)
+	require.ErrorContains(t, err, "more than 1000 sections")
+}

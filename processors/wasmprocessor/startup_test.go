@@ -34,6 +34,18 @@ func TestStartupErrors(t *testing.T) {
 	wasm, err := os.ReadFile(guest(t, "badconfig"))
 	require.NoError(t, err)
 	gz := gzipped(t, wasm)
+	// A 6 GiB file that takes no disk: reading it whole ended the process
+	// with a fatal out-of-memory, which no recover catches.
+	sparse := func(name string) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		require.NoError(t, f.Truncate(6<<30))
+		require.NoError(t, f.Close())
+		return path
+	}
+	devZero := filepath.Join(dir, "zero.wasm")
+	require.NoError(t, os.Symlink(os.DevNull, devZero))
 
 	for _, tc := range []struct {
 		name string
@@ -74,6 +86,21 @@ func TestStartupErrors(t *testing.T) {
 			name: "missing file",
 			conf: map[string]any{"module": filepath.Join(dir, "absent.wasm")},
 			want: []string{"absent.wasm", "no such file or directory"},
+		},
+		{
+			name: "a 6 GiB file",
+			conf: map[string]any{"module": sparse("huge.wasm")},
+			want: []string{"huge.wasm", "6442450944 bytes, larger than 256 MiB"},
+		},
+		{
+			name: "a 6 GiB gzip file",
+			conf: map[string]any{"module": sparse("huge.wasm.gz")},
+			want: []string{"huge.wasm.gz", "larger than 256 MiB"},
+		},
+		{
+			name: "a device",
+			conf: map[string]any{"module": devZero},
+			want: []string{"zero.wasm", "not a regular file"},
 		},
 		{
 			name: "not gzip",

@@ -206,7 +206,9 @@ func hostFail(st *callState, g mem, stack []uint64) int32 {
 	if len(msg) > maxFailMessage {
 		msg = msg[:maxFailMessage]
 	}
-	st.failMsg = sanitize(msg) // it reaches logs and errors
+	// It reaches logs and errors: sanitized, and cut again after, since
+	// escaping a control character makes six bytes of one.
+	st.failMsg = truncateUTF8(sanitize(msg), maxFailMessage)
 	return 0
 }
 

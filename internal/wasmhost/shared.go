@@ -263,6 +263,17 @@ func sanitize(b []byte) string {
 	return sb.String()
 }
 
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // lineWriter turns the guest's stdout or stderr into log lines.
 type lineWriter struct {
 	log   *guestLog

@@ -39,6 +39,7 @@ type wasmProcessor struct {
 
 	stopWatch context.CancelFunc
 	watching  sync.WaitGroup
+	failLog   failureLog
 }
 
 func newProcessor(set processor.Settings, cfg *Config, signal int32) *wasmProcessor {
@@ -278,13 +279,8 @@ func (p *wasmProcessor) outcome(ctx context.Context, in int, out func() int, too
 		}
 		return nil
 	}
-	if fault.Kind == wasmhost.FaultHost {
-		p.set.Logger.Error("wasm processor failed on a batch (a wasmcol bug: please report it with this stack)",
-			zap.String("module", p.cfg.Module), zap.String("on_error", string(p.cfg.OnError)),
-			zap.Error(fault.Err), zap.ByteString("stack", fault.Stack))
-	} else {
-		p.set.Logger.Warn("wasm filter failed", zap.String("module", p.cfg.Module),
-			zap.String("kind", string(fault.Kind)), zap.String("on_error", string(p.cfg.OnError)), zap.Error(fault.Err))
+	if ok, skipped := p.failLog.allow(time.Now()); ok {
+		p.logFault(fault, skipped)
 	}
 	switch p.cfg.OnError {
 	case OnErrorDrop:
@@ -297,6 +293,22 @@ func (p *wasmProcessor) outcome(ctx context.Context, in int, out func() int, too
 		p.tel.record(ctx, in, in, took, fault)
 		return nil
 	}
+}
+
+// logFault logs a failed batch; skipped is how many failures went
+// unlogged since the last line (failureLog).
+func (p *wasmProcessor) logFault(fault *wasmhost.Fault, skipped int64) {
+	fields := []zap.Field{zap.String("module", p.cfg.Module), zap.String("kind", string(fault.Kind)),
+		zap.String("on_error", string(p.cfg.OnError)), zap.Error(fault.Err)}
+	if skipped > 0 {
+		fields = append(fields, zap.Int64("failures_not_logged", skipped))
+	}
+	if fault.Kind == wasmhost.FaultHost {
+		p.set.Logger.Error("wasm processor failed on a batch (a wasmcol bug: please report it with this stack)",
+			append(fields, zap.ByteString("stack", fault.Stack))...)
+		return
+	}
+	p.set.Logger.Warn("wasm filter failed", fields...)
 }
 
 func (p *wasmProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
@@ -330,3 +342,38 @@ func (p *wasmProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Log
 }
 
 var errNotStarted = errors.New("wasm processor is not running")
+
+// failureLog limits the lines failed batches log to a burst of 10, then
+// one a second: a guest failing every batch on purpose with a message of
+// control characters wrote 37.7 MiB of log a second. Every failure is
+// still counted in otelcol_processor_wasm_failures, and the next line
+// logged says how many went unlogged before it.
+type failureLog struct {
+	mu      sync.Mutex
+	tokens  float64
+	last    time.Time
+	skipped int64
+}
+
+const (
+	failureLogBurst  = 10
+	failureLogPerSec = 1
+)
+
+func (l *failureLog) allow(now time.Time) (ok bool, skipped int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last.IsZero() {
+		l.tokens = failureLogBurst
+	} else {
+		l.tokens = min(failureLogBurst, l.tokens+now.Sub(l.last).Seconds()*failureLogPerSec)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		l.skipped++
+		return false, 0
+	}
+	l.tokens--
+	skipped, l.skipped = l.skipped, 0
+	return true, skipped
+}

@@ -607,3 +607,29 @@ func TestHostFailureIsContained(t *testing.T) {
 	require.NoError(t, h.consume(spans("broker:default.default")))
 	require.Equal(t, "default", spanAttr(h.last(t), 0, "kn.broker.name"), "the next batch is filtered")
 }
+
+// TestFailureLogIsRateLimited: a guest failing every batch logged a line
+// per batch (37.7 MiB/s with a message of control characters). After a
+// burst of 10 lines, one a second; every failure is still counted, and
+// the next line says how many were not logged.
+func TestFailureLogIsRateLimited(t *testing.T) {
+	h := start(t, map[string]any{"module": wat(t, "unreachable"), "pool_size": 1})
+	for range 200 {
+		require.NoError(t, h.consume(spans("x")))
+	}
+	h.requireOnlyFailures(t, map[string]int64{"trap": 200})
+	lines := h.logs.FilterMessage("wasm filter failed").All()
+	require.GreaterOrEqual(t, len(lines), 10)
+	require.Less(t, len(lines), 20, "200 failures logged %d lines", len(lines))
+
+	time.Sleep(1100 * time.Millisecond)
+	require.NoError(t, h.consume(spans("x")))
+	lines = h.logs.FilterMessage("wasm filter failed").All()
+	accounted := int64(len(lines))
+	for _, l := range lines {
+		n, _ := l.ContextMap()["failures_not_logged"].(int64)
+		accounted += n
+	}
+	require.Equal(t, int64(201), accounted, "each line counts the failures not logged before it")
+	require.Contains(t, lines[len(lines)-1].ContextMap(), "failures_not_logged")
+}

@@ -4,10 +4,13 @@ package wasmhost
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -49,13 +52,93 @@ var rewriteCaches sync.Map // wazero.CompilationCache -> string
 // module as the host rewrote it: a warm start then skips the rewrite as
 // well as the compile (the built-in bundle's rewrite took about 110 ms of
 // a warm start of 280-450 ms).
+//
+// An entry of compiled code whose header does not fit its file is removed
+// first (checkCompiledEntries); if one cannot be removed, the cache is
+// refused, since wazero would read it.
 func NewDiskCache(dir string) (wazero.CompilationCache, error) {
 	c, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCompiledEntries(dir); err != nil {
+		_ = c.Close(context.Background())
+		return nil, err
+	}
 	rewriteCaches.Store(c, dir)
 	return c, nil
+}
+
+// checkCompiledEntries removes, from the compiled code wazero keeps under
+// dir, each entry whose header claims more than its file holds. wazero
+// allocates what an entry's header claims before reading the rest, and
+// checks the code's checksum only after: a damaged count of functions
+// (2^32-1) asked for 32 GiB, a fatal error that no recover catches, where
+// the README promises a damaged entry is compiled again.
+func checkCompiledEntries(dir string) error {
+	subdirs, _ := filepath.Glob(filepath.Join(dir, "wazero-*"))
+	for _, sub := range subdirs {
+		entries, err := os.ReadDir(sub)
+		if err != nil {
+			continue // wazero cannot read them either
+		}
+		for _, e := range entries {
+			// Entries are named by a SHA-256; others (a write in progress
+			// in another process) are not wazero's to read.
+			if _, err := hex.DecodeString(e.Name()); err != nil || len(e.Name()) != 2*sha256.Size || !e.Type().IsRegular() {
+				continue
+			}
+			path := filepath.Join(sub, e.Name())
+			if compiledEntryFits(path) {
+				continue
+			}
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("damaged compiled code %s cannot be removed: %w", path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// compiledEntryFits reads the sizes an entry's header gives (wazero's
+// layout: "WAZEVO", the length of wazero's version and the version, the
+// number of functions, 8 bytes of offset for each, the code's length, the
+// code, a 4-byte checksum and a byte saying whether a source map follows)
+// and reports whether the file holds them. What it cannot read, wazero
+// refuses by itself without allocating.
+func compiledEntryFits(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return true
+	}
+	var head [7]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[:6]) != "WAZEVO" {
+		return true
+	}
+	fixed := int64(7) + int64(head[6]) // magic, version length, version
+	var word [8]byte
+	if _, err := f.ReadAt(word[:4], fixed); err != nil {
+		return true
+	}
+	funcs := int64(binary.LittleEndian.Uint32(word[:4]))
+	codeLenAt := fixed + 4 + 8*funcs
+	if codeLenAt+8 > fi.Size() {
+		return false
+	}
+	if _, err := f.ReadAt(word[:], codeLenAt); err != nil {
+		return false
+	}
+	code := binary.LittleEndian.Uint64(word[:])
+	rest := fi.Size() - codeLenAt - 8 - 1 // after the length, less the source map byte
+	if code > 0 {
+		rest -= 4 // the checksum
+	}
+	return rest >= 0 && code <= uint64(rest)
 }
 
 // rewriteDir is the directory of cache's rewritten modules, "" if none.

@@ -4,6 +4,7 @@ package wasmhost
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,4 +94,43 @@ func TestFailedStartReleasesTheFallbackRuntime(t *testing.T) {
 		require.Error(t, err)
 	}
 	require.Equal(t, before, refs(), "failed starts still hold the in-memory runtime")
+}
+
+// TestDamagedCompiledEntryIsRemoved: wazero allocates what a compiled
+// entry's header claims before it reads the rest. A function count of
+// 2^32-1 ended the process (a fatal out-of-memory, not a panic); so could
+// a code length past the file. NewDiskCache removes such entries, keeps
+// sound ones, and the module compiles again.
+func TestDamagedCompiledEntryIsRemoved(t *testing.T) {
+	bin := watModule(t, filter(`(func $attack)`), false)
+	for name, damage := range map[string]func(entry []byte, fixed int){
+		"function count": func(e []byte, fixed int) { binary.LittleEndian.PutUint32(e[fixed:], 0xffffffff) },
+		"code length": func(e []byte, fixed int) {
+			n := int(binary.LittleEndian.Uint32(e[fixed:]))
+			binary.LittleEndian.PutUint64(e[fixed+4+8*n:], 1<<40)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cache, err := NewDiskCache(dir)
+			require.NoError(t, err)
+			require.NoError(t, Precompile(context.Background(), cache, bin))
+			require.NoError(t, cache.Close(context.Background()))
+			entries, _ := filepath.Glob(filepath.Join(dir, "wazero-*", "*"))
+			require.Len(t, entries, 1)
+			entry, err := os.ReadFile(entries[0])
+			require.NoError(t, err)
+			require.True(t, compiledEntryFits(entries[0]), "a sound entry fits")
+			damage(entry, 7+int(entry[6]))
+			require.NoError(t, os.WriteFile(entries[0], entry, 0o600))
+
+			cache, err = NewDiskCache(dir)
+			require.NoError(t, err)
+			defer cache.Close(context.Background())
+			require.NoFileExists(t, entries[0])
+			p, err := New(context.Background(), Options{Source: "f", Module: bin, PoolSize: 1, Cache: cache})
+			require.NoError(t, err)
+			require.NoError(t, p.Close(context.Background()))
+		})
+	}
 }

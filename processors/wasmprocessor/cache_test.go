@@ -152,6 +152,20 @@ func TestUnusableCacheIsIgnored(t *testing.T) {
 		_, stop := startPipeline(t, modules, "")
 		stop()
 	})
+	t.Run("a cache_dir that cannot be created", func(t *testing.T) {
+		// As on a read-only volume that an older wasmcol precompiled: this
+		// wazero's directory is missing and cannot be made. It failed the
+		// start.
+		h := start(t, map[string]any{"module": modules[0], "cache_dir": "/proc/self/wasmcol-cache"})
+		require.NoError(t, h.consume(spans("x")))
+		require.Equal(t, 1, h.logs.FilterMessage("cache_dir cannot be used; compiling without it").Len())
+	})
+	t.Run("a cache_dir that is a file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "cache")
+		require.NoError(t, os.WriteFile(file, nil, 0o600))
+		err := startErr(t, map[string]any{"module": modules[0], "cache_dir": file})
+		require.ErrorContains(t, err, "cache_dir: "+file+" is not a directory")
+	})
 	t.Run("corrupt entries", func(t *testing.T) {
 		dir := t.TempDir()
 		_, stop := startPipeline(t, modules, dir)

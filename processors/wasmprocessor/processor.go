@@ -134,9 +134,16 @@ func (p *wasmProcessor) options(bin []byte) (wasmhost.Options, error) {
 	for _, m := range p.cfg.Mounts {
 		opts.Mounts = append(opts.Mounts, wasmhost.Mount{HostPath: m.HostPath, GuestPath: m.GuestPath})
 	}
-	if p.cfg.CacheDir != "" {
-		if opts.Cache, err = diskCache(p.cfg.CacheDir); err != nil {
-			return wasmhost.Options{}, fmt.Errorf("cache_dir: %w", err)
+	if dir := p.cfg.CacheDir; dir != "" {
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			return wasmhost.Options{}, fmt.Errorf("cache_dir: %s is not a directory", dir)
+		}
+		// Any other problem only means compiling: a read-only volume
+		// precompiled by an older wasmcol lacks this wazero's directory,
+		// which cannot be created there.
+		if opts.Cache, err = diskCache(dir); err != nil {
+			p.set.Logger.Warn("cache_dir cannot be used; compiling without it", zap.String("cache_dir", dir), zap.Error(err))
+			opts.Cache = nil
 		}
 	} else if dir := compileCacheDir(); dir != "" {
 		// The default cache: any problem with it only means compiling.

@@ -150,7 +150,7 @@ func authHint(registry string) string {
 		return err.Error()
 	}
 	if a, _ := cfg.lookup(registry); a != nil {
-		return fmt.Sprintf("the registry refused the credentials for %s in %s", registry, path)
+		return fmt.Sprintf("the registry refused the credentials for %s in %s, or the token service it named did", registry, path)
 	}
 	helper := cfg.CredHelpers[registry]
 	if helper == "" {

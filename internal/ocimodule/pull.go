@@ -88,7 +88,7 @@ func (c *Client) explain(ctx context.Context, ref name.Reference, err error) err
 	switch {
 	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
 		if c.Auth != nil {
-			return fmt.Errorf("%w (the registry refused the credentials given)", err)
+			return fmt.Errorf("%w (the registry refused the credentials given, or the token service it named did)", err)
 		}
 		return fmt.Errorf("%w (%s)", err, authHint(ref.Context().RegistryStr()))
 	case errors.Is(err, errPlainHTTP) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):

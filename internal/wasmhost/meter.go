@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // The host rewrites every guest module once, at load time, so that the
@@ -1245,6 +1246,20 @@ func (m *modInfo) rewriteElements(r *reader) ([]byte, error) {
 
 func (m *modInfo) rewriteData(r *reader) ([]byte, error) {
 	n := r.u32()
+	if n > maxDataSegmentsIn {
+		return nil, fmt.Errorf("%d data segments: more than the host accepts (%d)", n, maxDataSegmentsIn)
+	}
+	// Without a data count section no code can name a segment, so
+	// segments may be joined.
+	if !m.hasDataCount && r.err == nil {
+		if out, ok := mergeData(r.b[r.off:], n); ok {
+			r.off = len(r.b)
+			return out, nil
+		}
+	}
+	if n > maxDataSegments {
+		return nil, fmt.Errorf("%d data segments that cannot be joined: more than the host accepts (%d)", n, maxDataSegments)
+	}
 	out := appendU32(nil, n)
 	var err error
 	for i := uint32(0); i < n && r.err == nil; i++ {
@@ -1270,6 +1285,135 @@ func (m *modInfo) rewriteData(r *reader) ([]byte, error) {
 		out = append(appendU32(out, size), r.bytes(int(size))...)
 	}
 	return out, nil
+}
+
+// Bounds on data segments: wazero keeps a descriptor of about 100 bytes
+// for each, and 24 bytes more in every instance. A module may hold more
+// than maxDataSegments if mergeData joins them to fewer.
+const (
+	maxDataSegments   = 100_000
+	maxDataSegmentsIn = 1_000_000
+	maxDataGap        = 256 // zeros written to join two segments
+	maxDataRuns       = 8   // ascending runs of segments
+)
+
+// mergeData rewrites a data section body (after its count, n) whose
+// segments are all active at constant offsets, joining segments that
+// follow one another in memory with zeros in the gaps, where that cannot
+// change what memory holds once they are all applied. Go writes a
+// module's data as tens of thousands of segments split at runs of zeros
+// (the built-in bundle: 43,410 of 26 bytes on average), and wazero keeps
+// a descriptor for each, in the heap and in every instance (about 8 MiB
+// for the default config's four processors), and copies them one by one
+// at every instantiation.
+//
+// Segments are applied in order, so a gap may be filled only if no
+// earlier segment wrote into it; a later one overwrites the zeros as it
+// overwrote what was there. Within an ascending run the earlier segments
+// lie below the gap, so only earlier runs are checked. It gives up (false)
+// on any other kind of segment or past maxDataRuns runs; zeros are
+// written only while they add up to less than the section's size.
+func mergeData(body []byte, n uint32) ([]byte, bool) {
+	r := reader{b: body}
+	var (
+		runs   [][]dataSpan // ascending; the last is the current one
+		out    []byte
+		cur    []byte // the segment being built, at curOff
+		curOff uint64
+		count  uint32
+		zeros  int
+	)
+	emit := func() {
+		if cur == nil {
+			return
+		}
+		out = appendI32Const(append(out, 0), int32(uint32(curOff))) // flags 0: active, memory 0
+		out = append(appendU32(append(out, opEnd), uint32(len(cur))), cur...)
+		count++
+		cur = nil
+	}
+	for i := uint32(0); i < n; i++ {
+		if r.byte() != 0 || r.byte() != opI32Const { // flags 0: active in memory 0
+			return nil, false
+		}
+		start := r.off - 1
+		r.leb(5)
+		if r.byte() != opEnd || r.err != nil {
+			return nil, false
+		}
+		off, ok := constI32(r.b[start:r.off])
+		init := r.bytes(int(r.u32()))
+		if !ok || r.err != nil {
+			return nil, false
+		}
+		s := dataSpan{uint64(off), uint64(off) + uint64(len(init))}
+		last := len(runs) - 1
+		if last < 0 || s.off < runs[last][len(runs[last])-1].end {
+			if len(runs) == maxDataRuns {
+				return nil, false
+			}
+			emit()
+			runs = append(runs, nil)
+			last++
+		}
+		curEnd := curOff + uint64(len(cur))
+		if cur != nil && s.off >= curEnd && s.off-curEnd <= maxDataGap && zeros+int(s.off-curEnd) <= len(body) &&
+			!writtenBefore(runs[:last], curEnd, s.off) {
+			zeros += int(s.off - curEnd)
+			cur = append(append(cur, zeroBytes[:s.off-curEnd]...), init...)
+		} else {
+			emit()
+			cur, curOff = append(make([]byte, 0, len(init)), init...), s.off
+		}
+		runs[last] = append(runs[last], s)
+	}
+	emit()
+	if !r.done() {
+		return nil, false
+	}
+	return append(appendU32(make([]byte, 0, len(out)+5), count), out...), true
+}
+
+var zeroBytes [maxDataGap]byte
+
+// dataSpan is the memory a data segment writes, [off, end).
+type dataSpan struct{ off, end uint64 }
+
+// writtenBefore reports whether a segment of an earlier run overlaps
+// [lo, hi). Each run is ascending, so a binary search finds the first
+// segment ending past lo.
+func writtenBefore(runs [][]dataSpan, lo, hi uint64) bool {
+	for _, run := range runs {
+		i := sort.Search(len(run), func(i int) bool { return run[i].end > lo })
+		if i < len(run) && run[i].off < hi {
+			return true
+		}
+	}
+	return false
+}
+
+// constI32 returns K if expr is exactly i32.const K, as wazero reads it:
+// an offset of 32 bits.
+func constI32(expr []byte) (uint32, bool) {
+	if len(expr) < 3 || expr[0] != opI32Const || expr[len(expr)-1] != opEnd {
+		return 0, false
+	}
+	var v int64
+	var shift uint
+	for i, c := range expr[1 : len(expr)-1] {
+		v |= int64(c&0x7F) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			if i != len(expr)-3 {
+				return 0, false
+			}
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return uint32(v), true
+		}
+	}
+	return 0, false
 }
 
 func (m *modInfo) helpers() uint32 {

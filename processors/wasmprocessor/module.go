@@ -82,6 +82,9 @@ type moduleSource struct {
 	// For oci:// modules only.
 	ref    name.Reference
 	client *ocimodule.Client
+	// done lets go of shared bytes (a built-in) once the module is
+	// compiled; nil when there are none.
+	done func()
 	// For a file: how it looked when last read, so that polling a file
 	// that has not changed costs a stat, not a read, a gunzip and a hash
 	// (a 260 KB gzip bomb cost 0.3 of a core for as long as it stayed).
@@ -210,10 +213,11 @@ func (s *moduleSource) read() ([]byte, error) {
 		if !hasBuiltin(name) {
 			return nil, fmt.Errorf("module %q: not built into this binary", cfg.Module)
 		}
-		bin, err := builtinBytes()
+		bin, done, err := builtinBytes()
 		if err != nil {
 			return nil, fmt.Errorf("module %q: %w", cfg.Module, err)
 		}
+		s.done = done
 		return bin, nil
 	}
 	if raw, err = s.readFile(); err != nil {
@@ -282,21 +286,59 @@ func (s *moduleSource) unchanged() bool {
 	return err == nil && os.SameFile(fi, last) && fi.Size() == last.Size() && fi.ModTime().Equal(last.ModTime())
 }
 
-// builtinBytes is the built-in bundle, decompressed once per process: the
-// default config's four processors load the same module, and each
-// decompression took about 40 ms of their start. The bytes are shared and
-// never written.
-var builtinBytes = sync.OnceValues(func() ([]byte, error) {
-	raw, err := builtins.ReadFile(builtinModule)
-	if err != nil {
-		return nil, err
+// builtinBytes is the built-in bundle, decompressed once for the
+// processors that start together: the default config's four load the same
+// module, and each decompression took about 40 ms of their start. The
+// bytes are shared and never written. Once compiled they are not needed:
+// a second after the last start using them calls done, they are let go
+// (4 MiB of a started Collector's heap of 16), before the host returns
+// the memory compiling left behind; a later start, after a configuration
+// reload, decompresses them again.
+func builtinBytes() (bin []byte, done func(), err error) {
+	c := &builtinCache
+	c.Lock()
+	defer c.Unlock()
+	if c.bin == nil {
+		raw, err := builtins.ReadFile(builtinModule)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c.bin, err = gunzipModule(raw); err != nil {
+			return nil, nil, err
+		}
+		wasmhost.TrustModule(c.bin) // wasmcol's own build: compiles in parallel
 	}
-	bin, err := gunzipModule(raw)
-	if err == nil {
-		wasmhost.TrustModule(bin) // wasmcol's own build: compiles in parallel
+	c.users++
+	if c.drop != nil {
+		c.drop.Stop()
 	}
-	return bin, err
-})
+	return c.bin, sync.OnceFunc(func() {
+		c.Lock()
+		defer c.Unlock()
+		if c.users--; c.users > 0 {
+			return
+		}
+		c.drop = time.AfterFunc(builtinKeep, func() {
+			c.Lock()
+			defer c.Unlock()
+			if c.users == 0 {
+				c.bin = nil
+			}
+		})
+	}), nil
+}
+
+var builtinCache struct {
+	sync.Mutex
+	bin   []byte
+	users int // starts between builtinBytes and their done
+	drop  *time.Timer
+}
+
+// builtinKeep is how long the built-in bundle's bytes outlive the last
+// start that used them: processors start one after another, and less
+// than the host waits before it returns the memory compiling left behind.
+const builtinKeep = time.Second
 
 func gunzipModule(raw []byte) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(raw))

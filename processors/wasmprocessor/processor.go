@@ -53,6 +53,9 @@ func (p *wasmProcessor) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	bin, version, err := src.load(ctx)
+	if src.done != nil {
+		defer src.done()
+	}
 	if err != nil {
 		return err
 	}

@@ -72,3 +72,31 @@ func TestReloadPanicIsContained(t *testing.T) {
 
 	assert.Same(t, running, p.plugin.Load(), "the running module stays")
 }
+
+// TestBuiltinBytesAreLetGo: the built-in bundle's 4 MiB are kept while a
+// start uses them, and let go builtinKeep after the last one is done.
+func TestBuiltinBytesAreLetGo(t *testing.T) {
+	if !hasBuiltin("sampler") {
+		t.Skip("no built-ins in this build")
+	}
+	held := func() bool {
+		builtinCache.Lock()
+		defer builtinCache.Unlock()
+		return builtinCache.bin != nil
+	}
+	a, doneA, err := builtinBytes()
+	require.NoError(t, err)
+	b, doneB, err := builtinBytes()
+	require.NoError(t, err)
+	require.Equal(t, &a[0], &b[0], "decompressed once for starts that overlap")
+	doneA()
+	doneA() // a second call changes nothing
+	time.Sleep(builtinKeep + 200*time.Millisecond)
+	require.True(t, held(), "kept while a start uses them")
+	doneB()
+	require.Eventually(t, func() bool { return !held() }, builtinKeep+2*time.Second, 10*time.Millisecond)
+	c, doneC, err := builtinBytes()
+	require.NoError(t, err)
+	defer doneC()
+	require.Equal(t, a, c, "decompressed again when asked again")
+}

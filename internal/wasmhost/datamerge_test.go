@@ -93,12 +93,7 @@ func TestMergeDataKeepsMemory(t *testing.T) {
 // TestMergeDataOnTheBundle: the built-in bundle's 43,410 segments become a
 // handful, holding the same memory image.
 func TestMergeDataOnTheBundle(t *testing.T) {
-	gz, err := os.ReadFile(filepath.Join(builtinDir, "builtins.wasm.gz"))
-	require.NoError(t, err)
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	require.NoError(t, err)
-	bin, err := io.ReadAll(zr)
-	require.NoError(t, err)
+	bin := builtinBundle(t)
 	out, err := instrument(bin, testLimits)
 	require.NoError(t, err)
 	before, after := dataSection(t, bin), dataSection(t, out)
@@ -135,4 +130,17 @@ func dataSection(t *testing.T, bin []byte) []byte {
 	}
 	t.Fatal("no data section")
 	return nil
+}
+
+// builtinBundle is the built-in filters' module as the binary embeds it,
+// decompressed.
+func builtinBundle(t *testing.T) []byte {
+	t.Helper()
+	gz, err := os.ReadFile(filepath.Join(builtinDir, "builtins.wasm.gz"))
+	require.NoError(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	require.NoError(t, err)
+	bin, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return bin
 }

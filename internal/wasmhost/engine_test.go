@@ -4,13 +4,9 @@ package wasmhost
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -190,12 +186,7 @@ func TestAbandonedCompileIsSkipped(t *testing.T) {
 // of MiB of garbage that Go's scavenger was returning over minutes; the
 // memory is given back to the system soon after the last compilation.
 func TestCompileGarbageIsReturned(t *testing.T) {
-	gz, err := os.ReadFile(filepath.Join(builtinDir, "builtins.wasm.gz"))
-	require.NoError(t, err)
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	require.NoError(t, err)
-	bin, err := io.ReadAll(zr)
-	require.NoError(t, err)
+	bin := builtinBundle(t)
 	p, err := New(context.Background(), Options{Source: "builtins", Module: bin, FilterName: "sampler", PoolSize: 1,
 		Config: builtinConfigs["sampler"], Cache: wazero.NewCompilationCache()})
 	require.NoError(t, err)

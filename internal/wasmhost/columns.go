@@ -27,7 +27,11 @@ func (t *tables) build1(dst []byte, table, field int32, key string) ([]byte, int
 		return dst, n
 	}
 	w := abi.NewColumnWriter(dst, int(n))
+	t.valueLimit, t.valueErr = len(dst)+t.maxColumn, nil
 	rc := t.fill(&w, n, table, field, key)
+	if rc == 0 && t.valueErr != nil {
+		rc = abi.ErrTooLarge
+	}
 	return w.Bytes(), rc
 }
 
@@ -39,7 +43,7 @@ func (t *tables) fill(w *abi.ColumnWriter, n, table, field int32, key string) in
 		}
 		for i := int32(0); i < n; i++ {
 			if v, ok := t.attrs(table, i).Get(key); ok {
-				writeValue(w, v)
+				t.writeValue(w, v)
 			} else {
 				w.Empty()
 			}
@@ -54,7 +58,7 @@ func (t *tables) fill(w *abi.ColumnWriter, n, table, field int32, key string) in
 			w.List(m.Len())
 			for k, v := range m.All() {
 				w.Key(k)
-				writeValue(w, v)
+				t.writeValue(w, v)
 			}
 		}
 		return 0
@@ -330,7 +334,7 @@ func (t *tables) logColumn(w *abi.ColumnWriter, field int32) int32 {
 		case abi.FieldSeverityText:
 			w.Str(r.SeverityText())
 		case abi.FieldValue:
-			writeValue(w, r.Body())
+			t.writeValue(w, r.Body())
 		case abi.FieldTraceID:
 			if id := r.TraceID(); id.IsEmpty() {
 				w.Empty()
@@ -358,8 +362,10 @@ func writeSpanID(w *abi.ColumnWriter, id pcommon.SpanID) {
 }
 
 // writeValue writes an attribute or body value. Maps and slices cross as
-// read-only JSON text (TagOther), the same text pcommon's AsString gives.
-func writeValue(w *abi.ColumnWriter, v pcommon.Value) {
+// read-only JSON text (TagOther), the same text pcommon's AsString gives
+// (see appendJSON). One that is nested too deeply, or would take the
+// column past its limit, is written empty and fails the column.
+func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		w.Str(v.Str())
@@ -372,7 +378,14 @@ func writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	case pcommon.ValueTypeBytes:
 		w.BytesValue(v.Bytes().AsRaw())
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-		w.Other(v.AsString())
+		if t.valueErr != nil {
+			w.Empty() // the column has failed already
+			return
+		}
+		err := w.OtherFrom(func(dst []byte) ([]byte, error) { return appendJSON(dst, v, t.valueLimit) })
+		if err != errNotJSON {
+			t.valueErr = err
+		}
 	default:
 		w.Empty()
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -288,4 +290,89 @@ func TestExactWorkBounded(t *testing.T) {
 	runtime.ReadMemStats(&b)
 	require.ErrorContains(t, err, "attribute comparisons")
 	require.Less(t, b.TotalAlloc-a.TotalAlloc, uint64(150<<20), "allocated during the call")
+}
+
+// TestOTLPSetHiddenDepthRefused: a log body nested a thousand deep behind a
+// group, which pdata ends at its first field and so decodes the body after
+// it, is refused by otlp_set; the batch passes unchanged.
+func TestOTLPSetHiddenDepthRefused(t *testing.T) {
+	lenField := func(field int, body []byte) []byte {
+		b := binary.AppendUvarint([]byte{byte(field<<3 | 2)}, uint64(len(body)))
+		return append(b, body...)
+	}
+	body := []byte{}
+	for range 1000 {
+		body = lenField(5, lenField(1, body)) // AnyValue.array_value { values { ... } }
+	}
+	record := append([]byte{15<<3 | 3, 15 << 3, 0}, lenField(5, body)...) // a group, a varint, LogRecord.body
+	record = append(record, 15<<3|4)
+	payload := lenField(1, lenField(2, lenField(2, record)))
+	bin := buildWAT(t, "hidden", otlpSetGuest(4, payload, "", 1, len(payload)))
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "hidden", Module: bin, PoolSize: 1})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("kept")
+	out, err := p.ProcessLogs(context.Background(), ld)
+	require.ErrorContains(t, err, "refused")
+	require.Equal(t, "kept", out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
+}
+
+// TestColumnOfDeepOrHugeValues: a log body nested a million deep, as a
+// client may send one, and an array holding 8 MiB of control characters,
+// whose JSON text is six times that, are refused to column (ErrTooLarge)
+// without building the text: the first would overflow the host's stack,
+// the second allocate several times the budget. A body of ordinary size
+// still crosses.
+func TestColumnOfDeepOrHugeValues(t *testing.T) {
+	src := `(module
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "column_rc")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    ;; column(Log, Value)
+    (drop (call $count (i32.const 16) (i32.const 9)
+      (i64.extend_i32_s (call $column (i32.const 8) (i32.const 17) (i32.const 0) (i32.const 0)))))
+    (i32.const 0)))`
+	const budgetMiB = 64
+	bin := buildWAT(t, "bodycol", src)
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "bodycol", Module: bin, PoolSize: 1,
+		HostMemoryMiB: budgetMiB, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	rc := func(body func(pcommon.Value)) (int64, uint64) {
+		ld := plog.NewLogs()
+		body(ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body())
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		before0 := p.Counters()
+		_, err := p.ProcessLogs(context.Background(), ld)
+		require.NoError(t, err)
+		runtime.ReadMemStats(&after)
+		var sum int64
+		for _, c := range p.Counters() {
+			sum += c.Value
+		}
+		for _, c := range before0 {
+			sum -= c.Value
+		}
+		return sum, after.TotalAlloc - before.TotalAlloc
+	}
+	got, _ := rc(func(v pcommon.Value) {
+		for range 1_000_000 {
+			v = v.SetEmptySlice().AppendEmpty()
+		}
+	})
+	require.Equal(t, int64(abi.ErrTooLarge), got, "nested a million deep")
+	got, allocated := rc(func(v pcommon.Value) {
+		v.SetEmptySlice().AppendEmpty().SetStr(strings.Repeat("\x01", 8<<20))
+	})
+	require.Equal(t, int64(abi.ErrTooLarge), got, "48 MiB of text")
+	require.Less(t, allocated, uint64(budgetMiB<<20), "the text was not built")
+	got, _ = rc(func(v pcommon.Value) { v.SetEmptyMap().PutStr("k", "v") })
+	require.Equal(t, int64(len(`{"k":"v"}`)+abi.EntrySize), got, "an ordinary body crosses")
 }

@@ -54,17 +54,27 @@ const (
 	walkTooBig
 )
 
-// protoWalker walks p as a protobuf message without a schema, accepting
-// everything the wire format allows, since pdata's decoder does: varints
-// and lengths of up to ten bytes, and groups, which it skips by scanning
-// (recursively) to their end. Every length-delimited field whose contents
-// parse as a message is charged bytesPerObject against budget and is walked
-// in turn (empty ones count too: an empty span is an empty field); other
-// length-delimited contents and scalars are charged bytesPerScalar a byte
-// or a scalar. So the charge bounds what any schema could decode p into. Messages may nest
-// maxOTLPDepth deep; groups, which pdata skips without recursion, may not
-// hide them. Each level re-reads its fields, so the walk
-// reads p at most maxOTLPDepth times; it checks the deadline as it goes.
+// protoWalker walks p as a protobuf message without a schema, the way
+// pdata's decoder reads it: fields in order, varints and lengths of up to
+// ten bytes, groups skipped as proto.ConsumeUnknown skips them (see
+// skipGroup). pdata decodes a message until its first error and has
+// allocated and recursed for everything before it, so the walker charges a
+// message's fields up to the first error too, and what it finds there is
+// what any schema could decode:
+//   - every scalar is charged bytesPerScalar;
+//   - every length-delimited field may be a message, a string or bytes, or
+//     a packed array. It is charged the larger of bytesPerScalar a byte and
+//     bytesPerObject plus what its contents charge when walked as a
+//     message (up to their first error: an empty field is an empty
+//     message). So the charge bounds what p decodes into whatever the
+//     schema.
+//
+// Contents are walked as a message whether or not they parse as one to
+// the end, so that no schema can make pdata recurse deeper than the walk:
+// messages may nest maxOTLPDepth deep, and a field at that depth whose
+// contents begin with a length-delimited field is refused. Each level
+// re-reads its fields, so the walk reads p at most maxOTLPDepth times; it
+// checks the deadline as it goes.
 type protoWalker struct {
 	budget  int
 	scanned int
@@ -73,17 +83,17 @@ type protoWalker struct {
 
 func (w *protoWalker) walk(p []byte, depth int) walkResult { return w.fields(p, depth, true) }
 
-// fields reads the fields of one message. Groups are skipped as pdata
-// skips them: by counting start and end tags, whatever their field
-// numbers, and without looking into what they hold. With nested false it
-// only checks the wire format: length-delimited contents are skipped.
+// fields reads the fields of one message and charges them. It returns
+// walkBad at the first error in the wire format, having charged what came
+// before. With nested false it does not look into length-delimited
+// fields: it returns walkTooBig at the first one, which could hold a
+// message.
 func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 	if w.scanned += len(p); w.scanned > 1<<20 && w.guard != nil {
 		w.scanned = 0
 		w.guard.check()
 	}
 	r := reader{b: p}
-	groups := 0
 	for !r.done() {
 		tag := r.leb(10)
 		if r.err != nil || tag>>3 == 0 {
@@ -100,25 +110,21 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 			r.bytes(4)
 			w.budget -= bytesPerScalar
 		case 2:
-			n := r.leb(10)
-			if n > uint64(len(r.b)-r.off) {
+			sub, ok := lengthDelimited(&r)
+			if !ok {
 				return walkBad
 			}
-			sub := r.bytes(int(n))
-			if !nested || groups > 0 {
-				break
+			if !nested {
+				return walkTooBig
 			}
-			if res := w.lengthDelimited(sub, depth); res != walkOK {
+			if res := w.charge(sub, depth); res != walkOK {
 				return res
 			}
 		case 3:
-			groups++
-		case 4:
-			if groups == 0 {
+			if !skipGroup(&r) {
 				return walkBad
 			}
-			groups--
-		default:
+		default: // an end tag outside a group, or no wire type at all
 			return walkBad
 		}
 		if r.err != nil {
@@ -128,38 +134,77 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 			return walkTooBig
 		}
 	}
-	if groups != 0 || r.err != nil {
-		return walkBad
-	}
 	return walkOK
 }
 
-// lengthDelimited accounts for one length-delimited field: a string or
-// bytes, or a message that counts and is walked.
-func (w *protoWalker) lengthDelimited(sub []byte, depth int) walkResult {
-	if len(sub) == 0 {
-		w.budget -= bytesPerObject
-		return walkOK
+// lengthDelimited reads a length and the bytes it covers.
+func lengthDelimited(r *reader) ([]byte, bool) {
+	n := r.leb(10)
+	if r.err != nil || n > uint64(len(r.b)-r.off) {
+		return nil, false
 	}
+	return r.bytes(int(n)), true
+}
+
+// skipGroup skips a group whose start tag has been read, exactly as
+// pdata's proto.ConsumeUnknown does: start and end tags are counted,
+// whatever their field numbers, and the group ends when they balance or
+// with its first field that is neither, which is skipped unread.
+// Whatever follows is a field of the enclosing message: pdata decodes it,
+// and so it is walked.
+func skipGroup(r *reader) bool {
+	for open := 1; ; {
+		tag := r.leb(10)
+		if r.err != nil || tag>>3 == 0 {
+			return false
+		}
+		switch tag & 7 {
+		case 3:
+			open++
+			continue
+		case 4:
+			if open--; open > 0 {
+				continue
+			}
+		case 0:
+			r.leb(10)
+		case 1:
+			r.bytes(8)
+		case 5:
+			r.bytes(4)
+		case 2:
+			if _, ok := lengthDelimited(r); !ok {
+				return false
+			}
+		default:
+			return false
+		}
+		return r.err == nil
+	}
+}
+
+// charge accounts for one length-delimited field at depth: the larger of
+// what it costs as a string or packed array and what it costs as a
+// message.
+func (w *protoWalker) charge(sub []byte, depth int) walkResult {
+	asBytes := bytesPerScalar * len(sub)
+	before := w.budget
 	if depth+1 >= maxOTLPDepth {
-		// Too deep to walk further: if it is a message at all, pdata
-		// would recurse into it.
+		// Too deep to walk further: pdata may decode it as a message of
+		// scalars, but nothing deeper.
 		flat := protoWalker{budget: 1 << 62}
-		if flat.fields(sub, depth+1, false) == walkOK {
+		if flat.fields(sub, depth+1, false) == walkTooBig {
 			return walkTooBig
 		}
-		return walkOK
+		w.budget -= max(asBytes, 1<<62-flat.budget+bytesPerObject)
+	} else {
+		if w.walk(sub, depth+1) == walkTooBig {
+			return walkTooBig
+		}
+		w.budget = before - max(asBytes, before-w.budget+bytesPerObject)
 	}
-	probe := *w
-	switch probe.walk(sub, depth+1) {
-	case walkBad: // a string or bytes, or a packed array
-		w.scanned = probe.scanned
-		w.budget -= bytesPerScalar * len(sub)
-	case walkTooBig:
+	if w.budget < 0 {
 		return walkTooBig
-	default:
-		*w = probe
-		w.budget -= bytesPerObject
 	}
 	return walkOK
 }

@@ -116,6 +116,7 @@ func (st *callState) setResult() int32 {
 
 func (st *callState) begin(signal int32) {
 	st.t.reset(signal)
+	st.t.maxColumn = st.limits.maxResult
 	st.ed.t = &st.t
 	st.ed.guard = st.guard
 	st.ed.reset()

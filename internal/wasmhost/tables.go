@@ -47,6 +47,13 @@ type tables struct {
 	// selKey and selList hold the current select's request, copied out of
 	// guest memory.
 	selKey, selList []byte
+
+	// maxColumn bounds the JSON text of the maps and slices a column
+	// holds (writeValue); valueLimit is where the column being built
+	// reaches it, and valueErr is why a value did not fit.
+	maxColumn  int
+	valueLimit int
+	valueErr   error
 }
 
 type scopeRef struct {

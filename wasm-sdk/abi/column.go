@@ -98,6 +98,24 @@ func (w *ColumnWriter) BytesValue(b []byte) { w.data(TagBytes, string(b)) }
 // Other writes the JSON text of a map or array value.
 func (w *ColumnWriter) Other(json string) { w.data(TagOther, json) }
 
+// OtherFrom writes a map or array value whose JSON text write appends to
+// the column, with no copy in between. If write fails, the value is empty
+// text and write's error is returned.
+func (w *ColumnWriter) OtherFrom(write func(dst []byte) ([]byte, error)) error {
+	at := w.take()
+	off := len(w.buf)
+	buf, err := write(w.buf)
+	if err != nil {
+		buf = buf[:off]
+	}
+	w.buf = buf
+	w.buf[at] = TagOther
+	binary.LittleEndian.PutUint32(w.buf[at+8:], uint32(off-w.base))
+	binary.LittleEndian.PutUint32(w.buf[at+12:], uint32(len(w.buf)-off))
+	w.advance()
+	return err
+}
+
 // Int writes an integer.
 func (w *ColumnWriter) Int(v int64) { w.scalar(TagInt, uint64(v)) }
 

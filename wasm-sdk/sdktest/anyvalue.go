@@ -216,8 +216,36 @@ func (v anyValue) otherJSON() string {
 	return strings.TrimRight(buf.String(), "\n")
 }
 
+// maxValueDepth is how deeply maps and arrays may nest in a value that
+// crosses as JSON, as on the host: deeper, and the column is refused.
+const maxValueDepth = 64
+
+// nestedDeeper reports whether v holds maps and arrays more than levels
+// deep.
+func (v anyValue) nestedDeeper(levels int) bool {
+	if v.kind != kindArray && v.kind != kindKVList {
+		return false
+	}
+	if levels == 0 {
+		return true
+	}
+	for _, c := range v.arr {
+		if c.nestedDeeper(levels - 1) {
+			return true
+		}
+	}
+	for _, kv := range v.kvs {
+		if kv.Value.nestedDeeper(levels - 1) {
+			return true
+		}
+	}
+	return false
+}
+
 // write writes v as one column value; maps and arrays as read-only JSON.
-func (v anyValue) write(w *colWriter) {
+// It is false, having written an empty value, for maps and arrays nested
+// deeper than maxValueDepth.
+func (v anyValue) write(w *colWriter) bool {
 	switch v.kind {
 	case abi.TagStr:
 		w.Str(v.str)
@@ -230,10 +258,15 @@ func (v anyValue) write(w *colWriter) {
 	case abi.TagBytes:
 		w.BytesValue(v.raw)
 	case kindArray, kindKVList:
+		if v.nestedDeeper(maxValueDepth) {
+			w.Empty()
+			return false
+		}
 		w.Other(v.otherJSON())
 	default:
 		w.Empty()
 	}
+	return true
 }
 
 // scalarValue turns a decoded edit operand into a value. ok is false for

@@ -253,7 +253,9 @@ func TestOtherJSON(t *testing.T) {
 				t.Errorf("got %s, want %s", got, c.want)
 			}
 			w := newColWriter(nil, 1)
-			c.v.write(w)
+			if !c.v.write(w) {
+				t.Fatal("refused")
+			}
 			col := cells(t, w.Bytes(), 1)[0]
 			if want := "o:" + c.want; col != want {
 				t.Errorf("column cell %q, want %q", col, want)
@@ -277,5 +279,24 @@ func TestColumnLargeAndUnicodeValues(t *testing.T) {
 	}
 	if got := tb.cells(t, abi.TableLog, abi.FieldValue, ""); got[0] != "s:"+big {
 		t.Errorf("1 MiB body: got %d bytes", len(got[0]))
+	}
+}
+
+// TestColumnDeepValue: as on the host, a body nested deeper than
+// maxValueDepth is refused to column (ErrTooLarge); one as deep as allowed
+// crosses.
+func TestColumnDeepValue(t *testing.T) {
+	nested := func(levels int) string {
+		return strings.Repeat(`{"arrayValue":{"values":[`, levels) + `{"intValue":"1"}` + strings.Repeat(`]}}`, levels)
+	}
+	for _, c := range []struct {
+		levels int
+		rc     int32
+	}{{maxValueDepth, 0}, {maxValueDepth + 1, abi.ErrTooLarge}} {
+		in := `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":` + nested(c.levels) + `}]}]}]}`
+		tb := load(t, abi.SignalLogs, []byte(in))
+		if _, rc := tb.column(abi.TableLog, abi.FieldValue, ""); rc != c.rc {
+			t.Errorf("%d levels: column rc %d, want %d", c.levels, rc, c.rc)
+		}
 	}
 }

@@ -10,6 +10,9 @@ import "github.com/wasmcol/wasmcol/wasm-sdk/abi"
 // and drops are only marked until the end, so indexes stay stable.
 type tables struct {
 	signal int32
+	// tooDeep is set when the column being built met a value nested
+	// deeper than maxValueDepth.
+	tooDeep bool
 	// The batch itself; exactly one is set.
 	tracesDoc  *tracesData
 	metricsDoc *metricsData
@@ -235,12 +238,13 @@ func (t *tables) column(table, field int32, key string) ([]byte, int32) {
 		return nil, abi.ErrArgument
 	}
 	w := newColWriter(nil, int(n))
+	t.tooDeep = false
 	for i := 0; i < int(n); i++ {
 		switch field {
 		case abi.FieldAttr:
 			attrs := *t.attrs(table, i)
 			if j := attrIndex(attrs, key); j >= 0 {
-				attrs[j].Value.write(w)
+				t.write(w, attrs[j].Value)
 			} else {
 				w.Empty()
 			}
@@ -249,13 +253,23 @@ func (t *tables) column(table, field int32, key string) ([]byte, int32) {
 			w.List(len(attrs))
 			for _, kv := range attrs {
 				w.Key(kv.Key)
-				kv.Value.write(w)
+				t.write(w, kv.Value)
 			}
 		default:
 			t.cell(w, table, field, i)
 		}
 	}
+	if t.tooDeep {
+		return nil, abi.ErrTooLarge
+	}
 	return w.Bytes(), 0
+}
+
+// write writes a value into a column, noting one nested too deeply.
+func (t *tables) write(w *colWriter, v anyValue) {
+	if !v.write(w) {
+		t.tooDeep = true
+	}
 }
 
 // attrs is the attribute list of item i; nil for a table without one.
@@ -413,7 +427,7 @@ func (t *tables) cell(w *colWriter, table, field int32, i int) {
 		case abi.FieldFlags:
 			num(int64(l.Flags))
 		case abi.FieldValue:
-			l.Body.write(w)
+			t.write(w, l.Body)
 		case abi.FieldSeverity:
 			num(int64(l.SeverityNumber))
 		case abi.FieldSeverityText:

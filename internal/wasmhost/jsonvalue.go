@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"encoding/base64"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// A map or slice value crosses to the guest as the JSON text pcommon's
+// AsString gives. AsString renders through encoding/json, which recurses
+// once per level of nesting and builds the whole text before anyone can
+// look at its size: a client's log body nested a million deep would
+// overflow the host's stack, a fatal error, and an 8 MiB string of
+// control characters becomes 48 MiB of escapes, allocated several times
+// over as the buffer grows. appendJSON writes the same text straight into
+// the column instead. It measures the text first, stopping at
+// maxValueDepth levels or at the limit, and then writes it into room made
+// once: a value that does not fit costs no allocation at all.
+
+// maxValueDepth is how deeply maps and slices may nest in a value that
+// crosses as JSON. Real attributes nest a few levels.
+const maxValueDepth = 64
+
+var (
+	errValueTooDeep  = errors.New("value nested too deeply")
+	errValueTooLarge = errors.New("value too large")
+	// errNotJSON is a NaN or infinity, which encoding/json refuses: then
+	// AsString, and so the column, gives empty text for the whole value.
+	errNotJSON = errors.New("value not representable in JSON")
+)
+
+// appendJSON appends the JSON text of v, a map or slice, to dst, if dst
+// stays within limit bytes.
+func appendJSON(dst []byte, v pcommon.Value, limit int) ([]byte, error) {
+	measure := jsonWriter{measure: true, room: limit - len(dst)}
+	if err := measure.value(v, 0); err != nil {
+		return dst, err
+	}
+	write := jsonWriter{buf: slices.Grow(dst, measure.n)}
+	_ = write.value(v, 0) // cannot fail: measuring did not
+	return write.buf, nil
+}
+
+// jsonWriter renders a value as encoding/json renders what AsRaw makes of
+// it. Measuring, it only counts the bytes, n, and fails once they pass
+// room; writing, it appends them to buf.
+type jsonWriter struct {
+	measure bool
+	n, room int
+	buf     []byte
+}
+
+// count adds n bytes to the measure and fails once it passes room.
+func (e *jsonWriter) count(n int) error {
+	if e.n += n; e.n > e.room {
+		return errValueTooLarge
+	}
+	return nil
+}
+
+func (e *jsonWriter) put(s string) error {
+	if e.measure {
+		return e.count(len(s))
+	}
+	e.buf = append(e.buf, s...)
+	return nil
+}
+
+// putBytes is put for text formatted into a scratch buffer.
+func (e *jsonWriter) putBytes(b []byte) error {
+	if e.measure {
+		return e.count(len(b))
+	}
+	e.buf = append(e.buf, b...)
+	return nil
+}
+
+func (e *jsonWriter) value(v pcommon.Value, depth int) error {
+	var scratch [32]byte
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return e.str(v.Str())
+	case pcommon.ValueTypeInt:
+		return e.putBytes(strconv.AppendInt(scratch[:0], v.Int(), 10))
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return errNotJSON
+		}
+		return e.putBytes(appendFloat(scratch[:0], f))
+	case pcommon.ValueTypeBool:
+		return e.put(strconv.FormatBool(v.Bool()))
+	case pcommon.ValueTypeBytes:
+		b := v.Bytes().AsRaw()
+		if b == nil { // encoding/json writes a nil []byte as null
+			return e.put("null")
+		}
+		if e.measure {
+			return e.count(base64.StdEncoding.EncodedLen(len(b)) + 2)
+		}
+		e.buf = append(e.buf, '"')
+		e.buf = base64.StdEncoding.AppendEncode(e.buf, b)
+		e.buf = append(e.buf, '"')
+		return nil
+	case pcommon.ValueTypeMap:
+		if depth >= maxValueDepth {
+			return errValueTooDeep
+		}
+		return e.object(v.Map(), depth+1)
+	case pcommon.ValueTypeSlice:
+		if depth >= maxValueDepth {
+			return errValueTooDeep
+		}
+		if err := e.put("["); err != nil {
+			return err
+		}
+		s := v.Slice()
+		for i := range s.Len() {
+			if i > 0 {
+				if err := e.put(","); err != nil {
+					return err
+				}
+			}
+			if err := e.value(s.At(i), depth+1); err != nil {
+				return err
+			}
+		}
+		return e.put("]")
+	default:
+		return e.put("null")
+	}
+}
+
+// object writes a map as encoding/json writes the map[string]any AsRaw
+// makes of it: keys sorted, and of repeated keys the last one's value.
+func (e *jsonWriter) object(m pcommon.Map, depth int) error {
+	type entry struct {
+		key   string
+		value pcommon.Value
+	}
+	entries := make([]entry, 0, m.Len())
+	for k, v := range m.All() {
+		entries = append(entries, entry{k, v})
+	}
+	// Stable, so that of equal keys the last written stays last.
+	slices.SortStableFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	if err := e.put("{"); err != nil {
+		return err
+	}
+	first := true
+	for i, en := range entries {
+		if i+1 < len(entries) && entries[i+1].key == en.key {
+			continue // a later value for the same key wins
+		}
+		if !first {
+			if err := e.put(","); err != nil {
+				return err
+			}
+		}
+		first = false
+		if err := e.str(en.key); err != nil {
+			return err
+		}
+		if err := e.put(":"); err != nil {
+			return err
+		}
+		if err := e.value(en.value, depth); err != nil {
+			return err
+		}
+	}
+	return e.put("}")
+}
+
+// appendFloat formats f as encoding/json does: like ES6's number to
+// string.
+func appendFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' { // e-09 becomes e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// str writes s quoted as encoding/json does with HTML escaping off:
+// control characters, quotes and backslashes escaped, invalid UTF-8 as
+// U+FFFD, and U+2028 and U+2029 escaped.
+func (e *jsonWriter) str(s string) error {
+	if err := e.put(`"`); err != nil {
+		return err
+	}
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		var esc string
+		size := 1
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			esc = asciiEscapes[b]
+		} else {
+			var c rune
+			c, size = utf8.DecodeRuneInString(s[i:])
+			switch {
+			case c == utf8.RuneError && size == 1:
+				esc = `\ufffd`
+			case c == '\u2028':
+				esc = `\u2028`
+			case c == '\u2029':
+				esc = `\u2029`
+			default:
+				i += size
+				continue
+			}
+		}
+		if err := e.put(s[start:i]); err != nil {
+			return err
+		}
+		if err := e.put(esc); err != nil {
+			return err
+		}
+		i += size
+		start = i
+	}
+	if err := e.put(s[start:]); err != nil {
+		return err
+	}
+	return e.put(`"`)
+}
+
+// asciiEscapes is how encoding/json writes the ASCII bytes it escapes
+// when HTML escaping is off.
+var asciiEscapes = func() (t [utf8.RuneSelf]string) {
+	const hex = "0123456789abcdef"
+	for b := range 0x20 {
+		t[b] = `\u00` + string(hex[b>>4]) + string(hex[b&0xF])
+	}
+	t['\b'], t['\f'], t['\n'], t['\r'], t['\t'] = `\b`, `\f`, `\n`, `\r`, `\t`
+	t['"'], t['\\'] = `\"`, `\\`
+	return t
+}()

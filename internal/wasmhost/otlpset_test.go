@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// The otlp_set walker must see at least what pdata's decoder sees: every
+// field pdata decodes, however the wire format disguises it, at its depth.
+
+func pbLen(dst []byte, field int, body []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(field<<3|2))
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	return append(dst, body...)
+}
+
+// nestedBody is a log body, an AnyValue nested as array_value { values
+// { ... } } levels deep.
+func nestedBody(levels int) []byte {
+	// Written back to front, each level's length before it.
+	var v []byte
+	for range levels {
+		for _, field := range []int{1, 5} { // ArrayValue.values, AnyValue.array_value
+			v = append(v, byte(field<<3|2)) // reversed below, with the length
+			v = append(v, reversedUvarint(len(v)-1)...)
+		}
+	}
+	for i, j := 0, len(v)-1; i < j; i, j = i+1, j-1 {
+		v[i], v[j] = v[j], v[i]
+	}
+	return v
+}
+
+func reversedUvarint(n int) []byte {
+	b := binary.AppendUvarint(nil, uint64(n))
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return b
+}
+
+// logRequest puts log record fields into an export request.
+func logRequest(record []byte) []byte {
+	return pbLen(nil, 1, pbLen(nil, 2, pbLen(nil, 2, record))) // resource_logs, scope_logs, log_records
+}
+
+var (
+	// A group as pdata skips it: its start tag and the first field in it
+	// that is not a group tag. Whatever follows belongs to the record.
+	shortGroup = []byte{15<<3 | 3, 15 << 3, 0}
+	endGroup   = []byte{15<<3 | 4}
+)
+
+// TestWalkerSeesHiddenDepth: a log body nested 100,000 deep, which pdata
+// decodes by recursion, is refused however it is disguised.
+func TestWalkerSeesHiddenDepth(t *testing.T) {
+	deep := pbLen(nil, 5, nestedBody(100_000)) // LogRecord.body
+	cat := func(parts ...[]byte) (b []byte) {
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	for name, record := range map[string][]byte{
+		"plain": deep,
+		// pdata ends the group at the varint and decodes the body; a walk
+		// that counted the group to its end tag skipped it.
+		"behind a group":       cat(shortGroup, deep, endGroup),
+		"behind nested groups": cat([]byte{15<<3 | 3, 14<<3 | 3, 14<<3 | 4}, shortGroup[1:], deep, endGroup),
+		// pdata decodes the body, then fails at the garbage; a walk that
+		// charged a field that does not parse to the end as bytes missed it.
+		"before garbage":    cat(deep, []byte{0xff}),
+		"before an end tag": cat(deep, endGroup),
+	} {
+		req := logRequest(record)
+		w := protoWalker{budget: 1 << 40}
+		require.Equal(t, walkTooBig, w.walk(req, 0), name)
+	}
+}
+
+// TestWalkerKeepsShallowGroups: a group pdata skips costs nothing and hides
+// nothing; payloads as shallow as real OTLP pass.
+func TestWalkerKeepsShallowGroups(t *testing.T) {
+	body := pbLen(nil, 5, nestedBody(8))
+	for _, record := range [][]byte{
+		body,
+		append(append(append([]byte{}, shortGroup...), body...), endGroup...), // pdata fails at the end tag, after the body
+		append([]byte{15<<3 | 3, 15<<3 | 4}, body...),                         // a balanced group
+	} {
+		w := protoWalker{budget: 1 << 30}
+		require.NotEqual(t, walkTooBig, w.walk(logRequest(record), 0))
+	}
+}
+
+// randomMessage writes a message of random fields: scalars, strings,
+// nested messages, runs of empty messages, groups (balanced, or ended by
+// a field as pdata ends them) and, now and then, garbage that stops the
+// decoder part way. Field numbers are small, so that many of them are
+// real OTLP fields and pdata decodes them.
+func randomMessage(rng *rand.Rand, depth int) []byte {
+	var b []byte
+	for range rng.IntN(6) {
+		f := 1 + rng.IntN(15)
+		switch k := rng.IntN(10); {
+		case k < 2:
+			b = binary.AppendUvarint(b, uint64(f<<3))
+			b = binary.AppendUvarint(b, rng.Uint64()>>rng.IntN(64))
+		case k < 3:
+			b = binary.AppendUvarint(b, uint64(f<<3|[]int{1, 5}[rng.IntN(2)]))
+			b = append(b, make([]byte, 8)...)[:len(b)+4+4*rng.IntN(2)]
+		case k < 5 && depth < 30:
+			b = pbLen(b, f, randomMessage(rng, depth+1))
+		case k < 6:
+			// A chain of one-field messages, a few of them deeper than
+			// maxOTLPDepth, the innermost possibly followed by garbage.
+			inner := randomMessage(rng, 30)
+			for range rng.IntN(2 * maxOTLPDepth) {
+				inner = pbLen(nil, 1+rng.IntN(15), inner)
+			}
+			b = pbLen(b, f, inner)
+		case k < 7:
+			run := make([]byte, 0, 64)
+			for range rng.IntN(32) {
+				run = append(run, byte(1+rng.IntN(15))<<3|2, 0)
+			}
+			b = pbLen(b, f, run)
+		case k < 8:
+			b = pbLen(b, f, []byte("text\x00\x12\x0a"[:rng.IntN(8)]))
+		case k < 9:
+			b = append(b, byte(f<<3|3))
+			if rng.IntN(2) == 0 {
+				b = append(b, 15<<3, 1) // ends the group for pdata
+			} else {
+				b = append(b, byte(f<<3|4))
+			}
+		default:
+			b = append(b, []byte{0xff, 0x07, 15<<3 | 4, 0x80}[rng.IntN(4)])
+		}
+	}
+	return b
+}
+
+func allocated(decode func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	decode()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestWalkerBoundsWhatPdataDecodes: on random payloads, whatever pdata
+// makes of them as traces, metrics or logs allocates no more than the
+// walker charged.
+func TestWalkerBoundsWhatPdataDecodes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	decoders := map[string]func([]byte){
+		"traces":  func(b []byte) { _, _ = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(b) },
+		"metrics": func(b []byte) { _, _ = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(b) },
+		"logs":    func(b []byte) { _, _ = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(b) },
+	}
+	// The request, resource and scope pdata allocates whatever the payload.
+	const fixed = 2048
+	refused := 0
+	for i := range 3000 {
+		p := randomMessage(rng, 0)
+		w := protoWalker{budget: 1 << 40}
+		if w.walk(p, 0) == walkTooBig {
+			refused++
+			continue
+		}
+		charged := uint64(1<<40 - w.budget)
+		for name, decode := range decoders {
+			got := allocated(func() { decode(p) })
+			require.LessOrEqual(t, got, charged+fixed, "%s, payload %d: %x", name, i, p)
+		}
+	}
+	t.Logf("%d of 3000 refused as too deep", refused)
+}

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -242,15 +243,11 @@ func (s *moduleSource) readFile() ([]byte, error) {
 	if err := moduleFileOK(os.Stat(path)); err != nil { // before open: opening a FIFO blocks
 		return nil, err
 	}
-	f, err := os.Open(path)
+	f, fi, err := openModuleFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err = moduleFileOK(fi, err); err != nil { // the file opened, which may have been swapped
-		return nil, err
-	}
 	raw, err := io.ReadAll(io.LimitReader(f, maxModuleSize+1))
 	if err != nil {
 		return nil, err
@@ -260,6 +257,23 @@ func (s *moduleSource) readFile() ([]byte, error) {
 	}
 	s.lastRead = fi
 	return raw, nil
+}
+
+// openModuleFile opens path and checks that what it opened is a module
+// file: whoever can write the path can swap it after the check by name, for
+// a FIFO, say. Open does not block: without O_NONBLOCK, opening a FIFO
+// waits for a writer, and the reload watcher, then Shutdown, with it.
+func openModuleFile(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err = moduleFileOK(fi, err); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 func moduleFileOK(fi os.FileInfo, err error) error {

@@ -194,7 +194,10 @@ func (p *wasmProcessor) overrun(stuck int) {
 
 // shutdown closes the plugin first: that interrupts any guest still
 // running, including a reload in progress, so waiting for the watcher
-// afterwards is short.
+// afterwards is short. Short, but not certain: a read of the module file
+// on a filesystem that hangs cannot be interrupted. So the wait ends with
+// ctx or after watcherWait, whichever comes first; the watcher, once its
+// read returns, sees that it was stopped and does nothing more.
 func (p *wasmProcessor) shutdown(ctx context.Context) error {
 	if p.stopWatch != nil {
 		p.stopWatch() // also cancels a pull in progress
@@ -204,12 +207,25 @@ func (p *wasmProcessor) shutdown(ctx context.Context) error {
 		err = plugin.Close(ctx)
 	}
 	if p.stopWatch != nil {
-		p.watching.Wait()
+		stopped := make(chan struct{})
+		go func() { p.watching.Wait(); close(stopped) }()
+		wait := time.NewTimer(watcherWait)
+		defer wait.Stop()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			err = errors.Join(err, fmt.Errorf("wasm module %q: the reload watcher has not stopped: %w", p.cfg.Module, ctx.Err()))
+		case <-wait.C:
+			err = errors.Join(err, fmt.Errorf("wasm module %q: the reload watcher has not stopped after %s", p.cfg.Module, watcherWait))
+		}
 		p.stopWatch = nil
 	}
 	p.tel.close()
 	return err
 }
+
+// watcherWait bounds how long shutdown waits for the reload watcher.
+var watcherWait = 5 * time.Second
 
 // reloadInterval is how often a reload: true processor looks at its file,
 // unless reload_interval says otherwise.

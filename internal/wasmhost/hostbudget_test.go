@@ -76,21 +76,25 @@ func otlpSetGuest(signal int, data []byte, fill string, pages, n int) string {
 // quarter of the budget) that is one packed varint array of zeros would
 // decode into eight bytes a byte: 16 MiB into 128 MiB of bucket counts.
 // It is refused, and the batch passes unchanged.
+// bucketsHeader is a metrics request up to an exponential histogram
+// point's positive bucket_counts of n bytes, which follow it.
+func bucketsHeader(n int) []byte {
+	var hdr []byte
+	size := n
+	// Buckets.bucket_counts, DataPoint.positive, ExpHistogram.data_points, Metric.exponential_histogram,
+	// ScopeMetrics.metrics, ResourceMetrics.scope_metrics, Request.resource_metrics
+	for _, f := range []byte{2, 8, 1, 10, 2, 2, 1} {
+		h := binary.AppendUvarint([]byte{f<<3 | 2}, uint64(size))
+		hdr = append(h, hdr...)
+		size += len(h)
+	}
+	return hdr
+}
+
 func TestOTLPSetPackedVarintsRefused(t *testing.T) {
 	const budgetMiB = 64
 	payload := budgetMiB << 20 / 4
-	header := func(n int) []byte { // an exponential histogram point's positive bucket_counts, n bytes
-		var hdr []byte
-		size := n
-		// Buckets.bucket_counts, DataPoint.positive, ExpHistogram.data_points, Metric.exponential_histogram,
-		// ScopeMetrics.metrics, ResourceMetrics.scope_metrics, Request.resource_metrics
-		for _, f := range []byte{2, 8, 1, 10, 2, 2, 1} {
-			h := binary.AppendUvarint([]byte{f<<3 | 2}, uint64(size))
-			hdr = append(h, hdr...)
-			size += len(h)
-		}
-		return hdr
-	}
+	header := bucketsHeader
 	n := payload - len(header(payload)) - 16
 	hdr := header(n)
 	total := len(hdr) + n
@@ -117,8 +121,8 @@ func TestOTLPSetDecodedWithinBudget(t *testing.T) {
 		spans    int
 		accepted bool
 	}{
-		{spans: budgetMiB<<20/256 - 8, accepted: true},
-		{spans: budgetMiB<<20/256 + 8, accepted: false},
+		{spans: budgetMiB<<20/288 - 8, accepted: true},
+		{spans: budgetMiB<<20/288 + 8, accepted: false},
 	} {
 		spans := strings.Repeat("\x12\x00", tc.spans) // ScopeSpans.spans, empty
 		ss := append(binary.AppendUvarint([]byte{0x12}, uint64(len(spans))), spans...)
@@ -375,4 +379,33 @@ func TestColumnOfDeepOrHugeValues(t *testing.T) {
 	require.Less(t, allocated, uint64(budgetMiB<<20), "the text was not built")
 	got, _ = rc(func(v pcommon.Value) { v.SetEmptyMap().PutStr("k", "v") })
 	require.Equal(t, int64(len(`{"k":"v"}`)+abi.EntrySize), got, "an ordinary body crosses")
+}
+
+// TestOTLPSetDecodeHoldsTheBudget: decoding a replacement batch holds what
+// the walk reckoned it may cost of host_memory_limit, so that the pool's
+// instances cannot all decode the budget's worth at once; with too little
+// of it free, the batch passes unchanged.
+func TestOTLPSetDecodeHoldsTheBudget(t *testing.T) {
+	const budgetMiB = 64
+	const counts = 400_000 // zero bytes: as many bucket counts, reckoned 56 bytes each
+	hdr := bucketsHeader(counts)
+	bin := buildWAT(t, "buckets", otlpSetGuest(2, hdr, "", 8, len(hdr)+counts))
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "buckets", Module: bin, PoolSize: 1, HostMemoryMiB: budgetMiB})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	md := pmetric.NewMetrics()
+	md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetName("kept")
+
+	release := p.HoldHostMemory(48 << 20)
+	out, err := p.ProcessMetrics(context.Background(), md)
+	require.ErrorContains(t, err, "more than host_memory_limit has free now")
+	require.Equal(t, "kept", out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Name())
+	release()
+
+	held := p.HostMemoryInUse()
+	out, err = p.ProcessMetrics(context.Background(), md)
+	require.NoError(t, err)
+	got := out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).ExponentialHistogram().DataPoints().At(0)
+	require.Equal(t, counts, got.Positive().BucketCounts().Len())
+	require.Equal(t, held, p.HostMemoryInUse(), "given back after decoding")
 }

@@ -17,8 +17,9 @@ import "github.com/wasmcol/wasmcol/wasm-sdk/abi"
 const (
 	maxOTLPDepth = 24
 	// bytesPerObject is what one decoded message is reckoned to cost on
-	// the host: an empty span, the largest common one, costs about 220.
-	bytesPerObject = 256
+	// the host: an empty span, the largest common one, costs up to 257
+	// bytes with the growth of the slice that holds it.
+	bytesPerObject = 288
 	// bytesPerScalar is the most a varint, or one byte of a packed array,
 	// decodes into: a uint64.
 	bytesPerScalar = 8
@@ -31,7 +32,7 @@ func (st *callState) stageOTLP(p []byte) int32 {
 		return abi.ErrTooLarge
 	}
 	w := protoWalker{budget: st.limits.maxDecoded, guard: st.guard}
-	switch w.walk(p, 0) {
+	switch w.walkAs(p, rootType(st.t.signal)) {
 	case walkTooBig:
 		return abi.ErrTooLarge
 	case walkBad:
@@ -43,6 +44,7 @@ func (st *callState) stageOTLP(p []byte) int32 {
 	}
 	st.otlp = append(st.otlp, p...)
 	st.hasOTLP = true
+	st.otlpCharge = int64(st.limits.maxDecoded - w.budget)
 	return 0
 }
 
@@ -81,14 +83,19 @@ type protoWalker struct {
 	guard   *guard
 }
 
-func (w *protoWalker) walk(p []byte, depth int) walkResult { return w.fields(p, depth, true) }
+func (w *protoWalker) walk(p []byte, depth int) walkResult {
+	return w.fields(p, depth, msgUnknown, true)
+}
+
+// walkAs walks a payload of the given root type.
+func (w *protoWalker) walkAs(p []byte, root msgType) walkResult { return w.fields(p, 0, root, true) }
 
 // fields reads the fields of one message and charges them. It returns
 // walkBad at the first error in the wire format, having charged what came
 // before. With nested false it does not look into length-delimited
 // fields: it returns walkTooBig at the first one, which could hold a
 // message.
-func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
+func (w *protoWalker) fields(p []byte, depth int, typ msgType, nested bool) walkResult {
 	if w.scanned += len(p); w.scanned > 1<<20 && w.guard != nil {
 		w.scanned = 0
 		w.guard.check()
@@ -99,10 +106,14 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 		if r.err != nil || tag>>3 == 0 {
 			return walkBad
 		}
+		field := tag >> 3
 		switch tag & 7 {
 		case 0:
 			r.leb(10)
 			w.budget -= bytesPerScalar // a repeated varint decodes into a uint64
+			if appendsScalars(typ, field) {
+				w.budget -= bytesPerAppendedScalar - bytesPerScalar
+			}
 		case 1:
 			r.bytes(8)
 			w.budget -= bytesPerScalar
@@ -117,7 +128,7 @@ func (w *protoWalker) fields(p []byte, depth int, nested bool) walkResult {
 			if !nested {
 				return walkTooBig
 			}
-			if res := w.charge(sub, depth); res != walkOK {
+			if res := w.charge(sub, depth, typ, field); res != walkOK {
 				return res
 			}
 		case 3:
@@ -183,28 +194,114 @@ func skipGroup(r *reader) bool {
 	}
 }
 
-// charge accounts for one length-delimited field at depth: the larger of
-// what it costs as a string or packed array and what it costs as a
-// message.
-func (w *protoWalker) charge(sub []byte, depth int) walkResult {
+// charge accounts for one length-delimited field at depth, field of a
+// message of type typ: the largest of what it costs as a string or packed
+// array and what it costs as a message.
+func (w *protoWalker) charge(sub []byte, depth int, typ msgType, field uint64) walkResult {
 	asBytes := bytesPerScalar * len(sub)
+	if appendsScalars(typ, field) {
+		// A packed array pdata appends to one element at a time: every
+		// varint in it, each ended by a byte below 0x80.
+		ends := 0
+		for _, b := range sub {
+			if b < 0x80 {
+				ends++
+			}
+		}
+		asBytes = max(asBytes, bytesPerAppendedScalar*ends)
+	}
+	object := bytesPerObject
+	if isExemplar(typ, field) {
+		object = bytesPerExemplar
+	}
 	before := w.budget
 	if depth+1 >= maxOTLPDepth {
 		// Too deep to walk further: pdata may decode it as a message of
 		// scalars, but nothing deeper.
 		flat := protoWalker{budget: 1 << 62}
-		if flat.fields(sub, depth+1, false) == walkTooBig {
+		if flat.fields(sub, depth+1, msgUnknown, false) == walkTooBig {
 			return walkTooBig
 		}
-		w.budget -= max(asBytes, 1<<62-flat.budget+bytesPerObject)
+		w.budget -= max(asBytes, 1<<62-flat.budget+object)
 	} else {
-		if w.walk(sub, depth+1) == walkTooBig {
+		if w.fields(sub, depth+1, childType(typ, field), true) == walkTooBig {
 			return walkTooBig
 		}
-		w.budget = before - max(asBytes, before-w.budget+bytesPerObject)
+		w.budget = before - max(asBytes, before-w.budget+object)
 	}
 	if w.budget < 0 {
 		return walkTooBig
 	}
 	return walkOK
+}
+
+// Three things in pdata's metrics decoding cost more than the walk's
+// schema-free charges: bucket counts of exponential histograms, which
+// pdata appends to one varint at a time (the slice's growth copies add up
+// to about five times its final size: 40 bytes a count, against 8 charged),
+// and exemplars, which it appends by value (about 380 bytes each, against
+// 256). The walk follows the message types on the way to them, and charges
+// them what they cost.
+const (
+	bytesPerAppendedScalar = 56
+	bytesPerExemplar       = 512
+)
+
+type msgType uint8
+
+const (
+	msgUnknown msgType = iota
+	msgMetricsRequest
+	msgResourceMetrics
+	msgScopeMetrics
+	msgMetric
+	msgNumberPoints // a gauge or a sum
+	msgHistogram
+	msgExpHistogram
+	msgNumberPoint
+	msgHistogramPoint
+	msgExpHistogramPoint
+	msgBuckets
+)
+
+func rootType(signal int32) msgType {
+	if signal == abi.SignalMetrics {
+		return msgMetricsRequest
+	}
+	return msgUnknown
+}
+
+// childType is the type of field's message in a message of type typ, as
+// pdata's generated decoders have it, on the way to what costs more.
+func childType(typ msgType, field uint64) msgType {
+	switch {
+	case typ == msgMetricsRequest && field == 1:
+		return msgResourceMetrics
+	case typ == msgResourceMetrics && (field == 2 || field == 1000): // scope_metrics, deprecated_scope_metrics
+		return msgScopeMetrics
+	case typ == msgScopeMetrics && field == 2:
+		return msgMetric
+	case typ == msgMetric && (field == 5 || field == 7):
+		return msgNumberPoints
+	case typ == msgMetric && field == 9:
+		return msgHistogram
+	case typ == msgMetric && field == 10:
+		return msgExpHistogram
+	case typ == msgNumberPoints && field == 1:
+		return msgNumberPoint
+	case typ == msgHistogram && field == 1:
+		return msgHistogramPoint
+	case typ == msgExpHistogram && field == 1:
+		return msgExpHistogramPoint
+	case typ == msgExpHistogramPoint && (field == 8 || field == 9): // positive, negative
+		return msgBuckets
+	}
+	return msgUnknown
+}
+
+func appendsScalars(typ msgType, field uint64) bool { return typ == msgBuckets && field == 2 }
+
+func isExemplar(typ msgType, field uint64) bool {
+	return typ == msgNumberPoint && field == 5 || typ == msgHistogramPoint && field == 8 ||
+		typ == msgExpHistogramPoint && field == 11
 }

@@ -4,6 +4,7 @@ package wasmhost
 
 import (
 	"encoding/binary"
+	"bytes"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -184,4 +185,70 @@ func TestWalkerBoundsWhatPdataDecodes(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 3000 refused as too deep", refused)
+}
+
+// nest nests body in length-delimited fields, innermost first.
+func nest(body []byte, fields ...int) []byte {
+	for _, f := range fields {
+		body = pbLen(nil, f, body)
+	}
+	return body
+}
+
+// repeated is n bytes of one short field over and over.
+func repeated(field []byte, n int) []byte { return bytes.Repeat(field, n/len(field)) }
+
+// TestWalkerChargesTheCostlyShapes: the payloads that cost pdata most for
+// their size (runs of empty messages, bucket counts appended one at a
+// time, exemplars appended by value), at sizes spread so that the slices
+// pdata grows end at every point of their growth: pdata allocates no more
+// than the walk charged.
+func TestWalkerChargesTheCostlyShapes(t *testing.T) {
+	expPoint := func(b []byte) []byte { return nest(b, 8, 1, 10, 2, 2, 1) } // positive buckets of an exponential histogram
+	histPoint := func(b []byte) []byte { return nest(b, 1, 9, 2, 2, 1) }
+	gaugePoint := func(b []byte) []byte { return nest(b, 1, 5, 2, 2, 1) }
+	fixed := append([]byte{0}, make([]byte, 8)...)
+	shapes := []struct {
+		name, signal string
+		payload      func(n int) []byte
+	}{
+		{"packed bucket counts", "metrics", func(n int) []byte { return expPoint(pbLen(nil, 2, make([]byte, n))) }},
+		{"unpacked bucket counts", "metrics", func(n int) []byte { return expPoint(repeated([]byte{2 << 3, 0}, n)) }},
+		{"unpacked histogram counts", "metrics", func(n int) []byte { fixed[0] = 6<<3 | 1; return histPoint(repeated(fixed, n)) }},
+		{"unpacked explicit bounds", "metrics", func(n int) []byte { fixed[0] = 7<<3 | 1; return histPoint(repeated(fixed, n)) }},
+		{"empty exemplars", "metrics", func(n int) []byte { return gaugePoint(repeated([]byte{5<<3 | 2, 0}, n)) }},
+		{"empty point attributes", "metrics", func(n int) []byte { return gaugePoint(repeated([]byte{7<<3 | 2, 0}, n)) }},
+		{"empty exponential points", "metrics", func(n int) []byte { return nest(repeated([]byte{1<<3 | 2, 0}, n), 10, 2, 2, 1) }},
+		{"empty histogram points", "metrics", func(n int) []byte { return nest(repeated([]byte{1<<3 | 2, 0}, n), 9, 2, 2, 1) }},
+		{"empty metrics", "metrics", func(n int) []byte { return nest(repeated([]byte{2<<3 | 2, 0}, n), 2, 1) }},
+		{"empty spans", "traces", func(n int) []byte { return nest(repeated([]byte{2<<3 | 2, 0}, n), 2, 1) }},
+		{"empty span events", "traces", func(n int) []byte { return nest(repeated([]byte{11<<3 | 2, 0}, n), 2, 2, 1) }},
+		{"empty resources", "traces", func(n int) []byte { return repeated([]byte{1<<3 | 2, 0}, n) }},
+		{"empty entity id keys", "traces", func(n int) []byte { return nest(repeated([]byte{3<<3 | 2, 0}, n), 3, 1, 1) }},
+		{"empty log records", "logs", func(n int) []byte { return nest(repeated([]byte{2<<3 | 2, 0}, n), 2, 1) }},
+		{"empty log attributes", "logs", func(n int) []byte { return nest(repeated([]byte{6<<3 | 2, 0}, n), 2, 2, 1) }},
+		{"empty array values", "logs", func(n int) []byte { return nest(repeated([]byte{1<<3 | 2, 0}, n), 5, 5, 2, 2, 1) }},
+	}
+	decode := map[string]func([]byte){
+		"traces":  func(b []byte) { _, _ = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(b) },
+		"metrics": func(b []byte) { _, _ = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(b) },
+		"logs":    func(b []byte) { _, _ = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(b) },
+	}
+	for _, sh := range shapes {
+		worst := 0.0
+		for n := 4 << 10; n < 2<<20; n = n*5/4 + 18 {
+			p := sh.payload(n)
+			root := msgUnknown
+			if sh.signal == "metrics" {
+				root = msgMetricsRequest
+			}
+			w := protoWalker{budget: 1 << 40}
+			require.Equal(t, walkOK, w.walkAs(p, root), sh.name)
+			charged := uint64(1<<40 - w.budget)
+			got := allocated(func() { decode[sh.signal](p) })
+			require.LessOrEqual(t, got, charged, "%s, %d bytes", sh.name, len(p))
+			worst = max(worst, float64(got)/float64(charged))
+		}
+		t.Logf("%-26s allocated at most %.2f of the charge", sh.name, worst)
+	}
 }

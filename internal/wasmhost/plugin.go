@@ -762,11 +762,39 @@ func (e guestError) Error() string {
 func (e guestError) Unwrap() error { return e.err }
 
 // takeOTLP returns the replacement batch the guest staged, if any.
-func takeOTLP(st *callState) []byte {
+func takeOTLP(st *callState) staged {
 	if !st.hasOTLP {
-		return nil
+		return staged{}
 	}
-	return append([]byte(nil), st.otlp...)
+	// The buffer moves out of the call state, which gives its share of
+	// the budget back: decode holds the charge instead, which covers it.
+	repl := staged{payload: st.otlp, charge: st.otlpCharge}
+	st.otlp, st.hasOTLP = nil, false
+	st.settle()
+	return repl
+}
+
+// staged is a replacement batch taken out of its call, with what decoding
+// it may cost.
+type staged struct {
+	payload []byte
+	charge  int64
+}
+
+// decode decodes a replacement batch holding what it may cost of the host
+// memory budget meanwhile: the decode runs after the instance is released,
+// so without this every instance of the pool could decode at once, each
+// up to the whole budget.
+func (p *Plugin) decode(repl staged, unmarshal func([]byte) error) error {
+	if !p.shared.mem.take(repl.charge) {
+		return &Fault{Kind: FaultGuest, Err: fmt.Errorf("SetOTLP payload: decoding it may take %d MiB, more than host_memory_limit has free now",
+			(repl.charge+1<<20-1)>>20)}
+	}
+	defer p.shared.mem.give(repl.charge)
+	if err := unmarshal(repl.payload); err != nil {
+		return &Fault{Kind: FaultGuest, Err: fmt.Errorf("SetOTLP payload: %w", err)}
+	}
+	return nil
 }
 
 // contain turns a panic in the host's own code during a batch into a
@@ -789,16 +817,16 @@ func contain(err *error) {
 func (p *Plugin) ProcessTraces(ctx context.Context, td ptrace.Traces) (res ptrace.Traces, err error) {
 	res = td // what a contained host failure returns
 	defer contain(&err)
-	var repl []byte
+	var repl staged
 	err = p.call(ctx, abi.SignalTraces,
 		func(st *callState) { st.t.traces = td },
 		func(st *callState) { repl = takeOTLP(st) })
-	if err != nil || repl == nil {
+	if err != nil || repl.payload == nil {
 		return td, err
 	}
-	out, uerr := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(repl)
-	if uerr != nil {
-		return td, &Fault{Kind: FaultGuest, Err: fmt.Errorf("SetOTLP payload: %w", uerr)}
+	var out ptrace.Traces
+	if err := p.decode(repl, func(b []byte) (err error) { out, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(b); return err }); err != nil {
+		return td, err
 	}
 	return out, nil
 }
@@ -807,16 +835,16 @@ func (p *Plugin) ProcessTraces(ctx context.Context, td ptrace.Traces) (res ptrac
 func (p *Plugin) ProcessMetrics(ctx context.Context, md pmetric.Metrics) (res pmetric.Metrics, err error) {
 	res = md // what a contained host failure returns
 	defer contain(&err)
-	var repl []byte
+	var repl staged
 	err = p.call(ctx, abi.SignalMetrics,
 		func(st *callState) { st.t.metrics = md },
 		func(st *callState) { repl = takeOTLP(st) })
-	if err != nil || repl == nil {
+	if err != nil || repl.payload == nil {
 		return md, err
 	}
-	out, uerr := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(repl)
-	if uerr != nil {
-		return md, &Fault{Kind: FaultGuest, Err: fmt.Errorf("SetOTLP payload: %w", uerr)}
+	var out pmetric.Metrics
+	if err := p.decode(repl, func(b []byte) (err error) { out, err = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(b); return err }); err != nil {
+		return md, err
 	}
 	return out, nil
 }
@@ -825,16 +853,16 @@ func (p *Plugin) ProcessMetrics(ctx context.Context, md pmetric.Metrics) (res pm
 func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (res plog.Logs, err error) {
 	res = ld // what a contained host failure returns
 	defer contain(&err)
-	var repl []byte
+	var repl staged
 	err = p.call(ctx, abi.SignalLogs,
 		func(st *callState) { st.t.logs = ld },
 		func(st *callState) { repl = takeOTLP(st) })
-	if err != nil || repl == nil {
+	if err != nil || repl.payload == nil {
 		return ld, err
 	}
-	out, uerr := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(repl)
-	if uerr != nil {
-		return ld, &Fault{Kind: FaultGuest, Err: fmt.Errorf("SetOTLP payload: %w", uerr)}
+	var out plog.Logs
+	if err := p.decode(repl, func(b []byte) (err error) { out, err = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(b); return err }); err != nil {
+		return ld, err
 	}
 	return out, nil
 }

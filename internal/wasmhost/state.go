@@ -25,10 +25,13 @@ type callState struct {
 	edits     []byte
 	otlp      []byte
 	hasOTLP   bool
-	failMsg   string
-	limits    limits
-	shared    *shared
-	guard     *guard
+	// otlpCharge is what the staged replacement may decode into, as the
+	// walk reckoned it; decoding holds that much of the budget.
+	otlpCharge int64
+	failMsg    string
+	limits     limits
+	shared     *shared
+	guard      *guard
 	// held is what this instance's buffers count against the plugin's
 	// host memory budget.
 	held           int64

@@ -26,10 +26,19 @@ func (t *tables) build1(dst []byte, table, field int32, key string) ([]byte, int
 	if n < 0 {
 		return dst, n
 	}
+	// A column is bounded as it is built, not after: a batch's items may
+	// hold far more than the column may (a million spans of four empty
+	// attributes make a 117 MB attribute column).
+	if t.maxColumn > 0 && int(n)*abi.EntrySize > t.maxColumn {
+		return dst, abi.ErrTooLarge
+	}
 	w := abi.NewColumnWriter(dst, int(n))
-	t.valueLimit, t.valueErr = len(dst)+t.maxColumn, nil
+	if t.maxColumn > 0 {
+		w.SetLimit(t.maxColumn)
+	}
+	t.valueErr = nil
 	rc := t.fill(&w, n, table, field, key)
-	if rc == 0 && t.valueErr != nil {
+	if rc == 0 && (w.Over() || t.valueErr != nil) {
 		rc = abi.ErrTooLarge
 	}
 	return w.Bytes(), rc
@@ -363,8 +372,8 @@ func writeSpanID(w *abi.ColumnWriter, id pcommon.SpanID) {
 
 // writeValue writes an attribute or body value. Maps and slices cross as
 // read-only JSON text (TagOther), the same text pcommon's AsString gives
-// (see appendJSON). One that is nested too deeply, or would take the
-// column past its limit, is written empty and fails the column.
+// (see jsonvalue.go), measured before it is written. One nested too
+// deeply, or that would take the column past its limit, fails the column.
 func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
@@ -378,12 +387,15 @@ func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	case pcommon.ValueTypeBytes:
 		w.BytesValue(v.Bytes().AsRaw())
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-		if t.valueErr != nil {
-			w.Empty() // the column has failed already
-			return
+		if t.valueErr != nil || w.Over() {
+			return // the column has failed already
 		}
-		err := w.OtherFrom(func(dst []byte) ([]byte, error) { return appendJSON(dst, v, t.valueLimit) })
-		if err != errNotJSON {
+		switch n, err := measureJSON(v, w.Room()); err {
+		case nil:
+			w.OtherSized(n, func(dst []byte) []byte { return writeJSON(dst, v) })
+		case errNotJSON:
+			w.Other("") // as AsString has it
+		default:
 			t.valueErr = err
 		}
 	default:

@@ -409,3 +409,46 @@ func TestOTLPSetDecodeHoldsTheBudget(t *testing.T) {
 	require.Equal(t, counts, got.Positive().BucketCounts().Len())
 	require.Equal(t, held, p.HostMemoryInUse(), "given back after decoding")
 }
+
+// TestColumnRefusedPastItsLimit: through the real host, a column past half
+// of host_memory_limit is refused (ErrTooLarge), and what the instance
+// keeps of it for the next call stays within that half: 50,000 spans of
+// four attributes each make a 5.8 MB attribute column, against 2 MiB. TestColumnLimitHoldsAsBuilt measures
+// what building it cost.
+func TestColumnRefusedPastItsLimit(t *testing.T) {
+	src := `(module
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "column_rc")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    ;; column(Span, Attrs)
+    (drop (call $count (i32.const 16) (i32.const 9)
+      (i64.extend_i32_s (call $column (i32.const 3) (i32.const 1) (i32.const 0) (i32.const 0)))))
+    (i32.const 0)))`
+	const budgetMiB = 4
+	bin := buildWAT(t, "attrscol", src)
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "attrscol", Module: bin, PoolSize: 1,
+		HostMemoryMiB: budgetMiB, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	_, err = p.ProcessTraces(context.Background(), spansWithAttrs(50_000))
+	require.NoError(t, err)
+	require.Equal(t, []wasmhost.CounterValue{{Name: "column_rc", Value: abi.ErrTooLarge}}, p.Counters())
+	require.LessOrEqual(t, p.HostMemoryInUse(), int64(budgetMiB<<20/2))
+}
+
+func spansWithAttrs(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for range n {
+		a := spans.AppendEmpty().Attributes()
+		for _, k := range []string{"a", "b", "c", "d"} {
+			a.PutEmpty(k)
+		}
+	}
+	return td
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -37,16 +38,30 @@ var (
 	errNotJSON = errors.New("value not representable in JSON")
 )
 
-// appendJSON appends the JSON text of v, a map or slice, to dst, if dst
-// stays within limit bytes.
+// measureJSON is the length of the JSON text of v, a map or slice, if it
+// is at most room bytes.
+func measureJSON(v pcommon.Value, room int) (int, error) {
+	e := jsonWriter{measure: true, room: room}
+	err := e.value(v, 0)
+	return e.n, err
+}
+
+// writeJSON appends the JSON text of v, which measureJSON has measured
+// without error.
+func writeJSON(dst []byte, v pcommon.Value) []byte {
+	e := jsonWriter{buf: dst}
+	_ = e.value(v, 0) // cannot fail: measuring did not
+	return e.buf
+}
+
+// appendJSON appends the JSON text of v to dst, if dst stays within limit
+// bytes, growing dst once.
 func appendJSON(dst []byte, v pcommon.Value, limit int) ([]byte, error) {
-	measure := jsonWriter{measure: true, room: limit - len(dst)}
-	if err := measure.value(v, 0); err != nil {
+	n, err := measureJSON(v, limit-len(dst))
+	if err != nil {
 		return dst, err
 	}
-	write := jsonWriter{buf: slices.Grow(dst, measure.n)}
-	_ = write.value(v, 0) // cannot fail: measuring did not
-	return write.buf, nil
+	return writeJSON(slices.Grow(dst, n), v), nil
 }
 
 // jsonWriter renders a value as encoding/json renders what AsRaw makes of
@@ -145,6 +160,12 @@ func (e *jsonWriter) object(m pcommon.Map, depth int) error {
 	type entry struct {
 		key   string
 		value pcommon.Value
+	}
+	// Sorting takes a slice of the map's entries, which a map of a
+	// million repeated keys makes large while its text stays tiny: it
+	// counts against the room too.
+	if e.measure && m.Len() > (e.room-e.n)/int(unsafe.Sizeof(entry{})) {
+		return errValueTooLarge
 	}
 	entries := make([]entry, 0, m.Len())
 	for k, v := range m.All() {

@@ -128,3 +128,26 @@ func TestAppendJSONBounded(t *testing.T) {
 	require.NoError(t, err, "it fits a limit of six bytes a character and the brackets")
 	require.Equal(t, ctl.AsString(), string(text))
 }
+
+// TestAppendJSONSortScratchBounded: a map of a million repeated keys
+// renders as a few bytes, but sorting its keys takes a slice of its
+// entries, which counts against the limit: within a 1 MiB limit it is
+// refused before the slice is made.
+func TestAppendJSONSortScratchBounded(t *testing.T) {
+	kv := pbLen(nil, 1, nil) // KeyValue with the empty key and no value
+	var list []byte
+	for range 1 << 20 {
+		list = pbLen(list, 1, kv)
+	}
+	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(logRequest(pbLen(nil, 5, pbLen(nil, 6, list))))
+	require.NoError(t, err)
+	v := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body()
+	require.Equal(t, 1<<20, v.Map().Len())
+	var text []byte
+	got := allocated(func() { text, err = appendJSON(nil, v, 1<<20) })
+	require.ErrorIs(t, err, errValueTooLarge)
+	require.Less(t, got, uint64(1<<20))
+	text, err = appendJSON(nil, v, 64<<20)
+	require.NoError(t, err, "with room for the sort")
+	require.Equal(t, v.AsString(), string(text))
+}

@@ -3,8 +3,8 @@
 package wasmhost
 
 import (
-	"encoding/binary"
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"runtime"
 	"testing"

@@ -48,12 +48,10 @@ type tables struct {
 	// guest memory.
 	selKey, selList []byte
 
-	// maxColumn bounds the JSON text of the maps and slices a column
-	// holds (writeValue); valueLimit is where the column being built
-	// reaches it, and valueErr is why a value did not fit.
-	maxColumn  int
-	valueLimit int
-	valueErr   error
+	// maxColumn bounds a column as it is built; valueErr is why a map or
+	// slice value could not be written into the current one.
+	maxColumn int
+	valueErr  error
 }
 
 type scopeRef struct {

@@ -37,6 +37,8 @@ type ColumnWriter struct {
 	slot     int // where the next value goes: the next entry, or a list entry's value
 	listNext int // the next list entry
 	listLeft int
+	limit    int // the most buf may hold; 0 for no limit
+	over     bool
 }
 
 // NewColumnWriter appends a column for n items to dst.
@@ -48,6 +50,46 @@ func NewColumnWriter(dst []byte, n int) ColumnWriter {
 
 // Bytes is dst with the column appended.
 func (w *ColumnWriter) Bytes() []byte { return w.buf }
+
+// SetLimit bounds the column at n bytes, its entries included. A write that
+// would pass it is dropped, and every write after it: Over then reports
+// true, and the column is not to be used. Room grows by doubling, so a
+// column costs at most about twice its limit to build however its values
+// arrive.
+func (w *ColumnWriter) SetLimit(n int) { w.limit = w.base + n }
+
+// Over reports whether a write passed the limit.
+func (w *ColumnWriter) Over() bool { return w.over }
+
+// Room is how many more bytes fit within the limit.
+func (w *ColumnWriter) Room() int {
+	if w.limit == 0 {
+		return math.MaxInt
+	}
+	return w.limit - len(w.buf)
+}
+
+// reserve makes room for n more bytes, or marks the column over its limit.
+func (w *ColumnWriter) reserve(n int) bool {
+	if w.over {
+		return false
+	}
+	need := len(w.buf) + n
+	if w.limit > 0 && need > w.limit {
+		w.over = true
+		return false
+	}
+	if need > cap(w.buf) {
+		size := max(need, 2*cap(w.buf))
+		if w.limit > 0 {
+			size = min(size, w.limit)
+		}
+		grown := make([]byte, len(w.buf), size)
+		copy(grown, w.buf)
+		w.buf = grown
+	}
+	return true
+}
 
 func (w *ColumnWriter) advance() {
 	if w.listLeft > 0 {
@@ -70,6 +112,9 @@ func (w *ColumnWriter) take() int {
 }
 
 func (w *ColumnWriter) scalar(tag uint8, bits uint64) {
+	if w.over {
+		return
+	}
 	at := w.take()
 	w.buf[at] = tag
 	binary.LittleEndian.PutUint64(w.buf[at+8:], bits)
@@ -77,6 +122,9 @@ func (w *ColumnWriter) scalar(tag uint8, bits uint64) {
 }
 
 func (w *ColumnWriter) data(tag uint8, s string) {
+	if !w.reserve(len(s)) {
+		return
+	}
 	at := w.take()
 	off := uint32(len(w.buf) - w.base)
 	w.buf = append(w.buf, s...)
@@ -87,7 +135,13 @@ func (w *ColumnWriter) data(tag uint8, s string) {
 }
 
 // Empty writes an absent value.
-func (w *ColumnWriter) Empty() { w.take(); w.advance() }
+func (w *ColumnWriter) Empty() {
+	if w.over {
+		return
+	}
+	w.take()
+	w.advance()
+}
 
 // Str writes a string.
 func (w *ColumnWriter) Str(s string) { w.data(TagStr, s) }
@@ -98,22 +152,19 @@ func (w *ColumnWriter) BytesValue(b []byte) { w.data(TagBytes, string(b)) }
 // Other writes the JSON text of a map or array value.
 func (w *ColumnWriter) Other(json string) { w.data(TagOther, json) }
 
-// OtherFrom writes a map or array value whose JSON text write appends to
-// the column, with no copy in between. If write fails, the value is empty
-// text and write's error is returned.
-func (w *ColumnWriter) OtherFrom(write func(dst []byte) ([]byte, error)) error {
+// OtherSized writes a map or array value whose JSON text, n bytes long,
+// write appends to the column, with no copy in between.
+func (w *ColumnWriter) OtherSized(n int, write func(dst []byte) []byte) {
+	if !w.reserve(n) {
+		return
+	}
 	at := w.take()
 	off := len(w.buf)
-	buf, err := write(w.buf)
-	if err != nil {
-		buf = buf[:off]
-	}
-	w.buf = buf
+	w.buf = write(w.buf)
 	w.buf[at] = TagOther
 	binary.LittleEndian.PutUint32(w.buf[at+8:], uint32(off-w.base))
 	binary.LittleEndian.PutUint32(w.buf[at+12:], uint32(len(w.buf)-off))
 	w.advance()
-	return err
 }
 
 // Int writes an integer.
@@ -133,6 +184,9 @@ func (w *ColumnWriter) Bool(v bool) {
 
 // List starts a list of count key-value pairs as the current item's value.
 func (w *ColumnWriter) List(count int) {
+	if !w.reserve(count * ListEntrySize) {
+		return
+	}
 	at := w.take()
 	off := len(w.buf) - w.base
 	w.buf = append(w.buf, make([]byte, count*ListEntrySize)...)
@@ -148,6 +202,9 @@ func (w *ColumnWriter) List(count int) {
 
 // Key writes the key of the next list entry; its value comes next.
 func (w *ColumnWriter) Key(k string) {
+	if !w.reserve(len(k)) {
+		return
+	}
 	at := w.listNext
 	off := uint32(len(w.buf) - w.base)
 	w.buf = append(w.buf, k...)

@@ -28,20 +28,44 @@ func (t *tables) build1(dst []byte, table, field int32, key string) ([]byte, int
 	}
 	// A column is bounded as it is built, not after: a batch's items may
 	// hold far more than the column may (a million spans of four empty
-	// attributes make a 117 MB attribute column).
-	if t.maxColumn > 0 && int(n)*abi.EntrySize > t.maxColumn {
+	// attributes make a 117 MB attribute column). Its growth is taken
+	// from the shared budget as it happens, so that the pool's instances
+	// cannot each build up to the limit at once; what is taken is given
+	// back once it is built, for the caller to settle.
+	defer t.giveBack()
+	entries := int(n) * abi.EntrySize
+	if t.maxColumn > 0 && entries > t.maxColumn || !t.Take(entries-(cap(dst)-len(dst))) {
 		return dst, abi.ErrTooLarge
 	}
 	w := abi.NewColumnWriter(dst, int(n))
 	if t.maxColumn > 0 {
 		w.SetLimit(t.maxColumn)
 	}
-	t.valueErr = nil
+	w.SetBudget(t)
 	rc := t.fill(&w, n, table, field, key)
-	if rc == 0 && (w.Over() || t.valueErr != nil) {
+	if rc == 0 && w.Over() {
 		rc = abi.ErrTooLarge
 	}
 	return w.Bytes(), rc
+}
+
+// Take takes n bytes of the shared budget for a column being built.
+func (t *tables) Take(n int) bool {
+	if n <= 0 || t.mem == nil {
+		return true
+	}
+	if !t.mem.take(int64(n)) {
+		return false
+	}
+	t.taken += int64(n)
+	return true
+}
+
+func (t *tables) giveBack() {
+	if t.taken > 0 {
+		t.mem.give(t.taken)
+		t.taken = 0
+	}
 }
 
 func (t *tables) fill(w *abi.ColumnWriter, n, table, field int32, key string) int32 {
@@ -373,7 +397,8 @@ func writeSpanID(w *abi.ColumnWriter, id pcommon.SpanID) {
 // writeValue writes an attribute or body value. Maps and slices cross as
 // read-only JSON text (TagOther), the same text pcommon's AsString gives
 // (see jsonvalue.go), measured before it is written. One nested too
-// deeply, or that would take the column past its limit, fails the column.
+// deeply, or that would take the column past its limit, abandons the
+// column.
 func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
@@ -387,8 +412,8 @@ func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	case pcommon.ValueTypeBytes:
 		w.BytesValue(v.Bytes().AsRaw())
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
-		if t.valueErr != nil || w.Over() {
-			return // the column has failed already
+		if w.Over() {
+			return
 		}
 		switch n, err := measureJSON(v, w.Room()); err {
 		case nil:
@@ -396,7 +421,7 @@ func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 		case errNotJSON:
 			w.Other("") // as AsString has it
 		default:
-			t.valueErr = err
+			w.Abandon()
 		}
 	default:
 		w.Empty()

@@ -452,3 +452,69 @@ func spansWithAttrs(n int) ptrace.Traces {
 	}
 	return td
 }
+
+// logColumnGuest reads column(Log, field) on every batch and counts what
+// it returned under "column_rc".
+func logColumnGuest(field int) string {
+	return fmt.Sprintf(`(module
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "column_rc")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (drop (call $count (i32.const 16) (i32.const 9)
+      (i64.extend_i32_s (call $column (i32.const 8) (i32.const %d) (i32.const 0) (i32.const 0)))))
+    (i32.const 0)))`, field)
+}
+
+// TestAttrsColumnWithADeepValue: a value refused in the middle of an item's
+// attributes (here, nested 70 deep) abandons the column, which the guest
+// is refused (ErrTooLarge); the writer is not left half way through a list
+// for the next item, which made the host panic.
+func TestAttrsColumnWithADeepValue(t *testing.T) {
+	bin := buildWAT(t, "attrsdeep", logColumnGuest(abi.FieldAttrs))
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "attrsdeep", Module: bin, PoolSize: 1})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	ld := plog.NewLogs()
+	recs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	first := recs.AppendEmpty().Attributes()
+	v := first.PutEmpty("a")
+	for range 70 {
+		v = v.SetEmptySlice().AppendEmpty()
+	}
+	first.PutInt("b", 1)
+	recs.AppendEmpty().Attributes().PutInt("c", 2)
+	_, err = p.ProcessLogs(context.Background(), ld)
+	require.NoError(t, err)
+	require.Equal(t, []wasmhost.CounterValue{{Name: "column_rc", Value: abi.ErrTooLarge}}, p.Counters())
+}
+
+// TestColumnTakesTheBudgetAsItGrows: a column's growth is taken from the
+// budget the pool's instances share while it is built, not once it is
+// whole: with 8 of 64 MiB free, a body whose JSON text is 30 MiB (under
+// the 32 MiB column limit) is refused having allocated about what was
+// free, not 30 MiB and more.
+func TestColumnTakesTheBudgetAsItGrows(t *testing.T) {
+	const budgetMiB = 64
+	bin := buildWAT(t, "bodycol", logColumnGuest(abi.FieldValue))
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "bodycol", Module: bin, PoolSize: 1,
+		HostMemoryMiB: budgetMiB, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().
+		SetEmptySlice().AppendEmpty().SetStr(strings.Repeat("\x01", 5<<20))
+	release := p.HoldHostMemory((budgetMiB - 8) << 20)
+	defer release()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = p.ProcessLogs(context.Background(), ld)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Equal(t, []wasmhost.CounterValue{{Name: "column_rc", Value: abi.ErrTooLarge}}, p.Counters())
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20))
+}

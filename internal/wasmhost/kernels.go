@@ -87,15 +87,21 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 			st.settle()
 			return abi.ErrTooLarge
 		}
-		c := abi.Column(col)
-		for i := int32(0); i < n; i++ {
-			if args.test(c, int(i)) {
-				out[i/8] |= 1 << (i % 8)
-				matches++
-			}
-		}
+		matches = st.t.testColumn(abi.Column(col), n, &args, out)
 	}
 	st.t.remember(table, field, match, key, list, out, matches)
+	return matches
+}
+
+// testColumn marks in out the first n items of column c that m matches.
+func (t *tables) testColumn(c abi.Column, n int32, m *matcher, out []byte) (matches int32) {
+	for i := int32(0); i < n; i++ {
+		if m.test(c, int(i)) {
+			out[i/8] |= 1 << (i % 8)
+			matches++
+		}
+		t.checkDeadline(int(i))
+	}
 	return matches
 }
 
@@ -211,7 +217,9 @@ func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
 	}
 	data, rc := t.build1(buf, table, field, string(key))
 	if rc < 0 {
-		*c = kernelColumn{data: data[:0]}
+		// Not kept: a refused column's buffer may be as large as the
+		// limit, and nothing would count it.
+		*c = kernelColumn{}
 		t.kused = min(t.kused, slot) // the slot no longer holds a column
 		return nil, rc
 	}

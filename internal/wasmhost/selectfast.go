@@ -160,6 +160,7 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 			out[i/8] |= 1 << (i % 8)
 			matches++
 		}
+		t.checkDeadline(i)
 	}
 	switch {
 	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):

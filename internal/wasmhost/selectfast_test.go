@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
@@ -332,4 +333,43 @@ func TestSelectMemoBounded(t *testing.T) {
 		kept += cap(m.key) + cap(m.list) + cap(m.bits)
 	}
 	require.LessOrEqual(t, kept, maxKeptMemo)
+}
+
+// TestSelectStopsAtTheDeadline: a select checks the call's deadline as it
+// goes through the items, on the fast path and on the column path, not
+// only when it is called (which this test bypasses): 256 long values
+// against many long names took a second in one host call.
+func TestSelectStopsAtTheDeadline(t *testing.T) {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for range 5000 {
+		s := spans.AppendEmpty()
+		s.SetName("n")
+		s.Status().SetMessage("m")
+	}
+	list := abi.AppendU32(nil, 2)
+	list = abi.AppendStrValue(abi.AppendStrValue(list, "a"), "b")
+	m, rc := decodeMatch(abi.MatchPrefix, list)
+	require.Zero(t, rc)
+	var tb tables
+	tb.reset(abi.SignalTraces)
+	tb.traces = td
+	tb.guard = newGuard(StackLimit)
+	out := make([]byte, 5000/8+1)
+	col, rc := tb.build1(nil, abi.TableSpan, abi.FieldStatusMessage, "")
+	require.Zero(t, rc)
+	for name, run := range map[string]func(){
+		"fast path":   func() { tb.selectFast(abi.TableSpan, abi.FieldName, "", &m, out) },
+		"column path": func() { tb.testColumn(abi.Column(col), 5000, &m, out) },
+	} {
+		tb.guard.arm(phaseCall, time.Nanosecond)
+		time.Sleep(time.Millisecond)
+		stopped := func() (stopped any) {
+			defer func() { stopped = recover() }()
+			run()
+			return nil
+		}()
+		require.Equal(t, stopError{stopDeadline}, stopped, name)
+		tb.guard.disarm()
+	}
 }

@@ -120,6 +120,10 @@ func (st *callState) setResult() int32 {
 func (st *callState) begin(signal int32) {
 	st.t.reset(signal)
 	st.t.maxColumn = st.limits.maxResult
+	st.t.guard = st.guard
+	if st.shared != nil {
+		st.t.mem = st.shared.mem
+	}
 	st.ed.t = &st.t
 	st.ed.guard = st.guard
 	st.ed.reset()

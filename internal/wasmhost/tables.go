@@ -48,10 +48,23 @@ type tables struct {
 	// guest memory.
 	selKey, selList []byte
 
-	// maxColumn bounds a column as it is built; valueErr is why a map or
-	// slice value could not be written into the current one.
+	// maxColumn bounds a column as it is built; mem is the shared budget
+	// its growth is taken from meanwhile, taken how much.
 	maxColumn int
-	valueErr  error
+	mem       *hostMemory
+	taken     int64
+
+	// guard is the call's deadline, which a select checks as it goes.
+	guard *guard
+}
+
+// checkDeadline stops the call, every 1,024 items, once its deadline has
+// passed: a select of 256 long values over 100,000 long names took a
+// second in one host call.
+func (t *tables) checkDeadline(i int) {
+	if i&1023 == 1023 && t.guard != nil {
+		t.guard.check()
+	}
 }
 
 type scopeRef struct {

@@ -39,6 +39,14 @@ type ColumnWriter struct {
 	listLeft int
 	limit    int // the most buf may hold; 0 for no limit
 	over     bool
+	budget   Budget
+}
+
+// Budget is what a column's growth is taken from, besides its limit: the
+// host's memory budget, which other columns share.
+type Budget interface {
+	// Take takes n bytes, or reports false if they are not free.
+	Take(n int) bool
 }
 
 // NewColumnWriter appends a column for n items to dst.
@@ -58,8 +66,16 @@ func (w *ColumnWriter) Bytes() []byte { return w.buf }
 // arrive.
 func (w *ColumnWriter) SetLimit(n int) { w.limit = w.base + n }
 
-// Over reports whether a write passed the limit.
+// SetBudget makes the column's growth take from b as well.
+func (w *ColumnWriter) SetBudget(b Budget) { w.budget = b }
+
+// Over reports whether a write passed the limit or the budget, or the
+// column was abandoned.
 func (w *ColumnWriter) Over() bool { return w.over }
+
+// Abandon drops every write from now on: the column is not to be used,
+// as when it passes its limit.
+func (w *ColumnWriter) Abandon() { w.over = true }
 
 // Room is how many more bytes fit within the limit.
 func (w *ColumnWriter) Room() int {
@@ -83,6 +99,10 @@ func (w *ColumnWriter) reserve(n int) bool {
 		size := max(need, 2*cap(w.buf))
 		if w.limit > 0 {
 			size = min(size, w.limit)
+		}
+		if w.budget != nil && !w.budget.Take(size-cap(w.buf)) {
+			w.over = true
+			return false
 		}
 		grown := make([]byte, len(w.buf), size)
 		copy(grown, w.buf)

@@ -55,6 +55,14 @@ service:
       exporters: [debug]
 `
 
+// oneFilter is noWasm with one Go filter, the built-in knative-hops, in a
+// pool of at most poolSize instances (the pool starts with one).
+func oneFilter(poolSize int) string {
+	return strings.Replace(strings.Replace(noWasm, "  batch: {}\n",
+		fmt.Sprintf("  batch: {}\n  wasm:\n    module: builtin:knative-hops\n    pool_size: %d\n", poolSize), 1),
+		"processors: [batch]", "processors: [wasm, batch]", 1)
+}
+
 // BenchmarkFootprint reports, per configuration, ready-ms (exec to a 200
 // from the health check) and rss-MiB (resident memory after idle).
 func BenchmarkFootprint(b *testing.B) {
@@ -67,14 +75,23 @@ func BenchmarkFootprint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	oneFile, poolFile := filepath.Join(b.TempDir(), "one.yaml"), filepath.Join(b.TempDir(), "pool8.yaml")
+	for file, text := range map[string]string{oneFile: oneFilter(1), poolFile: oneFilter(8)} {
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		name, config string
 		procs        int
 		warm         bool
 	}{
 		{"no_wasm/GOMAXPROCS=2", noWasmFile, 2, false},
+		{"one_filter/pool_size=1/cold", oneFile, 2, false},
+		{"one_filter/pool_size=8/cold", poolFile, 2, false},
 		{"default/GOMAXPROCS=2/cold", defaultFile, 2, false},
 		{"default/GOMAXPROCS=2/warm", defaultFile, 2, true},
+		{"default/GOMAXPROCS=16/cold", defaultFile, 16, false},
 		{"default/GOMAXPROCS=64/cold", defaultFile, 64, false},
 		{"default/GOMAXPROCS=64/warm", defaultFile, 64, true},
 	} {

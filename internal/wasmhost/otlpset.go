@@ -103,10 +103,12 @@ func (w *protoWalker) fields(p []byte, depth int, typ msgType, nested bool) walk
 	r := reader{b: p}
 	for !r.done() {
 		tag := r.leb(10)
-		if r.err != nil || tag>>3 == 0 {
+		// pdata reads the field number as int32(tag>>3): a larger one
+		// wraps, and one that wraps to 0 or below is an error.
+		field := int32(tag >> 3)
+		if r.err != nil || field <= 0 {
 			return walkBad
 		}
-		field := tag >> 3
 		switch tag & 7 {
 		case 0:
 			r.leb(10)
@@ -197,7 +199,7 @@ func skipGroup(r *reader) bool {
 // charge accounts for one length-delimited field at depth, field of a
 // message of type typ: the largest of what it costs as a string or packed
 // array and what it costs as a message.
-func (w *protoWalker) charge(sub []byte, depth int, typ msgType, field uint64) walkResult {
+func (w *protoWalker) charge(sub []byte, depth int, typ msgType, field int32) walkResult {
 	asBytes := bytesPerScalar * len(sub)
 	if appendsScalars(typ, field) {
 		// A packed array pdata appends to one element at a time: every
@@ -273,7 +275,7 @@ func rootType(signal int32) msgType {
 
 // childType is the type of field's message in a message of type typ, as
 // pdata's generated decoders have it, on the way to what costs more.
-func childType(typ msgType, field uint64) msgType {
+func childType(typ msgType, field int32) msgType {
 	switch {
 	case typ == msgMetricsRequest && field == 1:
 		return msgResourceMetrics
@@ -299,9 +301,9 @@ func childType(typ msgType, field uint64) msgType {
 	return msgUnknown
 }
 
-func appendsScalars(typ msgType, field uint64) bool { return typ == msgBuckets && field == 2 }
+func appendsScalars(typ msgType, field int32) bool { return typ == msgBuckets && field == 2 }
 
-func isExemplar(typ msgType, field uint64) bool {
+func isExemplar(typ msgType, field int32) bool {
 	return typ == msgNumberPoint && field == 5 || typ == msgHistogramPoint && field == 8 ||
 		typ == msgExpHistogramPoint && field == 11
 }

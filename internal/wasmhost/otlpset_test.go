@@ -213,6 +213,10 @@ func TestWalkerChargesTheCostlyShapes(t *testing.T) {
 		payload      func(n int) []byte
 	}{
 		{"packed bucket counts", "metrics", func(n int) []byte { return expPoint(pbLen(nil, 2, make([]byte, n))) }},
+		{"bucket counts, field number wrapped", "metrics", func(n int) []byte {
+			// Field 2<<32 + 2, which pdata reads as 2.
+			return expPoint(pbLen(nil, 1<<32+2, make([]byte, n)))
+		}},
 		{"unpacked bucket counts", "metrics", func(n int) []byte { return expPoint(repeated([]byte{2 << 3, 0}, n)) }},
 		{"unpacked histogram counts", "metrics", func(n int) []byte { fixed[0] = 6<<3 | 1; return histPoint(repeated(fixed, n)) }},
 		{"unpacked explicit bounds", "metrics", func(n int) []byte { fixed[0] = 7<<3 | 1; return histPoint(repeated(fixed, n)) }},

@@ -3,9 +3,11 @@
 package wasmhost
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
@@ -46,4 +48,29 @@ func TestColumnLimitHoldsAsBuilt(t *testing.T) {
 	same, rc := tb.build1(nil, abi.TableSpan, abi.FieldAttrs, "")
 	require.Zero(t, rc, "a column exactly at its limit")
 	require.Equal(t, whole, same)
+}
+
+// TestRefusedColumnNotKept: a column refused part way was built into a
+// buffer that may have grown up to the limit, with what it took of the
+// budget given back: the call state must not keep that buffer, counted
+// by nothing, for the rest of the call (eight instances doing so held 160
+// MiB against a 64 MiB budget).
+func TestRefusedColumnNotKept(t *testing.T) {
+	c := newSelectCaller(t)
+	c.st.limits = limitsFor(1 << 20) // columns up to 512 KiB
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	big := strings.Repeat("x", 64<<10)
+	for range 40 {
+		spans.AppendEmpty().Attributes().PutStr("k", big)
+	}
+	c.batch(td)
+	c.mod.Memory().Write(0, []byte("k"))
+	stack := []uint64{abi.TableSpan, abi.FieldAttr, 0, 1}
+	inBatch(hostColumn)(c.call, c.mod, stack)
+	require.EqualValues(t, abi.ErrTooLarge, api.DecodeI32(stack[0]))
+	held := c.st.held
+	c.st.settle()
+	require.Equal(t, held, c.st.held, "every buffer the call state keeps is counted")
+	require.Equal(t, c.st.held, c.st.shared.mem.used.Load())
 }

@@ -61,6 +61,14 @@ func (t *tables) Take(n int) bool {
 	return true
 }
 
+// Give gives back n bytes a column being built took.
+func (t *tables) Give(n int) {
+	if n > 0 && t.mem != nil {
+		t.mem.give(int64(n))
+		t.taken -= int64(n)
+	}
+}
+
 func (t *tables) giveBack() {
 	if t.taken > 0 {
 		t.mem.give(t.taken)

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -517,4 +519,99 @@ func TestColumnTakesTheBudgetAsItGrows(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []wasmhost.CounterValue{{Name: "column_rc", Value: abi.ErrTooLarge}}, p.Counters())
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20))
+}
+
+// TestOTLPSetEmpty: an empty payload is an empty batch, as in the
+// emulator: a filter that drops everything stages one, and the batch it
+// meant to drop must not pass unchanged.
+func TestOTLPSetEmpty(t *testing.T) {
+	bin := buildWAT(t, "emptyset", otlpSetGuest(1, nil, "", 1, 0))
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "emptyset", Module: bin, PoolSize: 1})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("secret")
+	out, err := p.ProcessTraces(context.Background(), td)
+	require.NoError(t, err)
+	require.Zero(t, out.SpanCount())
+}
+
+// TestOTLPSetRefusedKeepsTheEarlierOne: an otlp_set refused for want of
+// host memory stages nothing, and the payload staged earlier in the call
+// stays whole (it was emptied, and the batch with it).
+func TestOTLPSetRefusedKeepsTheEarlierOne(t *testing.T) {
+	src := `(module
+  (import "wasmcol" "otlp_set" (func $set (param i32 i32) (result i32)))
+  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
+  (memory (export "memory") 4)
+  (data (i32.const 16) "a_rc")
+  (data (i32.const 32) "b_rc")
+  ;; A: a span named "A". B at 65536: a resource_spans of 100,000 zero bytes.
+  (data (i32.const 128) "\0a\07\12\05\12\03\2a\01\41")
+  (data (i32.const 65536) "\0a\a0\8d\06")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (drop (call $count (i32.const 16) (i32.const 4) (i64.extend_i32_s (call $set (i32.const 128) (i32.const 9)))))
+    (drop (call $count (i32.const 32) (i32.const 4) (i64.extend_i32_s (call $set (i32.const 65536) (i32.const 100004)))))
+    (i32.const 0)))`
+	const budgetMiB = 4
+	bin := buildWAT(t, "twoset", src)
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "twoset", Module: bin, PoolSize: 1, HostMemoryMiB: budgetMiB})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	release := p.HoldHostMemory(budgetMiB<<20 - 64<<10) // room for A, not for B
+	defer release()
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("original")
+	out, err := p.ProcessTraces(context.Background(), td)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []wasmhost.CounterValue{{Name: "a_rc", Value: 0}, {Name: "b_rc", Value: abi.ErrTooLarge}}, p.Counters())
+	require.Equal(t, 1, out.SpanCount())
+	require.Equal(t, "A", out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name())
+}
+
+// TestIdleInstancesKeepLittle: an instance keeps its buffers for its next
+// call only within its share of the budget (an eighth over the pool each),
+// so that idle instances leave the budget to busy ones: after four
+// instances each read a 1 MB column at once, under an 8 MiB budget, three
+// idle ones kept 7 of the 8 MiB and the next concurrent call was refused.
+func TestIdleInstancesKeepLittle(t *testing.T) {
+	const budgetMiB = 8
+	// column(Log, Attrs), then a while busy, so that the four calls overlap.
+	src := strings.Replace(logColumnGuest(abi.FieldAttrs), "(result i32)\n    (drop", "(result i32)\n    (local $i i32)\n    (drop", 1)
+	src = strings.Replace(src, "    (i32.const 0)))", `    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.const 30000000)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i32.const 0)))`, 1)
+	bin := buildWAT(t, "attrs", src)
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "attrs", Module: bin, PoolSize: 4, HostMemoryMiB: budgetMiB,
+		Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	batch := func() plog.Logs {
+		ld := plog.NewLogs()
+		recs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for range 3000 {
+			recs.AppendEmpty().Attributes().PutStr("k", strings.Repeat("v", 300))
+		}
+		return ld
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := p.ProcessLogs(context.Background(), batch())
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	for _, c := range p.Counters() {
+		require.Positive(t, c.Value, "every column served")
+	}
+	require.EqualValues(t, 4, p.LiveInstances())
+	require.LessOrEqual(t, p.HostMemoryInUse(), int64(budgetMiB<<20/2))
 }

@@ -145,7 +145,12 @@ func hostColumn(st *callState, g mem, stack []uint64) int32 {
 	}
 	out, rc := st.t.column(st.result[:0], api.DecodeI32(stack[0]), api.DecodeI32(stack[1]), string(key))
 	if rc < 0 {
-		st.result = out[:0]
+		// A refused column may have grown its buffer up to the limit, and
+		// given back what that took of the budget: it is not kept.
+		if cap(out) > cap(st.result) {
+			st.result = nil
+			st.settle()
+		}
 		return rc
 	}
 	st.result = out

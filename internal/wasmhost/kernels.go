@@ -193,11 +193,8 @@ type kernelColumn struct {
 	data         []byte
 }
 
-// Kernel columns kept per call, and the largest buffer kept across calls.
-const (
-	maxKernelColumns = 16
-	maxKeptKernelBuf = 4 << 20
-)
+// Kernel columns kept per call.
+const maxKernelColumns = 16
 
 // kernelColumn returns the column as `column` would build it, building it
 // only on the first request of the call: a filter typically tests one
@@ -212,7 +209,7 @@ func (t *tables) kernelColumn(table, field int32, key []byte) ([]byte, int32) {
 	slot := min(t.kused, len(t.kcols)-1) // when full, the last is rebuilt
 	c := &t.kcols[slot]
 	buf := c.data[:0]
-	if cap(buf) > maxKeptKernelBuf {
+	if cap(buf) > maxKept {
 		buf = nil
 	}
 	data, rc := t.build1(buf, table, field, string(key))

@@ -38,8 +38,12 @@ func (st *callState) stageOTLP(p []byte) int32 {
 	case walkBad:
 		return abi.ErrEncoding
 	}
+	// A refused payload stages nothing: one staged earlier in the call
+	// stays, whole.
+	earlier := st.otlp
 	st.otlp = st.otlp[:0]
 	if !st.ensure(&st.otlp, len(p), st.limits.maxOTLP) {
+		st.otlp = earlier
 		return abi.ErrTooLarge
 	}
 	st.otlp = append(st.otlp, p...)

@@ -213,10 +213,12 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		return nil, fmt.Errorf("wasm runtime: %w", err)
 	}
 	budget := int64(opts.HostMemoryMiB) << 20
+	lim := limitsFor(budget)
+	lim.keep = keptFor(budget, opts.PoolSize)
 	p := &Plugin{
 		opts:   opts,
 		eng:    eng,
-		limits: limitsFor(budget),
+		limits: lim,
 		shared: &shared{
 			config:   opts.Config,
 			filter:   []byte(opts.FilterName),
@@ -768,15 +770,17 @@ func takeOTLP(st *callState) staged {
 	}
 	// The buffer moves out of the call state, which gives its share of
 	// the budget back: decode holds the charge instead, which covers it.
-	repl := staged{payload: st.otlp, charge: st.otlpCharge}
+	repl := staged{set: true, payload: st.otlp, charge: st.otlpCharge}
 	st.otlp, st.hasOTLP = nil, false
 	st.settle()
 	return repl
 }
 
 // staged is a replacement batch taken out of its call, with what decoding
-// it may cost.
+// it may cost. An empty payload is an empty batch: a filter that drops
+// everything stages one.
 type staged struct {
+	set     bool
 	payload []byte
 	charge  int64
 }
@@ -821,7 +825,7 @@ func (p *Plugin) ProcessTraces(ctx context.Context, td ptrace.Traces) (res ptrac
 	err = p.call(ctx, abi.SignalTraces,
 		func(st *callState) { st.t.traces = td },
 		func(st *callState) { repl = takeOTLP(st) })
-	if err != nil || repl.payload == nil {
+	if err != nil || !repl.set {
 		return td, err
 	}
 	var out ptrace.Traces
@@ -839,7 +843,7 @@ func (p *Plugin) ProcessMetrics(ctx context.Context, md pmetric.Metrics) (res pm
 	err = p.call(ctx, abi.SignalMetrics,
 		func(st *callState) { st.t.metrics = md },
 		func(st *callState) { repl = takeOTLP(st) })
-	if err != nil || repl.payload == nil {
+	if err != nil || !repl.set {
 		return md, err
 	}
 	var out pmetric.Metrics
@@ -857,7 +861,7 @@ func (p *Plugin) ProcessLogs(ctx context.Context, ld plog.Logs) (res plog.Logs, 
 	err = p.call(ctx, abi.SignalLogs,
 		func(st *callState) { st.t.logs = ld },
 		func(st *callState) { repl = takeOTLP(st) })
-	if err != nil || repl.payload == nil {
+	if err != nil || !repl.set {
 		return ld, err
 	}
 	var out plog.Logs

@@ -48,10 +48,26 @@ type limits struct {
 	// as otlpset.go describes: the replacement batch is the batch, not a
 	// buffer, but a guest should not make it larger than the budget.
 	maxDecoded int
+	// keep is the most an idle instance keeps of each buffer.
+	keep int
 }
 
 func limitsFor(budget int64) limits {
-	return limits{maxResult: int(budget / 2), maxEdits: int(budget / 4), maxOTLP: int(budget / 4), maxDecoded: int(budget)}
+	return limits{maxResult: int(budget / 2), maxEdits: int(budget / 4), maxOTLP: int(budget / 4), maxDecoded: int(budget),
+		keep: maxKept}
+}
+
+// maxKept is the most an idle instance keeps of each of its buffers for
+// its next call.
+const maxKept = 4 << 20
+
+// keptFor is what an idle instance of a pool of poolSize keeps of each of
+// its buffers (result, edits, replacement, kernel columns): together at
+// most half the budget over the pool, so that idle instances cannot hold
+// the budget busy ones need (three idle instances of four held 7 of 8
+// MiB).
+func keptFor(budget int64, poolSize int) int {
+	return int(min(max(budget/int64(8*max(poolSize, 1)), 64<<10), maxKept))
 }
 
 // hostMemory is the budget every instance of one plugin shares for the
@@ -120,6 +136,7 @@ func (st *callState) setResult() int32 {
 func (st *callState) begin(signal int32) {
 	st.t.reset(signal)
 	st.t.maxColumn = st.limits.maxResult
+	st.t.keep = st.limits.keep
 	st.t.guard = st.guard
 	if st.shared != nil {
 		st.t.mem = st.shared.mem
@@ -139,7 +156,7 @@ func (st *callState) begin(signal int32) {
 // huge batch does not pin its memory to the instance forever.
 func (st *callState) end() {
 	st.t.release()
-	const keep = 4 << 20
+	keep := st.limits.keep
 	if cap(st.result) > keep {
 		st.result = nil
 	}

@@ -56,6 +56,9 @@ type tables struct {
 
 	// guard is the call's deadline, which a select checks as it goes.
 	guard *guard
+	// keep is the most of the kernel columns' buffers kept for the next
+	// call.
+	keep int
 }
 
 // checkDeadline stops the call, every 1,024 items, once its deadline has
@@ -148,7 +151,7 @@ func (t *tables) release() {
 	// Kernel column buffers stay for the next call, within a budget.
 	kept := 0
 	for i := range t.kcols {
-		if kept += cap(t.kcols[i].data); kept > maxKeptKernelBuf {
+		if kept += cap(t.kcols[i].data); kept > t.keep {
 			t.kcols[i].data = nil
 		}
 	}

@@ -40,13 +40,16 @@ type ColumnWriter struct {
 	limit    int // the most buf may hold; 0 for no limit
 	over     bool
 	budget   Budget
+	grown    bool // buf is a buffer the writer took from budget
 }
 
-// Budget is what a column's growth is taken from, besides its limit: the
-// host's memory budget, which other columns share.
+// Budget is what a column's buffers are taken from, besides its limit:
+// the host's memory budget, which other columns share.
 type Budget interface {
 	// Take takes n bytes, or reports false if they are not free.
 	Take(n int) bool
+	// Give gives back n bytes taken.
+	Give(n int)
 }
 
 // NewColumnWriter appends a column for n items to dst.
@@ -100,13 +103,19 @@ func (w *ColumnWriter) reserve(n int) bool {
 		if w.limit > 0 {
 			size = min(size, w.limit)
 		}
-		if w.budget != nil && !w.budget.Take(size-cap(w.buf)) {
+		// While it is copied, the old buffer lives as long as the new
+		// one: the new one is taken whole, and the old one, if the writer
+		// took it, given back after.
+		if w.budget != nil && !w.budget.Take(size) {
 			w.over = true
 			return false
 		}
 		grown := make([]byte, len(w.buf), size)
 		copy(grown, w.buf)
-		w.buf = grown
+		if w.budget != nil && w.grown {
+			w.budget.Give(cap(w.buf))
+		}
+		w.buf, w.grown = grown, true
 	}
 	return true
 }

@@ -45,6 +45,11 @@ const (
 	tracestateExt     = "tracestate"
 )
 
+// maxExtensions bounds an event's extension attributes, each a log
+// attribute: 20,000 short ones an event made a 19 MiB batch 155 MiB of
+// logs. Real events carry a handful.
+const maxExtensions = 1000
+
 // toLogs turns decoded events into log records, one per event, grouped by
 // the resource their source implies. An event whose data is over the cap
 // refuses the whole request, like any other invalid event.
@@ -73,6 +78,7 @@ func toLogs(d decoded, h http.Header, cfg *Config) (plog.Logs, *requestError) {
 	// Structured and batched requests passed encoding/json's syntax check
 	// whole, data included; only binary-mode data is unchecked.
 	dataChecked := d.mode != modeBinary
+	jsonBudget := maxStructuredCost
 	for i := range d.events {
 		ev := &d.events[i]
 		source := ev.Source() // built from a url.URL on every call
@@ -86,10 +92,18 @@ func toLogs(d decoded, h http.Header, cfg *Config) (plog.Logs, *requestError) {
 			records = sl.LogRecords()
 			byResource[id] = records
 		}
+		ext := ev.Extensions() // a copy: read it once
+		if len(ext) > maxExtensions {
+			where := "the event"
+			if d.mode == modeBatch {
+				where = fmt.Sprintf("event %d of the batch", i)
+			}
+			return plog.Logs{}, &requestError{http.StatusBadRequest, fmt.Sprintf(
+				"%s%s has %d extension attributes, over %d; nothing was accepted", where, idOf(*ev), len(ext), maxExtensions)}
+		}
 		lr := records.AppendEmpty()
 		lr.SetObservedTimestamp(observed)
-		ext := ev.Extensions() // a copy: read it once
-		fillRecord(lr, ev, source, ext, dataChecked)
+		fillRecord(lr, ev, source, ext, dataChecked, &jsonBudget)
 		tc, ok := header, hasHeader
 		if !ok {
 			if s, isStr := ext[traceparentExt].(string); isStr {
@@ -125,7 +139,7 @@ func setResource(attrs pcommon.Map, configured map[string]string, id sourceIdent
 
 // fillRecord maps one event's context attributes, extensions, time and
 // data onto the record.
-func fillRecord(lr plog.LogRecord, ev *event.Event, source string, ext map[string]any, dataChecked bool) {
+func fillRecord(lr plog.LogRecord, ev *event.Event, source string, ext map[string]any, dataChecked bool, jsonBudget *int) {
 	if t := ev.Time(); !t.IsZero() {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
 	}
@@ -183,20 +197,21 @@ func fillRecord(lr plog.LogRecord, ev *event.Event, source string, ext map[strin
 		}
 	}
 
-	setBody(lr.Body(), ev, dataChecked)
+	setBody(lr.Body(), ev, dataChecked, jsonBudget)
 }
 
 // setBody makes the event's data the record's body: structured when it is
-// JSON, a string when it is UTF-8 text, bytes otherwise. dataChecked says
-// the data is known to be valid JSON unless it came base64-encoded.
-func setBody(body pcommon.Value, ev *event.Event, dataChecked bool) {
+// JSON (and the request's jsonBudget allows), a string when it is UTF-8
+// text, bytes otherwise. dataChecked says the data is known to be valid
+// JSON unless it came base64-encoded.
+func setBody(body pcommon.Value, ev *event.Event, dataChecked bool, jsonBudget *int) {
 	data := ev.Data()
 	if len(data) == 0 {
 		return
 	}
 	mt := strings.ToLower(ev.DataMediaType())
 	if isJSONMediaType(mt) && ((dataChecked && !ev.DataBase64) || json.Valid(data)) {
-		if err := setJSON(body, data); err == nil {
+		if err := setJSON(body, data, jsonBudget); err == nil {
 			return
 		}
 	}

@@ -3,6 +3,7 @@
 package cloudeventsreceiver
 
 import (
+	"errors"
 	"strconv"
 
 	jsoniter "github.com/json-iterator/go"
@@ -17,29 +18,56 @@ import (
 // It walks the document with the iterator the CloudEvents SDK already
 // uses, straight into pdata, rather than through map[string]any, which
 // would allocate every value twice and turn every number into a float64.
-func setJSON(dst pcommon.Value, data []byte) error {
+//
+// A few bytes of JSON can stand for far more memory as pdata: each value,
+// "0" or "[]", costs up to bytesPerJSONValue with the growth of the slice
+// or map holding it, so a request within the 20 MiB body limit whose
+// events held arrays of empty arrays decoded into 307 MiB, before any
+// memory limiter could see it. Ordinary JSON costs up to about 17 times its
+// size (small objects). So the documents of one request are decoded while
+// their values cost at most *budget in all (maxStructuredCost); past that
+// setJSON fails with errJSONTooCostly, and the caller keeps the data as
+// text.
+func setJSON(dst pcommon.Value, data []byte, budget *int) error {
 	iter := jsoniter.ConfigFastest.BorrowIterator(data)
 	defer jsoniter.ConfigFastest.ReturnIterator(iter)
-	readJSON(dst, iter)
+	readJSON(dst, iter, budget)
+	if iter.Error == nil && *budget < 0 {
+		return errJSONTooCostly
+	}
 	return iter.Error
 }
 
-func readJSON(dst pcommon.Value, iter *jsoniter.Iterator) {
+const bytesPerJSONValue = 128
+
+// maxStructuredCost is what the structured bodies of one request may cost.
+var maxStructuredCost = 64 << 20
+
+var errJSONTooCostly = errors.New("JSON data costs too much memory as a structured value")
+
+func readJSON(dst pcommon.Value, iter *jsoniter.Iterator, budget *int) {
+	if *budget -= bytesPerJSONValue; *budget < 0 {
+		iter.Skip() // the caller gives up on it
+		return
+	}
 	switch iter.WhatIsNext() {
 	case jsoniter.ObjectValue:
 		m := dst.SetEmptyMap()
 		iter.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-			readJSON(m.PutEmpty(key), it)
-			return it.Error == nil
+			*budget -= len(key)
+			readJSON(m.PutEmpty(key), it, budget)
+			return it.Error == nil && *budget >= 0
 		})
 	case jsoniter.ArrayValue:
 		s := dst.SetEmptySlice()
 		iter.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-			readJSON(s.AppendEmpty(), it)
-			return it.Error == nil
+			readJSON(s.AppendEmpty(), it, budget)
+			return it.Error == nil && *budget >= 0
 		})
 	case jsoniter.StringValue:
-		dst.SetStr(iter.ReadString())
+		v := iter.ReadString()
+		*budget -= len(v)
+		dst.SetStr(v)
 	case jsoniter.NumberValue:
 		n := string(iter.ReadNumber())
 		if i, err := strconv.ParseInt(n, 10, 64); err == nil {

@@ -473,6 +473,18 @@ func TestDataBodies(t *testing.T) {
 	}
 }
 
+// manyExtensions adds n extension attributes to binary-mode headers h.
+func manyExtensions(h map[string]string, n int) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		out[k] = v
+	}
+	for i := range n {
+		out[fmt.Sprintf("Ce-E%d", i)] = "v"
+	}
+	return out
+}
+
 // TestBadInput: each malformed request gets a precise 4xx naming what is
 // wrong, nothing reaches the pipeline, and the receiver's metrics count
 // the events it did not accept.
@@ -571,6 +583,10 @@ func TestBadInput(t *testing.T) {
 			name: "a batch with one event over max_data_size", header: batch,
 			body:   `[` + good("a") + `,{"specversion":"1.0","id":"big","type":"t","source":"s","data":"` + strings.Repeat("y", maxData) + `"}]`,
 			status: 413, reasons: []string{`event 1 of the batch (id "big") has`, "over max_data_size", "nothing was accepted"}, events: 2,
+		},
+		{
+			name: "too many extension attributes", header: manyExtensions(binary, maxExtensions+1), body: `{}`,
+			status: 400, reasons: []string{fmt.Sprintf("has %d extension attributes, over %d", maxExtensions+1, maxExtensions)}, events: 1,
 		},
 		{
 			name: "an invalid time (binary)", header: with(binary, "Ce-Time", "yesterday"), body: `{}`,

@@ -115,7 +115,8 @@ func (e *editor) exactWork(ops []byte) int {
 				seen[key] = struct{}{}
 				grown[table][idx]++
 			}
-			work += 2 * (e.t.attrs(table, idx).Len() + int(grown[table][idx])) * compareCost(len(k))
+			// pdata's scans, and dropLaterDuplicates's.
+			work += 3 * (e.t.attrs(table, idx).Len() + int(grown[table][idx])) * compareCost(len(k))
 		}
 		if work > MaxApplyWork {
 			return work // enough to refuse
@@ -183,7 +184,8 @@ func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
 		e.attrOps[table] = ops
 		e.adds[table] = append(e.adds[table][:0], make([]int32, n)...)
 	}
-	e.work += (e.t.attrs(table, i).Len() + int(ops[i])) * compareCost(keyLen)
+	// Twice: once for dropLaterDuplicates's scan, once for pdata's.
+	e.work += 2 * (e.t.attrs(table, i).Len() + int(ops[i])) * compareCost(keyLen)
 	ops[i]++
 	if adds {
 		e.adds[table][i]++
@@ -228,7 +230,9 @@ func (e *editor) walk(ops []byte, apply bool) error {
 			if err = e.attrTable(table, d.Err()); err == nil && !apply {
 				err = e.charge(table, i, len(key), false)
 			} else if err == nil {
-				e.t.attrs(table, i).Remove(e.strs.get(key))
+				m, k := e.t.attrs(table, i), e.strs.get(key)
+				dropLaterDuplicates(m, k)
+				m.Remove(k)
 			}
 		case abi.OpRenameAttr:
 			old, new := d.Raw(), d.Raw()
@@ -238,7 +242,10 @@ func (e *editor) walk(ops []byte, apply bool) error {
 					err = e.charge(table, i, len(new), true)
 				}
 			} else if err == nil {
-				e.rename(e.t.attrs(table, i), e.strs.get(old), e.strs.get(new))
+				m, o, n := e.t.attrs(table, i), e.strs.get(old), e.strs.get(new)
+				dropLaterDuplicates(m, o)
+				dropLaterDuplicates(m, n)
+				e.rename(m, o, n)
 			}
 		case abi.OpSetField:
 			field := int32(d.U8())
@@ -282,8 +289,36 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 	if !apply {
 		return e.charge(table, i, len(key), true)
 	}
-	putValue(e.t.attrs(table, i).PutEmpty(e.strs.get(key)), v, &e.strs)
+	m, k := e.t.attrs(table, i), e.strs.get(key)
+	dropLaterDuplicates(m, k)
+	putValue(m.PutEmpty(k), v, &e.strs)
 	return nil
+}
+
+// dropLaterDuplicates leaves one attribute named key on m, the first, the
+// one columns and kernels show. OTLP requires keys to be unique, but a
+// client may send a key twice, pdata keeps both, and its Map edits only
+// the first: a filter deleting or overwriting "secret" left the second
+// copy, exported as it came. An edited key therefore appears once after
+// the edit.
+func dropLaterDuplicates(m pcommon.Map, key string) {
+	seen := 0
+	for k := range m.All() {
+		if k == key {
+			seen++
+		}
+	}
+	if seen < 2 {
+		return
+	}
+	seen = 0
+	m.RemoveIf(func(k string, _ pcommon.Value) bool {
+		if k != key {
+			return false
+		}
+		seen++
+		return seen > 1
+	})
 }
 
 // rename moves the value rather than copying it, so that renaming a large

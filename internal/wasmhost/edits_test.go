@@ -6,6 +6,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/wasmcol/wasmcol/internal/benchdata"
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
@@ -40,5 +43,41 @@ func TestApplyReservesByKeysNotEdits(t *testing.T) {
 	// 7.8 MiB more, held by the span (10 MiB in all).
 	if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 4<<20 {
 		t.Errorf("applying the edits allocated %d KiB", alloc>>10)
+	}
+}
+
+// TestEditsLeaveOneCopyOfAKey: a client may send a key twice; pdata keeps
+// both and edits only the first. Deleting, setting or renaming a key must
+// not leave a second copy of it to be exported (a redacting filter's
+// DeleteAttr("secret") left secret=hunter3). Keys the edit does not name
+// stay as they came.
+func TestEditsLeaveOneCopyOfAKey(t *testing.T) {
+	for name, tc := range map[string]struct {
+		op   []byte
+		want []string
+	}{
+		"delete": {abi.AppendStr(abi.AppendEditHeader(nil, abi.OpDeleteAttr, abi.TableSpan, 0), "secret"),
+			[]string{"other=o2", "other=o"}}, // pdata moves the last attribute into the hole
+		"set": {abi.AppendStrValue(abi.AppendStr(abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 0), "secret"), "***"),
+			[]string{"secret=***", "other=o", "other=o2"}},
+		"rename": {abi.AppendStr(abi.AppendStr(abi.AppendEditHeader(nil, abi.OpRenameAttr, abi.TableSpan, 0), "secret"), "other"),
+			[]string{"other=hunter2"}},
+	} {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"s",
+		  "attributes":[{"key":"secret","value":{"stringValue":"hunter2"}},{"key":"other","value":{"stringValue":"o"}},
+		  {"key":"secret","value":{"stringValue":"hunter3"}},{"key":"other","value":{"stringValue":"o2"}}]}]}]}]}`))
+		require.NoError(t, err)
+		attrs := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes()
+		require.Equal(t, 4, attrs.Len(), "the keys are repeated")
+		var tb tables
+		tb.reset(abi.SignalTraces)
+		tb.traces = td
+		e := editor{t: &tb}
+		require.NoError(t, e.apply(tc.op), name)
+		var got []string
+		for k, v := range attrs.All() {
+			got = append(got, k+"="+v.AsString())
+		}
+		require.Equal(t, tc.want, got, name)
 	}
 }

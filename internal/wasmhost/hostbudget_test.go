@@ -615,3 +615,34 @@ func TestIdleInstancesKeepLittle(t *testing.T) {
 	require.EqualValues(t, 4, p.LiveInstances())
 	require.LessOrEqual(t, p.HostMemoryInUse(), int64(budgetMiB<<20/2))
 }
+
+// TestOTLPGetRefusedBeforeMarshaling: otlp_get knows the batch's size
+// before it marshals it, and refuses one over the result cap having
+// built nothing (a 40 MiB batch cost 80 MiB a refused call).
+func TestOTLPGetRefusedBeforeMarshaling(t *testing.T) {
+	src := `(module
+  (import "wasmcol" "otlp_get" (func $get (result i32)))
+  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "get_rc")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (drop (call $count (i32.const 16) (i32.const 6) (i64.extend_i32_s (call $get))))
+    (i32.const 0)))`
+	const budgetMiB = 4 // results up to 2 MiB
+	bin := buildWAT(t, "get", src)
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "get", Module: bin, PoolSize: 1, HostMemoryMiB: budgetMiB})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 3<<20))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = p.ProcessLogs(context.Background(), ld)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Equal(t, []wasmhost.CounterValue{{Name: "get_rc", Value: abi.ErrTooLarge}}, p.Counters())
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20))
+}

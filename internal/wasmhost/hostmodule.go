@@ -218,7 +218,15 @@ func hostFail(st *callState, g mem, stack []uint64) int32 {
 }
 
 func hostOTLPGet(st *callState, _ mem, _ []uint64) int32 {
-	out, err := st.marshal(st.result[:0])
+	// The size first: marshaling a batch over the cap, or over what the
+	// budget has free, would build it (a 40 MiB batch, 80 MiB a call) only
+	// to refuse it. The marshaled bytes then become the result as they
+	// are.
+	size := st.marshalSize()
+	if size > st.limits.maxResult || !st.fits(size-cap(st.result)) {
+		return abi.ErrTooLarge
+	}
+	out, err := st.marshal()
 	if err != nil {
 		return abi.ErrEncoding
 	}

@@ -88,6 +88,13 @@ func (h *hostMemory) take(n int64) bool {
 
 func (h *hostMemory) give(n int64) { h.used.Add(-n) }
 
+// fits reports whether n more bytes of the budget are free now.
+func (st *callState) fits(n int) bool { return st.shared == nil || st.shared.mem.fits(int64(n)) }
+
+// fits reports whether n more bytes are free now: a check before
+// allocating, which the take after it confirms.
+func (h *hostMemory) fits(n int64) bool { return h.used.Load()+n <= h.limit }
+
 // settle brings held in line with the buffers' capacities. It reports
 // false, having taken nothing, when growth would pass the budget.
 func (st *callState) settle() bool {
@@ -110,7 +117,11 @@ func (st *callState) ensure(buf *[]byte, n, limit int) bool {
 	if need <= cap(*buf) {
 		return true
 	}
-	grown := make([]byte, len(*buf), min(limit, max(need, 2*cap(*buf))))
+	size := min(limit, max(need, 2*cap(*buf)))
+	if !st.fits(size - cap(*buf)) {
+		return false // refused before it is allocated
+	}
+	grown := make([]byte, len(*buf), size)
 	copy(grown, *buf)
 	old := *buf
 	*buf = grown
@@ -176,16 +187,26 @@ func (st *callState) release() {
 	st.settle()
 }
 
-func (st *callState) marshal(dst []byte) ([]byte, error) {
-	var p []byte
-	var err error
+func (st *callState) marshal() ([]byte, error) {
 	switch st.t.signal {
 	case abi.SignalTraces:
-		p, err = (&ptrace.ProtoMarshaler{}).MarshalTraces(st.t.traces)
+		return (&ptrace.ProtoMarshaler{}).MarshalTraces(st.t.traces)
 	case abi.SignalMetrics:
-		p, err = (&pmetric.ProtoMarshaler{}).MarshalMetrics(st.t.metrics)
+		return (&pmetric.ProtoMarshaler{}).MarshalMetrics(st.t.metrics)
 	default:
-		p, err = (&plog.ProtoMarshaler{}).MarshalLogs(st.t.logs)
+		return (&plog.ProtoMarshaler{}).MarshalLogs(st.t.logs)
 	}
-	return append(dst, p...), err
+}
+
+// marshalSize is the size of what marshal would return, computed without
+// building it.
+func (st *callState) marshalSize() int {
+	switch st.t.signal {
+	case abi.SignalTraces:
+		return (&ptrace.ProtoMarshaler{}).TracesSize(st.t.traces)
+	case abi.SignalMetrics:
+		return (&pmetric.ProtoMarshaler{}).MetricsSize(st.t.metrics)
+	default:
+		return (&plog.ProtoMarshaler{}).LogsSize(st.t.logs)
+	}
 }

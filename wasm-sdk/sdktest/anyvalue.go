@@ -296,6 +296,22 @@ func attrIndex(attrs []keyValue, key string) int {
 	return -1
 }
 
+// dropLaterDuplicates leaves the first attribute named key, as the host
+// does before it edits a key a client sent twice.
+func dropLaterDuplicates(attrs *[]keyValue, key string) {
+	a, seen := (*attrs)[:0], false
+	for _, kv := range *attrs {
+		if kv.Key == key {
+			if seen {
+				continue
+			}
+			seen = true
+		}
+		a = append(a, kv)
+	}
+	*attrs = a
+}
+
 func putAttr(attrs *[]keyValue, key string, v anyValue) {
 	if i := attrIndex(*attrs, key); i >= 0 {
 		(*attrs)[i].Value = v

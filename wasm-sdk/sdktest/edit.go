@@ -51,10 +51,14 @@ func (t *tables) apply(lists [][]byte) error {
 	for _, op := range ops {
 		switch op.op {
 		case abi.OpSetAttr:
+			dropLaterDuplicates(t.attrs(op.table, op.index), op.key)
 			putAttr(t.attrs(op.table, op.index), op.key, op.val)
 		case abi.OpDeleteAttr:
+			dropLaterDuplicates(t.attrs(op.table, op.index), op.key)
 			removeAttr(t.attrs(op.table, op.index), op.key)
 		case abi.OpRenameAttr:
+			dropLaterDuplicates(t.attrs(op.table, op.index), op.key)
+			dropLaterDuplicates(t.attrs(op.table, op.index), op.new)
 			renameAttr(t.attrs(op.table, op.index), op.key, op.new)
 		case abi.OpSetField:
 			t.setField(op)

@@ -363,3 +363,27 @@ func TestEditDropKeepsOrder(t *testing.T) {
 		t.Errorf("scopes %q, want %q", got, want)
 	}
 }
+
+// TestEditLeavesOneCopyOfAKey: as on the host, an edited key a client sent
+// twice is left once; keys no edit names stay as they came.
+func TestEditLeavesOneCopyOfAKey(t *testing.T) {
+	in := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"s","attributes":[` +
+		`{"key":"secret","value":{"stringValue":"hunter2"}},{"key":"other","value":{"stringValue":"o"}},` +
+		`{"key":"secret","value":{"stringValue":"hunter3"}},{"key":"other","value":{"stringValue":"o2"}}]}]}]}]}`
+	for name, c := range map[string]struct {
+		ops  []byte
+		want string
+	}{
+		"delete": {delAttr(abi.TableSpan, 0, "secret"), "[other=s:o2 other=s:o]"},
+		"set":    {setAttr(abi.TableSpan, 0, "secret", str("***")), "[secret=s:*** other=s:o other=s:o2]"},
+		"rename": {renAttr(abi.TableSpan, 0, "secret", "other"), "[other=s:hunter2]"},
+	} {
+		tb := load(t, abi.SignalTraces, []byte(in))
+		if err := tb.apply([][]byte{c.ops}); err != nil {
+			t.Fatal(err)
+		}
+		if got := load(t, abi.SignalTraces, tb.doc(t)).cells(t, abi.TableSpan, abi.FieldAttrs, ""); len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s: %v, want %s", name, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package cloudeventsreceiver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -71,4 +72,48 @@ func TestStructuredBodiesBoundedPerRequest(t *testing.T) {
 	require.Equal(t, pcommon.ValueTypeMap, recs.At(0).Body().Type())
 	require.Equal(t, costlyJSON, recs.At(1).Body().Str(), "kept as text")
 	require.Equal(t, `{"b":2}`, recs.At(2).Body().Str(), "the budget is spent")
+}
+
+// TestRecordsCostBoundedPerRequest: a request whose log records would cost
+// more than maxRecordsCost (512 bytes a record, 160 an extension
+// attribute) is refused whole, 413, before its records are built: a 19
+// MiB batch of minimal events took 155 MiB as log records, one of events
+// with 1,000 extensions each 172 MiB.
+func TestRecordsCostBoundedPerRequest(t *testing.T) {
+	restore := maxRecordsCost
+	maxRecordsCost = 4 << 10
+	defer func() { maxRecordsCost = restore }()
+	sink := new(consumertest.LogsSink)
+	r := start(t, sink, nil)
+	batch := func(n, extensions int) []event.Event {
+		events := make([]event.Event, n)
+		for i := range events {
+			events[i] = cloudevents.NewEvent()
+			events[i].SetID("e")
+			events[i].SetType("t")
+			events[i].SetSource("s")
+			for j := range extensions {
+				events[i].SetExtension(fmt.Sprintf("x%d", j), "v")
+			}
+		}
+		return events
+	}
+	for _, c := range []struct {
+		name               string
+		events, extensions int
+		code               int
+	}{
+		{"within", 4, 2, http.StatusAccepted},                        // 4 × (512 + 2 × 160) = 3,328
+		{"many events", 9, 0, http.StatusRequestEntityTooLarge},      // 4,608
+		{"many extensions", 2, 10, http.StatusRequestEntityTooLarge}, // 4,224
+	} {
+		req, err := cehttp.NewHTTPRequestFromEvents(context.Background(), r.url, batch(c.events, c.extensions))
+		require.NoError(t, err)
+		code, body := do(t, req)
+		require.Equal(t, c.code, code, "%s: %s", c.name, body)
+		if code != http.StatusAccepted {
+			require.Contains(t, body, "would take more than 0 MiB as log records; nothing was accepted")
+		}
+	}
+	require.Equal(t, 4, sink.LogRecordCount())
 }

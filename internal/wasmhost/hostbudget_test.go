@@ -331,19 +331,7 @@ func TestOTLPSetHiddenDepthRefused(t *testing.T) {
 // the second allocate several times the budget. A body of ordinary size
 // still crosses.
 func TestColumnOfDeepOrHugeValues(t *testing.T) {
-	src := `(module
-  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
-  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "column_rc")
-  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const 4))
-  (func (export "wasmcol_init") (result i32) (i32.const 0))
-  (func (export "wasmcol_process") (param i32) (result i32)
-    ;; column(Log, Value)
-    (drop (call $count (i32.const 16) (i32.const 9)
-      (i64.extend_i32_s (call $column (i32.const 8) (i32.const 17) (i32.const 0) (i32.const 0)))))
-    (i32.const 0)))`
+	src := logColumnGuest(abi.FieldValue)
 	const budgetMiB = 64
 	bin := buildWAT(t, "bodycol", src)
 	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "bodycol", Module: bin, PoolSize: 1,
@@ -418,19 +406,7 @@ func TestOTLPSetDecodeHoldsTheBudget(t *testing.T) {
 // four attributes each make a 5.8 MB attribute column, against 2 MiB. TestColumnLimitHoldsAsBuilt measures
 // what building it cost.
 func TestColumnRefusedPastItsLimit(t *testing.T) {
-	src := `(module
-  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
-  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "column_rc")
-  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const 1))
-  (func (export "wasmcol_init") (result i32) (i32.const 0))
-  (func (export "wasmcol_process") (param i32) (result i32)
-    ;; column(Span, Attrs)
-    (drop (call $count (i32.const 16) (i32.const 9)
-      (i64.extend_i32_s (call $column (i32.const 3) (i32.const 1) (i32.const 0) (i32.const 0)))))
-    (i32.const 0)))`
+	src := columnGuest(abi.SignalTraces, abi.TableSpan, abi.FieldAttrs)
 	const budgetMiB = 4
 	bin := buildWAT(t, "attrscol", src)
 	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "attrscol", Module: bin, PoolSize: 1,
@@ -455,22 +431,24 @@ func spansWithAttrs(n int) ptrace.Traces {
 	return td
 }
 
-// logColumnGuest reads column(Log, field) on every batch and counts what
-// it returned under "column_rc".
-func logColumnGuest(field int) string {
+// columnGuest reads column(table, field) on every batch of signal and
+// counts what it returned under "column_rc".
+func columnGuest(signal, table, field int) string {
 	return fmt.Sprintf(`(module
   (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
   (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "column_rc")
   (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_signals") (result i32) (i32.const %d))
   (func (export "wasmcol_init") (result i32) (i32.const 0))
   (func (export "wasmcol_process") (param i32) (result i32)
     (drop (call $count (i32.const 16) (i32.const 9)
-      (i64.extend_i32_s (call $column (i32.const 8) (i32.const %d) (i32.const 0) (i32.const 0)))))
-    (i32.const 0)))`, field)
+      (i64.extend_i32_s (call $column (i32.const %d) (i32.const %d) (i32.const 0) (i32.const 0)))))
+    (i32.const 0)))`, signal, table, field)
 }
+
+func logColumnGuest(field int) string { return columnGuest(abi.SignalLogs, abi.TableLog, field) }
 
 // TestAttrsColumnWithADeepValue: a value refused in the middle of an item's
 // attributes (here, nested 70 deep) abandons the column, which the guest

@@ -150,6 +150,8 @@ func hostColumn(st *callState, g mem, stack []uint64) int32 {
 		if cap(out) > cap(st.result) {
 			st.result = nil
 			st.settle()
+		} else {
+			st.result = st.result[:0] // a read after it gets nothing, as before
 		}
 		return rc
 	}

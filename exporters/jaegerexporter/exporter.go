@@ -78,6 +78,11 @@ func (e *jaegerExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 	if e.client == nil {
 		return errors.New("jaeger exporter: not started")
 	}
+	td, replaced := withoutDeepValues(td)
+	if replaced > 0 {
+		e.settings.Logger.Warn("replaced attribute values nested too deeply to export",
+			zap.Int("values", replaced), zap.Int("max_depth", maxValueDepth))
+	}
 	batches := jaegertranslator.ProtoFromTraces(td)
 	var rejected []error
 	rejectedSpans, totalSpans := 0, td.SpanCount()

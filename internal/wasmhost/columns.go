@@ -69,12 +69,8 @@ func (t *tables) Give(n int) {
 	}
 }
 
-func (t *tables) giveBack() {
-	if t.taken > 0 {
-		t.mem.give(t.taken)
-		t.taken = 0
-	}
-}
+// giveBack gives back all a column being built took.
+func (t *tables) giveBack() { t.Give(int(t.taken)) }
 
 func (t *tables) fill(w *abi.ColumnWriter, n, table, field int32, key string) int32 {
 	switch field {

@@ -87,10 +87,6 @@ type protoWalker struct {
 	guard   *guard
 }
 
-func (w *protoWalker) walk(p []byte, depth int) walkResult {
-	return w.fields(p, depth, msgUnknown, true)
-}
-
 // walkAs walks a payload of the given root type.
 func (w *protoWalker) walkAs(p []byte, root msgType) walkResult { return w.fields(p, 0, root, true) }
 

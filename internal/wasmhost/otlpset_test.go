@@ -84,7 +84,7 @@ func TestWalkerSeesHiddenDepth(t *testing.T) {
 	} {
 		req := logRequest(record)
 		w := protoWalker{budget: 1 << 40}
-		require.Equal(t, walkTooBig, w.walk(req, 0), name)
+		require.Equal(t, walkTooBig, w.walkAs(req, msgUnknown), name)
 	}
 }
 
@@ -98,7 +98,7 @@ func TestWalkerKeepsShallowGroups(t *testing.T) {
 		append([]byte{15<<3 | 3, 15<<3 | 4}, body...),                         // a balanced group
 	} {
 		w := protoWalker{budget: 1 << 30}
-		require.NotEqual(t, walkTooBig, w.walk(logRequest(record), 0))
+		require.NotEqual(t, walkTooBig, w.walkAs(logRequest(record), msgUnknown))
 	}
 }
 
@@ -174,7 +174,7 @@ func TestWalkerBoundsWhatPdataDecodes(t *testing.T) {
 	for i := range 3000 {
 		p := randomMessage(rng, 0)
 		w := protoWalker{budget: 1 << 40}
-		if w.walk(p, 0) == walkTooBig {
+		if w.walkAs(p, msgUnknown) == walkTooBig {
 			refused++
 			continue
 		}

@@ -147,6 +147,47 @@ func (b *batch) where1(table int32, c Cond) Selection {
 	return s
 }
 
+// Where is the items of s that meet c: s.And(t.SpansWhere(c)), but
+// tested by the host on s's items only, so that narrowing a few spans by
+// an attribute costs those spans, not the batch.
+func (s Selection) Where(c Cond) Selection {
+	if s.b == nil {
+		return s
+	}
+	b := s.b
+	out := b.selection(s.table)
+	if len(c.vals) <= abi.MaxKernelArgs {
+		copy(out.words, s.words)
+		b.refine(c, out)
+		return out
+	}
+	// A long list is asked in parts, as where does, which meet it together.
+	part := b.selection(s.table)
+	for len(c.vals) > 0 {
+		p := c
+		p.vals = c.vals[:min(len(c.vals), abi.MaxKernelArgs)]
+		c.vals = c.vals[len(p.vals):]
+		copy(part.words, s.words)
+		b.refine(p, part)
+		for i := range out.words {
+			out.words[i] |= part.words[i]
+		}
+	}
+	return out
+}
+
+func (b *batch) refine(c Cond, s Selection) {
+	list := abi.AppendU32(b.scratch[:0], uint32(len(c.vals)))
+	for _, v := range c.vals {
+		list = appendValue(list, v)
+	}
+	b.scratch = list
+	if rc := b.h.Refine(s.table, c.field, c.key, c.match, list, hostcall.Words(s.words)); rc < 0 {
+		b.hostErr(fmt.Sprintf("refine on field %d of table %d", c.field, s.table), rc)
+		clear(s.words)
+	}
+}
+
 // Len is the number of items in the selection.
 func (s Selection) Len() int {
 	n := 0
@@ -303,6 +344,12 @@ func (t Traces) SpansWhere(c Cond) Selection { return t.b.where(abi.TableSpan, c
 // EventsWhere is the span events that meet c.
 func (t Traces) EventsWhere(c Cond) Selection { return t.b.where(abi.TableEvent, c) }
 
+// ResourcesWhere is the resources that meet c, a condition on their
+// attributes. A filter that decides by resource asks this once rather than
+// reading every resource's attributes itself; ResourceIn then takes the
+// spans of the resources selected.
+func (t Traces) ResourcesWhere(c Cond) Selection { return t.b.where(abi.TableResource, c) }
+
 // NoSpans is an empty selection of spans, for a filter to Add to.
 func (t Traces) NoSpans() Selection { return t.b.selection(abi.TableSpan) }
 
@@ -311,3 +358,9 @@ func (l Logs) RecordsWhere(c Cond) Selection { return l.b.where(abi.TableLog, c)
 
 // PointsWhere is the data points that meet c.
 func (m Metrics) PointsWhere(c Cond) Selection { return m.b.where(abi.TablePoint, c) }
+
+// ResourcesWhere is the resources that meet c, as Traces.ResourcesWhere.
+func (l Logs) ResourcesWhere(c Cond) Selection { return l.b.where(abi.TableResource, c) }
+
+// ResourcesWhere is the resources that meet c, as Traces.ResourcesWhere.
+func (m Metrics) ResourcesWhere(c Cond) Selection { return m.b.where(abi.TableResource, c) }

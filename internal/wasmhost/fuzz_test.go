@@ -26,6 +26,7 @@ var hostFuncs = []api.GoModuleFunc{
 	inCall(hostLog), inCall(hostFail), inBatch(hostOTLPGet), inBatch(hostOTLPSet), inCall(hostKVGet),
 	inCall(hostKVSet), inCall(hostKVCAS), inCall(hostKVDelete), inCall(hostCounterAdd),
 	inBatch(hostSelect), inBatch(hostEditWhere), inBatch(hostCopyAttr), inCall(hostFilterName),
+	inBatch(hostRefine),
 }
 
 // FuzzHostFunctions calls every host function with arbitrary arguments, as
@@ -39,6 +40,8 @@ func FuzzHostFunctions(f *testing.F) {
 	f.Add(uint8(11), uint32(0), uint32(4), uint32(0), uint32(0xFFFFFFFF), uint32(8), uint32(4), uint32(0), uint32(0), uint32(0))
 	// select: spans by name, a list of one empty string, the bitmap at 1024
 	f.Add(uint8(14), uint32(3), uint32(3), uint32(0), uint32(0), uint32(abi.MatchPrefix), uint32(0), uint32(4), uint32(1024), uint32(200))
+	// refine: span attribute "\x00\x00" present, the selection at 1024
+	f.Add(uint8(18), uint32(3), uint32(0), uint32(0), uint32(2), uint32(abi.MatchPresent), uint32(0), uint32(4), uint32(1024), uint32(200))
 	// edit_where: whatever the memory holds as the operation, every item
 	f.Add(uint8(15), uint32(0), uint32(6), uint32(0), uint32(8), uint32(0), uint32(0), uint32(0), uint32(0), uint32(0))
 	// copy_attr onto the parent, every item selected

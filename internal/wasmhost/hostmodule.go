@@ -53,6 +53,7 @@ func NewBuilder(r wazero.Runtime) wazero.HostModuleBuilder {
 	add(abi.FuncKVDelete, inCall(hostKVDelete), i32, i32)
 	add(abi.FuncCounterAdd, inCall(hostCounterAdd), i32, i32, i64)
 	add(abi.FuncSelect, inBatch(hostSelect), i32, i32, i32, i32, i32, i32, i32, i32, i32)
+	add(abi.FuncRefine, inBatch(hostRefine), i32, i32, i32, i32, i32, i32, i32, i32, i32)
 	add(abi.FuncEditWhere, inBatch(hostEditWhere), i32, i32, i32, i32)
 	add(abi.FuncCopyAttr, inBatch(hostCopyAttr), i32, i32, i32, i32, i32, i32, i32, i32)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostCheckpoint), []api.ValueType{i32}, []api.ValueType{i32}).

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -32,64 +33,133 @@ func selected(sel []byte, i int32) bool {
 // out_ptr, out_len) -> matches. It builds the field's column as `column`
 // would, tests every item, and writes the bitmap into out.
 func hostSelect(st *callState, g mem, stack []uint64) int32 {
-	table, field := api.DecodeI32(stack[0]), api.DecodeI32(stack[1])
+	r, rc := readSelect(st, g, stack)
+	if rc < 0 {
+		return rc
+	}
+	if matches, ok := st.t.recall(r.table, r.field, r.match, r.key, r.list, r.out); ok {
+		return matches
+	}
+	clear(r.out)
+	matches, ok := int32(0), false
+	if st.t.cached(r.table, r.field, string(r.key)) == nil {
+		matches, ok = st.t.selectFast(r.table, r.field, string(r.key), &r.args, r.out)
+	}
+	if !ok {
+		col, rc := testedColumn(st, r)
+		if rc < 0 {
+			return rc
+		}
+		matches = st.t.testColumn(col, r.n, &r.args, r.out)
+	}
+	st.t.remember(r.table, r.field, r.match, r.key, r.list, r.out, matches)
+	return matches
+}
+
+// hostRefine: (table, field, key_ptr, key_len, match, args_ptr, args_len,
+// sel_ptr, sel_len) -> matches. select's test, on the items set in sel
+// only: those that fail it are cleared, so that narrowing a small
+// selection costs its size, not the table's.
+func hostRefine(st *callState, g mem, stack []uint64) int32 {
+	r, rc := readSelect(st, g, stack)
+	if rc < 0 {
+		return rc
+	}
+	test := st.t.itemTest(r.table, r.field, string(r.key), &r.args)
+	if test == nil {
+		col, rc := testedColumn(st, r)
+		if rc < 0 {
+			return rc
+		}
+		test = func(i int) bool { return r.args.test(col, i) }
+	}
+	return st.t.refine(r.n, r.out, test)
+}
+
+// selectReq is a select's or refine's arguments, checked, its key and
+// list copied out of guest memory, out the guest's selection.
+type selectReq struct {
+	table, field, match int32
+	key, list           []byte
+	args                matcher
+	n                   int32
+	out                 []byte
+}
+
+func readSelect(st *callState, g mem, stack []uint64) (selectReq, int32) {
+	r := selectReq{table: api.DecodeI32(stack[0]), field: api.DecodeI32(stack[1]), match: api.DecodeI32(stack[4])}
 	if api.DecodeU32(stack[3]) > abi.MaxKernelKey || api.DecodeU32(stack[6]) > abi.MaxKernelList {
-		return abi.ErrTooLarge
+		return r, abi.ErrTooLarge
 	}
 	key, ok1 := g.bytes(stack[2], stack[3])
 	list, ok2 := g.bytes(stack[5], stack[6])
 	if !ok1 || !ok2 {
-		return abi.ErrBounds
+		return r, abi.ErrBounds
 	}
 	// The request is copied out of guest memory before anything is
 	// written to out, which may overlap it: the values tested, and the
 	// request the memo files the answer under, are what the guest asked.
 	st.t.selKey = append(st.t.selKey[:0], key...)
 	st.t.selList = append(st.t.selList[:0], list...)
-	key, list = st.t.selKey, st.t.selList
-	args, rc := decodeMatch(api.DecodeI32(stack[4]), list)
+	r.key, r.list = st.t.selKey, st.t.selList
+	var rc int32
+	if r.args, rc = decodeMatch(r.match, r.list); rc < 0 {
+		return r, rc
+	}
+	if r.field == abi.FieldAttrs {
+		return r, abi.ErrArgument // lists are not matched
+	}
+	if r.n = st.t.count(r.table); r.n < 0 {
+		return r, r.n
+	}
+	if api.DecodeU32(stack[8]) < selectionLen(r.n) {
+		return r, abi.ErrArgument
+	}
+	if r.out, ok1 = g.bytes(stack[7], uint64(selectionLen(r.n))); !ok1 {
+		return r, abi.ErrBounds
+	}
+	return r, 0
+}
+
+// testedColumn is the column a select or refine tests when no faster path
+// reads the field in place. Kernel columns count against the host memory
+// budget as results do: sixteen of them on a large batch are many times
+// one column.
+func testedColumn(st *callState, r selectReq) (abi.Column, int32) {
+	col, rc := st.t.kernelColumn(r.table, r.field, r.key)
 	if rc < 0 {
-		return rc
+		return nil, rc
 	}
-	if field == abi.FieldAttrs {
-		return abi.ErrArgument // lists are not matched
+	if st.t.kernelBytes() > st.limits.maxResult || !st.settle() {
+		st.t.dropKernelColumns()
+		st.settle()
+		return nil, abi.ErrTooLarge
 	}
-	n := st.t.count(table)
-	if n < 0 {
-		return n
-	}
-	outLen := api.DecodeU32(stack[8])
-	if outLen < selectionLen(n) {
-		return abi.ErrArgument
-	}
-	out, ok := g.bytes(stack[7], uint64(selectionLen(n)))
-	if !ok {
-		return abi.ErrBounds
-	}
-	match := api.DecodeI32(stack[4])
-	if matches, ok := st.t.recall(table, field, match, key, list, out); ok {
-		return matches
-	}
-	clear(out)
-	matches, ok := int32(0), false
-	if st.t.cached(table, field, string(key)) == nil {
-		matches, ok = st.t.selectFast(table, field, string(key), &args, out)
-	}
-	if !ok {
-		col, rc := st.t.kernelColumn(table, field, key)
-		if rc < 0 {
-			return rc
+	return abi.Column(col), 0
+}
+
+// refine clears the items set in sel, of the first n, that fail test, and
+// counts those left.
+func (t *tables) refine(n int32, sel []byte, test func(i int) bool) int32 {
+	matches, tested := int32(0), 0
+	for b, byt := range sel {
+		for byt != 0 {
+			bit := bits.TrailingZeros8(byt)
+			byt &^= 1 << bit
+			i := b*8 + bit
+			if i >= int(n) {
+				sel[b] &^= byte(0xff) << bit // ignored bits: cleared
+				break
+			}
+			if test(i) {
+				matches++
+			} else {
+				sel[b] &^= 1 << bit
+			}
+			t.checkDeadline(tested)
+			tested++
 		}
-		// Kernel columns count against the host memory budget as results
-		// do: sixteen of them on a large batch are many times one column.
-		if st.t.kernelBytes() > st.limits.maxResult || !st.settle() {
-			st.t.dropKernelColumns()
-			st.settle()
-			return abi.ErrTooLarge
-		}
-		matches = st.t.testColumn(abi.Column(col), n, &args, out)
 	}
-	st.t.remember(table, field, match, key, list, out, matches)
 	return matches
 }
 

@@ -71,7 +71,21 @@ func TestKernelsEmulatorMatchesHost(t *testing.T) {
 
 // wantConds computes, from pdata and independently of the SDK and the
 // host, which of the filter's conditions a span meets.
-func wantConds(s ptrace.Span, resource int) map[string]bool {
+func wantConds(s ptrace.Span, resource int, res pcommon.Map) map[string]bool {
+	c := wantConds1(s, resource)
+	for name, r := range kernels.Refined {
+		c[name] = c[r[0]] && c[r[1]]
+	}
+	_, has := res.Get("k0")
+	svc, ok := res.Get("service.name")
+	c["res"] = false
+	for _, p := range kernels.ResourcePrefixes {
+		c["res"] = c["res"] || has && ok && svc.Type() == pcommon.ValueTypeStr && strings.HasPrefix(svc.Str(), p)
+	}
+	return c
+}
+
+func wantConds1(s ptrace.Span, resource int) map[string]bool {
 	a := s.Attributes()
 	k1, ok1 := a.Get("k1")
 	k2, ok2 := a.Get("k2")
@@ -128,7 +142,7 @@ func TestKernelSelectionsMatchPdata(t *testing.T) {
 		for ri, rs := range in.ResourceSpans().All() {
 			for _, ss := range rs.ScopeSpans().All() {
 				for _, s := range ss.Spans().All() {
-					want := wantConds(s, ri)
+					want := wantConds(s, ri, rs.Resource().Attributes())
 					o, kept := got[s.SpanID()]
 					if !kept {
 						require.True(t, s.Name() == "tab\tnew\nline" && !want["kind"], "span %q dropped", s.Name())
@@ -152,5 +166,9 @@ func TestKernelSelectionsMatchPdata(t *testing.T) {
 		for name := range kernels.Conds {
 			require.Positive(t, seen[name], "seed %d: no span meets %s, the check proves nothing", seed, name)
 		}
+		for name := range kernels.Refined {
+			require.Positive(t, seen[name], "seed %d: no span meets %s, the check proves nothing", seed, name)
+		}
+		require.Positive(t, seen["res"], "seed %d: no resource selected", seed)
 	}
 }

@@ -146,7 +146,7 @@ func (t *tables) release() {
 	t.res, t.scopes, t.spans = trimmed(t.res), trimmed(t.scopes), trimmed(t.spans)
 	t.events, t.links, t.mets = trimmed(t.events), trimmed(t.links), trimmed(t.mets)
 	t.points, t.records = trimmed(t.points), trimmed(t.records)
-	t.spanNames.names, t.spanNames.heads = trimmed(t.spanNames.names), trimmed(t.spanNames.heads)
+	t.spanNames.names, t.spanNames.heads, t.spanNames.kinds = trimmed(t.spanNames.names), trimmed(t.spanNames.heads), trimmed(t.spanNames.kinds)
 	t.eventNames.names, t.eventNames.heads = trimmed(t.eventNames.names), trimmed(t.eventNames.heads)
 	// Kernel column buffers stay for the next call, within a budget.
 	kept := 0

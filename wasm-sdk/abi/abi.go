@@ -38,6 +38,7 @@ const (
 	// a table's items: bit i (byte i/8, least significant bit first) is
 	// item i. Modules that import none of them keep working.
 	FuncSelect    = "select"     // (table, field, key_ptr, key_len, match, args_ptr, args_len, out_ptr, out_len) -> matches | err
+	FuncRefine    = "refine"     // (table, field, key_ptr, key_len, match, args_ptr, args_len, sel_ptr, sel_len) -> matches | err
 	FuncEditWhere = "edit_where" // (op_ptr, op_len, sel_ptr, sel_len) -> edits staged | err
 	FuncCopyAttr  = "copy_attr"  // (table, from_ptr, from_len, to_ptr, to_len, sel_ptr, sel_len, flags) -> edits staged | err
 

@@ -18,6 +18,16 @@ func selectionBytes(n int32) int { return (int(n) + 7) / 8 }
 func isSelected(sel []byte, i int) bool { return i/8 < len(sel) && sel[i/8]&(1<<(i%8)) != 0 }
 
 func (h *callHost) Select(table, field int32, key string, match int32, list, out []byte) int32 {
+	return h.test(table, field, key, match, list, out, false)
+}
+
+func (h *callHost) Refine(table, field int32, key string, match int32, list, sel []byte) int32 {
+	return h.test(table, field, key, match, list, sel, true)
+}
+
+// test is Select, and with refine Refine: only the items set in out are
+// tested, and those that fail are cleared.
+func (h *callHost) test(table, field int32, key string, match int32, list, out []byte, refine bool) int32 {
 	if h.t == nil {
 		return abi.ErrState
 	}
@@ -43,17 +53,29 @@ func (h *callHost) Select(table, field int32, key string, match int32, list, out
 		return rc
 	}
 	c := abi.Column(col)
-	clear(out[:selectionBytes(n)])
+	out = out[:selectionBytes(n)]
+	if !refine {
+		clear(out)
+	}
 	matches := int32(0)
-	for i := 0; i < int(n); i++ {
-		tag, bits := c.Entry(i)
-		var data []byte
-		if tag == abi.TagStr || tag == abi.TagBytes || tag == abi.TagOther {
-			data = c.Data(bits)
+	for i := 0; i < len(out)*8; i++ {
+		if refine && !isSelected(out, i) {
+			continue
 		}
-		if matchValue(match, vals, tag, bits, data) {
+		ok := false
+		if i < int(n) {
+			tag, bits := c.Entry(i)
+			var data []byte
+			if tag == abi.TagStr || tag == abi.TagBytes || tag == abi.TagOther {
+				data = c.Data(bits)
+			}
+			ok = matchValue(match, vals, tag, bits, data)
+		}
+		if ok {
 			out[i/8] |= 1 << (i % 8)
 			matches++
+		} else {
+			out[i/8] &^= 1 << (i % 8)
 		}
 	}
 	return matches

@@ -11,6 +11,7 @@
 package knativehops
 
 import (
+	"slices"
 	"strings"
 
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
@@ -81,6 +82,8 @@ type filter struct {
 	cfg config
 	// Resource indexes by role, reused across batches.
 	byRole [roleQueueProxy + 1][]int
+	// vals is the values of a select, reused.
+	vals []wasmcol.Value
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -88,81 +91,127 @@ func (f *filter) Init(c wasmcol.Config) error {
 	return c.Decode(&f.cfg)
 }
 
-// resourceRole is what a resource says about its spans: its service.name
-// for every Knative component but one, and for queue-proxy, which reports
-// under the Knative Service's name from 1.19 on, its other attributes.
-func resourceRole(r wasmcol.Resource) role {
-	svc := r.Attr(keyServiceName).Str()
-	if ro := roleOf(svc); ro != roleNone {
-		return ro
+// sortResources files the batch's resources under their roles: by
+// service.name for every Knative component but one, and for queue-proxy,
+// which reports under the Knative Service's name from 1.19 on, by its
+// other attributes. The host tests the attributes of every resource at
+// once; the guest reads service.name only where no test settles the role,
+// to recognise a revision's pod name.
+func (f *filter) sortResources(t wasmcol.Traces) {
+	for r := range f.byRole {
+		f.byRole[r] = f.byRole[r][:0]
 	}
-	if isQueueProxy(r) {
-		return roleQueueProxy
+	is := func(key string, vals ...string) wasmcol.Selection {
+		f.vals = f.vals[:0]
+		for _, v := range vals {
+			f.vals = append(f.vals, wasmcol.Str(v))
+		}
+		return t.ResourcesWhere(wasmcol.AttrIs(key, f.vals...))
 	}
-	if isRevisionPod(svc) {
-		return roleRevisionPod
+	hasPrefix := func(key, prefix string) wasmcol.Selection {
+		return t.ResourcesWhere(wasmcol.AttrHasPrefix(key, prefix))
 	}
-	return roleNone
+	// roleOf's rules, a selection each.
+	var named wasmcol.Selection
+	for i, n := range serviceNames {
+		sel := is(keyServiceName, n.names...)
+		if n.prefix != "" {
+			sel = sel.Or(hasPrefix(keyServiceName, n.prefix))
+		}
+		f.file(n.role, sel)
+		if i == 0 {
+			named = sel
+		} else {
+			named = named.Or(sel)
+		}
+	}
+
+	// A queue-proxy of the OpenTelemetry era (knative/serving
+	// pkg/queue/sharedmain/otel.go) reports under the Knative Service's
+	// name: its container is queue-proxy, under container.name from 1.20
+	// and k8s.container.name in 1.19.3–1.19.9. 1.19.0–1.19.2 name no
+	// container, and there kn.revision.name on the resource tells it: no
+	// other Knative component puts it there, and the user container's
+	// resource is the user's. The first of the two container keys that is
+	// a non-empty string decides.
+	nonEmpty := func(key string) wasmcol.Selection { return hasPrefix(key, "").AndNot(is(key, "")) }
+	container, k8sContainer := nonEmpty(keyContainer), nonEmpty(keyK8sContainer)
+	qp := is(keyContainer, queueProxy).
+		Or(is(keyK8sContainer, queueProxy).AndNot(container)).
+		Or(nonEmpty(keyRevision).AndNot(container).AndNot(k8sContainer)).
+		AndNot(named)
+	f.file(roleQueueProxy, qp)
+	if rest := hasPrefix(keyServiceName, "").AndNot(named).AndNot(qp); rest.Len() > 0 {
+		for r := range t.Resources() {
+			if rest.Has(r.Index()) && isRevisionPod(r.Attr(keyServiceName).Str()) {
+				f.byRole[roleRevisionPod] = append(f.byRole[roleRevisionPod], r.Index())
+			}
+		}
+	}
 }
 
-// roleOf maps a service.name to a role. Both eras' names are here: the
+// file lists the resources of sel under role r.
+func (f *filter) file(r role, sel wasmcol.Selection) {
+	for i := range sel.All() {
+		f.byRole[r] = append(f.byRole[r], i)
+	}
+}
+
+// serviceNames are the service.name values that settle a role: equal to
+// one of names, or starting with prefix. Both eras' names are here: the
 // Zipkin era names Services (broker-ingress.<system namespace>), the
 // OpenTelemetry era names components (broker.ingress). The IMC dispatcher
 // set its own name, with a dot, up to 1.20.1 and in 1.21.0 (knative/eventing
 // pkg/reconciler/inmemorychannel/dispatcher/controller.go); later releases
 // take sharedmain's, with a dash.
-func roleOf(svc string) role {
-	switch {
-	case svc == "broker.ingress" || strings.HasPrefix(svc, "broker-ingress."):
-		return roleIngress
-	case svc == "broker.filter" || strings.HasPrefix(svc, "broker-filter."):
-		return roleFilter
-	case svc == "imc-dispatcher" || svc == "inmemorychannel-dispatcher" || svc == "inmemorychannel.dispatcher":
-		return roleDispatcher
-	case svc == "activator-service" || svc == "activator":
-		return roleActivator
-	}
-	return roleNone
+var serviceNames = [...]struct {
+	role   role
+	names  []string
+	prefix string
+}{
+	{roleIngress, []string{"broker.ingress"}, "broker-ingress."},
+	{roleFilter, []string{"broker.filter"}, "broker-filter."},
+	{roleDispatcher, []string{"imc-dispatcher", "inmemorychannel-dispatcher", "inmemorychannel.dispatcher"}, ""},
+	{roleActivator, []string{"activator-service", "activator"}, ""},
 }
 
-// isQueueProxy reports whether an OpenTelemetry-era resource is a
-// queue-proxy's (knative/serving pkg/queue/sharedmain/otel.go): its
-// container is queue-proxy, under container.name from 1.20 and
-// k8s.container.name in 1.19.3–1.19.9. 1.19.0–1.19.2 name no container, and
-// there kn.revision.name on the resource tells it: no other Knative
-// component puts it there, and the user container's resource is the
-// user's.
-func isQueueProxy(r wasmcol.Resource) bool {
-	if c := r.Attr(keyContainer).Str(); c != "" {
-		return c == queueProxy
+// roleOf maps a service.name to a role by serviceNames.
+func roleOf(svc string) role {
+	for _, n := range serviceNames {
+		if slices.Contains(n.names, svc) || n.prefix != "" && strings.HasPrefix(svc, n.prefix) {
+			return n.role
+		}
 	}
-	if c := r.Attr(keyK8sContainer).Str(); c != "" {
-		return c == queueProxy
-	}
-	return r.Attr(keyRevision).Str() != ""
+	return roleNone
 }
 
 // isRevisionPod reports whether name has the shape of a Knative revision's
 // pod name, <service>-<5 digits>-deployment-<rs hash>-<pod hash>; the
 // generation number is what tells it from a plain Deployment's pod such
-// as heartbeats-deployment-<rs>-<pod>.
+// as heartbeats-deployment-<rs>-<pod>. It reads the name from its end,
+// byte by byte: the hashes hold no dash, so the last two dashes bound
+// them.
 func isRevisionPod(name string) bool {
-	i := strings.LastIndex(name, "-deployment-")
-	if i < 6 {
+	const deployment = "-deployment-"
+	pod := strings.LastIndexByte(name, '-') // before <pod hash>
+	if pod < 0 || pod == len(name)-1 {
 		return false
 	}
-	gen := name[i-6 : i]
-	if gen[0] != '-' {
+	rs := strings.LastIndexByte(name[:pod], '-') // before <rs hash>
+	if rs < 0 || rs == pod-1 {
 		return false
 	}
-	for j := 1; j < 6; j++ {
-		if gen[j] < '0' || gen[j] > '9' {
+	// rs is the last dash of "-deployment-", after "-<5 digits>".
+	dep := rs + 1 - len(deployment)
+	if dep < 6 || name[dep:rs+1] != deployment || name[dep-6] != '-' {
+		return false
+	}
+	for _, c := range []byte(name[dep-5 : dep]) {
+		if c < '0' || c > '9' {
 			return false
 		}
 	}
-	rest := name[i+len("-deployment-"):]
-	dash := strings.IndexByte(rest, '-')
-	return dash > 0 && dash < len(rest)-1 && strings.IndexByte(rest[dash+1:], '-') < 0
+	return true
 }
 
 // ProcessTraces recognises every span by its name first, then by its
@@ -175,13 +224,7 @@ func isRevisionPod(name string) bool {
 // destination of broker: and trigger: spans, and last its kind. The
 // phases below keep that order for every span.
 func (f *filter) ProcessTraces(t wasmcol.Traces) error {
-	for r := range f.byRole {
-		f.byRole[r] = f.byRole[r][:0]
-	}
-	for r := range t.Resources() {
-		role := resourceRole(r)
-		f.byRole[role] = append(f.byRole[role], r.Index())
-	}
+	f.sortResources(t)
 
 	// Spans the name alone settles, in both eras.
 	broker := t.SpansWhere(wasmcol.NameHasPrefix("broker:"))
@@ -190,7 +233,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	queueName := t.SpansWhere(wasmcol.NameIs("queue"))
 	queueServer := queueName
 	if queueName.Len() > 0 {
-		queueServer = queueName.And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindServer)))
+		queueServer = queueName.Where(wasmcol.KindIs(wasmcol.SpanKindServer))
 	}
 	named := broker.Or(trigger).Or(queue).Or(queueName)
 
@@ -204,8 +247,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	// other names.
 	pod := f.ofRole(t, roleRevisionPod, named)
 	if pod.Len() > 0 {
-		pod = pod.And(t.SpansWhere(wasmcol.NameHasPrefix("/"))).
-			And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindServer, wasmcol.SpanKindClient)))
+		pod = pod.Where(wasmcol.NameHasPrefix("/")).Where(wasmcol.KindIs(wasmcol.SpanKindServer, wasmcol.SpanKindClient))
 	}
 	// OpenTelemetry-era queue-proxy: all its spans, among them its server
 	// span, GET/POST from 1.23 when otelhttp stopped naming it queue, and
@@ -214,7 +256,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 
 	// A dispatcher's knative.dev span: the target URL is only in the
 	// Zipkin-era messaging.destination, copied before the span is tagged.
-	knDev := disp.And(t.SpansWhere(wasmcol.NameIs("knative.dev")))
+	knDev := disp.Where(wasmcol.NameIs("knative.dev"))
 	f.copyDestination(t, knDev)
 
 	if f.cfg.TagHops {
@@ -230,13 +272,11 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 
 	if f.cfg.SplitNames {
 		// Namespaces hold no dots, names may: split on the last one.
-		for i := range broker.All() {
-			// Knative 1.19+ names the broker itself, both keys at once
-			// (knative/eventing pkg/observability, WithBrokerLabels): keep
-			// what it set rather than rewrite it from the span name.
-			if s := t.Span(i); s.Attr(keyBrokerName).IsEmpty() {
-				f.splitDotted(s, len("broker:"), keyBrokerName, keyBrokerNS)
-			}
+		// Knative 1.19+ names the broker itself, both keys at once
+		// (knative/eventing pkg/observability, WithBrokerLabels): keep
+		// what it set rather than rewrite it from the span name.
+		for i := range broker.AndNot(broker.Where(wasmcol.HasAttr(keyBrokerName))).All() {
+			f.splitDotted(t.Span(i), len("broker:"), keyBrokerName, keyBrokerNS)
 		}
 		// No Knative release sets kn.trigger.*: there is nothing to keep.
 		for i := range trigger.All() {
@@ -267,7 +307,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	// same span from 1.19 on; OpenCensus's Zipkin exporter dropped it.
 	// throttler_try and activator_proxy have no kind before 1.19 either.
 	if fill := broker.Or(trigger).Or(queue).Or(activator); f.cfg.FillKind && fill.Len() > 0 {
-		fill.And(t.SpansWhere(wasmcol.KindIs(wasmcol.SpanKindUnspecified))).SetKind(wasmcol.SpanKindInternal)
+		fill.Where(wasmcol.KindIs(wasmcol.SpanKindUnspecified)).SetKind(wasmcol.SpanKindInternal)
 	}
 	return nil
 }
@@ -293,15 +333,15 @@ func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmco
 			reply.Add(i)
 		}
 	}
-	for i := range disp.And(t.SpansWhere(wasmcol.NameHasPrefix("send "))).All() {
+	for i := range disp.Where(wasmcol.NameHasPrefix("send ")).All() {
 		if isIngressURL(t.Span(i).Name()[len("send "):]) {
 			reply.Add(i)
 		}
 	}
 	// The CLIENT under `send <url>` names only the path; its
 	// server.address holds the host.
-	post := disp.And(t.SpansWhere(wasmcol.NameHasPrefix("POST /"))).AndNot(t.SpansWhere(wasmcol.NameHasPrefix("POST /triggers/")))
-	return reply.Or(post.And(t.SpansWhere(wasmcol.AttrHasPrefix(keyServerAddr, ingressHostHead))))
+	post := disp.Where(wasmcol.NameHasPrefix("POST /")).AndNot(t.SpansWhere(wasmcol.NameHasPrefix("POST /triggers/")))
+	return reply.Or(post.Where(wasmcol.AttrHasPrefix(keyServerAddr, ingressHostHead)))
 }
 
 // splitDotted sets keyName and keyNS from a <prefix><name>.<ns> span name.
@@ -321,7 +361,7 @@ func (f *filter) copyDestination(t wasmcol.Traces, sel wasmcol.Selection) {
 	if !f.cfg.CopyDestination || sel.Len() == 0 {
 		return
 	}
-	kept := sel.And(t.SpansWhere(wasmcol.HasAttr(keyDest)))
+	kept := sel.Where(wasmcol.HasAttr(keyDest))
 	rest := sel.AndNot(kept)
 	if f.cfg.DropOldDestination {
 		kept.DeleteAttr(keyOldDest)

@@ -30,11 +30,42 @@ var Conds = map[string]wasmcol.Cond{
 // Mark prefixes the attributes that record which conditions a span met.
 const Mark = "sel."
 
+// Refined are conditions narrowed with Selection.Where: span i gets
+// Mark+name when it meets both Conds[Refined[name][0]] and
+// Conds[Refined[name][1]], the second tested by the host on the first's
+// spans only.
+var Refined = map[string][2]string{
+	"has.in.prefix":   {"prefix", "has"},
+	"kind.in.has":     {"has", "kind"},
+	"name.in.kind":    {"kind", "name"},
+	"resource.in.has": {"has", "resource"},
+	"attrpre.in.has":  {"has", "attrpre"},
+	"equal.in.prefix": {"prefix", "equal"},
+}
+
+// ResourceMark is set on the spans of the resources that have the
+// attribute k0 and a service.name starting with one of ResourcePrefixes,
+// found with ResourcesWhere.
+const ResourceMark = Mark + "res"
+
+// ResourcePrefixes are the service.name prefixes ResourceMark wants.
+var ResourcePrefixes = []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+
 // ProcessTraces marks every condition's spans, then edits with every
 // kernel, with per-span edits between kernel calls to check their order.
 func (Filter) ProcessTraces(t wasmcol.Traces) error {
 	for _, name := range []string{"prefix", "name", "kind", "has", "equal", "attrpre", "resource"} {
 		t.SpansWhere(Conds[name]).SetAttr(Mark+name, wasmcol.Bool(true))
+	}
+	for name, r := range Refined {
+		t.SpansWhere(Conds[r[0]]).Where(Conds[r[1]]).SetAttr(Mark+name, wasmcol.Bool(true))
+	}
+	var res []int
+	for i := range t.ResourcesWhere(wasmcol.HasAttr("k0")).Where(wasmcol.AttrHasPrefix("service.name", ResourcePrefixes...)).All() {
+		res = append(res, i)
+	}
+	if len(res) > 0 {
+		t.SpansWhere(wasmcol.ResourceIn(res...)).SetAttr(ResourceMark, wasmcol.Bool(true))
 	}
 	named := t.SpansWhere(Conds["prefix"])
 	for i := range named.All() {

@@ -36,6 +36,9 @@ type Host interface {
 	// match and the encoded list of values, writes the bitmap into out and
 	// returns how many matched.
 	Select(table, field int32, key string, match int32, list, out []byte) int32
+	// Refine tests the items set in sel as Select would, clears those
+	// that fail and returns how many are left.
+	Refine(table, field int32, key string, match int32, list, sel []byte) int32
 	// EditWhere stages the edit op for every item set in sel.
 	EditWhere(op, sel []byte) int32
 	// CopyAttr stages SetAttr(to, value of from) for every item set in sel.

@@ -57,6 +57,9 @@ func hostCounterAdd(name unsafe.Pointer, nn uint32, delta int64) int32
 //go:wasmimport wasmcol select
 func hostSelect(table, field int32, k unsafe.Pointer, kn uint32, match int32, l unsafe.Pointer, ln uint32, o unsafe.Pointer, on uint32) int32
 
+//go:wasmimport wasmcol refine
+func hostRefine(table, field int32, k unsafe.Pointer, kn uint32, match int32, l unsafe.Pointer, ln uint32, o unsafe.Pointer, on uint32) int32
+
 //go:wasmimport wasmcol edit_where
 func hostEditWhere(op unsafe.Pointer, opn uint32, sel unsafe.Pointer, seln uint32) int32
 
@@ -145,6 +148,10 @@ func (Wasm) CounterAdd(name string, delta int64) int32 {
 
 func (Wasm) Select(table, field int32, key string, match int32, list, out []byte) int32 {
 	return hostSelect(table, field, sptr(key), uint32(len(key)), match, bptr(list), uint32(len(list)), bptr(out), uint32(len(out)))
+}
+
+func (Wasm) Refine(table, field int32, key string, match int32, list, sel []byte) int32 {
+	return hostRefine(table, field, sptr(key), uint32(len(key)), match, bptr(list), uint32(len(list)), bptr(sel), uint32(len(sel)))
 }
 
 func (Wasm) EditWhere(op, sel []byte) int32 {

@@ -153,6 +153,12 @@ func (t *tables) spanColumn(w *abi.ColumnWriter, field int32) int32 {
 			w.Int(int64(s.res))
 		}
 	case abi.FieldName:
+		if v := &t.spanNames; v.built { // read already, by a select
+			for _, name := range v.names {
+				w.Str(name)
+			}
+			break
+		}
 		for _, s := range t.spans {
 			w.Str(s.span.Name())
 		}

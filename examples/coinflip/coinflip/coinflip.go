@@ -54,17 +54,13 @@ func defaults() config {
 	}
 }
 
-// maxCached bounds the service-name cache; past it the cache starts over,
-// which only costs the regexp again.
-const maxCached = 4096
-
 type filter struct {
 	cfg     config
 	pattern *regexp.Regexp
 	group   int
 	// derived maps a service.name to what it becomes ("" when it is not a
 	// pod name), so the regexp runs once per distinct name, not per batch.
-	derived map[string]string
+	derived *nameCache
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -90,7 +86,7 @@ func (f *filter) Init(c wasmcol.Config) error {
 		f.group = 1
 	}
 	f.pattern = re
-	f.derived = map[string]string{}
+	f.derived = &nameCache{}
 	return nil
 }
 
@@ -115,7 +111,7 @@ func (f *filter) resource(r wasmcol.Resource) {
 	if name == "" {
 		return
 	}
-	svc, ok := f.derived[name]
+	svc, ok := f.derived.get(name)
 	if !ok {
 		// name aliases this batch's column buffer: copy what the
 		// cache keeps so that it does not pin the buffer.
@@ -123,10 +119,7 @@ func (f *filter) resource(r wasmcol.Resource) {
 		if m := f.pattern.FindStringSubmatch(name); m != nil {
 			svc = m[f.group]
 		}
-		if len(f.derived) >= maxCached {
-			clear(f.derived)
-		}
-		f.derived[name] = svc
+		f.derived.put(name, svc)
 	}
 	if svc == "" || svc == name {
 		return

@@ -26,6 +26,9 @@ func (l Logs) Records() iter.Seq[LogRecord] {
 // Resources iterates over every resource in the batch.
 func (l Logs) Resources() iter.Seq[Resource] { return resources(l.b) }
 
+// Resource is resource i (Resource.Index), as ResourcesWhere selects it.
+func (l Logs) Resource(i int) Resource { return Resource{item{l.b, abi.TableResource, int32(i)}} }
+
 // Host gives access to logging, counters and the shared key-value store.
 func (l Logs) Host() Host { return Host{l.b.h} }
 

@@ -37,6 +37,9 @@ func (m Metrics) Points() iter.Seq[Point] {
 // Resources iterates over every resource in the batch.
 func (m Metrics) Resources() iter.Seq[Resource] { return resources(m.b) }
 
+// Resource is resource i (Resource.Index), as ResourcesWhere selects it.
+func (m Metrics) Resource(i int) Resource { return Resource{item{m.b, abi.TableResource, int32(i)}} }
+
 // Host gives access to logging, counters and the shared key-value store.
 func (m Metrics) Host() Host { return Host{m.b.h} }
 

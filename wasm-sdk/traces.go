@@ -29,6 +29,9 @@ func (t Traces) Spans() iter.Seq[Span] {
 // Resources iterates over every resource in the batch.
 func (t Traces) Resources() iter.Seq[Resource] { return resources(t.b) }
 
+// Resource is resource i (Resource.Index), as ResourcesWhere selects it.
+func (t Traces) Resource(i int) Resource { return Resource{item{t.b, abi.TableResource, int32(i)}} }
+
 // Host gives access to logging, counters and the shared key-value store.
 func (t Traces) Host() Host { return Host{t.b.h} }
 

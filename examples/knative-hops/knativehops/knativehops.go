@@ -134,18 +134,19 @@ func (f *filter) sortResources(t wasmcol.Traces) {
 	// other Knative component puts it there, and the user container's
 	// resource is the user's. The first of the two container keys that is
 	// a non-empty string decides.
-	nonEmpty := func(key string) wasmcol.Selection { return hasPrefix(key, "").AndNot(is(key, "")) }
+	nonEmpty := func(key string) wasmcol.Selection {
+		str := hasPrefix(key, "") // a Str, empty or not
+		return str.AndNot(str.Where(wasmcol.AttrIs(key, wasmcol.Str(""))))
+	}
 	container, k8sContainer := nonEmpty(keyContainer), nonEmpty(keyK8sContainer)
 	qp := is(keyContainer, queueProxy).
 		Or(is(keyK8sContainer, queueProxy).AndNot(container)).
 		Or(nonEmpty(keyRevision).AndNot(container).AndNot(k8sContainer)).
 		AndNot(named)
 	f.file(roleQueueProxy, qp)
-	if rest := hasPrefix(keyServiceName, "").AndNot(named).AndNot(qp); rest.Len() > 0 {
-		for r := range t.Resources() {
-			if rest.Has(r.Index()) && isRevisionPod(r.Attr(keyServiceName).Str()) {
-				f.byRole[roleRevisionPod] = append(f.byRole[roleRevisionPod], r.Index())
-			}
+	for i := range hasPrefix(keyServiceName, "").AndNot(named).AndNot(qp).All() {
+		if isRevisionPod(t.Resource(i).Attr(keyServiceName).Str()) {
+			f.byRole[roleRevisionPod] = append(f.byRole[roleRevisionPod], i)
 		}
 	}
 }

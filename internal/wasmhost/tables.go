@@ -45,8 +45,9 @@ type tables struct {
 	records               []logRef
 
 	// selKey and selList hold the current select's request, copied out of
-	// guest memory.
+	// guest memory, and match its decoded test.
 	selKey, selList []byte
+	match           matcher
 
 	// maxColumn bounds a column as it is built; mem is the shared budget
 	// its growth is taken from meanwhile, taken how much.

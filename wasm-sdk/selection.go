@@ -19,15 +19,22 @@ type Cond struct {
 	field int32
 	key   string
 	match int32
-	vals  []Value
+	// The values are the caller's slice, kept as it came so that making a
+	// Cond allocates nothing: of vals, strs (Str values) and ints (Int
+	// values), one is set.
+	vals []Value
+	strs []string
+	ints []int
 }
 
 // NameIs holds for items whose name is one of names.
-func NameIs(names ...string) Cond { return strCond(abi.FieldName, "", abi.MatchEqual, names) }
+func NameIs(names ...string) Cond {
+	return Cond{field: abi.FieldName, match: abi.MatchEqual, strs: names}
+}
 
 // NameHasPrefix holds for items whose name starts with one of prefixes.
 func NameHasPrefix(prefixes ...string) Cond {
-	return strCond(abi.FieldName, "", abi.MatchPrefix, prefixes)
+	return Cond{field: abi.FieldName, match: abi.MatchPrefix, strs: prefixes}
 }
 
 // AttrIs holds for items whose attribute key equals one of values, kind
@@ -39,7 +46,7 @@ func AttrIs(key string, values ...Value) Cond {
 // AttrHasPrefix holds for items whose attribute key is a string starting
 // with one of prefixes.
 func AttrHasPrefix(key string, prefixes ...string) Cond {
-	return strCond(abi.FieldAttr, key, abi.MatchPrefix, prefixes)
+	return Cond{field: abi.FieldAttr, key: key, match: abi.MatchPrefix, strs: prefixes}
 }
 
 // HasAttr holds for items that have the attribute key, of any kind.
@@ -47,9 +54,9 @@ func HasAttr(key string) Cond { return Cond{field: abi.FieldAttr, key: key, matc
 
 // KindIs holds for spans of one of kinds.
 func KindIs(kinds ...SpanKind) Cond {
-	c := Cond{field: abi.FieldKind, match: abi.MatchEqual}
-	for _, k := range kinds {
-		c.vals = append(c.vals, Int(int64(k)))
+	c := Cond{field: abi.FieldKind, match: abi.MatchEqual, ints: make([]int, len(kinds))}
+	for i, k := range kinds {
+		c.ints[i] = int(k)
 	}
 	return c
 }
@@ -58,19 +65,48 @@ func KindIs(kinds ...SpanKind) Cond {
 // these indexes (Resource.Index): a per-resource decision applied to every
 // span, log record or data point of the resources.
 func ResourceIn(indexes ...int) Cond {
-	c := Cond{field: abi.FieldResource, match: abi.MatchEqual}
-	for _, i := range indexes {
-		c.vals = append(c.vals, Int(int64(i)))
-	}
+	return Cond{field: abi.FieldResource, match: abi.MatchEqual, ints: indexes}
+}
+
+// count is how many values c lists.
+func (c Cond) count() int { return len(c.vals) + len(c.strs) + len(c.ints) }
+
+// part is c's values from the lo-th on, at most abi.MaxKernelArgs of
+// them, what the host takes in one call: a condition listing more is
+// asked in parts, which meet it together.
+func (c Cond) part(lo int) Cond {
+	hi := lo + abi.MaxKernelArgs
+	c.vals = c.vals[min(lo, len(c.vals)):min(hi, len(c.vals))]
+	c.strs = c.strs[min(lo, len(c.strs)):min(hi, len(c.strs))]
+	c.ints = c.ints[min(lo, len(c.ints)):min(hi, len(c.ints))]
 	return c
 }
 
-func strCond(field int32, key string, match int32, ss []string) Cond {
-	c := Cond{field: field, key: key, match: match, vals: make([]Value, len(ss))}
-	for i, s := range ss {
-		c.vals[i] = Str(s)
+// request encodes c's list and copies its key into the batch's scratch
+// buffer. Handing the host the copy rather than c.key keeps c from
+// escaping (the host is an interface, so what it is given escapes), and
+// with it the values a Cond constructor's caller passed: making a Cond
+// then allocates nothing, where it cost a heap allocation in every select.
+func (b *batch) request(c Cond) (list []byte, key string) {
+	b.scratch = c.appendList(b.scratch[:0])
+	n := len(b.scratch)
+	b.scratch = append(b.scratch, c.key...)
+	return b.scratch[:n], hostcall.String(b.scratch[n:])
+}
+
+// appendList encodes c's values as a select's list.
+func (c Cond) appendList(b []byte) []byte {
+	b = abi.AppendU32(b, uint32(c.count()))
+	for _, v := range c.vals {
+		b = appendValue(b, v)
 	}
-	return c
+	for _, s := range c.strs {
+		b = abi.AppendStrValue(b, s)
+	}
+	for _, n := range c.ints {
+		b = abi.AppendIntValue(b, int64(n))
+	}
+	return b
 }
 
 // Selection is a set of items of one table: what a *Where method found, or
@@ -113,19 +149,14 @@ func (b *batch) selection(table int32) Selection {
 	return Selection{b: b, table: table, words: w}
 }
 
-// where asks the host for the items of table that meet c. A condition
-// listing more values than the host takes in one call is asked in parts,
-// which meet it together.
+// where asks the host for the items of table that meet c.
 func (b *batch) where(table int32, c Cond) Selection {
-	if len(c.vals) <= abi.MaxKernelArgs {
+	if c.count() <= abi.MaxKernelArgs {
 		return b.where1(table, c)
 	}
 	s := b.selection(table)
-	for len(c.vals) > 0 {
-		part := c
-		part.vals = c.vals[:min(len(c.vals), abi.MaxKernelArgs)]
-		c.vals = c.vals[len(part.vals):]
-		p := b.where1(table, part)
+	for lo := 0; lo < c.count(); lo += abi.MaxKernelArgs {
+		p := b.where1(table, c.part(lo))
 		for i := range s.words {
 			s.words[i] |= p.words[i]
 		}
@@ -135,12 +166,8 @@ func (b *batch) where(table int32, c Cond) Selection {
 
 func (b *batch) where1(table int32, c Cond) Selection {
 	s := b.selection(table)
-	list := abi.AppendU32(b.scratch[:0], uint32(len(c.vals)))
-	for _, v := range c.vals {
-		list = appendValue(list, v)
-	}
-	b.scratch = list
-	if rc := b.h.Select(table, c.field, c.key, c.match, list, hostcall.Words(s.words)); rc < 0 {
+	list, key := b.request(c)
+	if rc := b.h.Select(table, c.field, key, c.match, list, hostcall.Words(s.words)); rc < 0 {
 		b.hostErr(fmt.Sprintf("select on field %d of table %d", c.field, table), rc)
 		clear(s.words)
 	}
@@ -156,19 +183,15 @@ func (s Selection) Where(c Cond) Selection {
 	}
 	b := s.b
 	out := b.selection(s.table)
-	if len(c.vals) <= abi.MaxKernelArgs {
+	if c.count() <= abi.MaxKernelArgs {
 		copy(out.words, s.words)
 		b.refine(c, out)
 		return out
 	}
-	// A long list is asked in parts, as where does, which meet it together.
 	part := b.selection(s.table)
-	for len(c.vals) > 0 {
-		p := c
-		p.vals = c.vals[:min(len(c.vals), abi.MaxKernelArgs)]
-		c.vals = c.vals[len(p.vals):]
+	for lo := 0; lo < c.count(); lo += abi.MaxKernelArgs {
 		copy(part.words, s.words)
-		b.refine(p, part)
+		b.refine(c.part(lo), part)
 		for i := range out.words {
 			out.words[i] |= part.words[i]
 		}
@@ -177,12 +200,8 @@ func (s Selection) Where(c Cond) Selection {
 }
 
 func (b *batch) refine(c Cond, s Selection) {
-	list := abi.AppendU32(b.scratch[:0], uint32(len(c.vals)))
-	for _, v := range c.vals {
-		list = appendValue(list, v)
-	}
-	b.scratch = list
-	if rc := b.h.Refine(s.table, c.field, c.key, c.match, list, hostcall.Words(s.words)); rc < 0 {
+	list, key := b.request(c)
+	if rc := b.h.Refine(s.table, c.field, key, c.match, list, hostcall.Words(s.words)); rc < 0 {
 		b.hostErr(fmt.Sprintf("refine on field %d of table %d", c.field, s.table), rc)
 		clear(s.words)
 	}
@@ -224,7 +243,7 @@ func (s Selection) All() iter.Seq[int] {
 	}
 }
 
-func (s Selection) combine(o Selection, op func(a, b uint64) uint64) Selection {
+func (s Selection) combine(o Selection, op uint8) Selection {
 	if s.b == nil {
 		return s
 	}
@@ -233,25 +252,45 @@ func (s Selection) combine(o Selection, op func(a, b uint64) uint64) Selection {
 		s.b.fail(fmt.Errorf("wasmcol: combining selections of tables %d and %d", s.table, o.table))
 		return out
 	}
-	for i := range out.words {
-		out.words[i] = op(s.words[i], o.words[i])
+	// One loop per operation: a function value called per word is an
+	// indirect call in Wasm, several times the word operation.
+	w, a, b := out.words, s.words[:len(out.words)], o.words[:len(out.words)]
+	switch op {
+	case opAnd:
+		for i := range w {
+			w[i] = a[i] & b[i]
+		}
+	case opOr:
+		for i := range w {
+			w[i] = a[i] | b[i]
+		}
+	default:
+		for i := range w {
+			w[i] = a[i] &^ b[i]
+		}
 	}
 	return out
 }
 
+const (
+	opAnd uint8 = iota
+	opOr
+	opAndNot
+)
+
 // And is the items in both selections.
 func (s Selection) And(o Selection) Selection {
-	return s.combine(o, func(a, b uint64) uint64 { return a & b })
+	return s.combine(o, opAnd)
 }
 
 // Or is the items in either selection.
 func (s Selection) Or(o Selection) Selection {
-	return s.combine(o, func(a, b uint64) uint64 { return a | b })
+	return s.combine(o, opOr)
 }
 
 // AndNot is the items in s but not in o.
 func (s Selection) AndNot(o Selection) Selection {
-	return s.combine(o, func(a, b uint64) uint64 { return a &^ b })
+	return s.combine(o, opAndNot)
 }
 
 // editWhere stages op (one edit with index 0) for every item.

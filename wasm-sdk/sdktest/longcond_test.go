@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sdktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// longConds marks spans with conditions of more values than the host takes
+// in one call (abi.MaxKernelArgs), which the SDK asks in parts, through
+// SpansWhere and through Where: span n is named "s<n>" in resource n.
+type longConds struct{}
+
+func (longConds) ProcessTraces(t wasmcol.Traces) error {
+	var names []string
+	var vals []wasmcol.Value
+	var res []int
+	for i := 0; i < 2*abi.MaxKernelArgs+10; i += 2 { // the even ones
+		names = append(names, fmt.Sprint("s", i))
+		vals = append(vals, wasmcol.Str(fmt.Sprint("s", i)))
+		res = append(res, i)
+	}
+	all := t.SpansWhere(wasmcol.NameHasPrefix("s"))
+	t.SpansWhere(wasmcol.NameIs(names...)).SetAttr("by.name", wasmcol.Bool(true))
+	all.Where(wasmcol.NameIs(names...)).SetAttr("by.where", wasmcol.Bool(true))
+	t.SpansWhere(wasmcol.ResourceIn(res...)).SetAttr("by.resource", wasmcol.Bool(true))
+	t.SpansWhere(wasmcol.AttrIs("n", vals...)).SetAttr("by.attr", wasmcol.Bool(true))
+	return nil
+}
+
+func TestConditionsLongerThanOneCall(t *testing.T) {
+	const n = 2*abi.MaxKernelArgs + 20
+	var b strings.Builder
+	b.WriteString(`{"resourceSpans":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"resource":{},"scopeSpans":[{"scope":{},"spans":[{"name":"s%d","attributes":[{"key":"n","value":{"stringValue":"s%d"}}],"status":{}}]}]}`, i, i)
+	}
+	b.WriteString(`]}`)
+	out, err := Run(longConds{}, abi.SignalTraces, "", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ResourceSpans []struct {
+			ScopeSpans []struct {
+				Spans []struct {
+					Name       string
+					Attributes []struct{ Key string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.ResourceSpans) != n {
+		t.Fatalf("%d resources out, want %d", len(doc.ResourceSpans), n)
+	}
+	for i, rs := range doc.ResourceSpans {
+		s := rs.ScopeSpans[0].Spans[0]
+		has := map[string]bool{}
+		for _, a := range s.Attributes {
+			has[a.Key] = true
+		}
+		want := i%2 == 0 && i < 2*abi.MaxKernelArgs+10
+		for _, k := range []string{"by.name", "by.where", "by.resource", "by.attr"} {
+			if has[k] != want {
+				t.Errorf("span %s: %s is %v, want %v", s.Name, k, has[k], want)
+			}
+		}
+	}
+}

@@ -290,8 +290,15 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 		return e.charge(table, i, len(key), true)
 	}
 	m, k := e.t.attrs(table, i), e.strs.get(key)
-	dropLaterDuplicates(m, k)
-	putValue(m.PutEmpty(k), v, &e.strs)
+	n := m.Len()
+	dst := m.PutEmpty(k)
+	if m.Len() == n {
+		// k was there, maybe more than once. When it was not, the scan
+		// PutEmpty made has shown there is no copy to drop.
+		dropLaterDuplicates(m, k)
+		dst = m.PutEmpty(k) // the first copy, wherever removal left it
+	}
+	putValue(dst, v, &e.strs)
 	return nil
 }
 

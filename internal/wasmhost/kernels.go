@@ -46,6 +46,7 @@ func hostSelect(st *callState, g mem, stack []uint64) int32 {
 		matches, ok = st.t.selectFast(r.table, r.field, string(r.key), &r.args, r.out)
 	}
 	if !ok {
+		clear(r.out) // a fast path may have stopped part way
 		col, rc := testedColumn(st, r)
 		if rc < 0 {
 			return rc
@@ -65,15 +66,19 @@ func hostRefine(st *callState, g mem, stack []uint64) int32 {
 	if rc < 0 {
 		return rc
 	}
-	test := st.t.itemTest(r.table, r.field, string(r.key), &r.args)
-	if test == nil {
-		col, rc := testedColumn(st, r)
-		if rc < 0 {
-			return rc
+	if test := st.t.itemTest(r.table, r.field, string(r.key), &r.args); test != nil {
+		st.t.selSaved = append(st.t.selSaved[:0], r.out...)
+		if matches, ok := st.t.refine(r.n, r.out, test); ok {
+			return matches
 		}
-		test = func(i int) bool { return r.args.test(col, i) }
+		copy(r.out, st.t.selSaved) // a map or a slice: as select, by the column
 	}
-	return st.t.refine(r.n, r.out, test)
+	col, rc := testedColumn(st, r)
+	if rc < 0 {
+		return rc
+	}
+	matches, _ := st.t.refine(r.n, r.out, func(i int) (bool, bool) { return r.args.test(col, i), false })
+	return matches
 }
 
 // selectReq is a select's or refine's arguments, checked, its key and
@@ -139,8 +144,9 @@ func testedColumn(st *callState, r selectReq) (abi.Column, int32) {
 }
 
 // refine clears the items set in sel, of the first n, that fail test, and
-// counts those left.
-func (t *tables) refine(n int32, sel []byte, test func(i int) bool) int32 {
+// counts those left; it stops, reporting false, at an item test leaves to
+// the column.
+func (t *tables) refine(n int32, sel []byte, test itemTest) (int32, bool) {
 	matches, tested := int32(0), 0
 	for b, byt := range sel {
 		for byt != 0 {
@@ -151,16 +157,20 @@ func (t *tables) refine(n int32, sel []byte, test func(i int) bool) int32 {
 				sel[b] &^= byte(0xff) << bit // ignored bits: cleared
 				break
 			}
-			if test(i) {
+			match, fallBack := test(i)
+			switch {
+			case fallBack:
+				return 0, false
+			case match:
 				matches++
-			} else {
+			default:
 				sel[b] &^= 1 << bit
 			}
 			t.checkDeadline(tested)
 			tested++
 		}
 	}
-	return matches
+	return matches, true
 }
 
 // testColumn marks in out the first n items of column c that m matches.

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"strings"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
@@ -61,15 +63,19 @@ func (t *tables) nameView(table int32) *nameView {
 	if v.built {
 		return v
 	}
+	// A deadline met part way leaves a view that is not built: start over.
+	v.names, v.heads, v.kinds = v.names[:0], v.heads[:0], v.kinds[:0]
 	if table == abi.TableEvent {
 		for i := range t.events {
 			v.add(t.events[i].ev.Name())
+			t.checkDeadline(i)
 		}
 	} else {
 		for i := range t.spans {
 			sp := t.spans[i].span
 			v.add(sp.Name())
 			v.kinds = append(v.kinds, int32(sp.Kind()))
+			t.checkDeadline(i)
 		}
 	}
 	v.built = true
@@ -95,10 +101,11 @@ func (t *tables) selectSet(vals []int32, set []bool, out []byte) int32 {
 
 // selectOne is testHead for a select of one value, the usual case, in
 // one loop: about 1 ns a name.
-func (v *nameView) selectOne(p strTest, prefix bool, out []byte) int32 {
+func (v *nameView) selectOne(t *tables, p strTest, prefix bool, out []byte) int32 {
 	matches := int32(0)
 	names := v.names[:len(v.heads)]
 	for i, h := range v.heads {
+		t.checkDeadline(i)
 		var ok bool
 		if prefix {
 			ok = h&p.mask == p.head && len(names[i]) >= len(p.s) && (len(p.s) <= 8 || strings.HasPrefix(names[i][8:], p.s[8:]))
@@ -185,7 +192,7 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):
 		v := t.nameView(table)
 		if len(m.words) == 1 && m.match != abi.MatchPresent {
-			return v.selectOne(m.words[0], m.match == abi.MatchPrefix, out), true
+			return v.selectOne(t, m.words[0], m.match == abi.MatchPrefix, out), true
 		}
 		for i, h := range v.heads {
 			mark(i, m.testHead(v.names[i], h))
@@ -219,6 +226,9 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 	case field == abi.FieldAttr:
 		for i := range t.spans {
 			v, ok := t.spans[i].span.Attributes().Get(key)
+			if ok && isComposite(v) {
+				return 0, false
+			}
 			mark(i, ok && m.testValue(v))
 		}
 	default:
@@ -228,26 +238,42 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 }
 
 // itemTest is selectFast's test of one item, for refine, or nil for the
-// fields that go through a column.
-func (t *tables) itemTest(table, field int32, key string, m *matcher) func(i int) bool {
+// fields that go through a column. It reports fallBack for an item the
+// column path must decide.
+func (t *tables) itemTest(table, field int32, key string, m *matcher) itemTest {
 	switch {
 	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):
 		v := t.nameView(table)
-		return func(i int) bool { return m.testHead(v.names[i], v.heads[i]) }
+		return func(i int) (bool, bool) { return m.testHead(v.names[i], v.heads[i]), false }
 	case table != abi.TableSpan:
 		return nil
 	case field == abi.FieldKind:
 		kinds := t.nameView(abi.TableSpan).kinds
-		return func(i int) bool { return m.testInt(int64(kinds[i])) }
+		return func(i int) (bool, bool) { return m.testInt(int64(kinds[i])), false }
 	case field == abi.FieldResource:
-		return func(i int) bool { return m.testInt(int64(t.spans[i].res)) }
+		return func(i int) (bool, bool) { return m.testInt(int64(t.spans[i].res)), false }
 	case field == abi.FieldAttr:
-		return func(i int) bool {
+		return func(i int) (bool, bool) {
 			v, ok := t.spans[i].span.Attributes().Get(key)
-			return ok && m.testValue(v)
+			if ok && isComposite(v) {
+				return false, true
+			}
+			return ok && m.testValue(v), false
 		}
 	}
 	return nil
+}
+
+// itemTest reports whether item i matches, or that the column must tell.
+type itemTest func(i int) (match, fallBack bool)
+
+// isComposite reports a map or slice value. The fast paths leave those to
+// the column path, which renders them as JSON and refuses what it cannot
+// render (nested past 64 levels, larger than the column's limit): a select
+// answers exactly as the column, and the emulator, would.
+func isComposite(v pcommon.Value) bool {
+	t := v.Type()
+	return t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice
 }
 
 // A guest may ask the same select twice in one call (knative-hops asks

@@ -358,9 +358,21 @@ func TestSelectStopsAtTheDeadline(t *testing.T) {
 	out := make([]byte, 5000/8+1)
 	col, rc := tb.build1(nil, abi.TableSpan, abi.FieldStatusMessage, "")
 	require.Zero(t, rc)
+	kinds, rc := decodeMatch(abi.MatchEqual, abi.AppendIntValue(abi.AppendU32(nil, 1), 2))
+	require.Zero(t, rc)
+	one, rc := decodeMatch(abi.MatchPrefix, abi.AppendStrValue(abi.AppendU32(nil, 1), "a"))
+	require.Zero(t, rc)
 	for name, run := range map[string]func(){
 		"fast path":   func() { tb.selectFast(abi.TableSpan, abi.FieldName, "", &m, out) },
 		"column path": func() { tb.testColumn(abi.Column(col), 5000, &m, out) },
+		// Building the names and kinds, then one value over them.
+		"kinds, view unbuilt": func() { tb.spanNames.reset(); tb.selectFast(abi.TableSpan, abi.FieldKind, "", &kinds, out) },
+		"one name, view built": func() {
+			tb.guard.disarm()
+			tb.nameView(abi.TableSpan)
+			tb.guard.arm(phaseCall, time.Nanosecond)
+			tb.selectFast(abi.TableSpan, abi.FieldName, "", &one, out)
+		},
 	} {
 		tb.guard.arm(phaseCall, time.Nanosecond)
 		time.Sleep(time.Millisecond)

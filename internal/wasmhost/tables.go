@@ -48,6 +48,9 @@ type tables struct {
 	// guest memory, and match its decoded test.
 	selKey, selList []byte
 	match           matcher
+	// selSaved is a refine's selection as it came, for a fast path that
+	// must give way to the column.
+	selSaved []byte
 
 	// maxColumn bounds a column as it is built; mem is the shared budget
 	// its growth is taken from meanwhile, taken how much.
@@ -159,12 +162,15 @@ func (t *tables) release() {
 	// So do the memo's and the request copies, while small: sixteen large
 	// selects would otherwise leave half a MiB behind in every instance,
 	// outside any budget.
-	kept = cap(t.selKey) + cap(t.selList)
+	kept = cap(t.selKey) + cap(t.selList) + cap(t.selSaved)
 	for _, m := range t.memo {
 		kept += cap(m.key) + cap(m.list) + cap(m.bits)
 	}
 	if kept > maxKeptMemo {
-		t.memo, t.selKey, t.selList = nil, nil, nil
+		t.memo, t.selKey, t.selList, t.selSaved = nil, nil, nil, nil
+	}
+	if cap(t.match.vals) > 64 { // of 256 at most: not kept when large
+		t.match = matcher{}
 	}
 }
 

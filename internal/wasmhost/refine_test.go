@@ -105,4 +105,3 @@ func TestSpanAttrTestsAnswerAsTheColumn(t *testing.T) {
 	require.Equal(t, int32(1), got)
 	require.Equal(t, []byte{0x01}, bits)
 }
-

@@ -11,7 +11,6 @@
 package knativehops
 
 import (
-	"slices"
 	"strings"
 
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
@@ -111,7 +110,7 @@ func (f *filter) sortResources(t wasmcol.Traces) {
 	hasPrefix := func(key, prefix string) wasmcol.Selection {
 		return t.ResourcesWhere(wasmcol.AttrHasPrefix(key, prefix))
 	}
-	// roleOf's rules, a selection each.
+	// The service-name rules, a selection each.
 	var named wasmcol.Selection
 	for i, n := range serviceNames {
 		sel := is(keyServiceName, n.names...)
@@ -174,16 +173,6 @@ var serviceNames = [...]struct {
 	{roleFilter, []string{"broker.filter"}, "broker-filter."},
 	{roleDispatcher, []string{"imc-dispatcher", "inmemorychannel-dispatcher", "inmemorychannel.dispatcher"}, ""},
 	{roleActivator, []string{"activator-service", "activator"}, ""},
-}
-
-// roleOf maps a service.name to a role by serviceNames.
-func roleOf(svc string) role {
-	for _, n := range serviceNames {
-		if slices.Contains(n.names, svc) || n.prefix != "" && strings.HasPrefix(svc, n.prefix) {
-			return n.role
-		}
-	}
-	return roleNone
 }
 
 // isRevisionPod reports whether name has the shape of a Knative revision's

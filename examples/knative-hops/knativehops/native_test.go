@@ -4,6 +4,7 @@ package knativehops
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,8 +18,8 @@ import (
 // processor: straight on pdata, service.name read once per resource, PutStr,
 // prefix and equality checks rather than regular expressions. It is the
 // benchmarks' upper bound for the Wasm filter, not shipped code; the
-// recognition helpers (roleOf, splitPath...) are the filter's own, so the
-// two sides differ only in how they reach the batch.
+// recognition helpers (serviceNames, isRevisionPod, splitPath...) are the
+// filter's own, so the two sides differ only in how they reach the batch.
 type native struct{ cfg config }
 
 func newNative(tb testing.TB, configJSON string) *native {
@@ -49,7 +50,18 @@ func (n *native) process(td ptrace.Traces) {
 	}
 }
 
-// nativeRole is resourceRole on pdata.
+// roleOf maps a service.name to a role by the filter's serviceNames,
+// as its selects do.
+func roleOf(svc string) role {
+	for _, n := range serviceNames {
+		if slices.Contains(n.names, svc) || n.prefix != "" && strings.HasPrefix(svc, n.prefix) {
+			return n.role
+		}
+	}
+	return roleNone
+}
+
+// nativeRole is the filter's sortResources for one resource, on pdata.
 func nativeRole(res pcommon.Map) role {
 	svc := str(res, keyServiceName)
 	if r := roleOf(svc); r != roleNone {

@@ -34,7 +34,8 @@ type Host interface {
 	CounterAdd(name string, delta int64) int32
 	// Select tests field (key for FieldAttr) of every item of table with
 	// match and the encoded list of values, writes the bitmap into out and
-	// returns how many matched.
+	// returns how many matched. key and list, here and in Refine, are the
+	// SDK's scratch memory: valid during the call only.
 	Select(table, field int32, key string, match int32, list, out []byte) int32
 	// Refine tests the items set in sel as Select would, clears those
 	// that fail and returns how many are left.

@@ -14,7 +14,9 @@ import (
 // Cond is a condition the host tests on every item of a table at once,
 // natively, instead of the filter testing each item in Wasm. Make one with
 // NameIs, NameHasPrefix, AttrIs, AttrHasPrefix, HasAttr, KindIs or
-// ResourceIn, and pass it to a batch's *Where method.
+// ResourceIn, and pass it to a batch's *Where method. Making one allocates
+// nothing: a Cond keeps the slice of values it was given, so changing the
+// slice before the Cond is used changes the Cond.
 type Cond struct {
 	field int32
 	key   string

@@ -294,9 +294,10 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 	dst := m.PutEmpty(k)
 	if m.Len() == n {
 		// k was there, maybe more than once. When it was not, the scan
-		// PutEmpty made has shown there is no copy to drop.
+		// PutEmpty made has shown there is no copy to drop. RemoveIf
+		// compacts in place, so dst, the first copy, stays where it is;
+		// TestEditsLeaveOneCopyOfAKey checks the value lands on it.
 		dropLaterDuplicates(m, k)
-		dst = m.PutEmpty(k) // the first copy, wherever removal left it
 	}
 	putValue(dst, v, &e.strs)
 	return nil

@@ -67,11 +67,16 @@ func hostRefine(st *callState, g mem, stack []uint64) int32 {
 		return rc
 	}
 	if test := st.t.itemTest(r.table, r.field, string(r.key), &r.args); test != nil {
-		st.t.selSaved = append(st.t.selSaved[:0], r.out...)
-		if matches, ok := st.t.refine(r.n, r.out, test); ok {
-			return matches
+		refusable := r.field == abi.FieldAttr
+		if refusable {
+			st.t.selSaved = append(st.t.selSaved[:0], r.out...)
 		}
-		copy(r.out, st.t.selSaved) // a map or a slice: as select, by the column
+		matches, ok := st.t.refine(r.n, r.out, test)
+		if !ok {
+			copy(r.out, st.t.selSaved) // refused: the selection as it came
+			return abi.ErrTooLarge
+		}
+		return matches
 	}
 	col, rc := testedColumn(st, r)
 	if rc < 0 {
@@ -144,8 +149,8 @@ func testedColumn(st *callState, r selectReq) (abi.Column, int32) {
 }
 
 // refine clears the items set in sel, of the first n, that fail test, and
-// counts those left; it stops, reporting false, at an item test leaves to
-// the column.
+// counts those left; it stops, reporting false, at an item whose value
+// test refuses.
 func (t *tables) refine(n int32, sel []byte, test itemTest) (int32, bool) {
 	matches, tested := int32(0), 0
 	for b, byt := range sel {
@@ -157,9 +162,9 @@ func (t *tables) refine(n int32, sel []byte, test itemTest) (int32, bool) {
 				sel[b] &^= byte(0xff) << bit // ignored bits: cleared
 				break
 			}
-			match, fallBack := test(i)
+			match, refused := test(i)
 			switch {
-			case fallBack:
+			case refused:
 				return 0, false
 			case match:
 				matches++

@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -238,13 +239,22 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 }
 
 // itemTest is selectFast's test of one item, for refine, or nil for the
-// fields that go through a column. It reports fallBack for an item the
-// column path must decide.
+// fields that go through a column. An attribute is read per item, of any
+// table: refine reads only sel's items, and refuses only for a value of
+// one of them that column would refuse.
 func (t *tables) itemTest(table, field int32, key string, m *matcher) itemTest {
 	switch {
 	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):
 		v := t.nameView(table)
 		return func(i int) (bool, bool) { return m.testHead(v.names[i], v.heads[i]), false }
+	case field == abi.FieldAttr && hasAttrs(table):
+		return func(i int) (bool, bool) {
+			v, ok := t.attrs(table, int32(i)).Get(key)
+			if ok && isComposite(v) && !t.renderable(v) {
+				return false, true
+			}
+			return ok && m.testValue(v), false
+		}
 	case table != abi.TableSpan:
 		return nil
 	case field == abi.FieldKind:
@@ -252,25 +262,29 @@ func (t *tables) itemTest(table, field int32, key string, m *matcher) itemTest {
 		return func(i int) (bool, bool) { return m.testInt(int64(kinds[i])), false }
 	case field == abi.FieldResource:
 		return func(i int) (bool, bool) { return m.testInt(int64(t.spans[i].res)), false }
-	case field == abi.FieldAttr:
-		return func(i int) (bool, bool) {
-			v, ok := t.spans[i].span.Attributes().Get(key)
-			if ok && isComposite(v) {
-				return false, true
-			}
-			return ok && m.testValue(v), false
-		}
 	}
 	return nil
 }
 
-// itemTest reports whether item i matches, or that the column must tell.
-type itemTest func(i int) (match, fallBack bool)
+// itemTest reports whether item i matches, or that its value is one
+// column refuses.
+type itemTest func(i int) (match, refused bool)
 
-// isComposite reports a map or slice value. The fast paths leave those to
-// the column path, which renders them as JSON and refuses what it cannot
-// render (nested past 64 levels, larger than the column's limit): a select
-// answers exactly as the column, and the emulator, would.
+// renderable reports whether column would take v: as JSON, nested at
+// most 64 levels and within a column's limit.
+func (t *tables) renderable(v pcommon.Value) bool {
+	room := t.maxColumn
+	if room <= 0 {
+		room = math.MaxInt
+	}
+	_, err := measureJSON(v, room)
+	return err == nil
+}
+
+// isComposite reports a map or slice value. select's fast path leaves
+// those to the column path, which renders them as JSON and refuses what it
+// cannot render (nested past 64 levels, larger than the column's limit):
+// a select answers exactly as the column, and the emulator, would.
 func isComposite(v pcommon.Value) bool {
 	t := v.Type()
 	return t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice

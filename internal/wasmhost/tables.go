@@ -169,8 +169,14 @@ func (t *tables) release() {
 	if kept > maxKeptMemo {
 		t.memo, t.selKey, t.selList, t.selSaved = nil, nil, nil, nil
 	}
-	if cap(t.match.vals) > 64 { // of 256 at most: not kept when large
-		t.match = matcher{}
+	// The matcher's buffers stay, their references to this call's
+	// strings and list do not.
+	if m := &t.match; cap(m.vals) > 64 { // of 256 at most
+		*m = matcher{}
+	} else {
+		clear(m.vals[:cap(m.vals)])
+		clear(m.strs[:cap(m.strs)])
+		clear(m.words[:cap(m.words)])
 	}
 }
 

@@ -48,12 +48,15 @@ func (h *callHost) test(table, field int32, key string, match int32, list, out [
 	if len(out) < selectionBytes(n) {
 		return abi.ErrArgument
 	}
+	out = out[:selectionBytes(n)]
+	if refine && field == abi.FieldAttr {
+		return h.refineAttr(table, key, match, vals, n, out)
+	}
 	col, rc := h.t.column(table, field, key)
 	if rc < 0 {
 		return rc
 	}
 	c := abi.Column(col)
-	out = out[:selectionBytes(n)]
 	if !refine {
 		clear(out)
 	}
@@ -76,6 +79,49 @@ func (h *callHost) test(table, field int32, key string, match int32, list, out [
 			matches++
 		} else {
 			out[i/8] &^= 1 << (i % 8)
+		}
+	}
+	return matches
+}
+
+// refineAttr is Refine on an attribute, which the host reads for the
+// selected items only: it refuses only for a value of one of them that a
+// column would refuse, and then leaves sel as it came.
+func (h *callHost) refineAttr(table int32, key string, match int32, vals []abi.Scalar, n int32, sel []byte) int32 {
+	if !hasField[table][abi.FieldAttr] {
+		return abi.ErrArgument
+	}
+	saved := bytes.Clone(sel)
+	matches := int32(0)
+	for i := 0; i < len(sel)*8; i++ {
+		if !isSelected(sel, i) {
+			continue
+		}
+		ok := false
+		if i < int(n) {
+			w := newColWriter(nil, 1)
+			h.t.tooDeep = false
+			if j := attrIndex(*h.t.attrs(table, i), key); j >= 0 {
+				h.t.write(w, (*h.t.attrs(table, i))[j].Value)
+			} else {
+				w.Empty()
+			}
+			if h.t.tooDeep {
+				copy(sel, saved)
+				return abi.ErrTooLarge
+			}
+			c := abi.Column(w.Bytes())
+			tag, bits := c.Entry(0)
+			var data []byte
+			if tag == abi.TagStr || tag == abi.TagBytes || tag == abi.TagOther {
+				data = c.Data(bits)
+			}
+			ok = matchValue(match, vals, tag, bits, data)
+		}
+		if ok {
+			matches++
+		} else {
+			sel[i/8] &^= 1 << (i % 8)
 		}
 	}
 	return matches

@@ -79,3 +79,37 @@ func TestConditionsLongerThanOneCall(t *testing.T) {
 		}
 	}
 }
+
+// TestRefineRefusesPerItem: Refine on an attribute refuses only when a
+// selected item holds a value a column refuses (nested past the limit),
+// and then leaves the selection as it came; Select refuses for any item.
+// The host's TestAttrTestsRefuseAsTheColumn holds it to the same.
+func TestRefineRefusesPerItem(t *testing.T) {
+	deep := strings.Repeat(`{"kvlistValue":{"values":[{"key":"a","value":`, maxValueDepth+1) + `{"intValue":"1"}` + strings.Repeat(`}]}}`, maxValueDepth+1)
+	in := `{"resourceSpans":[{"scopeSpans":[{"spans":[` +
+		`{"name":"a","attributes":[{"key":"k","value":{"stringValue":"x"}}]},` +
+		`{"name":"b","attributes":[{"key":"k","value":` + deep + `}]},` +
+		`{"name":"c","attributes":[{"key":"k","value":{"stringValue":"v"}}]}]}]}]}`
+	e, err := New(identity{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &callHost{e: e, t: load(t, abi.SignalTraces, []byte(in))}
+	v := abi.AppendStrValue(abi.AppendU32(nil, 1), "v")
+	if rc := h.Select(abi.TableSpan, abi.FieldAttr, "k", abi.MatchEqual, v, make([]byte, 1)); rc != abi.ErrTooLarge {
+		t.Errorf("select over a deep value: %d, want ErrTooLarge", rc)
+	}
+	for _, c := range []struct {
+		sel, want byte
+		rc        int32
+	}{
+		{0b101, 0b100, 1},               // the deep value not selected: answered
+		{0b111, 0b111, abi.ErrTooLarge}, // selected, after a non-match: refused, sel as it came
+		{0b010, 0b010, abi.ErrTooLarge},
+	} {
+		sel := []byte{c.sel}
+		if rc := h.Refine(abi.TableSpan, abi.FieldAttr, "k", abi.MatchEqual, v, sel); rc != c.rc || sel[0] != c.want {
+			t.Errorf("refine of %03b: %d and %03b, want %d and %03b", c.sel, rc, sel[0], c.rc, c.want)
+		}
+	}
+}

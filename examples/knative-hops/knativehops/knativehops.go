@@ -132,7 +132,8 @@ func (f *filter) sortResources(t wasmcol.Traces) {
 	// container, and there kn.revision.name on the resource tells it: no
 	// other Knative component puts it there, and the user container's
 	// resource is the user's. The first of the two container keys that is
-	// a non-empty string decides.
+	// a non-empty string decides. Every key here, service.name included,
+	// counts only as a string value, as pdata's Str reads it.
 	nonEmpty := func(key string) wasmcol.Selection {
 		str := hasPrefix(key, "") // a Str, empty or not
 		return str.AndNot(str.Where(wasmcol.AttrIs(key, wasmcol.Str(""))))

@@ -67,12 +67,7 @@ func (h *callHost) test(table, field int32, key string, match int32, list, out [
 		}
 		ok := false
 		if i < int(n) {
-			tag, bits := c.Entry(i)
-			var data []byte
-			if tag == abi.TagStr || tag == abi.TagBytes || tag == abi.TagOther {
-				data = c.Data(bits)
-			}
-			ok = matchValue(match, vals, tag, bits, data)
+			ok = matchEntry(c, i, match, vals)
 		}
 		if ok {
 			out[i/8] |= 1 << (i % 8)
@@ -110,13 +105,7 @@ func (h *callHost) refineAttr(table int32, key string, match int32, vals []abi.S
 				copy(sel, saved)
 				return abi.ErrTooLarge
 			}
-			c := abi.Column(w.Bytes())
-			tag, bits := c.Entry(0)
-			var data []byte
-			if tag == abi.TagStr || tag == abi.TagBytes || tag == abi.TagOther {
-				data = c.Data(bits)
-			}
-			ok = matchValue(match, vals, tag, bits, data)
+			ok = matchEntry(abi.Column(w.Bytes()), 0, match, vals)
 		}
 		if ok {
 			matches++
@@ -125,6 +114,16 @@ func (h *callHost) refineAttr(table int32, key string, match int32, vals []abi.S
 		}
 	}
 	return matches
+}
+
+// matchEntry is matchValue on entry i of column c.
+func matchEntry(c abi.Column, i int, match int32, vals []abi.Scalar) bool {
+	tag, bits := c.Entry(i)
+	var data []byte
+	if tag == abi.TagStr || tag == abi.TagBytes || tag == abi.TagOther {
+		data = c.Data(bits)
+	}
+	return matchValue(match, vals, tag, bits, data)
 }
 
 // parseMatch reads a select's list of values.

@@ -32,6 +32,12 @@ type editor struct {
 	attrOps [numTables][]int32
 	adds    [numTables][]int32
 	work    int
+	// whereAt holds the offsets in the staged list of the records
+	// edit_where staged: one operation and the selection it applies to,
+	// standing for one copy of the operation per selected item (see
+	// stageWhere). Only the host writes this list, so a guest's own edit
+	// bytes can never be read as a record.
+	whereAt []int
 }
 
 // MaxApplyWork bounds the attribute-key comparisons one edit list may cost
@@ -81,25 +87,23 @@ func (e *editor) exactWork(ops []byte) int {
 	var grown [numTables][]int32
 	var h maphash.Hash
 	h.SetSeed(exactWorkSeed)
-	work := 0
-	d := abi.NewDecoder(ops)
-	for n := 0; !d.Done(); n++ {
+	work, n := 0, 0
+	one := func(d abi.Decoder, idx int32) bool {
 		if n%1024 == 1023 && e.guard != nil && e.guard.expired() {
-			return MaxApplyWork + 1 // out of time: refuse
+			work = MaxApplyWork + 1 // out of time: refuse
+			return false
 		}
-		op, table, idx := d.U8(), int32(d.U8()), int32(d.U32())
+		n++
+		op, table := d.U8(), int32(d.U8())
+		d.U32()
 		var keys [][]byte
 		switch op {
 		case abi.OpSetAttr:
 			keys = [][]byte{d.Raw()}
-			d.Value()
 		case abi.OpDeleteAttr:
 			keys = [][]byte{d.Raw()}
 		case abi.OpRenameAttr:
 			keys = [][]byte{d.Raw(), d.Raw()}
-		case abi.OpSetField:
-			d.U8()
-			d.Value()
 		}
 		if len(keys) > 0 && grown[table] == nil {
 			grown[table] = make([]int32, e.t.count(table))
@@ -110,7 +114,8 @@ func (e *editor) exactWork(ops []byte) int {
 			h.Write(k)
 			if key := h.Sum64(); !hasKey(seen, key) {
 				if len(seen) == maxExactKeys {
-					return MaxApplyWork + 1
+					work = MaxApplyWork + 1
+					return false
 				}
 				seen[key] = struct{}{}
 				grown[table][idx]++
@@ -118,11 +123,69 @@ func (e *editor) exactWork(ops []byte) int {
 			// pdata's scans, and dropLaterDuplicates's.
 			work += 3 * (e.t.attrs(table, idx).Len() + int(grown[table][idx])) * compareCost(len(k))
 		}
-		if work > MaxApplyWork {
-			return work // enough to refuse
-		}
+		return work <= MaxApplyWork // past it, enough to refuse
 	}
+	e.each(ops, func(d abi.Decoder) bool {
+		start := d
+		d.U8()
+		d.U8()
+		return one(start, int32(d.U32()))
+	}, func(op, sel []byte, count int32) bool {
+		for i := range count {
+			if selected(sel, i) && !one(abi.NewDecoder(op), i) {
+				return false
+			}
+		}
+		return true
+	})
 	return work
+}
+
+// each calls edit with a decoder at every edit of the validated list ops
+// and record for every record edit_where staged, in the order staged,
+// until either returns false. edit's decoder is a copy: it need not read
+// the whole edit.
+func (e *editor) each(ops []byte, edit func(d abi.Decoder) bool, record func(op, sel []byte, count int32) bool) {
+	for pos, next := 0, 0; pos < len(ops); next++ {
+		end := len(ops)
+		if next < len(e.whereAt) {
+			end = e.whereAt[next]
+		}
+		for d := abi.NewDecoder(ops[pos:end]); !d.Done(); e.skip(&d) {
+			if !edit(d) {
+				return
+			}
+		}
+		if end == len(ops) {
+			return
+		}
+		r := abi.NewDecoder(ops[end:])
+		op, sel := r.Raw(), r.Raw()
+		if !record(op, sel, e.t.count(int32(op[1]))) {
+			return
+		}
+		pos = end + r.Offset()
+	}
+}
+
+// skip reads past one edit of a validated list.
+func (e *editor) skip(d *abi.Decoder) {
+	op := d.U8()
+	d.U8()
+	d.U32()
+	switch op {
+	case abi.OpSetAttr:
+		d.Raw()
+		d.Value()
+	case abi.OpDeleteAttr:
+		d.Raw()
+	case abi.OpRenameAttr:
+		d.Raw()
+		d.Raw()
+	case abi.OpSetField:
+		d.U8()
+		d.Value()
+	}
 }
 
 func hasKey(m map[uint64]struct{}, k uint64) bool {
@@ -173,6 +236,7 @@ func (e *editor) reset() {
 	}
 	e.drops = false
 	e.work = 0
+	e.whereAt = e.whereAt[:0]
 }
 
 // charge accounts one attribute edit on item i while validating: a quick
@@ -202,69 +266,154 @@ var errValidateDeadline = errors.New("the call's deadline passed while its edits
 var errEmptyEdit = errors.New("edit list: empty operation")
 
 func (e *editor) walk(ops []byte, apply bool) error {
-	d := abi.NewDecoder(ops)
-	for n := 0; !d.Done(); n++ {
-		if !apply && n%1024 == 1023 && e.guard != nil && e.guard.expired() {
-			// Validating counts against the batch's time.
-			return errValidateDeadline
+	n := 0 // edits so far, a record's copies counted one by one
+	for pos, next := 0, 0; pos < len(ops); next++ {
+		// The guest's edits up to the next record, read on their own so
+		// that an edit cut short cannot take the record's bytes.
+		end := len(ops)
+		if next < len(e.whereAt) {
+			end = e.whereAt[next]
 		}
-		at := d.Offset()
-		op, table, idx := d.U8(), int32(d.U8()), d.U32()
-		if d.Err() != nil {
-			return fmt.Errorf("edit %d at byte %d: truncated header", n, at)
-		}
-		count := e.t.count(table)
-		if count < 0 {
-			return fmt.Errorf("edit %d: table %d does not exist for this signal", n, table)
-		}
-		if idx >= uint32(count) {
-			return fmt.Errorf("edit %d: index %d out of range (table %d has %d items)", n, idx, table, count)
-		}
-		i := int32(idx)
-		var err error
-		switch op {
-		case abi.OpSetAttr:
-			err = e.setAttr(&d, table, i, apply)
-		case abi.OpDeleteAttr:
-			key := d.Raw()
-			if err = e.attrTable(table, d.Err()); err == nil && !apply {
-				err = e.charge(table, i, len(key), false)
-			} else if err == nil {
-				m, k := e.t.attrs(table, i), e.strs.get(key)
-				dropLaterDuplicates(m, k)
-				m.Remove(k)
+		d := abi.NewDecoder(ops[pos:end])
+		for ; !d.Done(); n++ {
+			if !apply && n%1024 == 1023 && e.guard != nil && e.guard.expired() {
+				// Validating counts against the batch's time.
+				return errValidateDeadline
 			}
-		case abi.OpRenameAttr:
-			old, new := d.Raw(), d.Raw()
-			if err = e.attrTable(table, d.Err()); err == nil && !apply {
-				// A rename looks up twice and may add.
-				if err = e.charge(table, i, len(old), false); err == nil {
-					err = e.charge(table, i, len(new), true)
-				}
-			} else if err == nil {
-				m, o, n := e.t.attrs(table, i), e.strs.get(old), e.strs.get(new)
-				dropLaterDuplicates(m, o)
-				dropLaterDuplicates(m, n)
-				e.rename(m, o, n)
-			}
-		case abi.OpSetField:
-			field := int32(d.U8())
-			v := d.Value()
+			at := pos + d.Offset()
+			op, table, idx := d.U8(), int32(d.U8()), d.U32()
 			if d.Err() != nil {
-				err = d.Err()
-				break
+				return fmt.Errorf("edit %d at byte %d: truncated header", n, at)
 			}
-			err = e.setField(table, i, field, v, apply)
-		case abi.OpDrop:
-			err = e.drop(table, i, count, apply)
-		default:
-			err = fmt.Errorf("unknown op %d", op)
+			count := e.t.count(table)
+			if count < 0 {
+				return fmt.Errorf("edit %d: table %d does not exist for this signal", n, table)
+			}
+			if idx >= uint32(count) {
+				return fmt.Errorf("edit %d: index %d out of range (table %d has %d items)", n, idx, table, count)
+			}
+			if err := e.one(&d, op, table, int32(idx), count, apply); err != nil {
+				return fmt.Errorf("edit %d (op %d, table %d, index %d): %w", n, op, table, idx, err)
+			}
 		}
+		if end == len(ops) {
+			break
+		}
+		r := abi.NewDecoder(ops[end:])
+		op, sel := r.Raw(), r.Raw() // written by the host: well formed
+		k, err := e.walkRecord(op, sel, n, apply)
 		if err != nil {
-			return fmt.Errorf("edit %d (op %d, table %d, index %d): %w", n, op, table, idx, err)
+			return err
 		}
+		n += k
+		pos = end + r.Offset()
 	}
 	return nil
+}
+
+// walkRecord validates or applies a record edit_where staged: op, whose
+// index is ignored, on every item sel selects, in order, exactly as the
+// copies the guest could have sent one by one; first is the number the
+// first copy would have had. It returns how many copies the record stands
+// for. A SetAttr, what filters stage most, is decoded once, and its key
+// and value interned once, for all its items.
+func (e *editor) walkRecord(op, sel []byte, first int, apply bool) (int, error) {
+	d := abi.NewDecoder(op)
+	code, table := d.U8(), int32(d.U8())
+	d.U32()
+	count := e.t.count(table) // ≥ 0: edit_where staged it against the table
+	k := 0
+	fail := func(i int32, err error) (int, error) {
+		return 0, fmt.Errorf("edit %d (op %d, table %d, index %d): %w", first+k, code, table, i, err)
+	}
+	if code == abi.OpSetAttr {
+		key, v := d.Raw(), d.Value()
+		err := e.attrTable(table, d.Err())
+		if err == nil && !settable(v.Tag) {
+			err = fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
+		}
+		var name, str string
+		if apply {
+			name, str = e.strs.get(key), e.str(v)
+		}
+		for i := range count {
+			if !selected(sel, i) {
+				continue
+			}
+			switch {
+			case err != nil:
+				return fail(i, err)
+			case !apply:
+				if (first+k)%1024 == 1023 && e.guard != nil && e.guard.expired() {
+					return 0, errValidateDeadline
+				}
+				e.charge(table, i, len(key), true)
+			default:
+				e.put(e.t.attrs(table, i), name, v, str)
+			}
+			k++
+		}
+		return k, nil
+	}
+	for i := range count {
+		if !selected(sel, i) {
+			continue
+		}
+		if !apply && (first+k)%1024 == 1023 && e.guard != nil && e.guard.expired() {
+			return 0, errValidateDeadline
+		}
+		operands := d // a copy, at the operands
+		if err := e.one(&operands, code, table, i, count, apply); err != nil {
+			return fail(i, err)
+		}
+		k++
+	}
+	return k, nil
+}
+
+// one validates or applies one edit on item i, its operands read from d.
+func (e *editor) one(d *abi.Decoder, op uint8, table, i, count int32, apply bool) error {
+	switch op {
+	case abi.OpSetAttr:
+		return e.setAttr(d, table, i, apply)
+	case abi.OpDeleteAttr:
+		key := d.Raw()
+		err := e.attrTable(table, d.Err())
+		if err == nil && !apply {
+			return e.charge(table, i, len(key), false)
+		} else if err == nil {
+			m, k := e.t.attrs(table, i), e.strs.get(key)
+			dropLaterDuplicates(m, k)
+			m.Remove(k)
+		}
+		return err
+	case abi.OpRenameAttr:
+		old, new := d.Raw(), d.Raw()
+		err := e.attrTable(table, d.Err())
+		if err == nil && !apply {
+			// A rename looks up twice and may add.
+			if err = e.charge(table, i, len(old), false); err == nil {
+				err = e.charge(table, i, len(new), true)
+			}
+		} else if err == nil {
+			m, o, n := e.t.attrs(table, i), e.strs.get(old), e.strs.get(new)
+			dropLaterDuplicates(m, o)
+			dropLaterDuplicates(m, n)
+			e.rename(m, o, n)
+		}
+		return err
+	case abi.OpSetField:
+		field := int32(d.U8())
+		v := d.Value()
+		if d.Err() != nil {
+			return d.Err()
+		}
+		return e.setField(table, i, field, v, apply)
+	case abi.OpDrop:
+		return e.drop(table, i, count, apply)
+	default:
+		return fmt.Errorf("unknown op %d", op)
+	}
 }
 
 func (e *editor) attrTable(table int32, decodeErr error) error {
@@ -289,7 +438,20 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 	if !apply {
 		return e.charge(table, i, len(key), true)
 	}
-	m, k := e.t.attrs(table, i), e.strs.get(key)
+	e.put(e.t.attrs(table, i), e.strs.get(key), v, e.str(v))
+	return nil
+}
+
+// str is v's string, interned, when v is a Str.
+func (e *editor) str(v abi.Scalar) string {
+	if v.Tag != abi.TagStr {
+		return ""
+	}
+	return e.strs.get(v.Raw)
+}
+
+// put sets attribute k of m to v, whose string, for a Str, is str.
+func (e *editor) put(m pcommon.Map, k string, v abi.Scalar, str string) {
 	n := m.Len()
 	dst := m.PutEmpty(k)
 	if m.Len() == n {
@@ -299,8 +461,7 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 		// TestEditsLeaveOneCopyOfAKey checks the value lands on it.
 		dropLaterDuplicates(m, k)
 	}
-	putValue(dst, v, &e.strs)
-	return nil
+	putValue(dst, v, str)
 }
 
 // dropLaterDuplicates leaves one attribute named key on m, the first, the
@@ -344,10 +505,11 @@ func (e *editor) rename(m pcommon.Map, old, new string) {
 // settable: the scalar tags a guest may write.
 func settable(tag uint8) bool { return tag >= abi.TagStr && tag <= abi.TagBytes }
 
-func putValue(dst pcommon.Value, v abi.Scalar, strs *interner) {
+// putValue sets dst to v, whose string, for a Str, is str.
+func putValue(dst pcommon.Value, v abi.Scalar, str string) {
 	switch v.Tag {
 	case abi.TagStr:
-		dst.SetStr(strs.get(v.Raw))
+		dst.SetStr(str)
 	case abi.TagInt:
 		dst.SetInt(int64(v.Bits))
 	case abi.TagDouble:
@@ -458,7 +620,7 @@ func (e *editor) setField(table, i, field int32, v abi.Scalar, apply bool) error
 				return fmt.Errorf("a log body cannot be set from tag %d", v.Tag)
 			}
 			if apply {
-				putValue(r.Body(), v, &e.strs)
+				putValue(r.Body(), v, e.str(v))
 			}
 			return nil
 		case abi.FieldSeverity:

@@ -178,7 +178,7 @@ func hostEdit(st *callState, g mem, stack []uint64) int32 {
 	if !ok {
 		return abi.ErrBounds
 	}
-	if !st.ensure(&st.edits, len(p), st.limits.maxEdits) {
+	if !st.ensure(&st.edits, len(p), st.editLimit()) {
 		return abi.ErrTooLarge
 	}
 	st.edits = append(st.edits, p...) // copied: guest memory may change before we apply

@@ -506,14 +506,27 @@ func hostEditWhere(st *callState, g mem, stack []uint64) int32 {
 	if n < 0 {
 		return n
 	}
+	sel = sel[:min(len(sel), (int(n)+7)/8)]
 	k := int32(0)
 	for i := int32(0); i < n; i++ {
 		if selected(sel, i) {
 			k++
 		}
 	}
+	// The copies count against the staged edits' limit as if the guest
+	// had sent each, whether they are staged as copies or as a record.
+	copies := int(k) * len(op)
+	if len(st.edits)+st.expanded+copies > st.limits.maxEdits {
+		return abi.ErrTooLarge
+	}
+	if record := 8 + len(op) + len(sel); record < copies {
+		if !st.stageRecord(op, sel, copies) {
+			return abi.ErrTooLarge
+		}
+		return k
+	}
 	// ensure: the edits are held against host_memory_limit, as edit's are.
-	if !st.ensure(&st.edits, int(k)*len(op), st.limits.maxEdits) {
+	if !st.ensure(&st.edits, copies, st.editLimit()) {
 		return abi.ErrTooLarge
 	}
 	for i := int32(0); i < n; i++ {
@@ -577,7 +590,7 @@ func hostCopyAttr(st *callState, g mem, stack []uint64) int32 {
 		if size < 0 {
 			continue
 		}
-		if !st.ensure(&st.edits, size, st.limits.maxEdits) {
+		if !st.ensure(&st.edits, size, st.editLimit()) {
 			st.edits = st.edits[:mark]
 			return abi.ErrTooLarge
 		}

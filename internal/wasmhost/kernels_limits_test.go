@@ -96,10 +96,15 @@ func TestKernelLimits(t *testing.T) {
 	if got := call(st, hostSelect, abi.TableSpan, abi.FieldName, 200, 0, abi.MatchPresent, 200, 4, out, 64); got != 50 {
 		t.Errorf("select present on 50 span names matched %d", got)
 	}
-	// edit_where stages the template once per selected item, within the
-	// edit limit, and refuses whole when over it.
-	if got := call(st, hostEditWhere, 100, n, sel, 64); got != 50 || len(st.edits) != 50*len(op) {
-		t.Errorf("edit_where staged %d edits (%d bytes)", got, len(st.edits))
+	// edit_where stages the template for every selected item, within the
+	// edit limit, and refuses whole when over it. The limit counts the
+	// copies, though they are staged as one record of the template and
+	// the selection's 7 bytes.
+	if got := call(st, hostEditWhere, 100, n, sel, 64); got != 50 || len(st.edits)+st.expanded != 50*len(op) {
+		t.Errorf("edit_where staged %d edits (%d bytes, standing for %d)", got, len(st.edits), len(st.edits)+st.expanded)
+	}
+	if len(st.edits) != 8+len(op)+7 || len(st.ed.whereAt) != 1 {
+		t.Errorf("edit_where staged %d bytes and %d records, want one record of %d", len(st.edits), len(st.ed.whereAt), 8+len(op)+7)
 	}
 	small := newState(49 * len(op))
 	if got := call(small, hostEditWhere, 100, n, sel, 64); got != abi.ErrTooLarge || len(small.edits) != 0 {
@@ -124,23 +129,25 @@ func TestKernelLimits(t *testing.T) {
 	if got := call(tiny, hostCopyAttr, abi.TableSpan, 310, 2, 301, 1, sel, 64, 0); got != abi.ErrTooLarge || len(tiny.edits) != 0 {
 		t.Errorf("copy_attr over the edit limit: got %d with %d bytes staged", got, len(tiny.edits))
 	}
-	// Both staging kernels hold their edits against host_memory_limit, as
-	// edit does: with a budget of 200 bytes neither stages 50 edits.
+	// Both staging kernels hold what they stage against
+	// host_memory_limit, as edit does: copy_attr's 50 edits do not fit in
+	// 200 bytes, edit_where's record of 32 bytes not in 24.
 	for _, c := range []struct {
-		name string
-		args []uint64
-		fn   hostFunc
+		name   string
+		args   []uint64
+		fn     hostFunc
+		budget int64
 	}{
-		{"edit_where", []uint64{100, n, sel, 64}, hostEditWhere},
-		{"copy_attr", []uint64{abi.TableSpan, 300, 1, 301, 1, sel, 64, 0}, hostCopyAttr},
+		{"edit_where", []uint64{100, n, sel, 64}, hostEditWhere, 24},
+		{"copy_attr", []uint64{abi.TableSpan, 300, 1, 301, 1, sel, 64, 0}, hostCopyAttr, 200},
 	} {
 		poor := newState(1 << 20)
-		poor.shared.mem = &hostMemory{limit: 200}
+		poor.shared.mem = &hostMemory{limit: c.budget}
 		poor.t.traces = st.t.traces // every span has k
 		if got := call(poor, c.fn, c.args...); got != abi.ErrTooLarge || len(poor.edits) != 0 {
 			t.Errorf("%s past the host memory budget: got %d with %d bytes staged", c.name, got, len(poor.edits))
 		}
-		if used := poor.shared.mem.used.Load(); used > 200 || int64(cap(poor.edits)) > 200 {
+		if used := poor.shared.mem.used.Load(); used > c.budget || int64(cap(poor.edits)) > c.budget {
 			t.Errorf("%s past the host memory budget: %d bytes taken, %d held", c.name, used, cap(poor.edits))
 		}
 	}

@@ -3,6 +3,7 @@
 package wasmhost
 
 import (
+	"encoding/binary"
 	"math"
 	"sync/atomic"
 
@@ -23,8 +24,11 @@ type callState struct {
 	result    []byte
 	hasResult bool
 	edits     []byte
-	otlp      []byte
-	hasOTLP   bool
+	// expanded is what the records edit_where staged stand for beyond
+	// the bytes they take: the staged edits' limit counts the copies.
+	expanded int
+	otlp     []byte
+	hasOTLP  bool
 	// otlpCharge is what the staged replacement may decode into, as the
 	// walk reckoned it; decoding holds that much of the budget.
 	otlpCharge int64
@@ -98,7 +102,7 @@ func (h *hostMemory) fits(n int64) bool { return h.used.Load()+n <= h.limit }
 // settle brings held in line with the buffers' capacities. It reports
 // false, having taken nothing, when growth would pass the budget.
 func (st *callState) settle() bool {
-	now := int64(cap(st.result) + cap(st.edits) + cap(st.otlp) + st.t.kernelBytes())
+	now := int64(cap(st.result) + cap(st.edits) + cap(st.otlp) + st.t.kernelBytes() + 8*cap(st.ed.whereAt))
 	if d := now - st.held; d > 0 && !st.shared.mem.take(d) {
 		return false
 	} else if d < 0 {
@@ -132,6 +136,34 @@ func (st *callState) ensure(buf *[]byte, n, limit int) bool {
 	return true
 }
 
+// editLimit is the room the staged edits' limit leaves for their bytes.
+func (st *callState) editLimit() int { return st.limits.maxEdits - st.expanded }
+
+// stageRecord stages op on the items sel selects as one record, two
+// length-prefixed fields, which the editor expands as it walks the list
+// (editor.walkRecord): copies is what the copies would have taken. The
+// record's offset goes to the editor's own list, so that only the host
+// can stage one.
+func (st *callState) stageRecord(op, sel []byte, copies int) bool {
+	size := 8 + len(op) + len(sel)
+	if !st.ensure(&st.edits, size, st.editLimit()-(copies-size)) {
+		return false
+	}
+	at := len(st.edits)
+	st.edits = binary.LittleEndian.AppendUint32(st.edits, uint32(len(op)))
+	st.edits = append(st.edits, op...)
+	st.edits = binary.LittleEndian.AppendUint32(st.edits, uint32(len(sel)))
+	st.edits = append(st.edits, sel...)
+	st.ed.whereAt = append(st.ed.whereAt, at)
+	if !st.settle() {
+		st.edits = st.edits[:at]
+		st.ed.whereAt = st.ed.whereAt[:len(st.ed.whereAt)-1]
+		return false
+	}
+	st.expanded += copies - size
+	return true
+}
+
 // setResult makes st.result the answer of a result function, unless it
 // passes the per-call cap or the budget: then it is dropped.
 func (st *callState) setResult() int32 {
@@ -158,6 +190,7 @@ func (st *callState) begin(signal int32) {
 	st.hasResult = false
 	st.result = st.result[:0]
 	st.edits = st.edits[:0]
+	st.expanded = 0
 	st.otlp = st.otlp[:0]
 	st.hasOTLP = false
 	st.failMsg = ""
@@ -174,6 +207,9 @@ func (st *callState) end() {
 	if cap(st.edits) > keep {
 		st.edits = nil
 	}
+	if 8*cap(st.ed.whereAt) > keep {
+		st.ed.whereAt = nil
+	}
 	if cap(st.otlp) > keep {
 		st.otlp = nil
 	}
@@ -182,7 +218,7 @@ func (st *callState) end() {
 
 // release gives back everything the instance held; it is being discarded.
 func (st *callState) release() {
-	st.result, st.edits, st.otlp = nil, nil, nil
+	st.result, st.edits, st.otlp, st.ed.whereAt = nil, nil, nil, nil
 	st.t.dropKernelColumns()
 	st.settle()
 }

@@ -318,10 +318,16 @@ func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmco
 	if !f.cfg.MarkReplies || disp.Len() == 0 {
 		return reply
 	}
-	// Zipkin era: the target URL is only in messaging.destination.
-	for i := range knDev.All() {
-		if isIngressURL(t.Span(i).Attr(keyOldDest).Str()) {
-			reply.Add(i)
+	// Zipkin era: the target URL is only in messaging.destination. The
+	// host settles the URLs that start with http://, https:// or the
+	// ingress host, as isIngressURL would; the guest reads the rest.
+	if dest := knDev.Where(wasmcol.AttrHasPrefix(keyOldDest, "")); dest.Len() > 0 { // a string
+		settled := dest.Where(wasmcol.AttrHasPrefix(keyOldDest, "http://", "https://", ingressHostHead))
+		reply = settled.Where(wasmcol.AttrHasPrefix(keyOldDest, "http://"+ingressHostHead, "https://"+ingressHostHead, ingressHostHead))
+		for i := range dest.AndNot(settled).All() {
+			if isIngressURL(t.Span(i).Attr(keyOldDest).Str()) {
+				reply.Add(i)
+			}
 		}
 	}
 	for i := range disp.Where(wasmcol.NameHasPrefix("send ")).All() {
@@ -362,12 +368,15 @@ func (f *filter) copyDestination(t wasmcol.Traces, sel wasmcol.Selection) {
 	rest.CopyAttr(keyOldDest, keyDest)
 }
 
-// isIngressURL reports whether u points at the MT broker's ingress.
+// isIngressURL reports whether u points at the MT broker's ingress: the
+// ingress host, after a scheme (no ':' or '/' before its "://") or none,
+// as ^([^:/]*://)?broker-ingress\. matches.
 func isIngressURL(u string) bool {
-	if i := strings.Index(u, "://"); i >= 0 {
-		u = u[i+3:]
+	if strings.HasPrefix(u, ingressHostHead) {
+		return true
 	}
-	return strings.HasPrefix(u, ingressHostHead)
+	i := strings.IndexAny(u, ":/")
+	return i >= 0 && strings.HasPrefix(u[i:], "://") && strings.HasPrefix(u[i+3:], ingressHostHead)
 }
 
 // splitPath splits /<ns>/<broker> (exactly two non-empty segments).

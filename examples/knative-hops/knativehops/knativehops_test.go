@@ -3,6 +3,7 @@
 package knativehops
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -437,4 +438,39 @@ func TestQueueProxyByResource(t *testing.T) {
 		{Where: map[string]any{"case": "1.19.3"}, Count: 1, Change: queue},
 		{Where: map[string]any{"case": "1.19.0"}, Count: 1, Change: queue},
 	})
+}
+
+// TestRepliesByDestination: a dispatcher's knative.dev span is a reply when
+// its Zipkin-era destination is the broker ingress, with any scheme or
+// none; the host settles the usual forms, the filter reads the rest.
+func TestRepliesByDestination(t *testing.T) {
+	imc := map[string]any{"service.name": "imc-dispatcher"}
+	span := func(dest any) synthetic {
+		attrs := map[string]any{"case": fmt.Sprint(dest)}
+		if dest != nil {
+			attrs["messaging.destination"] = dest
+		}
+		return synthetic{imc, "knative.dev", ptrace.SpanKindClient, attrs}
+	}
+	replies := []any{"http://broker-ingress.knative-eventing.svc.cluster.local/default/default",
+		"https://broker-ingress.knative-eventing/x", "broker-ingress.knative-eventing", "ftp://broker-ingress.x"}
+	dispatches := []any{nil, int64(7), "", "http://broker-filter.knative-eventing/triggers/a/b/c",
+		"a/b://broker-ingress.x", "https:/broker-ingress.x", "broker-filter./?u=http://broker-ingress.x"}
+	var spans []synthetic
+	var rules []spancheck.Rule
+	for _, d := range replies {
+		spans = append(spans, span(d))
+		rules = append(rules, spancheck.Rule{Where: map[string]any{"case": fmt.Sprint(d)}, Count: 1,
+			Change: spancheck.Change{Set: map[string]any{"knative.hop": "reply", "messaging.destination.name": d}}})
+	}
+	for _, d := range dispatches {
+		spans = append(spans, span(d))
+		set := map[string]any{"knative.hop": "dispatch"}
+		if d != nil {
+			set["messaging.destination.name"] = d
+		}
+		rules = append(rules, spancheck.Rule{Where: map[string]any{"case": fmt.Sprint(d)}, Count: 1, Change: spancheck.Change{Set: set}})
+	}
+	in, out := runSynthetic(t, "", spans)
+	spancheck.Check(t, in, out, rules)
 }

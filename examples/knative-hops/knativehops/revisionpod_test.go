@@ -49,3 +49,31 @@ func TestIsRevisionPodMatchesPattern(t *testing.T) {
 		t.Fatalf("only %d generated names are pod names: the check proves little", matched)
 	}
 }
+
+// TestIsIngressURLMatchesPattern holds isIngressURL to the OTTL side's
+// pattern, ^([^:/]*://)?broker-ingress\., on strings built from schemes,
+// separators and hosts in any order. The filter's host tests settle the
+// URLs starting with http://, https:// or the host the same way.
+func TestIsIngressURLMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(`^([^:/]*://)?broker-ingress\.`)
+	pieces := []string{"http", "https", "://", ":", "/", "broker-ingress.", "broker-ingress", "broker-filter.", "a", "?u=http://"}
+	r := rand.New(rand.NewPCG(3, 4))
+	matched := 0
+	for range 50_000 {
+		var b strings.Builder
+		for range 1 + r.IntN(5) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		u := b.String()
+		want := re.MatchString(u)
+		if got := isIngressURL(u); got != want {
+			t.Fatalf("isIngressURL(%q) = %v, the pattern says %v", u, got, want)
+		}
+		if want {
+			matched++
+		}
+	}
+	if matched < 500 {
+		t.Fatalf("only %d generated strings match: the check proves little", matched)
+	}
+}

@@ -131,8 +131,8 @@ func (e *editor) exactWork(ops []byte) int {
 		d.U8()
 		return one(start, int32(d.U32()))
 	}, func(op, sel []byte, count int32) bool {
-		for i := range count {
-			if selected(sel, i) && !one(abi.NewDecoder(op), i) {
+		for i := range selectedItems(sel, count) {
+			if !one(abi.NewDecoder(op), i) {
 				return false
 			}
 		}
@@ -336,10 +336,7 @@ func (e *editor) walkRecord(op, sel []byte, first int, apply bool) (int, error) 
 		if apply {
 			name, str = e.strs.get(key), e.str(v)
 		}
-		for i := range count {
-			if !selected(sel, i) {
-				continue
-			}
+		for i := range selectedItems(sel, count) {
 			switch {
 			case err != nil:
 				return fail(i, err)
@@ -355,10 +352,7 @@ func (e *editor) walkRecord(op, sel []byte, first int, apply bool) (int, error) 
 		}
 		return k, nil
 	}
-	for i := range count {
-		if !selected(sel, i) {
-			continue
-		}
+	for i := range selectedItems(sel, count) {
 		if !apply && (first+k)%1024 == 1023 && e.guard != nil && e.guard.expired() {
 			return 0, errValidateDeadline
 		}

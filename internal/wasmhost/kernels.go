@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"bytes"
 	"encoding/binary"
+	"iter"
 	"math"
 	"math/bits"
 	"slices"
@@ -27,6 +28,21 @@ func selectionLen(n int32) uint32 { return (uint32(n) + 7) / 8 }
 
 func selected(sel []byte, i int32) bool {
 	return int(i/8) < len(sel) && sel[i/8]&(1<<(i%8)) != 0
+}
+
+// selectedItems yields the items under n that sel selects, in order,
+// skipping a byte of unselected items at a time.
+func selectedItems(sel []byte, n int32) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		for b, w := range sel[:min(len(sel), int(selectionLen(n)))] {
+			for ; w != 0; w &= w - 1 {
+				i := int32(b*8 + bits.TrailingZeros8(w))
+				if i >= n || !yield(i) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // hostSelect: (table, field, key_ptr, key_len, match, args_ptr, args_len,
@@ -508,10 +524,8 @@ func hostEditWhere(st *callState, g mem, stack []uint64) int32 {
 	}
 	sel = sel[:min(len(sel), (int(n)+7)/8)]
 	k := int32(0)
-	for i := int32(0); i < n; i++ {
-		if selected(sel, i) {
-			k++
-		}
+	for range selectedItems(sel, n) {
+		k++
 	}
 	// The copies count against the staged edits' limit as if the guest
 	// had sent each, whether they are staged as copies or as a record.
@@ -529,12 +543,10 @@ func hostEditWhere(st *callState, g mem, stack []uint64) int32 {
 	if !st.ensure(&st.edits, copies, st.editLimit()) {
 		return abi.ErrTooLarge
 	}
-	for i := int32(0); i < n; i++ {
-		if selected(sel, i) {
-			at := len(st.edits)
-			st.edits = append(st.edits, op...)
-			binary.LittleEndian.PutUint32(st.edits[at+2:], uint32(i))
-		}
+	for i := range selectedItems(sel, n) {
+		at := len(st.edits)
+		st.edits = append(st.edits, op...)
+		binary.LittleEndian.PutUint32(st.edits[at+2:], uint32(i))
 	}
 	return k
 }
@@ -574,10 +586,7 @@ func hostCopyAttr(st *callState, g mem, stack []uint64) int32 {
 	}
 	mark, k := len(st.edits), int32(0)
 	fromKey := string(from)
-	for i := int32(0); i < n; i++ {
-		if !selected(sel, i) {
-			continue
-		}
+	for i := range selectedItems(sel, n) {
 		v, ok := st.t.attrs(table, i).Get(fromKey)
 		if !ok {
 			continue

@@ -259,3 +259,31 @@ func TestEditCutShortByARecord(t *testing.T) {
 		t.Fatal("a refused list changed the batch")
 	}
 }
+
+// TestSelectedItems: the items selectedItems yields are those selected
+// reports, in order, below n, whatever the bitmap's length.
+func TestSelectedItems(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		sel := make([]byte, rnd.IntN(40))
+		for i := range sel {
+			sel[i] = byte(rnd.Uint32())
+			if rnd.IntN(4) == 0 {
+				sel[i] = 0
+			}
+		}
+		n := int32(rnd.IntN(8*len(sel) + 20))
+		var want, got []int32
+		for i := range n {
+			if selected(sel, i) {
+				want = append(want, i)
+			}
+		}
+		for i := range selectedItems(sel, n) {
+			got = append(got, i)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("sel %x, n %d: got %v, want %v", sel, n, got, want)
+		}
+	}
+}

@@ -267,6 +267,9 @@ var errEmptyEdit = errors.New("edit list: empty operation")
 
 func (e *editor) walk(ops []byte, apply bool) error {
 	n := 0 // edits so far, a record's copies counted one by one
+	// shift is what the records so far stand for beyond their bytes, so
+	// that an error names the byte it would in the list of copies.
+	shift := 0
 	for pos, next := 0, 0; pos < len(ops); next++ {
 		// The guest's edits up to the next record, read on their own so
 		// that an edit cut short cannot take the record's bytes.
@@ -280,7 +283,7 @@ func (e *editor) walk(ops []byte, apply bool) error {
 				// Validating counts against the batch's time.
 				return errValidateDeadline
 			}
-			at := pos + d.Offset()
+			at := shift + pos + d.Offset()
 			op, table, idx := d.U8(), int32(d.U8()), d.U32()
 			if d.Err() != nil {
 				return fmt.Errorf("edit %d at byte %d: truncated header", n, at)
@@ -306,6 +309,7 @@ func (e *editor) walk(ops []byte, apply bool) error {
 			return err
 		}
 		n += k
+		shift += k*len(op) - r.Offset()
 		pos = end + r.Offset()
 	}
 	return nil
@@ -337,13 +341,13 @@ func (e *editor) walkRecord(op, sel []byte, first int, apply bool) (int, error) 
 			name, str = e.strs.get(key), e.str(v)
 		}
 		for i := range selectedItems(sel, count) {
+			deadline := !apply && (first+k)%1024 == 1023 && e.guard != nil && e.guard.expired()
 			switch {
+			case deadline:
+				return 0, errValidateDeadline // first, as for the copies
 			case err != nil:
 				return fail(i, err)
 			case !apply:
-				if (first+k)%1024 == 1023 && e.guard != nil && e.guard.expired() {
-					return 0, errValidateDeadline
-				}
 				e.charge(table, i, len(key), true)
 			default:
 				e.put(e.t.attrs(table, i), name, v, str)

@@ -515,8 +515,8 @@ func hostEditWhere(st *callState, g mem, stack []uint64) int32 {
 	if !ok1 || !ok2 {
 		return abi.ErrBounds
 	}
-	if len(op) < 6 {
-		return abi.ErrEncoding
+	if abi.EditLen(op) != len(op) {
+		return abi.ErrEncoding // not one whole edit
 	}
 	n := st.t.count(int32(op[1]))
 	if n < 0 {
@@ -530,13 +530,13 @@ func hostEditWhere(st *callState, g mem, stack []uint64) int32 {
 	// The copies count against the staged edits' limit as if the guest
 	// had sent each, whether they are staged as copies or as a record.
 	copies := int(k) * len(op)
-	if len(st.edits)+st.expanded+copies > st.limits.maxEdits {
+	if st.stagedEdits()+copies > st.limits.maxEdits {
 		return abi.ErrTooLarge
 	}
-	if record := 8 + len(op) + len(sel); record < copies {
-		if !st.stageRecord(op, sel, copies) {
-			return abi.ErrTooLarge
-		}
+	// A record takes its bytes and its offset's in the editor's list;
+	// where it would not be smaller, or the budget cannot hold it, the
+	// copies are staged.
+	if record := 8 + len(op) + len(sel) + 8; record < copies && st.stageRecord(op, sel, copies) {
 		return k
 	}
 	// ensure: the edits are held against host_memory_limit, as edit's are.

@@ -100,8 +100,8 @@ func TestKernelLimits(t *testing.T) {
 	// edit limit, and refuses whole when over it. The limit counts the
 	// copies, though they are staged as one record of the template and
 	// the selection's 7 bytes.
-	if got := call(st, hostEditWhere, 100, n, sel, 64); got != 50 || len(st.edits)+st.expanded != 50*len(op) {
-		t.Errorf("edit_where staged %d edits (%d bytes, standing for %d)", got, len(st.edits), len(st.edits)+st.expanded)
+	if got := call(st, hostEditWhere, 100, n, sel, 64); got != 50 || st.stagedEdits() != 50*len(op) {
+		t.Errorf("edit_where staged %d edits (%d bytes, standing for %d)", got, len(st.edits), st.stagedEdits())
 	}
 	if len(st.edits) != 8+len(op)+7 || len(st.ed.whereAt) != 1 {
 		t.Errorf("edit_where staged %d bytes and %d records, want one record of %d", len(st.edits), len(st.ed.whereAt), 8+len(op)+7)

@@ -136,31 +136,45 @@ func (st *callState) ensure(buf *[]byte, n, limit int) bool {
 	return true
 }
 
+// stagedEdits is what the staged edits count against their limit: their
+// bytes, with each record counted as the copies it stands for.
+func (st *callState) stagedEdits() int { return len(st.edits) + 8*len(st.ed.whereAt) + st.expanded }
+
 // editLimit is the room the staged edits' limit leaves for their bytes.
-func (st *callState) editLimit() int { return st.limits.maxEdits - st.expanded }
+func (st *callState) editLimit() int { return st.limits.maxEdits - st.expanded - 8*len(st.ed.whereAt) }
 
 // stageRecord stages op on the items sel selects as one record, two
 // length-prefixed fields, which the editor expands as it walks the list
-// (editor.walkRecord): copies is what the copies would have taken. The
-// record's offset goes to the editor's own list, so that only the host
-// can stage one.
+// (editor.walkRecord): copies is what the copies would have taken, and
+// the record with its offset must take less. The record's offset goes to
+// the editor's own list, so that only the host can stage one. It reports
+// false, having staged nothing, when the limit or the budget cannot hold
+// the record; the caller then stages the copies.
 func (st *callState) stageRecord(op, sel []byte, copies int) bool {
 	size := 8 + len(op) + len(sel)
-	if !st.ensure(&st.edits, size, st.editLimit()-(copies-size)) {
+	at, marks, expanded := len(st.edits), st.ed.whereAt, st.expanded
+	st.expanded += copies - size - 8
+	if len(marks) == cap(marks) {
+		// Grown here rather than by append: by no more than the limit
+		// has room for, and the budget asked before the memory is taken.
+		room := st.limits.maxEdits - cap(st.edits) - 8*len(marks) - st.expanded
+		grown := min(2*cap(marks)+8, len(marks)+room/8)
+		if grown <= len(marks) || !st.fits(8*(grown-cap(marks))) {
+			st.expanded = expanded
+			return false
+		}
+		st.ed.whereAt = append(make([]int, 0, grown), marks...)
+	}
+	if !st.ensure(&st.edits, size, st.editLimit()) || !st.settle() {
+		st.edits, st.ed.whereAt, st.expanded = st.edits[:at], marks, expanded
+		st.settle()
 		return false
 	}
-	at := len(st.edits)
 	st.edits = binary.LittleEndian.AppendUint32(st.edits, uint32(len(op)))
 	st.edits = append(st.edits, op...)
 	st.edits = binary.LittleEndian.AppendUint32(st.edits, uint32(len(sel)))
 	st.edits = append(st.edits, sel...)
 	st.ed.whereAt = append(st.ed.whereAt, at)
-	if !st.settle() {
-		st.edits = st.edits[:at]
-		st.ed.whereAt = st.ed.whereAt[:len(st.ed.whereAt)-1]
-		return false
-	}
-	st.expanded += copies - size
 	return true
 }
 
@@ -207,7 +221,9 @@ func (st *callState) end() {
 	if cap(st.edits) > keep {
 		st.edits = nil
 	}
-	if 8*cap(st.ed.whereAt) > keep {
+	// The records' offsets share the edits' part of what an idle
+	// instance keeps.
+	if cap(st.edits)+8*cap(st.ed.whereAt) > keep {
 		st.ed.whereAt = nil
 	}
 	if cap(st.otlp) > keep {

@@ -66,6 +66,9 @@ func (w *whereRig) where(op, sel []byte, copies bool) int32 {
 		w.mem.Write(rigSel, sel)
 		return w.call(hostEditWhere, rigEdit, uint64(len(op)), rigSel, uint64(len(sel)))
 	}
+	if abi.EditLen(op) != len(op) {
+		return abi.ErrEncoding // as edit_where answers
+	}
 	k := int32(0)
 	for i := range int32(8 * len(sel)) {
 		if selected(sel, i) && i < w.st.t.count(int32(op[1])) {
@@ -146,7 +149,7 @@ func TestEditWhereRecordsAreTheCopies(t *testing.T) {
 			}
 		}
 		records += len(a.st.ed.whereAt)
-		if got, want := len(a.st.edits)+a.st.expanded, len(b.st.edits); got != want {
+		if got, want := a.st.stagedEdits(), len(b.st.edits); got != want {
 			t.Fatalf("seed %d: the records stand for %d bytes, the copies take %d", seed, got, want)
 		}
 		errA, errB := a.st.ed.apply(a.st.edits), b.st.ed.apply(b.st.edits)

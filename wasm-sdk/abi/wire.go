@@ -166,6 +166,36 @@ func (d *Decoder) Value() Scalar {
 	return Scalar{}
 }
 
+// EditLen is the length of the edit b starts with, as the host reads an
+// edit list, or -1 when b does not start with a whole edit of a known
+// operation. edit_where takes an operation only if this is its length.
+func EditLen(b []byte) int {
+	d := NewDecoder(b)
+	op := d.U8()
+	d.U8()
+	d.U32()
+	switch op {
+	case OpSetAttr:
+		d.Raw()
+		d.Value()
+	case OpDeleteAttr:
+		d.Raw()
+	case OpRenameAttr:
+		d.Raw()
+		d.Raw()
+	case OpSetField:
+		d.U8()
+		d.Value()
+	case OpDrop:
+	default:
+		return -1
+	}
+	if d.Err() != nil {
+		return -1
+	}
+	return d.Offset()
+}
+
 // Skip reads past one value, including a list's entries.
 func (d *Decoder) Skip() {
 	v := d.Value()

@@ -192,7 +192,7 @@ func (h *callHost) EditWhere(op, sel []byte) int32 {
 	if len(op) > abi.MaxKernelList {
 		return abi.ErrTooLarge
 	}
-	if len(op) < 6 {
+	if abi.EditLen(op) != len(op) {
 		return abi.ErrEncoding
 	}
 	n := h.t.length(int32(op[1]))

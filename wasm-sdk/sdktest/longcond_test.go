@@ -113,3 +113,29 @@ func TestRefineRefusesPerItem(t *testing.T) {
 		}
 	}
 }
+
+// TestEditWhereTakesOneWholeEdit: the emulator refuses an edit_where
+// operation that is not exactly one edit, as the host does (its
+// TestEditWhereTakesOneWholeEdit), and stages nothing.
+func TestEditWhereTakesOneWholeEdit(t *testing.T) {
+	in := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"},{"name":"b"}]}]}]}`
+	e, err := New(identity{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &callHost{e: e, t: load(t, abi.SignalTraces, []byte(in))}
+	set := abi.AppendStrValue(abi.AppendStr(abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 0), "k"), "v")
+	for name, op := range map[string][]byte{
+		"trailing edit": append(append([]byte(nil), set...), abi.AppendEditHeader(nil, abi.OpDrop, abi.TableSpan, 0)...),
+		"trailing junk": append(append([]byte(nil), set...), 0xEE),
+		"cut short":     set[:len(set)-1],
+		"unknown op":    abi.AppendEditHeader(nil, 9, abi.TableSpan, 0),
+	} {
+		if rc := h.EditWhere(op, []byte{3}); rc != abi.ErrEncoding || h.staged != 0 {
+			t.Errorf("%s: edit_where answered %d, %d bytes staged", name, rc, h.staged)
+		}
+	}
+	if rc := h.EditWhere(set, []byte{3}); rc != 2 {
+		t.Errorf("one whole SetAttr on two spans: %d", rc)
+	}
+}

@@ -3,6 +3,7 @@
 package wasmcol
 
 import (
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"math/bits"
@@ -295,10 +296,24 @@ func (s Selection) AndNot(o Selection) Selection {
 	return s.combine(o, opAndNot)
 }
 
+// guestCopies is the most items for which editWhere stages copies of
+// the edit itself: a call to the host costs more than a copy or two.
+const guestCopies = 2
+
 // editWhere stages op (one edit with index 0) for every item.
 func (s Selection) editWhere(op []byte) {
 	b := s.b
-	if b == nil || s.Len() == 0 {
+	if b == nil {
+		return
+	}
+	if n := s.Len(); n == 0 {
+		return
+	} else if n <= guestCopies {
+		for i := range s.All() {
+			at := len(b.edits)
+			b.edits = append(b.edits, op...)
+			binary.LittleEndian.PutUint32(b.edits[at+2:], uint32(i))
+		}
 		return
 	}
 	b.flush()

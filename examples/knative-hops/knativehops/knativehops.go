@@ -83,6 +83,8 @@ type filter struct {
 	byRole [roleQueueProxy + 1][]int
 	// vals is the values of a select, reused.
 	vals []wasmcol.Value
+	// groups sorts spans by name for split, reused.
+	groups nameGroups
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -266,30 +268,20 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		// Knative 1.19+ names the broker itself, both keys at once
 		// (knative/eventing pkg/observability, WithBrokerLabels): keep
 		// what it set rather than rewrite it from the span name.
-		for i := range broker.AndNot(broker.Where(wasmcol.HasAttr(keyBrokerName))).All() {
-			f.splitDotted(t.Span(i), len("broker:"), keyBrokerName, keyBrokerNS)
-		}
+		f.split(t, broker.AndNot(broker.Where(wasmcol.HasAttr(keyBrokerName))), keyBrokerName, keyBrokerNS, splitDotted("broker:"))
 		// No Knative release sets kn.trigger.*: there is nothing to keep.
-		for i := range trigger.All() {
-			f.splitDotted(t.Span(i), len("trigger:"), keyTriggerName, keyTriggerNS)
-		}
+		f.split(t, trigger, keyTriggerName, keyTriggerNS, splitDotted("trigger:"))
 		// The ingress server span is /<ns>/<broker> in the Zipkin era and
 		// POST /<ns>/<broker> in the inner server span after; the filter's
 		// is /triggers/<ns>/<trigger>/<uid>.
-		for i := range ingress.All() {
-			s := t.Span(i)
-			if ns, b, ok := splitPath(strings.TrimPrefix(s.Name(), "POST ")); ok {
-				s.SetAttr(keyBrokerName, wasmcol.Str(b))
-				s.SetAttr(keyBrokerNS, wasmcol.Str(ns))
-			}
-		}
-		for i := range flt.All() {
-			s := t.Span(i)
-			if ns, tr, ok := triggerPath(strings.TrimPrefix(s.Name(), "POST ")); ok {
-				s.SetAttr(keyTriggerName, wasmcol.Str(tr))
-				s.SetAttr(keyTriggerNS, wasmcol.Str(ns))
-			}
-		}
+		f.split(t, ingress, keyBrokerName, keyBrokerNS, func(name string) (string, string, bool) {
+			ns, b, ok := splitPath(strings.TrimPrefix(name, "POST "))
+			return b, ns, ok
+		})
+		f.split(t, flt, keyTriggerName, keyTriggerNS, func(name string) (string, string, bool) {
+			ns, tr, ok := triggerPath(strings.TrimPrefix(name, "POST "))
+			return tr, ns, ok
+		})
 	}
 
 	f.copyDestination(t, broker.Or(trigger))
@@ -341,12 +333,39 @@ func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmco
 	return reply.Or(post.Where(wasmcol.AttrHasPrefix(keyServerAddr, ingressHostHead)))
 }
 
-// splitDotted sets keyName and keyNS from a <prefix><name>.<ns> span name.
-func (f *filter) splitDotted(s wasmcol.Span, prefix int, keyName, keyNS string) {
-	rest := s.Name()[prefix:]
-	if dot := strings.LastIndexByte(rest, '.'); dot > 0 && dot < len(rest)-1 {
-		s.SetAttr(keyName, wasmcol.Str(rest[:dot]))
-		s.SetAttr(keyNS, wasmcol.Str(rest[dot+1:]))
+// split sets keyName and keyNS, in that order, on every span of sel whose
+// name the function of splits into a name and a namespace. The spans are grouped by
+// name first, so that each distinct name is split once and its two
+// attributes set on its spans with one edit each.
+func (f *filter) split(t wasmcol.Traces, sel wasmcol.Selection, keyName, keyNS string, of func(string) (name, ns string, ok bool)) {
+	if sel.Len() == 0 {
+		return
+	}
+	g := &f.groups
+	g.sort(t, sel)
+	for k, span := range g.names {
+		if name, ns, ok := of(span); ok {
+			g.sels[k].SetAttr(keyName, wasmcol.Str(name))
+			g.sels[k].SetAttr(keyNS, wasmcol.Str(ns))
+		}
+	}
+	for _, i := range g.rest {
+		s := t.Span(i)
+		if name, ns, ok := of(s.Name()); ok {
+			s.SetAttr(keyName, wasmcol.Str(name))
+			s.SetAttr(keyNS, wasmcol.Str(ns))
+		}
+	}
+}
+
+// splitDotted splits <prefix><name>.<ns> on the last dot.
+func splitDotted(prefix string) func(string) (string, string, bool) {
+	return func(span string) (string, string, bool) {
+		rest := span[len(prefix):]
+		if dot := strings.LastIndexByte(rest, '.'); dot > 0 && dot < len(rest)-1 {
+			return rest[:dot], rest[dot+1:], true
+		}
+		return "", "", false
 	}
 }
 

@@ -361,7 +361,7 @@ func runSynthetic(t *testing.T, config string, spans []synthetic) (in, out ptrac
 		}
 		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 		s.SetTraceID(pcommon.TraceID{1})
-		s.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, byte(i + 1)})
+		s.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, byte((i + 1) >> 16), byte((i + 1) >> 8), byte(i + 1)})
 		s.SetName(sp.name)
 		s.SetKind(sp.kind)
 		if err := s.Attributes().FromRaw(sp.attrs); err != nil {
@@ -470,6 +470,31 @@ func TestRepliesByDestination(t *testing.T) {
 			set["messaging.destination.name"] = d
 		}
 		rules = append(rules, spancheck.Rule{Where: map[string]any{"case": fmt.Sprint(d)}, Count: 1, Change: spancheck.Change{Set: set}})
+	}
+	in, out := runSynthetic(t, "", spans)
+	spancheck.Check(t, in, out, rules)
+}
+
+// TestSplitsManyNames: the filter splits each distinct span name once for
+// all its spans, up to 64 names a batch, and the rest span by span; every
+// span gets its own name's parts either way, in both eras' forms.
+func TestSplitsManyNames(t *testing.T) {
+	ingress := map[string]any{"service.name": "broker-ingress.knative-eventing"}
+	var spans []synthetic
+	var rules []spancheck.Rule
+	for i := range 150 {
+		name := fmt.Sprintf("broker:b%d.ns%d", i, i%7)
+		path := fmt.Sprintf("/ns%d/b%d", i%5, i)
+		for range 2 {
+			spans = append(spans, synthetic{ingress, name, ptrace.SpanKindInternal, nil},
+				synthetic{ingress, path, ptrace.SpanKindServer, nil})
+		}
+		rules = append(rules,
+			spancheck.Rule{Name: name, Count: 2, Change: spancheck.Change{Set: map[string]any{"knative.hop": "ingress",
+				"kn.broker.name": fmt.Sprintf("b%d", i), "kn.broker.namespace": fmt.Sprintf("ns%d", i%7)},
+				Kind: spancheck.K(ptrace.SpanKindInternal)}},
+			spancheck.Rule{Name: path, Count: 2, Change: spancheck.Change{Set: map[string]any{"knative.hop": "ingress",
+				"kn.broker.name": fmt.Sprintf("b%d", i), "kn.broker.namespace": fmt.Sprintf("ns%d", i%5)}}})
 	}
 	in, out := runSynthetic(t, "", spans)
 	spancheck.Check(t, in, out, rules)

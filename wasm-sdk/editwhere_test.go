@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmcol
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+	"github.com/wasmcol/wasmcol/wasm-sdk/internal/hostcall"
+)
+
+// stagingHost records the edits a batch sends, expanding edit_where's
+// into the copies a host stages, so that the order can be checked.
+type stagingHost struct {
+	hostcall.Host
+	staged      []byte
+	kernelCalls int
+}
+
+func (h *stagingHost) Len(int32) int32 { return 200 }
+
+func (h *stagingHost) Edit(ops []byte) int32 {
+	h.staged = append(h.staged, ops...)
+	return 0
+}
+
+func (h *stagingHost) EditWhere(op, sel []byte) int32 {
+	h.kernelCalls++
+	k := int32(0)
+	for i := range 8 * len(sel) {
+		if sel[i/8]&(1<<(i%8)) != 0 {
+			at := len(h.staged)
+			h.staged = append(h.staged, op...)
+			binary.LittleEndian.PutUint32(h.staged[at+2:], uint32(i))
+			k++
+		}
+	}
+	return k
+}
+
+// TestSmallSelectionsStageInTheGuest: an edit on a selection of one or two
+// items is staged as its copies in the guest, without a host call, and
+// every edit still reaches the host in the order the filter made it.
+func TestSmallSelectionsStageInTheGuest(t *testing.T) {
+	h := &stagingHost{}
+	b := &batch{}
+	b.reset(h, abi.SignalTraces)
+	sel := func(items ...int) Selection {
+		s := b.selection(abi.TableSpan)
+		for _, i := range items {
+			s.Add(i)
+		}
+		return s
+	}
+	set := func(i uint32, k, v string) []byte {
+		return appendSetStr(nil, abi.TableSpan, i, k, v)
+	}
+	var want []byte
+	sel(7).SetAttr("a", Str("1"))
+	want = append(want, set(7, "a", "1")...)
+	Span{item{b, abi.TableSpan, 9}}.SetAttr("b", Str("2"))
+	want = append(want, set(9, "b", "2")...)
+	sel(3, 150, 199).SetAttr("c", Str("3")) // three: the host stages them
+	want = append(append(append(want, set(3, "c", "3")...), set(150, "c", "3")...), set(199, "c", "3")...)
+	sel(4, 5).DeleteAttr("d")
+	for _, i := range []uint32{4, 5} {
+		want = abi.AppendStr(abi.AppendEditHeader(want, abi.OpDeleteAttr, abi.TableSpan, i), "d")
+	}
+	sel().SetAttr("e", Str("nothing"))
+	if err := b.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(h.staged, want) {
+		t.Errorf("staged:\n%x\nwant:\n%x", h.staged, want)
+	}
+	if h.kernelCalls != 1 {
+		t.Errorf("%d edit_where calls, want 1 (the selection of three)", h.kernelCalls)
+	}
+}

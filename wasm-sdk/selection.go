@@ -409,6 +409,9 @@ func (t Traces) ResourcesWhere(c Cond) Selection { return t.b.where(abi.TableRes
 // NoSpans is an empty selection of spans, for a filter to Add to.
 func (t Traces) NoSpans() Selection { return t.b.selection(abi.TableSpan) }
 
+// NoResources is an empty selection of resources, for a filter to Add to.
+func (t Traces) NoResources() Selection { return t.b.selection(abi.TableResource) }
+
 // RecordsWhere is the log records that meet c.
 func (l Logs) RecordsWhere(c Cond) Selection { return l.b.where(abi.TableLog, c) }
 

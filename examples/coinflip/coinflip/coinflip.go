@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/wasmcol/wasmcol/examples/internal/groups"
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
@@ -61,6 +62,8 @@ type filter struct {
 	// derived maps a service.name to what it becomes ("" when it is not a
 	// pod name), so the regexp runs once per distinct name, not per batch.
 	derived *nameCache
+	// byName groups resources by service.name, reused.
+	byName groups.ByString
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -92,8 +95,22 @@ func (f *filter) Init(c wasmcol.Config) error {
 
 func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	if f.cfg.ServiceFromPod {
-		for r := range t.Resources() {
-			f.resource(r)
+		// Resources grouped by service.name: each name is looked up once,
+		// and its edits made on all its resources at once.
+		g := &f.byName
+		all := func(yield func(int) bool) {
+			for r := range t.Resources() {
+				if !yield(r.Index()) {
+					return
+				}
+			}
+		}
+		g.Sort(all, func(i int) string { return t.Resource(i).Attr("service.name").Str() }, t.NoResources)
+		for k, name := range g.Keys {
+			f.rename(name, g.Items[k])
+		}
+		for _, i := range g.Rest {
+			f.resource(t.Resource(i))
 		}
 	}
 	if f.cfg.PromoteResult {
@@ -106,10 +123,11 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 
 // resource replaces a pod-name service.name with the service it belongs to
 // and keeps the pod name under pod_name_attribute, unless that is set.
-func (f *filter) resource(r wasmcol.Resource) {
-	name := r.Attr("service.name").Str()
+// service is the service a service.name stands for when it is a pod's
+// name, else "".
+func (f *filter) service(name string) string {
 	if name == "" {
-		return
+		return ""
 	}
 	svc, ok := f.derived.get(name)
 	if !ok {
@@ -121,7 +139,28 @@ func (f *filter) resource(r wasmcol.Resource) {
 		}
 		f.derived.put(name, svc)
 	}
-	if svc == "" || svc == name {
+	if svc == name {
+		return ""
+	}
+	return svc
+}
+
+// rename gives the resources of rs, whose service.name is name, the
+// service name derives to, keeping the pod's name where they have none.
+func (f *filter) rename(name string, rs wasmcol.Selection) {
+	svc := f.service(name)
+	if svc == "" {
+		return
+	}
+	rs.SetAttr("service.name", wasmcol.Str(svc))
+	rs.AndNot(rs.Where(wasmcol.HasAttr(f.cfg.PodNameAttribute))).SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
+}
+
+// resource is rename for one resource.
+func (f *filter) resource(r wasmcol.Resource) {
+	name := r.Attr("service.name").Str()
+	svc := f.service(name)
+	if svc == "" {
 		return
 	}
 	r.SetAttr("service.name", wasmcol.Str(svc))

@@ -3,6 +3,7 @@
 package coinflip
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
 	"strings"
@@ -139,4 +140,40 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want one mentioning %q", config, err, want)
 		}
 	}
+}
+
+// TestManyPods: resources are renamed per distinct service.name, one
+// lookup and one pair of edits for all the resources of a name, up to 64
+// names a batch and the rest one by one; every resource ends as its own
+// name says, whether it had a pod name already or not.
+func TestManyPods(t *testing.T) {
+	td := ptrace.NewTraces()
+	to := map[string]string{}
+	for i := range 150 {
+		pod := fmt.Sprintf("svc%d-%05d-deployment-5d9c7b8f4-x%dk", i, i, i)
+		to[pod] = fmt.Sprintf("svc%d", i)
+		for j := range 2 {
+			rs := td.ResourceSpans().AppendEmpty()
+			rs.Resource().Attributes().PutStr("service.name", pod)
+			if (i+j)%3 == 0 {
+				rs.Resource().Attributes().PutStr("k8s.pod.name", "kept")
+			}
+			s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+			s.SetTraceID([16]byte{1})
+			s.SetSpanID([8]byte{0, 0, 0, 0, 0, 0, byte(i), byte(j + 1)})
+			s.SetName("receive")
+		}
+		rs := td.ResourceSpans().AppendEmpty() // not a pod's name
+		rs.Resource().Attributes().PutStr("service.name", fmt.Sprintf("plain%d", i%9))
+		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetTraceID([16]byte{1})
+		s.SetSpanID([8]byte{0, 0, 0, 0, 0, 1, byte(i), 0})
+		s.SetName("other")
+	}
+	raw, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := spancheck.Run(t, &filter{}, "", raw)
+	spancheck.CheckResources(t, in, out, nil, podNames(to, "k8s.pod.name"))
 }

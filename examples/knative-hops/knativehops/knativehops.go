@@ -13,6 +13,7 @@ package knativehops
 import (
 	"strings"
 
+	"github.com/wasmcol/wasmcol/examples/internal/groups"
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
@@ -83,8 +84,8 @@ type filter struct {
 	byRole [roleQueueProxy + 1][]int
 	// vals is the values of a select, reused.
 	vals []wasmcol.Value
-	// groups sorts spans by name for split, reused.
-	groups nameGroups
+	// byName sorts spans by name for split, reused.
+	byName groups.ByString
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -341,15 +342,15 @@ func (f *filter) split(t wasmcol.Traces, sel wasmcol.Selection, keyName, keyNS s
 	if sel.Len() == 0 {
 		return
 	}
-	g := &f.groups
-	g.sort(t, sel)
-	for k, span := range g.names {
+	g := &f.byName
+	g.Sort(sel.All(), func(i int) string { return t.Span(i).Name() }, t.NoSpans)
+	for k, span := range g.Keys {
 		if name, ns, ok := of(span); ok {
-			g.sels[k].SetAttr(keyName, wasmcol.Str(name))
-			g.sels[k].SetAttr(keyNS, wasmcol.Str(ns))
+			g.Items[k].SetAttr(keyName, wasmcol.Str(name))
+			g.Items[k].SetAttr(keyNS, wasmcol.Str(ns))
 		}
 	}
-	for _, i := range g.rest {
+	for _, i := range g.Rest {
 		s := t.Span(i)
 		if name, ns, ok := of(s.Name()); ok {
 			s.SetAttr(keyName, wasmcol.Str(name))

@@ -79,3 +79,23 @@ func TestSmallSelectionsStageInTheGuest(t *testing.T) {
 		t.Errorf("%d edit_where calls, want 1 (the selection of three)", h.kernelCalls)
 	}
 }
+
+// TestAddIgnoresIndexesOutOfRange: Add takes only the table's items.
+func TestAddIgnoresIndexesOutOfRange(t *testing.T) {
+	b := &batch{}
+	b.reset(&stagingHost{}, abi.SignalTraces) // 200 spans
+	s := b.selection(abi.TableSpan)
+	for _, i := range []int{-1, -64, 200, 255, 1 << 20} {
+		s.Add(i)
+	}
+	if s.Len() != 0 {
+		t.Fatalf("%d items after adding only indexes out of range", s.Len())
+	}
+	s.Add(0)
+	s.Add(199)
+	if s.Len() != 2 || !s.Has(0) || !s.Has(199) {
+		t.Fatalf("items 0 and 199: Len %d", s.Len())
+	}
+	var zero Selection
+	zero.Add(3) // no batch: ignored, no panic
+}

@@ -225,8 +225,11 @@ func (s Selection) Has(i int) bool {
 }
 
 // Add puts item i in the selection; an index out of range is ignored.
+// The table's length is known once a selection of it exists: read here
+// without the call length makes, which in a Wasm guest costs more than
+// the rest.
 func (s Selection) Add(i int) {
-	if uint(i/64) < uint(len(s.words)) && i < s.b.length(s.table) {
+	if uint(i/64) < uint(len(s.words)) && i >= 0 && int32(i) < s.b.lens[s.table] {
 		s.words[i/64] |= 1 << (uint(i) % 64)
 	}
 }

@@ -99,3 +99,27 @@ func TestAddIgnoresIndexesOutOfRange(t *testing.T) {
 	var zero Selection
 	zero.Add(3) // no batch: ignored, no panic
 }
+
+// TestLongEditsStageInTheGuest: an edit longer than edit_where takes is
+// staged as its copies whatever the selection, as an item's edit would be.
+func TestLongEditsStageInTheGuest(t *testing.T) {
+	h := &stagingHost{}
+	b := &batch{}
+	b.reset(h, abi.SignalTraces)
+	s := b.selection(abi.TableSpan)
+	for _, i := range []int{1, 2, 3} {
+		s.Add(i)
+	}
+	long := string(make([]byte, abi.MaxKernelList))
+	s.SetAttr("k", Str(long))
+	if err := b.finish(); err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for _, i := range []uint32{1, 2, 3} {
+		want = appendSetStr(want, abi.TableSpan, i, "k", long)
+	}
+	if h.kernelCalls != 0 || !bytes.Equal(h.staged, want) {
+		t.Errorf("%d edit_where calls, %d bytes staged, want none and %d", h.kernelCalls, len(h.staged), len(want))
+	}
+}

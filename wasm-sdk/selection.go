@@ -301,6 +301,8 @@ func (s Selection) AndNot(o Selection) Selection {
 
 // guestCopies is the most items for which editWhere stages copies of
 // the edit itself: a call to the host costs more than a copy or two.
+// An edit longer than edit_where takes is staged as copies whatever the
+// selection, as Item's edits are.
 const guestCopies = 2
 
 // editWhere stages op (one edit with index 0) for every item.
@@ -311,7 +313,7 @@ func (s Selection) editWhere(op []byte) {
 	}
 	if n := s.Len(); n == 0 {
 		return
-	} else if n <= guestCopies {
+	} else if n <= guestCopies || len(op) > abi.MaxKernelList {
 		for i := range s.All() {
 			at := len(b.edits)
 			b.edits = append(b.edits, op...)

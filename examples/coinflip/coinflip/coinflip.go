@@ -109,9 +109,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		for k, name := range g.Keys {
 			f.rename(name, g.Items[k])
 		}
-		for _, i := range g.Rest {
-			f.resource(t.Resource(i))
-		}
+		f.renameEach(t, g.Rest)
 	}
 	if f.cfg.PromoteResult {
 		// The host finds the result events and copies their result onto
@@ -156,15 +154,28 @@ func (f *filter) rename(name string, rs wasmcol.Selection) {
 	rs.AndNot(rs.Where(wasmcol.HasAttr(f.cfg.PodNameAttribute))).SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
 }
 
-// resource is rename for one resource.
-func (f *filter) resource(r wasmcol.Resource) {
-	name := r.Attr("service.name").Str()
-	svc := f.service(name)
-	if svc == "" {
+// renameEach is rename for resources no group took, one by one. Whether
+// one has a pod name is asked of the host for all of them at once, as
+// rename asks it, so that the answer, and a refusal (a value nested past
+// what the host reads), concern these resources only, however the batch
+// grouped.
+func (f *filter) renameEach(t wasmcol.Traces, items []int) {
+	renamed := t.NoResources()
+	for _, i := range items {
+		if f.service(t.Resource(i).Attr("service.name").Str()) != "" {
+			renamed.Add(i)
+		}
+	}
+	if renamed.Len() == 0 {
 		return
 	}
-	r.SetAttr("service.name", wasmcol.Str(svc))
-	if r.Attr(f.cfg.PodNameAttribute).IsEmpty() {
-		r.SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
+	hasPod := renamed.Where(wasmcol.HasAttr(f.cfg.PodNameAttribute))
+	for i := range renamed.All() {
+		r := t.Resource(i)
+		name := r.Attr("service.name").Str()
+		r.SetAttr("service.name", wasmcol.Str(f.service(name)))
+		if !hasPod.Has(i) {
+			r.SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
+		}
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/examples/internal/fixtures"
 	"github.com/wasmcol/wasmcol/examples/internal/spancheck"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
 )
 
@@ -143,7 +145,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // TestManyPods: resources are renamed per distinct service.name, one
-// lookup and one pair of edits for all the resources of a name, up to 64
+// lookup and one pair of edits for all the resources of a name, up to 32
 // names a batch and the rest one by one; every resource ends as its own
 // name says, whether it had a pod name already or not.
 func TestManyPods(t *testing.T) {
@@ -176,4 +178,69 @@ func TestManyPods(t *testing.T) {
 	}
 	in, out := spancheck.Run(t, &filter{}, "", raw)
 	spancheck.CheckResources(t, in, out, nil, podNames(to, "k8s.pod.name"))
+}
+
+// resourceBatch is one span on each resource, its attributes set by set.
+func resourceBatch(t *testing.T, n int, set func(i int, m pcommon.Map)) []byte {
+	t.Helper()
+	td := ptrace.NewTraces()
+	for i := range n {
+		rs := td.ResourceSpans().AppendEmpty()
+		set(i, rs.Resource().Attributes())
+		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetTraceID([16]byte{1})
+		s.SetSpanID([8]byte{0, 0, 0, 0, 0, byte(i >> 16), byte(i >> 8), byte(i + 1)})
+		s.SetName("x")
+	}
+	raw, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// TestLongPodNames: a pod name longer than the host takes in one kernel
+// call (64 KiB) is renamed on every resource that has it, as a short one.
+func TestLongPodNames(t *testing.T) {
+	pod := strings.Repeat("a", 70<<10) + "-deployment-b-c"
+	raw := resourceBatch(t, 3, func(_ int, m pcommon.Map) { m.PutStr("service.name", pod) })
+	in, out := spancheck.Run(t, &filter{}, "", raw)
+	spancheck.CheckResources(t, in, out, nil, podNames(map[string]string{pod: strings.Repeat("a", 70<<10)}, "k8s.pod.name"))
+}
+
+// TestPodNameRefusalIsPerResource: whether a renamed resource has a pod
+// name is read for the renamed resources only, grouped or not: a value
+// the host will not read (nested 70 deep) on another resource does not
+// fail the call, and on a renamed resource it does, however many names
+// the batch holds.
+func TestPodNameRefusalIsPerResource(t *testing.T) {
+	deep := map[string]any{"leaf": "x"}
+	for range 70 {
+		deep = map[string]any{"m": deep}
+	}
+	for _, names := range []int{1, 100} { // grouped, and past the groups
+		for _, onRenamed := range []bool{false, true} {
+			raw := resourceBatch(t, 2*names, func(i int, m pcommon.Map) {
+				if i%2 == 0 {
+					m.PutStr("service.name", fmt.Sprintf("svc%d-deployment-b-c", i/2))
+				} else {
+					m.PutStr("service.name", "plain")
+				}
+				if i == 2*names-1-btoi(onRenamed) {
+					_ = m.PutEmptyMap("k8s.pod.name").FromRaw(deep)
+				}
+			})
+			_, err := sdktest.Run(&filter{}, abi.SignalTraces, "", raw)
+			if (err != nil) != onRenamed {
+				t.Errorf("%d names, deep pod name on a renamed resource %v: %v", names, onRenamed, err)
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -30,8 +30,10 @@ type ByString struct {
 
 const (
 	slots = 128 // a power of two
-	// MaxGroups is the most groups one Sort makes.
-	MaxGroups = 64
+	// MaxGroups is the most groups one Sort makes. Each group is a
+	// selection, a bit per item of the table held by the batch: 32 of
+	// them cost 4 bytes an item.
+	MaxGroups = 32
 	probes    = 4
 )
 

@@ -5,6 +5,7 @@ package knativehops
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -476,7 +477,7 @@ func TestRepliesByDestination(t *testing.T) {
 }
 
 // TestSplitsManyNames: the filter splits each distinct span name once for
-// all its spans, up to 64 names a batch, and the rest span by span; every
+// all its spans, up to 32 names a sort, and the rest span by span; every
 // span gets its own name's parts either way, in both eras' forms.
 func TestSplitsManyNames(t *testing.T) {
 	ingress := map[string]any{"service.name": "broker-ingress.knative-eventing"}
@@ -498,4 +499,18 @@ func TestSplitsManyNames(t *testing.T) {
 	}
 	in, out := runSynthetic(t, "", spans)
 	spancheck.Check(t, in, out, rules)
+}
+
+// TestLongNames: a broker: span name longer than the host takes in one
+// kernel call (64 KiB), on several spans, is split on each of them.
+func TestLongNames(t *testing.T) {
+	long := strings.Repeat("b", 70<<10)
+	ingress := map[string]any{"service.name": "broker.ingress"}
+	var spans []synthetic
+	for range 3 {
+		spans = append(spans, synthetic{ingress, "broker:" + long + ".ns", ptrace.SpanKindInternal, nil})
+	}
+	in, out := runSynthetic(t, "", spans)
+	spancheck.Check(t, in, out, []spancheck.Rule{{Name: "broker:" + long + ".ns", Count: 3,
+		Change: spancheck.Change{Set: map[string]any{"knative.hop": "ingress", "kn.broker.name": long, "kn.broker.namespace": "ns"}}}})
 }

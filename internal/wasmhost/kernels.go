@@ -26,10 +26,6 @@ import (
 // selectionLen is the bytes of a selection bitmap for n items.
 func selectionLen(n int32) uint32 { return (uint32(n) + 7) / 8 }
 
-func selected(sel []byte, i int32) bool {
-	return int(i/8) < len(sel) && sel[i/8]&(1<<(i%8)) != 0
-}
-
 // selectedItems yields the items under n that sel selects, in order,
 // skipping a byte of unselected items at a time.
 func selectedItems(sel []byte, n int32) iter.Seq[int32] {

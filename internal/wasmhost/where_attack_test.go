@@ -3,11 +3,9 @@
 package wasmhost
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -17,16 +15,6 @@ import (
 
 // Hostile tests of edit_where's records against the copies path, from
 // an attack round on them.
-
-func attackMod(t *testing.T) (api.Module, func()) {
-	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	mod, err := r.Instantiate(ctx, oneMemoryPage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mod, func() { r.Close(ctx) }
-}
 
 func allOnes(n int) []byte {
 	b := make([]byte, n)
@@ -95,8 +83,7 @@ func setKV(table uint8, k, v string) []byte {
 // unknown operation) is refused with ErrEncoding and stages nothing: read
 // as copies back to back, its bytes would pair up into other edits.
 func TestEditWhereTakesOneWholeEdit(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	short := abi.AppendStr(abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 0), "k")
 	short = abi.AppendU32(append(short, abi.TagStr), 16) // claims 16 bytes, its value missing
 	for name, op := range map[string][]byte{
@@ -117,8 +104,7 @@ func TestEditWhereTakesOneWholeEdit(t *testing.T) {
 // B: the byte offset of a truncated header after a record is the offset
 // in the records' list, not in the copies'.
 func TestAttackTruncatedHeaderOffsetAfterRecord(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	p := newPair(t, mod, benchdata.RandomTraces(3, 100))
 	p.where(t, setKV(abi.TableSpan, "k", "v"), allOnes(13))
 	p.rawEdit([]byte{abi.OpDrop, abi.TableSpan, 0}) // 3 of 6 header bytes
@@ -130,8 +116,7 @@ func TestAttackTruncatedHeaderOffsetAfterRecord(t *testing.T) {
 // meet the deadline check first (a timeout fault); the record reports the
 // edit (a guest fault, the instance kept).
 func TestAttackDeadlineBeforeMalformedRecord(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	p := newPair(t, mod, benchdata.RandomTraces(3, 100))
 	for range 1023 {
 		p.rawEdit(setKV(abi.TableSpan, "x", "y"))
@@ -147,8 +132,7 @@ func TestAttackDeadlineBeforeMalformedRecord(t *testing.T) {
 // 8 bytes are held on top of a record only 3 bytes smaller than its
 // copies.
 func TestAttackRecordRefusedWhereCopiesFit(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	drop := abi.AppendEditHeader(nil, abi.OpDrop, abi.TableSpan, 0)
 	sel := []byte{0x1F} // 5 of 100 spans: copies 30 bytes, record 8+6+13
 	sel = append(sel, make([]byte, 12)...)
@@ -183,8 +167,7 @@ func TestAttackRecordRefusedWhereCopiesFit(t *testing.T) {
 // D2: a refused stageRecord keeps whereAt's grown array, which the budget
 // does not count: the instance's buffers pass what it holds.
 func TestAttackWhereAtGrowthUncounted(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	op := setKV(abi.TableSpan, "k", "v")
 	found := false
 	for limit := int64(256); limit <= 1<<13 && !found; limit++ {
@@ -205,8 +188,7 @@ func TestAttackWhereAtGrowthUncounted(t *testing.T) {
 // E: records and their offsets, with the offsets' spare capacity, stay
 // within the staged edits' limit.
 func TestAttackStagedBytesPastMaxEdits(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	w := newWhereRig(t, mod, benchdata.RandomTraces(3, 8)) // 8 spans: a 1-byte selection
 	const maxEdits = 1 << 16
 	w.st.limits.maxEdits = maxEdits

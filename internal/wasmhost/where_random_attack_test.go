@@ -21,8 +21,7 @@ import (
 // at the end. The records path must match a copies path that stages
 // exactly what the host did before records, one copy per item.
 func TestAttackRandomWellFormed(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	h := func(op, table uint8) []byte { return abi.AppendEditHeader(nil, op, table, 0) }
 	var templates [][]byte
 	for _, tb := range []uint8{abi.TableResource, abi.TableScope, abi.TableSpan, abi.TableEvent, abi.TableLink} {
@@ -200,8 +199,7 @@ var _ = ptrace.NewTraces
 // edits and drops, some under the exact bound and some over: exactWork
 // and the outcome must be the copies'.
 func TestAttackExactWorkMixed(t *testing.T) {
-	mod, done := attackMod(t)
-	defer done()
+	mod := memoryModule(t)
 	bare := ptrace.NewTraces()
 	spans := bare.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	for range 1000 {

@@ -48,6 +48,19 @@ func (w *whereRig) call(fn hostFunc, args ...uint64) int32 {
 	return api.DecodeI32(stack[0])
 }
 
+// memoryModule is a module of one memory page, for the host functions to
+// read and write as a guest's, closed when the test ends.
+func memoryModule(t testing.TB) api.Module {
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { r.Close(ctx) })
+	mod, err := r.Instantiate(ctx, oneMemoryPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mod
+}
+
 // Guest memory: an edit at 0, a selection at 32768.
 const rigEdit, rigSel = 0, 32768
 
@@ -87,13 +100,7 @@ func (w *whereRig) where(op, sel []byte, copies bool) int32 {
 // operation and some malformed ones, the records leave the batch the
 // copies leave, or fail with the copies' error.
 func TestEditWhereRecordsAreTheCopies(t *testing.T) {
-	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	mod, err := r.Instantiate(ctx, oneMemoryPage)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := memoryModule(t)
 	head := func(op uint8, table uint8) []byte { return abi.AppendEditHeader(nil, op, table, 0) }
 	templates := [][]byte{
 		abi.AppendStrValue(abi.AppendStr(head(abi.OpSetAttr, abi.TableSpan), "knative.hop"), "ingress"),
@@ -171,13 +178,7 @@ func TestEditWhereRecordsAreTheCopies(t *testing.T) {
 // each) and apply; 200 distinct keys are not, and the records' refusal is
 // the copies'.
 func TestEditWhereRecordsInTheExactCount(t *testing.T) {
-	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	mod, err := r.Instantiate(ctx, oneMemoryPage)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := memoryModule(t)
 	bare := ptrace.NewTraces()
 	spans := bare.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	for range 1000 {
@@ -235,13 +236,7 @@ func sameTraces(a, b ptrace.Traces) bool {
 // TestEditCutShortByARecord: a guest's edit that ends short, followed by
 // an edit_where record, must not be completed by the record's bytes.
 func TestEditCutShortByARecord(t *testing.T) {
-	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	mod, err := r.Instantiate(ctx, oneMemoryPage)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := memoryModule(t)
 	w := newWhereRig(t, mod, benchdata.RandomTraces(3, 100))
 	// SetAttr on span 0 whose key claims 6 bytes, of which it sends none.
 	w.edit(binary.LittleEndian.AppendUint32(abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 0), 6))
@@ -261,6 +256,12 @@ func TestEditCutShortByARecord(t *testing.T) {
 	if !sameTraces(before, w.st.t.traces) {
 		t.Fatal("a refused list changed the batch")
 	}
+}
+
+// selected reports whether sel selects item i, one bit at a time: the
+// reference selectedItems is held to.
+func selected(sel []byte, i int32) bool {
+	return int(i/8) < len(sel) && sel[i/8]&(1<<(i%8)) != 0
 }
 
 // TestSelectedItems: the items selectedItems yields are those selected

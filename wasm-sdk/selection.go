@@ -136,20 +136,23 @@ type Selection struct {
 // selection is an empty selection of table, its words from the batch's
 // pool.
 func (b *batch) selection(table int32) Selection {
-	n := b.length(table)
-	need := (n + 63) / 64
+	return Selection{b: b, table: table, words: b.words((b.length(table) + 63) / 64)}
+}
+
+// words is n zeroed words from the batch's pool.
+func (b *batch) words(n int) []uint64 {
 	if b.selUsed == len(b.sels) {
 		b.sels = append(b.sels, nil)
 	}
 	w := b.sels[b.selUsed]
-	if cap(w) < need {
-		w = make([]uint64, need)
+	if cap(w) < n {
+		w = make([]uint64, n)
 	}
-	w = w[:need]
+	w = w[:n]
 	clear(w)
 	b.sels[b.selUsed] = w
 	b.selUsed++
-	return Selection{b: b, table: table, words: w}
+	return w
 }
 
 // where asks the host for the items of table that meet c.
@@ -297,6 +300,73 @@ func (s Selection) Or(o Selection) Selection {
 // AndNot is the items in s but not in o.
 func (s Selection) AndNot(o Selection) Selection {
 	return s.combine(o, opAndNot)
+}
+
+// ByName iterates over the items of s grouped by name: each distinct
+// name once, in the order the names first appear, with the items that
+// have it. The host sorts the items, so that a filter works out what a
+// name calls for once and edits all its items with one edit each:
+//
+//	for name, spans := range broker.ByName() {
+//		if ns, ok := namespaceOf(name); ok {
+//			spans.SetAttr("kn.broker.namespace", wasmcol.Str(ns))
+//		}
+//	}
+//
+// The names and selections are valid until the process method returns.
+func (s Selection) ByName() iter.Seq2[string, Selection] {
+	return func(yield func(string, Selection) bool) {
+		s.groups(abi.FieldName, "", func(v Value, g Selection) bool { return yield(v.s, g) })
+	}
+}
+
+// ByAttr iterates over the items of s grouped by the value of the
+// attribute key, as ByName does by name. Values are told apart by kind
+// and content (Str("1") is not Int(1)); items without the attribute, or
+// whose value is a map or an array, are not visited.
+func (s Selection) ByAttr(key string) iter.Seq2[Value, Selection] {
+	return func(yield func(Value, Selection) bool) { s.groups(abi.FieldAttr, key, yield) }
+}
+
+// groupsPerCall is the bitmaps the SDK gives one group call: a batch has
+// a few distinct names or service names, and a call per 32 of them
+// costs little, where room for 256 would cost 32 bytes an item.
+const groupsPerCall = 32
+
+func (s Selection) groups(field int32, key string, yield func(Value, Selection) bool) {
+	b := s.b
+	if b == nil || s.Len() == 0 {
+		return
+	}
+	rest := b.selection(s.table)
+	copy(rest.words, s.words)
+	n := len(rest.words)
+	for {
+		block := b.words(n * groupsPerCall)
+		c := b.newColumn(s.table, field, key)
+		raw, k := b.h.Group(s.table, field, key, hostcall.Words(rest.words), hostcall.Words(block), c.buf[:0])
+		if cap(raw) > 0 {
+			c.buf = raw[:0]
+		}
+		if k < 0 {
+			b.hostErr(fmt.Sprintf("group on field %d of table %d", field, s.table), k)
+			return
+		}
+		if k > groupsPerCall || len(raw) < int(k)*abi.EntrySize {
+			b.fail(fmt.Errorf("wasmcol: group on field %d of table %d: %w", field, s.table, abi.ErrMalformed))
+			return
+		}
+		c.n, c.data = int(k), abi.Column(raw)
+		for j := range int(k) {
+			g := Selection{b: b, table: s.table, words: block[j*n : (j+1)*n : (j+1)*n]}
+			if !yield(c.value(int32(j)), g) {
+				return
+			}
+		}
+		if k < groupsPerCall {
+			return
+		}
+	}
 }
 
 // guestCopies is the most items for which editWhere stages copies of

@@ -56,6 +56,7 @@ func NewBuilder(r wazero.Runtime) wazero.HostModuleBuilder {
 	add(abi.FuncRefine, inBatch(hostRefine), i32, i32, i32, i32, i32, i32, i32, i32, i32)
 	add(abi.FuncEditWhere, inBatch(hostEditWhere), i32, i32, i32, i32)
 	add(abi.FuncCopyAttr, inBatch(hostCopyAttr), i32, i32, i32, i32, i32, i32, i32, i32)
+	add(abi.FuncGroup, inBatch(hostGroup), i32, i32, i32, i32, i32, i32, i32, i32)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostCheckpoint), []api.ValueType{i32}, []api.ValueType{i32}).
 		Export(CheckpointFunc)
 	return b

@@ -15,18 +15,17 @@ import (
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
-// TestKernelLimits: every kernel bounds what a hostile guest can ask for,
-// and answers bad arguments with the ABI's error codes, before doing any
-// work.
-func TestKernelLimits(t *testing.T) {
+// kernelHarness is a module with one page of memory for the kernels'
+// arguments, a state in a traces batch of 50 random spans with maxEdits
+// of staged edits, and a call of a host function from the module.
+func kernelHarness(t *testing.T) (api.Module, func(maxEdits int) *callState, func(st *callState, fn hostFunc, args ...uint64) int32) {
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
+	t.Cleanup(func() { r.Close(ctx) })
 	mod, err := r.Instantiate(ctx, oneMemoryPage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := mod.Memory()
 	newState := func(maxEdits int) *callState {
 		st := &callState{
 			shared: &shared{config: []byte("{}"), log: newGuestLog(zap.NewNop(), 10, 50), kv: newKV(), counters: &counters{},
@@ -44,6 +43,16 @@ func TestKernelLimits(t *testing.T) {
 		inBatch(fn)(context.WithValue(ctx, stateKey{}, st), mod, stack)
 		return api.DecodeI32(stack[0])
 	}
+	return mod, newState, call
+}
+
+// TestKernelLimits: every kernel bounds what a hostile guest can ask for,
+// and answers bad arguments with the ABI's error codes, before doing any
+// work.
+func TestKernelLimits(t *testing.T) {
+	ctx := context.Background()
+	mod, newState, call := kernelHarness(t)
+	mem := mod.Memory()
 	// At 0: a select list of 257 values; at 100: an edit template
 	// (SetAttr on span 0, key "k", Str "v"); at 4096: a bitmap of ones.
 	list := abi.AppendU32(nil, abi.MaxKernelArgs+1)

@@ -139,6 +139,31 @@ func TestKernelSelectionsMatchPdata(t *testing.T) {
 			}
 		}
 		seen := map[string]int{}
+		order := map[string]int{} // each name's group, in order of first appearance
+		k1s := map[string]bool{}
+		for _, rs := range in.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, s := range ss.Spans().All() {
+					if _, ok := order[s.Name()]; !ok {
+						order[s.Name()] = len(order)
+					}
+					if k1, ok := s.Attributes().Get("k1"); ok && groupable(k1) {
+						k1s[k1.Type().String()+":"+k1.AsString()] = true
+					}
+				}
+			}
+		}
+		require.Greater(t, len(k1s), 32, "seed %d: too few values of k1 to need two group calls", seed)
+		groupedK1 := 0
+		// Resources whose spans were all dropped are gone from out: each
+		// is checked against its own service.name, which the filter keeps.
+		for ri, rs := range out.ResourceSpans().All() {
+			svc, ok := rs.Resource().Attributes().Get("service.name")
+			o, marked := rs.Resource().Attributes().Get(kernels.GroupMark + "svc")
+			svc, o = orEmpty(svc, ok), orEmpty(o, marked)
+			require.Equal(t, ok && groupable(svc), marked, "seed %d resource %d", seed, ri)
+			require.True(t, !marked || svc.Equal(o), "seed %d resource %d: grouped under %s %q, has %s %q", seed, ri, o.Type(), o.AsString(), svc.Type(), svc.AsString())
+		}
 		for ri, rs := range in.ResourceSpans().All() {
 			for _, ss := range rs.ScopeSpans().All() {
 				for _, s := range ss.Spans().All() {
@@ -155,6 +180,18 @@ func TestKernelSelectionsMatchPdata(t *testing.T) {
 							seen[name]++
 						}
 					}
+					name, _ := o.Attributes().Get(kernels.GroupMark + "name")
+					require.Equal(t, s.Name(), name.AsRaw(), "seed %d: span grouped under another name", seed)
+					at, _ := o.Attributes().Get(kernels.GroupMark + "order")
+					require.Equal(t, int64(order[s.Name()]), at.AsRaw(), "seed %d span %q: group out of order", seed, s.Name())
+					k1, ok := s.Attributes().Get("k1")
+					got, marked := o.Attributes().Get(kernels.GroupMark + "k1")
+					k1, got = orEmpty(k1, ok), orEmpty(got, marked)
+					require.Equal(t, ok && groupable(k1), marked, "seed %d span %q: k1 %s", seed, s.Name(), k1.AsString())
+					require.True(t, !marked || k1.Equal(got), "seed %d: grouped under k1 = %s, has %s", seed, got.AsString(), k1.AsString())
+					if marked {
+						groupedK1++
+					}
 					if v, ok := s.Attributes().Get("k0"); ok && v.Type() != pcommon.ValueTypeMap && v.Type() != pcommon.ValueTypeSlice {
 						c, ok := o.Attributes().Get("k0.copy")
 						require.True(t, ok, "seed %d: k0 not copied", seed)
@@ -170,5 +207,23 @@ func TestKernelSelectionsMatchPdata(t *testing.T) {
 			require.Positive(t, seen[name], "seed %d: no span meets %s, the check proves nothing", seed, name)
 		}
 		require.Positive(t, seen["res"], "seed %d: no resource selected", seed)
+		require.Positive(t, groupedK1, "seed %d: no span grouped by k1", seed)
 	}
+}
+
+// orEmpty is v, or an Empty value where v is absent, for messages.
+func orEmpty(v pcommon.Value, ok bool) pcommon.Value {
+	if !ok {
+		return pcommon.NewValueEmpty()
+	}
+	return v
+}
+
+// groupable reports a value group files: any but a map or an array.
+func groupable(v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice, pcommon.ValueTypeEmpty:
+		return false
+	}
+	return true
 }

@@ -51,6 +51,8 @@ type tables struct {
 	// selSaved is a refine's selection as it came, for a fast path that
 	// must give way to the column.
 	selSaved []byte
+	// grp is group's scratch.
+	grp grouping
 
 	// maxColumn bounds a column as it is built; mem is the shared budget
 	// its growth is taken from meanwhile, taken how much.
@@ -150,6 +152,7 @@ func (t *tables) release() {
 	t.res, t.scopes, t.spans = trimmed(t.res), trimmed(t.scopes), trimmed(t.spans)
 	t.events, t.links, t.mets = trimmed(t.events), trimmed(t.links), trimmed(t.mets)
 	t.points, t.records = trimmed(t.points), trimmed(t.records)
+	t.grp.items, t.grp.gids = trimmed(t.grp.items), trimmed(t.grp.gids)
 	t.spanNames.names, t.spanNames.heads, t.spanNames.kinds = trimmed(t.spanNames.names), trimmed(t.spanNames.heads), trimmed(t.spanNames.kinds)
 	t.eventNames.names, t.eventNames.heads = trimmed(t.eventNames.names), trimmed(t.eventNames.heads)
 	// Kernel column buffers stay for the next call, within a budget.

@@ -41,6 +41,7 @@ const (
 	FuncRefine    = "refine"     // (table, field, key_ptr, key_len, match, args_ptr, args_len, sel_ptr, sel_len) -> matches | err
 	FuncEditWhere = "edit_where" // (op_ptr, op_len, sel_ptr, sel_len) -> edits staged | err
 	FuncCopyAttr  = "copy_attr"  // (table, from_ptr, from_len, to_ptr, to_len, sel_ptr, sel_len, flags) -> edits staged | err
+	FuncGroup     = "group"      // (table, field, key_ptr, key_len, sel_ptr, sel_len, out_ptr, out_len) -> groups | err
 
 	// FuncFilterName names the filter the host asks this instance to run,
 	// for a module that holds several: its result is the name, UTF-8,

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
@@ -287,4 +288,120 @@ var parentOf = map[int32]int32{
 	abi.TableScope: abi.TableResource, abi.TableSpan: abi.TableScope, abi.TableEvent: abi.TableSpan,
 	abi.TableLink: abi.TableSpan, abi.TableMetric: abi.TableScope, abi.TablePoint: abi.TableMetric,
 	abi.TableLog: abi.TableScope,
+}
+
+// Group files the selected items by value as the host does: an attribute
+// read per selected item, other fields from their column; Str, Int,
+// Double, Bool and Bytes values grouped by tag and content, in order of
+// first appearance, at most len(out)/len(sel) groups.
+func (h *callHost) Group(table, field int32, key string, sel, out, dst []byte) ([]byte, int32) {
+	if h.t == nil {
+		return dst[:0], abi.ErrState
+	}
+	if len(key) > abi.MaxKernelKey {
+		return dst[:0], abi.ErrTooLarge
+	}
+	if field == abi.FieldAttrs {
+		return dst[:0], abi.ErrArgument
+	}
+	n := h.t.length(table)
+	if n < 0 {
+		return dst[:0], n
+	}
+	stride := len(sel)
+	if stride == 0 || stride < selectionBytes(n) || len(out)/stride == 0 {
+		return dst[:0], abi.ErrArgument
+	}
+	capacity := min(len(out)/stride, abi.MaxKernelArgs)
+	// entry is item i's value as a one-entry column.
+	var col abi.Column
+	if field != abi.FieldAttr {
+		c, rc := h.t.column(table, field, key)
+		if rc < 0 {
+			return dst[:0], rc
+		}
+		col = c
+	} else if !hasField[table][abi.FieldAttr] {
+		return dst[:0], abi.ErrArgument
+	}
+	entry := func(i int) abi.Column {
+		if col != nil {
+			w := newColWriter(nil, 1)
+			tag, bits := col.Entry(i)
+			switch tag {
+			case abi.TagStr:
+				w.Str(string(col.Data(bits)))
+			case abi.TagBytes:
+				w.BytesValue(col.Data(bits))
+			default:
+				return append(abi.Column(nil), col[i*abi.EntrySize:][:abi.EntrySize]...)
+			}
+			return abi.Column(w.Bytes())
+		}
+		w := newColWriter(nil, 1)
+		if j := attrIndex(*h.t.attrs(table, i), key); j >= 0 {
+			h.t.write(w, (*h.t.attrs(table, i))[j].Value)
+		} else {
+			w.Empty()
+		}
+		return abi.Column(w.Bytes())
+	}
+	type value struct {
+		tag  uint8
+		bits uint64
+		data string
+	}
+	var vals []value
+	group := make([]int, int(n)) // group+1 of each item, 0 for none
+	for i := 0; i < int(n); i++ {
+		if !isSelected(sel, i) {
+			continue
+		}
+		c := entry(i)
+		tag, bits := c.Entry(0)
+		v := value{tag: tag}
+		switch tag {
+		case abi.TagStr, abi.TagBytes:
+			v.data = string(c.Data(bits))
+		case abi.TagInt, abi.TagDouble, abi.TagBool:
+			v.bits = bits
+		default:
+			continue // no value to group by
+		}
+		k := slices.Index(vals, v)
+		if k < 0 {
+			if len(vals) == capacity {
+				continue
+			}
+			vals = append(vals, v)
+			k = len(vals) - 1
+		}
+		group[i] = k + 1
+	}
+	w := newColWriter(dst[:0], len(vals))
+	for _, v := range vals {
+		switch v.tag {
+		case abi.TagStr:
+			w.Str(v.data)
+		case abi.TagBytes:
+			w.BytesValue([]byte(v.data))
+		case abi.TagInt:
+			w.Int(int64(v.bits))
+		case abi.TagDouble:
+			w.Double(math.Float64frombits(v.bits))
+		case abi.TagBool:
+			w.Bool(v.bits != 0)
+		}
+	}
+	clear(out[:len(vals)*stride])
+	for i, k := range group {
+		if k > 0 {
+			out[(k-1)*stride+i/8] |= 1 << (i % 8)
+			sel[i/8] &^= 1 << (i % 8)
+		}
+	}
+	if n%8 != 0 {
+		sel[n/8] &= 1<<(n%8) - 1
+	}
+	return w.Bytes(), int32(len(vals))
 }

@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/wasmcol/wasmcol/examples/internal/groups"
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
@@ -62,8 +61,6 @@ type filter struct {
 	// derived maps a service.name to what it becomes ("" when it is not a
 	// pod name), so the regexp runs once per distinct name, not per batch.
 	derived *nameCache
-	// byName groups resources by service.name, reused.
-	byName groups.ByString
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -95,21 +92,12 @@ func (f *filter) Init(c wasmcol.Config) error {
 
 func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	if f.cfg.ServiceFromPod {
-		// Resources grouped by service.name: each name is looked up once,
-		// and its edits made on all its resources at once.
-		g := &f.byName
-		all := func(yield func(int) bool) {
-			for r := range t.Resources() {
-				if !yield(r.Index()) {
-					return
-				}
-			}
+		// Resources grouped by service.name, by the host: each name is
+		// looked up once, and its edits made on all its resources at once.
+		named := t.ResourcesWhere(wasmcol.AttrHasPrefix("service.name", "")) // a string
+		for name, rs := range named.ByAttr("service.name") {
+			f.rename(name.Str(), rs)
 		}
-		g.Sort(all, func(i int) string { return t.Resource(i).Attr("service.name").Str() }, t.NoResources)
-		for k, name := range g.Keys {
-			f.rename(name, g.Items[k])
-		}
-		f.renameEach(t, g.Rest)
 	}
 	if f.cfg.PromoteResult {
 		// The host finds the result events and copies their result onto
@@ -152,30 +140,4 @@ func (f *filter) rename(name string, rs wasmcol.Selection) {
 	}
 	rs.SetAttr("service.name", wasmcol.Str(svc))
 	rs.AndNot(rs.Where(wasmcol.HasAttr(f.cfg.PodNameAttribute))).SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
-}
-
-// renameEach is rename for resources no group took, one by one. Whether
-// one has a pod name is asked of the host for all of them at once, as
-// rename asks it, so that the answer, and a refusal (a value nested past
-// what the host reads), concern these resources only, however the batch
-// grouped.
-func (f *filter) renameEach(t wasmcol.Traces, items []int) {
-	renamed := t.NoResources()
-	for _, i := range items {
-		if f.service(t.Resource(i).Attr("service.name").Str()) != "" {
-			renamed.Add(i)
-		}
-	}
-	if renamed.Len() == 0 {
-		return
-	}
-	hasPod := renamed.Where(wasmcol.HasAttr(f.cfg.PodNameAttribute))
-	for i := range renamed.All() {
-		r := t.Resource(i)
-		name := r.Attr("service.name").Str()
-		r.SetAttr("service.name", wasmcol.Str(f.service(name)))
-		if !hasPod.Has(i) {
-			r.SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
-		}
-	}
 }

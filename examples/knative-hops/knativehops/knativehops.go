@@ -13,7 +13,6 @@ package knativehops
 import (
 	"strings"
 
-	"github.com/wasmcol/wasmcol/examples/internal/groups"
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
 )
 
@@ -84,8 +83,6 @@ type filter struct {
 	byRole [roleQueueProxy + 1][]int
 	// vals is the values of a select, reused.
 	vals []wasmcol.Value
-	// byName sorts spans by name for split, reused.
-	byName groups.ByString
 }
 
 func (f *filter) Init(c wasmcol.Config) error {
@@ -97,8 +94,8 @@ func (f *filter) Init(c wasmcol.Config) error {
 // service.name for every Knative component but one, and for queue-proxy,
 // which reports under the Knative Service's name from 1.19 on, by its
 // other attributes. The host tests the attributes of every resource at
-// once; the guest reads service.name only where no test settles the role,
-// to recognise a revision's pod name.
+// once; where no test settles the role, the guest tests each distinct
+// service.name once for a revision's pod name.
 func (f *filter) sortResources(t wasmcol.Traces) {
 	for r := range f.byRole {
 		f.byRole[r] = f.byRole[r][:0]
@@ -147,11 +144,13 @@ func (f *filter) sortResources(t wasmcol.Traces) {
 		Or(nonEmpty(keyRevision).AndNot(container).AndNot(k8sContainer)).
 		AndNot(named)
 	f.file(roleQueueProxy, qp)
-	for i := range hasPrefix(keyServiceName, "").AndNot(named).AndNot(qp).All() {
-		if isRevisionPod(t.Resource(i).Attr(keyServiceName).Str()) {
-			f.byRole[roleRevisionPod] = append(f.byRole[roleRevisionPod], i)
+	pods := t.NoResources()
+	for name, rs := range hasPrefix(keyServiceName, "").AndNot(named).AndNot(qp).ByAttr(keyServiceName) {
+		if isRevisionPod(name.Str()) {
+			pods = pods.Or(rs)
 		}
 	}
+	f.file(roleRevisionPod, pods)
 }
 
 // file lists the resources of sel under role r.
@@ -269,17 +268,17 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		// Knative 1.19+ names the broker itself, both keys at once
 		// (knative/eventing pkg/observability, WithBrokerLabels): keep
 		// what it set rather than rewrite it from the span name.
-		f.split(t, broker.AndNot(broker.Where(wasmcol.HasAttr(keyBrokerName))), keyBrokerName, keyBrokerNS, splitDotted("broker:"))
+		f.split(broker.AndNot(broker.Where(wasmcol.HasAttr(keyBrokerName))), keyBrokerName, keyBrokerNS, splitDotted("broker:"))
 		// No Knative release sets kn.trigger.*: there is nothing to keep.
-		f.split(t, trigger, keyTriggerName, keyTriggerNS, splitDotted("trigger:"))
+		f.split(trigger, keyTriggerName, keyTriggerNS, splitDotted("trigger:"))
 		// The ingress server span is /<ns>/<broker> in the Zipkin era and
 		// POST /<ns>/<broker> in the inner server span after; the filter's
 		// is /triggers/<ns>/<trigger>/<uid>.
-		f.split(t, ingress, keyBrokerName, keyBrokerNS, func(name string) (string, string, bool) {
+		f.split(ingress, keyBrokerName, keyBrokerNS, func(name string) (string, string, bool) {
 			ns, b, ok := splitPath(strings.TrimPrefix(name, "POST "))
 			return b, ns, ok
 		})
-		f.split(t, flt, keyTriggerName, keyTriggerNS, func(name string) (string, string, bool) {
+		f.split(flt, keyTriggerName, keyTriggerNS, func(name string) (string, string, bool) {
 			ns, tr, ok := triggerPath(strings.TrimPrefix(name, "POST "))
 			return tr, ns, ok
 		})
@@ -317,15 +316,15 @@ func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmco
 	if dest := knDev.Where(wasmcol.AttrHasPrefix(keyOldDest, "")); dest.Len() > 0 { // a string
 		settled := dest.Where(wasmcol.AttrHasPrefix(keyOldDest, "http://", "https://", ingressHostHead))
 		reply = settled.Where(wasmcol.AttrHasPrefix(keyOldDest, "http://"+ingressHostHead, "https://"+ingressHostHead, ingressHostHead))
-		for i := range dest.AndNot(settled).All() {
-			if isIngressURL(t.Span(i).Attr(keyOldDest).Str()) {
-				reply.Add(i)
+		for url, spans := range dest.AndNot(settled).ByAttr(keyOldDest) {
+			if isIngressURL(url.Str()) {
+				reply = reply.Or(spans)
 			}
 		}
 	}
-	for i := range disp.Where(wasmcol.NameHasPrefix("send ")).All() {
-		if isIngressURL(t.Span(i).Name()[len("send "):]) {
-			reply.Add(i)
+	for name, spans := range disp.Where(wasmcol.NameHasPrefix("send ")).ByName() {
+		if isIngressURL(name[len("send "):]) {
+			reply = reply.Or(spans)
 		}
 	}
 	// The CLIENT under `send <url>` names only the path; its
@@ -335,26 +334,14 @@ func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmco
 }
 
 // split sets keyName and keyNS, in that order, on every span of sel whose
-// name the function of splits into a name and a namespace. The spans are grouped by
-// name first, so that each distinct name is split once and its two
-// attributes set on its spans with one edit each.
-func (f *filter) split(t wasmcol.Traces, sel wasmcol.Selection, keyName, keyNS string, of func(string) (name, ns string, ok bool)) {
-	if sel.Len() == 0 {
-		return
-	}
-	g := &f.byName
-	g.Sort(sel.All(), func(i int) string { return t.Span(i).Name() }, t.NoSpans)
-	for k, span := range g.Keys {
+// name the function of splits into a name and a namespace. The host
+// groups the spans by name, so that each distinct name is split once and
+// its two attributes set on its spans with one edit each.
+func (f *filter) split(sel wasmcol.Selection, keyName, keyNS string, of func(string) (name, ns string, ok bool)) {
+	for span, spans := range sel.ByName() {
 		if name, ns, ok := of(span); ok {
-			g.Items[k].SetAttr(keyName, wasmcol.Str(name))
-			g.Items[k].SetAttr(keyNS, wasmcol.Str(ns))
-		}
-	}
-	for _, i := range g.Rest {
-		s := t.Span(i)
-		if name, ns, ok := of(s.Name()); ok {
-			s.SetAttr(keyName, wasmcol.Str(name))
-			s.SetAttr(keyNS, wasmcol.Str(ns))
+			spans.SetAttr(keyName, wasmcol.Str(name))
+			spans.SetAttr(keyNS, wasmcol.Str(ns))
 		}
 	}
 }

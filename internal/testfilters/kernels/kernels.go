@@ -51,9 +51,28 @@ const ResourceMark = Mark + "res"
 // ResourcePrefixes are the service.name prefixes ResourceMark wants.
 var ResourcePrefixes = []string{"a", "b", "c", "d", "e", "f", "g", "h"}
 
+// Group marks: every span gets GroupMark+"name", its name as ByName
+// grouped it, GroupMark+"order", the order of its name's group, and
+// GroupMark+"k1", the value of k1 it was grouped under by ByAttr; every
+// resource GroupMark+"svc", its service.name as ByAttr grouped it.
+const GroupMark = "group."
+
 // ProcessTraces marks every condition's spans, then edits with every
 // kernel, with per-span edits between kernel calls to check their order.
 func (Filter) ProcessTraces(t wasmcol.Traces) error {
+	all := t.SpansWhere(wasmcol.NameHasPrefix(""))
+	order := 0
+	for name, spans := range all.ByName() {
+		spans.SetAttr(GroupMark+"name", wasmcol.Str(name))
+		spans.SetAttr(GroupMark+"order", wasmcol.Int(int64(order)))
+		order++
+	}
+	for v, spans := range all.ByAttr("k1") {
+		spans.SetAttr(GroupMark+"k1", v)
+	}
+	for v, rs := range t.ResourcesWhere(wasmcol.HasAttr("service.name")).ByAttr("service.name") {
+		rs.SetAttr(GroupMark+"svc", v)
+	}
 	for _, name := range []string{"prefix", "name", "kind", "has", "equal", "attrpre", "resource"} {
 		t.SpansWhere(Conds[name]).SetAttr(Mark+name, wasmcol.Bool(true))
 	}
@@ -97,6 +116,9 @@ func (Filter) ProcessMetrics(m wasmcol.Metrics) error {
 // ProcessLogs copies log attributes onto their scopes and drops some.
 func (Filter) ProcessLogs(l wasmcol.Logs) error {
 	l.RecordsWhere(wasmcol.HasAttr("k0")).CopyAttrToParent("k0", "scope.k0")
+	for v, recs := range l.RecordsWhere(wasmcol.HasAttr("k1")).ByAttr("k1") {
+		recs.SetAttr("group.k1", v)
+	}
 	l.RecordsWhere(wasmcol.AttrHasPrefix("k1", "x", "")).Drop()
 	return nil
 }

@@ -44,6 +44,11 @@ type Host interface {
 	EditWhere(op, sel []byte) int32
 	// CopyAttr stages SetAttr(to, value of from) for every item set in sel.
 	CopyAttr(table int32, from, to string, sel []byte, flags uint32) int32
+	// Group files the items set in sel by the value of field (key for
+	// FieldAttr) into the bitmaps of out, len(sel) bytes each, clears the
+	// items grouped from sel, and returns the groups' values as a column
+	// read into dst (grown only when too small), with how many groups.
+	Group(table, field int32, key string, sel, out, dst []byte) ([]byte, int32)
 }
 
 // The SDK package sets these in its init so that sdktest can drive a filter

@@ -66,6 +66,9 @@ func hostEditWhere(op unsafe.Pointer, opn uint32, sel unsafe.Pointer, seln uint3
 //go:wasmimport wasmcol copy_attr
 func hostCopyAttr(table int32, f unsafe.Pointer, fn uint32, t unsafe.Pointer, tn uint32, sel unsafe.Pointer, seln uint32, flags uint32) int32
 
+//go:wasmimport wasmcol group
+func hostGroup(table, field int32, k unsafe.Pointer, kn uint32, sel unsafe.Pointer, seln uint32, out unsafe.Pointer, outn uint32) int32
+
 func sptr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 func bptr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
 
@@ -160,4 +163,28 @@ func (Wasm) EditWhere(op, sel []byte) int32 {
 
 func (Wasm) CopyAttr(table int32, from, to string, sel []byte, flags uint32) int32 {
 	return hostCopyAttr(table, sptr(from), uint32(len(from)), sptr(to), uint32(len(to)), bptr(sel), uint32(len(sel)), flags)
+}
+
+// Group reads the values' column into dst. The call does not say how
+// long the column is; read says how much it copied, so a read that fills
+// dst is made again into a buffer twice the size.
+func (Wasm) Group(table, field int32, key string, sel, out, dst []byte) ([]byte, int32) {
+	k := hostGroup(table, field, sptr(key), uint32(len(key)), bptr(sel), uint32(len(sel)), bptr(out), uint32(len(out)))
+	if k <= 0 {
+		return dst[:0], k
+	}
+	dst = dst[:cap(dst)]
+	if len(dst) < int(k)*32 {
+		dst = make([]byte, int(k)*32)
+	}
+	for {
+		n := hostRead(bptr(dst), uint32(len(dst)))
+		if n < 0 {
+			return dst[:0], n
+		}
+		if int(n) < len(dst) {
+			return dst[:n], k
+		}
+		dst = make([]byte, 2*len(dst))
+	}
 }

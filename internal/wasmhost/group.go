@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// group sorts a selection's items by the value of one field, so that a
+// filter decides once per distinct value (a span name, a service.name)
+// and edits each value's items with one edit_where, instead of reading,
+// hashing and comparing every item's value in the guest. knative-hops
+// spent a third of its guest time doing that.
+
+// groupKey is a value as group compares them: tag and content.
+type groupKey struct {
+	tag  uint8
+	bits uint64 // Int, Double (its bits) and Bool
+	s    string // Str and Bytes
+}
+
+// grouping is group's scratch, reused from call to call.
+type grouping struct {
+	ids   map[groupKey]int32
+	vals  []groupKey
+	items []int32 // the items grouped, in order
+	gids  []int32 // and the group of each
+}
+
+// reset drops the batch's strings the last group kept.
+func (g *grouping) reset() {
+	clear(g.ids)
+	clear(g.vals)
+	g.vals, g.items, g.gids = g.vals[:0], g.items[:0], g.gids[:0]
+}
+
+// hostGroup: (table, field, key_ptr, key_len, sel_ptr, sel_len, out_ptr,
+// out_len) -> groups. It reads the field of every item set in sel, as
+// refine would, and files the items by value: out holds out_len/sel_len
+// bitmaps of sel_len bytes each (at most MaxKernelArgs of them), and
+// bitmap k gets the items of the k-th distinct value in item order. The
+// items grouped are cleared from sel; those left are the ones with no
+// value to group by (absent or Empty, a map or an array) and, when more
+// values come than out holds bitmaps, those of the later values; bits
+// past the table's last item are cleared. The
+// result buffer holds the values, one column entry per group, for read.
+// Nothing is written when the call fails.
+func hostGroup(st *callState, g mem, stack []uint64) int32 {
+	table, field := api.DecodeI32(stack[0]), api.DecodeI32(stack[1])
+	if api.DecodeU32(stack[3]) > abi.MaxKernelKey {
+		return abi.ErrTooLarge
+	}
+	key, ok1 := g.bytes(stack[2], stack[3])
+	sel, ok2 := g.bytes(stack[4], stack[5])
+	out, ok3 := g.bytes(stack[6], stack[7])
+	if !ok1 || !ok2 || !ok3 {
+		return abi.ErrBounds
+	}
+	if field == abi.FieldAttrs {
+		return abi.ErrArgument // lists are not compared
+	}
+	n := st.t.count(table)
+	if n < 0 {
+		return n
+	}
+	stride := len(sel)
+	if stride < int(selectionLen(n)) || stride == 0 {
+		return abi.ErrArgument
+	}
+	capacity := min(len(out)/stride, abi.MaxKernelArgs)
+	if capacity == 0 {
+		return abi.ErrArgument
+	}
+	value, rc := st.groupValue(table, field, string(key))
+	if rc < 0 {
+		return rc
+	}
+
+	gr := &st.t.grp
+	gr.reset()
+	defer gr.reset()
+	if gr.ids == nil {
+		gr.ids = make(map[groupKey]int32)
+	}
+	size, read := 0, 0 // size of the result column
+	for i := range selectedItems(sel, n) {
+		st.t.checkDeadline(read)
+		read++
+		v, ok := value(i)
+		if !ok {
+			continue
+		}
+		id, found := gr.ids[v]
+		if !found {
+			if len(gr.vals) == capacity {
+				continue
+			}
+			if v.tag == abi.TagBytes {
+				v.s = string([]byte(v.s)) // the key outlives the column it aliases
+			}
+			id = int32(len(gr.vals))
+			gr.ids[v] = id
+			gr.vals = append(gr.vals, v)
+			size += abi.EntrySize + len(v.s)
+		}
+		gr.items = append(gr.items, i)
+		gr.gids = append(gr.gids, id)
+	}
+	if size > st.limits.maxResult || !st.fits(size-cap(st.result)) {
+		return abi.ErrTooLarge
+	}
+	w := abi.NewColumnWriter(st.result[:0], len(gr.vals))
+	for _, v := range gr.vals {
+		switch v.tag {
+		case abi.TagStr:
+			w.Str(v.s)
+		case abi.TagBytes:
+			w.BytesValue([]byte(v.s))
+		case abi.TagInt:
+			w.Int(int64(v.bits))
+		case abi.TagDouble:
+			w.Double(math.Float64frombits(v.bits))
+		case abi.TagBool:
+			w.Bool(v.bits != 0)
+		}
+	}
+	st.result = w.Bytes()
+	if rc := st.setResult(); rc < 0 {
+		return rc
+	}
+	// Written only now that nothing can fail. A guest may pass sel and
+	// out overlapping: the writes stay in bounds, the answer is its own.
+	for k := range gr.vals {
+		clear(out[k*stride : (k+1)*stride])
+	}
+	for j, i := range gr.items {
+		out[int(gr.gids[j])*stride+int(i)/8] |= 1 << (i % 8)
+	}
+	for _, i := range gr.items {
+		sel[i/8] &^= 1 << (i % 8)
+	}
+	if n%8 != 0 { // bits past the table, ignored, are cleared as refine does
+		sel[n/8] &= 1<<(n%8) - 1
+	}
+	return int32(len(gr.vals))
+}
+
+// groupValue returns what group reads of item i: the field as refine
+// reads it, or false for an item with no value to group by.
+func (st *callState) groupValue(table, field int32, key string) (func(i int32) (groupKey, bool), int32) {
+	t := st.t
+	switch {
+	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):
+		v := t.nameView(table)
+		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagStr, s: v.names[i]}, true }, 0
+	case field == abi.FieldAttr && hasAttrs(table):
+		return func(i int32) (groupKey, bool) {
+			v, ok := t.attrs(table, i).Get(key)
+			if !ok {
+				return groupKey{}, false
+			}
+			return pdataKey(v)
+		}, 0
+	case field == abi.FieldKind && table == abi.TableSpan:
+		kinds := t.nameView(abi.TableSpan).kinds
+		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagInt, bits: uint64(kinds[i])}, true }, 0
+	case field == abi.FieldResource && table == abi.TableSpan:
+		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagInt, bits: uint64(t.spans[i].res)}, true }, 0
+	}
+	col, rc := testedColumn(st, selectReq{table: table, field: field, key: []byte(key)})
+	if rc < 0 {
+		return nil, rc
+	}
+	return func(i int32) (groupKey, bool) {
+		tag, bits := col.Entry(int(i))
+		switch tag {
+		case abi.TagStr, abi.TagBytes:
+			// A view of the column, which lives through the call; group
+			// copies the Bytes values it keeps.
+			b := col.Data(bits)
+			return groupKey{tag: tag, s: unsafe.String(unsafe.SliceData(b), len(b))}, true
+		case abi.TagInt, abi.TagDouble, abi.TagBool:
+			return groupKey{tag: tag, bits: bits}, true
+		}
+		return groupKey{}, false // Empty, or Other: a map or an array
+	}, 0
+}
+
+// pdataKey is an attribute value as group compares it.
+func pdataKey(v pcommon.Value) (groupKey, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return groupKey{tag: abi.TagStr, s: v.Str()}, true
+	case pcommon.ValueTypeInt:
+		return groupKey{tag: abi.TagInt, bits: uint64(v.Int())}, true
+	case pcommon.ValueTypeDouble:
+		return groupKey{tag: abi.TagDouble, bits: math.Float64bits(v.Double())}, true
+	case pcommon.ValueTypeBool:
+		k := groupKey{tag: abi.TagBool}
+		if v.Bool() {
+			k.bits = 1
+		}
+		return k, true
+	case pcommon.ValueTypeBytes:
+		return groupKey{tag: abi.TagBytes, s: string(v.Bytes().AsRaw())}, true
+	}
+	return groupKey{}, false
+}

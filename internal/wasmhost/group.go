@@ -145,9 +145,12 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	for _, i := range gr.items {
 		sel[i/8] &^= 1 << (i % 8)
 	}
-	if n%8 != 0 { // bits past the table, ignored, are cleared as refine does
+	// Bits past the table, ignored, are cleared as refine does, and so
+	// are the bytes of sel past ceil(n/8): sel_len may be longer.
+	if n%8 != 0 {
 		sel[n/8] &= 1<<(n%8) - 1
 	}
+	clear(sel[selectionLen(n):])
 	return int32(len(gr.vals))
 }
 

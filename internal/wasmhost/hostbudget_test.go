@@ -158,10 +158,12 @@ func TestOTLPSetDecodedWithinBudget(t *testing.T) {
 	}
 }
 
-// TestKernelColumnsWithinBudget: select on a field it has no fast path
-// for builds a column. With a 1 MiB budget, a column of 200,000 events is
-// refused to column, and to select as well: sixteen selects on sixteen
-// keys must not build sixteen of them, nor keep one after the call.
+// TestKernelColumnsWithinBudget: select builds a column when its fast
+// path cannot answer, as for an attribute some item holds as a map, which
+// only the column renders. With a 1 MiB budget, a column of 200,000
+// events is refused to column, and to select as well: sixteen selects on
+// sixteen keys must not build sixteen of them, nor keep one after the
+// call.
 func TestKernelColumnsWithinBudget(t *testing.T) {
 	src := `(module
   (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
@@ -198,6 +200,9 @@ func TestKernelColumnsWithinBudget(t *testing.T) {
 	evs := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Events()
 	for range 200_000 {
 		evs.AppendEmpty().SetName("e")
+	}
+	for c := 'A'; c <= 'P'; c++ { // the first event's kA..kP: maps
+		evs.At(0).Attributes().PutEmptyMap("k" + string(c))
 	}
 	before := liveHeap()
 	_, err = p.ProcessTraces(context.Background(), td)
@@ -557,13 +562,43 @@ func TestOTLPSetRefusedKeepsTheEarlierOne(t *testing.T) {
 // idle ones kept 7 of the 8 MiB and the next concurrent call was refused.
 func TestIdleInstancesKeepLittle(t *testing.T) {
 	const budgetMiB = 8
-	// column(Log, Attrs), then a while busy, so that the four calls overlap.
-	src := strings.Replace(logColumnGuest(abi.FieldAttrs), "(result i32)\n    (drop", "(result i32)\n    (local $i i32)\n    (drop", 1)
-	src = strings.Replace(src, "    (i32.const 0)))", `    (block $done (loop $l
-      (br_if $done (i32.ge_u (local.get $i) (i32.const 30000000)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $l)))
-    (i32.const 0)))`, 1)
+	// column(Log, Attrs), then a barrier in the shared key-value store, so
+	// that the four calls overlap however the machine schedules them: each
+	// claims the first free key of s0..s3, then waits until all four are
+	// claimed.
+	src := fmt.Sprintf(`(module
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "counter_add" (func $count (param i32 i32 i64) (result i32)))
+  (import "wasmcol" "kv_cas" (func $cas (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "kv_get" (func $get (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "column_rc")
+  (data (i32.const 32) "s0s1s2s3")
+  (data (i32.const 48) "x")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const %d))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func $key (param $j i32) (result i32) (i32.add (i32.const 32) (i32.shl (local.get $j) (i32.const 1))))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (local $j i32) (local $n i32)
+    (drop (call $count (i32.const 16) (i32.const 9)
+      (i64.extend_i32_s (call $column (i32.const %d) (i32.const %d) (i32.const 0) (i32.const 0)))))
+    (block $claimed (loop $claim
+      (br_if $claimed (call $cas (call $key (local.get $j)) (i32.const 2) (i32.const 0) (i32.const -1) (i32.const 48) (i32.const 1)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $claim)))
+    (block $all (loop $wait
+      (local.set $n (i32.const 0))
+      (local.set $j (i32.const 0))
+      (block $counted (loop $c
+        (br_if $counted (i32.eq (local.get $j) (i32.const 4)))
+        (if (i32.ge_s (call $get (call $key (local.get $j)) (i32.const 2)) (i32.const 0))
+          (then (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $c)))
+      (br_if $all (i32.eq (local.get $n) (i32.const 4)))
+      (br $wait)))
+    (i32.const 0)))`, abi.SignalLogs, abi.TableLog, abi.FieldAttrs)
 	bin := buildWAT(t, "attrs", src)
 	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "attrs", Module: bin, PoolSize: 4, HostMemoryMiB: budgetMiB,
 		Timeout: 10 * time.Second})

@@ -176,8 +176,8 @@ func (m *matcher) intSet(limit int) []bool {
 }
 
 // selectFast tests the fields filters select by most (span and event
-// names, span kind, resource, a span attribute) without building a
-// column. It reports false for other fields, which go through a column.
+// names, span kind, resource, an attribute of any table) without
+// building a column. It reports false for other fields, which go through a column.
 // The results are those of the column path: TestKernelsEmulatorMatchesHost
 // compares them with the emulator, which always builds columns.
 func (t *tables) selectFast(table, field int32, key string, m *matcher, out []byte) (int32, bool) {
@@ -197,6 +197,14 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 		}
 		for i, h := range v.heads {
 			mark(i, m.testHead(v.names[i], h))
+		}
+	case field == abi.FieldAttr && hasAttrs(table):
+		for i := range int(t.count(table)) {
+			v, ok := t.attrs(table, int32(i)).Get(key)
+			if ok && isComposite(v) {
+				return 0, false
+			}
+			mark(i, ok && m.testValue(v))
 		}
 	case table != abi.TableSpan:
 		return 0, false
@@ -223,14 +231,6 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 		}
 		for i := range t.spans {
 			mark(i, m.testInt(int64(t.spans[i].res)))
-		}
-	case field == abi.FieldAttr:
-		for i := range t.spans {
-			v, ok := t.spans[i].span.Attributes().Get(key)
-			if ok && isComposite(v) {
-				return 0, false
-			}
-			mark(i, ok && m.testValue(v))
 		}
 	default:
 		return 0, false

@@ -107,3 +107,26 @@ func TestGroupByNameAndAttr(t *testing.T) {
 		t.Fatalf("%d names, want %d", len(order), names)
 	}
 }
+
+// TestGroupClearsBytesPastN: a sel_len longer than ceil(n/8), as the
+// SDK's words make it, leaves no bit set past n once every item is
+// grouped, as ABI.md says and the host does (TestGroupAgreesWithTheABI).
+func TestGroupClearsBytesPastN(t *testing.T) {
+	in := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"},{"name":"b"},{"name":"a"}]}]}]}`
+	e, err := New(identity{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &callHost{e: e, t: load(t, abi.SignalTraces, []byte(in))}
+	sel := []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
+	out := make([]byte, 2*len(sel))
+	if _, k := h.Group(abi.TableSpan, abi.FieldName, "", sel, out, nil); k != 2 {
+		t.Fatalf("group: %d, want 2", k)
+	}
+	if want := make([]byte, 8); string(sel) != string(want) {
+		t.Errorf("every span grouped, sel left %x", sel)
+	}
+	if out[0] != 0b101 || out[8] != 0b010 {
+		t.Errorf("bitmaps %x", out)
+	}
+}

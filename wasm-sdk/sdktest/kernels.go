@@ -403,5 +403,6 @@ func (h *callHost) Group(table, field int32, key string, sel, out, dst []byte) (
 	if n%8 != 0 {
 		sel[n/8] &= 1<<(n%8) - 1
 	}
+	clear(sel[selectionBytes(n):]) // and the bytes past ceil(n/8)
 	return w.Bytes(), int32(len(vals))
 }

@@ -144,13 +144,11 @@ func (f *filter) sortResources(t wasmcol.Traces) {
 		Or(nonEmpty(keyRevision).AndNot(container).AndNot(k8sContainer)).
 		AndNot(named)
 	f.file(roleQueueProxy, qp)
-	pods := t.NoResources()
 	for name, rs := range hasPrefix(keyServiceName, "").AndNot(named).AndNot(qp).ByAttr(keyServiceName) {
 		if isRevisionPod(name.Str()) {
-			pods = pods.Or(rs)
+			f.file(roleRevisionPod, rs)
 		}
 	}
-	f.file(roleRevisionPod, pods)
 }
 
 // file lists the resources of sel under role r.
@@ -303,6 +301,15 @@ func (f *filter) ofRole(t wasmcol.Traces, r role, named wasmcol.Selection) wasmc
 	return t.SpansWhere(wasmcol.ResourceIn(f.byRole[r]...)).AndNot(named)
 }
 
+// addAll adds the items of a group to dst, in place: a group's
+// selection is valid in its own iteration only, and dst = dst.Or(group)
+// would take a new selection of the batch per distinct value.
+func addAll(dst, group wasmcol.Selection) {
+	for i := range group.All() {
+		dst.Add(i)
+	}
+}
+
 // replies are the dispatches whose target is a broker ingress, i.e. the
 // event re-enters the broker (coinflip's answer).
 func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmcol.Selection {
@@ -318,13 +325,13 @@ func (f *filter) replies(t wasmcol.Traces, disp, knDev wasmcol.Selection) wasmco
 		reply = settled.Where(wasmcol.AttrHasPrefix(keyOldDest, "http://"+ingressHostHead, "https://"+ingressHostHead, ingressHostHead))
 		for url, spans := range dest.AndNot(settled).ByAttr(keyOldDest) {
 			if isIngressURL(url.Str()) {
-				reply = reply.Or(spans)
+				addAll(reply, spans)
 			}
 		}
 	}
 	for name, spans := range disp.Where(wasmcol.NameHasPrefix("send ")).ByName() {
 		if isIngressURL(name[len("send "):]) {
-			reply = reply.Or(spans)
+			addAll(reply, spans)
 		}
 	}
 	// The CLIENT under `send <url>` names only the path; its

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/wasmcol/wasmcol/internal/benchdata"
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// groupModel is what ABI.md says group does, with values read from the
+// field's column (refine's reading): k, sel after, the first k bitmaps of
+// out and the result column.
+func groupModel(t *testing.T, st *callState, table, field int32, key string, sel []byte, capacity int) (int32, []byte, []byte, []byte) {
+	t.Helper()
+	n := st.t.count(table)
+	col, rc := st.t.column(nil, table, field, key)
+	if rc < 0 {
+		t.Fatalf("column %d/%d/%q: %d", table, field, key, rc)
+	}
+	c := abi.Column(col)
+	type val struct {
+		tag  uint8
+		bits uint64
+		s    string
+	}
+	stride := len(sel)
+	var vals []val
+	var groups [][]int32
+	after := slices.Clone(sel)
+	for i := range n {
+		if sel[i/8]&(1<<(i%8)) == 0 {
+			continue
+		}
+		tag, bits := c.Entry(int(i))
+		v := val{tag: tag}
+		switch tag {
+		case abi.TagStr, abi.TagBytes:
+			v.s = string(c.Data(bits))
+		case abi.TagInt, abi.TagDouble, abi.TagBool:
+			v.bits = bits
+		default:
+			continue
+		}
+		k := slices.Index(vals, v)
+		if k < 0 {
+			if len(vals) == capacity {
+				continue
+			}
+			vals, groups = append(vals, v), append(groups, nil)
+			k = len(vals) - 1
+		}
+		groups[k] = append(groups[k], i)
+		after[i/8] &^= 1 << (i % 8)
+	}
+	for i := int(n); i < 8*stride; i++ { // "clears ... its bits past n"
+		after[i/8] &^= 1 << (i % 8)
+	}
+	out := make([]byte, 0, len(vals)*stride)
+	w := abi.NewColumnWriter(nil, len(vals))
+	for k, v := range vals {
+		out = append(out, bitmapOf(groups[k], stride)...)
+		switch v.tag {
+		case abi.TagStr:
+			w.Str(v.s)
+		case abi.TagBytes:
+			w.BytesValue([]byte(v.s))
+		default:
+			w.Int(0) // rewritten below
+			e := w.Bytes()[k*abi.EntrySize:]
+			e[0] = v.tag
+			for b := range 8 {
+				e[8+b] = byte(v.bits >> (8 * b))
+			}
+		}
+	}
+	return int32(len(vals)), after, out, w.Bytes()
+}
+
+// TestGroupAgreesWithTheABI: on random batches, selections, strides and
+// capacities, group answers what ABI.md describes, read from the field's
+// column: the groups in order of first appearance, the items left in sel
+// and no bit past n, no byte of out past the k bitmaps written, and the
+// values as a column.
+func TestGroupAgreesWithTheABI(t *testing.T) {
+	mod, newState, call := kernelHarness(t)
+	mem := mod.Memory()
+	type fk struct {
+		table, field int32
+		key          string
+	}
+	fields := []fk{
+		{abi.TableSpan, abi.FieldName, ""}, {abi.TableSpan, abi.FieldKind, ""}, {abi.TableSpan, abi.FieldResource, ""},
+		{abi.TableSpan, abi.FieldStatusCode, ""}, {abi.TableSpan, abi.FieldParentSpanID, ""}, {abi.TableSpan, abi.FieldTraceState, ""},
+		{abi.TableSpan, abi.FieldStatusMessage, ""}, {abi.TableSpan, abi.FieldFlags, ""}, {abi.TableSpan, abi.FieldTraceID, ""},
+		{abi.TableEvent, abi.FieldName, ""}, {abi.TableResource, abi.FieldAttr, "service.name"},
+	}
+	for _, table := range []int32{abi.TableSpan, abi.TableEvent, abi.TableResource, abi.TableScope, abi.TableLink} {
+		for k := range 5 {
+			fields = append(fields, fk{table, abi.FieldAttr, fmt.Sprintf("k%d", k)})
+		}
+	}
+	const sel, out, key = 4096, 8192, 100
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		st := newState(1 << 20)
+		st.t.traces = benchdata.RandomTraces(seed, 20+r.IntN(60))
+		for _, f := range fields {
+			n := st.t.count(f.table)
+			stride := int(selectionLen(n)) + r.IntN(3)
+			if stride == 0 {
+				stride = 1
+			}
+			bitmap := make([]byte, stride)
+			for i := range bitmap {
+				bitmap[i] = byte(r.Uint32()) | byte(r.Uint32())
+			}
+			outLen := stride*(1+r.IntN(6)) + r.IntN(stride)
+			capacity := min(outLen/stride, abi.MaxKernelArgs)
+			junk := bytes.Repeat([]byte{0xA5}, outLen+16)
+			mem.Write(sel, bitmap)
+			mem.Write(out, junk)
+			mem.Write(key, []byte(f.key))
+			wantK, wantSel, wantOut, wantRes := groupModel(t, st, f.table, f.field, f.key, bitmap, capacity)
+			what := fmt.Sprintf("seed %d table %d field %d %q (n %d, stride %d, capacity %d, sel %x)", seed, f.table, f.field, f.key, n, stride, capacity, bitmap)
+			k := call(st, hostGroup, uint64(f.table), uint64(f.field), key, uint64(len(f.key)), sel, uint64(stride), out, uint64(outLen))
+			if k != wantK {
+				t.Fatalf("%s: %d groups, want %d", what, k, wantK)
+			}
+			if b, _ := mem.Read(sel, uint32(stride)); !bytes.Equal(b, wantSel) {
+				t.Errorf("%s: sel left %x, want %x", what, b, wantSel)
+			}
+			b, _ := mem.Read(out, uint32(outLen+16))
+			if !bytes.Equal(b[:len(wantOut)], wantOut) {
+				t.Errorf("%s: bitmaps %x, want %x", what, b[:len(wantOut)], wantOut)
+			}
+			if !bytes.Equal(b[len(wantOut):], junk[len(wantOut):]) {
+				t.Errorf("%s: wrote out past its %d bitmaps", what, k)
+			}
+			if !bytes.Equal(st.result, wantRes) {
+				t.Errorf("%s: result %x, want %x", what, st.result, wantRes)
+			}
+		}
+	}
+}
+
+// TestGroupOddValues: values that compare oddly group as the column
+// tells them apart: Str "" apart from absent and Empty, empty Bytes
+// apart from Str "", NaNs by their bits, -0 apart from 0, Int 1 apart
+// from Double 1; maps and arrays stay in sel.
+func TestGroupOddValues(t *testing.T) {
+	mod, newState, call := kernelHarness(t)
+	mem := mod.Memory()
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	nan2 := math.Float64frombits(0x7ff8000000000001)
+	set := []func(m pcommon.Map){
+		func(m pcommon.Map) { m.PutStr("v", "") },
+		func(m pcommon.Map) {},
+		func(m pcommon.Map) { m.PutEmpty("v") },
+		func(m pcommon.Map) { m.PutEmptyBytes("v") },
+		func(m pcommon.Map) { m.PutEmptyBytes("v").FromRaw([]byte("a")) },
+		func(m pcommon.Map) { m.PutStr("v", "a") },
+		func(m pcommon.Map) { m.PutInt("v", 1) },
+		func(m pcommon.Map) { m.PutDouble("v", 1) },
+		func(m pcommon.Map) { m.PutDouble("v", math.NaN()) },
+		func(m pcommon.Map) { m.PutDouble("v", nan2) },
+		func(m pcommon.Map) { m.PutDouble("v", math.Copysign(0, -1)) },
+		func(m pcommon.Map) { m.PutDouble("v", 0) },
+		func(m pcommon.Map) { m.PutBool("v", true) },
+		func(m pcommon.Map) { m.PutBool("v", false) },
+		func(m pcommon.Map) { m.PutEmptyMap("v").PutStr("a", "b") },
+		func(m pcommon.Map) { m.PutEmptySlice("v").AppendEmpty().SetStr("a") },
+		func(m pcommon.Map) { m.PutDouble("v", math.NaN()) },
+		func(m pcommon.Map) { m.PutStr("v", "") },
+		func(m pcommon.Map) { m.PutEmptyBytes("v") },
+	}
+	for i, f := range set {
+		s := spans.AppendEmpty()
+		s.SetName([]string{"", "a"}[i%2])
+		f(s.Attributes())
+	}
+	const sel, out, key = 4096, 8192, 100
+	mem.Write(key, []byte("v"))
+	for _, field := range []int32{abi.FieldAttr, abi.FieldName} {
+		st := newState(1 << 20)
+		st.t.traces = td
+		bitmap := []byte{0xFF, 0xFF, 0xFF, 0xFF}
+		mem.Write(sel, bitmap)
+		wantK, wantSel, wantOut, wantRes := groupModel(t, st, abi.TableSpan, field, "v", bitmap, 64)
+		k := call(st, hostGroup, abi.TableSpan, uint64(field), key, 1, sel, 4, out, 256)
+		if k != wantK {
+			t.Fatalf("field %d: %d groups, want %d", field, k, wantK)
+		}
+		b, _ := mem.Read(sel, 4)
+		o, _ := mem.Read(out, uint32(len(wantOut)))
+		if !bytes.Equal(b, wantSel) || !bytes.Equal(o, wantOut) || !bytes.Equal(st.result, wantRes) {
+			t.Errorf("field %d: sel %x bitmaps %x result %x, want %x %x %x", field, b, o, st.result, wantSel, wantOut, wantRes)
+		}
+	}
+}
+
+// TestGroupOverlappingArguments: sel, out and key may overlap in any
+// way; group stays inside them and answers as many groups as apart.
+func TestGroupOverlappingArguments(t *testing.T) {
+	mod, newState, call := kernelHarness(t)
+	mem := mod.Memory()
+	st := newState(1 << 20)
+	const base = 4096
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		stride := 7 + r.IntN(3)
+		selAt := base + r.IntN(64)
+		outAt := base + r.IntN(64)
+		outLen := r.IntN(80)
+		keyAt := base + r.IntN(64)
+		field := []int32{abi.FieldName, abi.FieldAttr, abi.FieldKind, abi.FieldTraceID}[r.IntN(4)]
+		area := make([]byte, 256)
+		for i := range area {
+			area[i] = byte(r.Uint32())
+		}
+		copy(area[keyAt-base:], "k1")
+		mem.Write(base-64, make([]byte, 64))
+		mem.Write(base, area)
+		mem.Write(base+256, make([]byte, 64))
+		k := call(st, hostGroup, abi.TableSpan, uint64(field), uint64(keyAt), 2, uint64(selAt), uint64(stride), uint64(outAt), uint64(outLen))
+		if k > int32(max(outLen/stride, 0)) {
+			t.Fatalf("%d groups with room for %d", k, outLen/stride)
+		}
+		lo, hi := min(selAt, outAt), max(selAt+stride, outAt+outLen)
+		b, _ := mem.Read(base-64, 256+128)
+		for i, c := range b {
+			at := base - 64 + i
+			if (at < lo || at >= hi) && ((at >= base && at < base+256 && c != area[at-base]) || ((at < base || at >= base+256) && c != 0)) {
+				t.Fatalf("group (sel %d+%d, out %d+%d) wrote byte %d", selAt, stride, outAt, outLen, at)
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@
 package knativehops
 
 import (
+	"slices"
 	"strings"
 
 	wasmcol "github.com/wasmcol/wasmcol/wasm-sdk"
@@ -93,9 +94,9 @@ func (f *filter) Init(c wasmcol.Config) error {
 // sortResources files the batch's resources under their roles: by
 // service.name for every Knative component but one, and for queue-proxy,
 // which reports under the Knative Service's name from 1.19 on, by its
-// other attributes. The host tests the attributes of every resource at
-// once; where no test settles the role, the guest tests each distinct
-// service.name once for a revision's pod name.
+// other attributes. The host groups the resources by service.name, and
+// the guest decides once per distinct name; the container keys it tests
+// on every resource at once.
 func (f *filter) sortResources(t wasmcol.Traces) {
 	for r := range f.byRole {
 		f.byRole[r] = f.byRole[r][:0]
@@ -110,18 +111,24 @@ func (f *filter) sortResources(t wasmcol.Traces) {
 	hasPrefix := func(key, prefix string) wasmcol.Selection {
 		return t.ResourcesWhere(wasmcol.AttrHasPrefix(key, prefix))
 	}
-	// The service-name rules, a selection each.
-	var named wasmcol.Selection
-	for i, n := range serviceNames {
-		sel := is(keyServiceName, n.names...)
-		if n.prefix != "" {
-			sel = sel.Or(hasPrefix(keyServiceName, n.prefix))
+	// The service-name rules, decided once per distinct service.name: the
+	// host groups the resources by it in one call. A name no rule claims
+	// may be a revision pod's, settled below once the queue-proxies are
+	// known.
+	named, podNamed := t.NoResources(), t.NoResources()
+	for name, rs := range t.ResourcesWhere(wasmcol.AttrHasPrefix(keyServiceName, "")).ByAttr(keyServiceName) {
+		claimed := false
+		for _, n := range serviceNames {
+			if n.claims(name.Str()) {
+				f.file(n.role, rs)
+				claimed = true
+			}
 		}
-		f.file(n.role, sel)
-		if i == 0 {
-			named = sel
-		} else {
-			named = named.Or(sel)
+		switch {
+		case claimed:
+			addAll(named, rs)
+		case isRevisionPod(name.Str()):
+			addAll(podNamed, rs)
 		}
 	}
 
@@ -144,11 +151,7 @@ func (f *filter) sortResources(t wasmcol.Traces) {
 		Or(nonEmpty(keyRevision).AndNot(container).AndNot(k8sContainer)).
 		AndNot(named)
 	f.file(roleQueueProxy, qp)
-	for name, rs := range hasPrefix(keyServiceName, "").AndNot(named).AndNot(qp).ByAttr(keyServiceName) {
-		if isRevisionPod(name.Str()) {
-			f.file(roleRevisionPod, rs)
-		}
-	}
+	f.file(roleRevisionPod, podNamed.AndNot(qp))
 }
 
 // file lists the resources of sel under role r.
@@ -165,11 +168,7 @@ func (f *filter) file(r role, sel wasmcol.Selection) {
 // set its own name, with a dot, up to 1.20.1 and in 1.21.0 (knative/eventing
 // pkg/reconciler/inmemorychannel/dispatcher/controller.go); later releases
 // take sharedmain's, with a dash.
-var serviceNames = [...]struct {
-	role   role
-	names  []string
-	prefix string
-}{
+var serviceNames = [...]serviceName{
 	{roleIngress, []string{"broker.ingress"}, "broker-ingress."},
 	{roleFilter, []string{"broker.filter"}, "broker-filter."},
 	{roleDispatcher, []string{"imc-dispatcher", "inmemorychannel-dispatcher", "inmemorychannel.dispatcher"}, ""},
@@ -182,6 +181,17 @@ var serviceNames = [...]struct {
 // as heartbeats-deployment-<rs>-<pod>. It reads the name from its end,
 // byte by byte: the hashes hold no dash, so the last two dashes bound
 // them.
+type serviceName struct {
+	role   role
+	names  []string
+	prefix string
+}
+
+// claims reports whether a service.name is one of n's.
+func (n *serviceName) claims(name string) bool {
+	return slices.Contains(n.names, name) || n.prefix != "" && strings.HasPrefix(name, n.prefix)
+}
+
 func isRevisionPod(name string) bool {
 	const deployment = "-deployment-"
 	pod := strings.LastIndexByte(name, '-') // before <pod hash>

@@ -4,6 +4,7 @@ package wasmcol
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
@@ -61,11 +62,20 @@ func TestByNameMemoryIsNotQuadratic(t *testing.T) {
 		if g.Len() != 1 || !g.Has(seen) {
 			t.Fatalf("group %d holds %d items", seen, g.Len())
 		}
+		if seen == 100 { // Add on a copy widens what every copy counts
+			c := g
+			c.Add(n - 1)
+			if g.Len() != 2 || !slices.Equal(slices.Collect(g.All()), []int{100, n - 1}) {
+				t.Fatalf("after adding item %d to a copy, the group holds %v", n-1, slices.Collect(g.All()))
+			}
+		}
 		seen++
 		last = g
 	}
-	if last.Len() != 0 {
-		t.Errorf("a group's selection still holds %d items after its iteration", last.Len())
+	for i, w := range last.words {
+		if w != 0 {
+			t.Fatalf("a group's selection still holds items in word %d after its iteration", i)
+		}
 	}
 	if seen != n {
 		t.Fatalf("visited %d names, want %d", seen, n)

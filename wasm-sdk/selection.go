@@ -131,6 +131,24 @@ type Selection struct {
 	b     *batch
 	table int32
 	words []uint64
+	// live, when set, bounds the words that can hold items: a group's
+	// selection, whose few items a batch of many distinct values would
+	// otherwise cost a pass over the whole table each time it is counted,
+	// visited or emptied. Shared with the selection's copies, as words
+	// are, so that Add on one widens it for all.
+	live *wordRange
+}
+
+// wordRange is words [lo, hi) of a selection.
+type wordRange struct{ lo, hi int }
+
+// span is the words that can hold s's items, and the index of the
+// first.
+func (s Selection) span() ([]uint64, int) {
+	if s.live == nil {
+		return s.words, 0
+	}
+	return s.words[s.live.lo:s.live.hi], s.live.lo
 }
 
 // selection is an empty selection of table, its words from the batch's
@@ -216,7 +234,8 @@ func (b *batch) refine(c Cond, s Selection) {
 // Len is the number of items in the selection.
 func (s Selection) Len() int {
 	n := 0
-	for _, w := range s.words {
+	words, _ := s.span()
+	for _, w := range words {
 		n += bits.OnesCount64(w)
 	}
 	return n
@@ -234,15 +253,19 @@ func (s Selection) Has(i int) bool {
 func (s Selection) Add(i int) {
 	if uint(i/64) < uint(len(s.words)) && i >= 0 && int32(i) < s.b.lens[s.table] {
 		s.words[i/64] |= 1 << (uint(i) % 64)
+		if r := s.live; r != nil {
+			r.lo, r.hi = min(r.lo, i/64), max(r.hi, i/64+1)
+		}
 	}
 }
 
 // All iterates over the indexes of the items in the selection, in order.
 func (s Selection) All() iter.Seq[int] {
 	return func(yield func(int) bool) {
-		for wi, w := range s.words {
+		words, lo := s.span()
+		for wi, w := range words {
 			for w != 0 {
-				i := wi*64 + bits.TrailingZeros64(w)
+				i := (lo+wi)*64 + bits.TrailingZeros64(w)
 				if !yield(i) {
 					return
 				}
@@ -316,8 +339,14 @@ func (s Selection) AndNot(o Selection) Selection {
 // The names are valid until the process method returns. Each selection
 // is valid in its own iteration only: the next reuses its memory, so that
 // a batch of many distinct names costs no more memory than a few. Keep
-// one beyond its iteration by adding its items to a selection of your
-// own, or with Or.
+// one beyond its iteration by adding its items (Add) to a selection made
+// before the loop. Where, And, Or and AndNot each take a new selection of
+// the batch, held until the process method returns: called in every
+// iteration they cost (distinct values × items) / 8 bytes, what reusing
+// the group's memory avoids.
+//
+// The host reads each item's name once for the whole loop; the loop's
+// own cost is a pass over the selection's words per distinct name.
 func (s Selection) ByName() iter.Seq2[string, Selection] {
 	return func(yield func(string, Selection) bool) {
 		s.groups(abi.FieldName, "", func(v Value, g Selection) bool { return yield(v.s, g) })
@@ -350,6 +379,7 @@ func (s Selection) groups(field int32, key string, yield func(Value, Selection) 
 	// group would cost (distinct values × items) / 8 bytes, 50 MB for
 	// 20,000 spans of distinct names.
 	block := b.words(n * groupsPerCall)
+	live := new(wordRange) // the group's, reused as its words are
 	for {
 		c := b.newColumn(s.table, field, key)
 		raw, k := b.h.Group(s.table, field, key, hostcall.Words(rest.words), hostcall.Words(block), c.buf[:0])
@@ -366,12 +396,26 @@ func (s Selection) groups(field int32, key string, yield func(Value, Selection) 
 		}
 		c.n, c.data = int(k), abi.Column(raw)
 		for j := range int(k) {
-			g := Selection{b: b, table: s.table, words: block[j*n : (j+1)*n : (j+1)*n]}
+			g := Selection{b: b, table: s.table, words: block[j*n : (j+1)*n : (j+1)*n], live: live}
+			// The one pass over the group's words: what it does next
+			// costs its items, not the table.
+			lo, hi := 0, 0
+			for wi, w := range g.words {
+				if w != 0 {
+					if hi == 0 {
+						lo = wi
+					}
+					hi = wi + 1
+				}
+			}
+			*live = wordRange{lo, hi}
 			ok := yield(c.value(int32(j)), g)
 			// Emptied after its iteration, whether or not the block is
 			// reused: a filter that keeps one fails its tests at once,
 			// not only on a batch of more than 32 values.
-			clear(g.words)
+			words, _ := g.span()
+			clear(words)
+			*live = wordRange{}
 			if !ok {
 				return
 			}
@@ -394,9 +438,14 @@ func (s Selection) editWhere(op []byte) {
 	if b == nil {
 		return
 	}
+	// Copies also where they take fewer bytes than the record, the
+	// operation and a bitmap of the whole table: a group of a few items
+	// in a large batch. The bytes staged then stay linear in the batch
+	// however many groups a filter edits, where a record per group
+	// would cost groups × items / 8.
 	if n := s.Len(); n == 0 {
 		return
-	} else if n <= guestCopies || len(op) > abi.MaxKernelList {
+	} else if n <= guestCopies || len(op) > abi.MaxKernelList || n*len(op) <= len(op)+8*len(s.words) {
 		for i := range s.All() {
 			at := len(b.edits)
 			b.edits = append(b.edits, op...)

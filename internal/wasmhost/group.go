@@ -3,7 +3,9 @@
 package wasmhost
 
 import (
+	"bytes"
 	"math"
+	"strings"
 	"unsafe"
 
 	"github.com/tetratelabs/wazero/api"
@@ -25,19 +27,56 @@ type groupKey struct {
 	s    string // Str and Bytes
 }
 
-// grouping is group's scratch, reused from call to call.
+// grouping is group's state: the whole grouping of the last call's
+// selection, every distinct value in order of first appearance with its
+// items, of which the calls so far delivered the first next groups. A
+// guest that wants every group calls again with the selection the last
+// call left it; the batch cannot change during the call, so the host
+// delivers the next groups from here instead of reading every item left
+// again, which made d distinct values cost d/32 passes over the items.
 type grouping struct {
 	ids   map[groupKey]int32
 	vals  []groupKey
 	items []int32 // the items grouped, in order
 	gids  []int32 // and the group of each
+	// byGroup is items sorted by group, group g's at
+	// byGroup[start[g]:start[g+1]].
+	byGroup, start []int32
+
+	// What the last call was asked and left, for the next to continue.
+	valid        bool
+	table, field int32
+	key          string
+	next         int    // groups delivered so far
+	left         []byte // sel as the last call left it, ceil(n/8) bytes
+
+	reads int // items read, for the tests to hold group to one pass
 }
 
-// reset drops the batch's strings the last group kept.
+// reset drops the batch's strings and what the last call left.
 func (g *grouping) reset() {
 	clear(g.ids)
 	clear(g.vals)
 	g.vals, g.items, g.gids = g.vals[:0], g.items[:0], g.gids[:0]
+	g.valid, g.key = false, ""
+}
+
+// trim lets the buffers of one huge batch go, as release does for the
+// index.
+func (g *grouping) trim() {
+	if cap(g.vals) > 1024 {
+		g.ids = nil // clear keeps a map's buckets
+	}
+	g.reset()
+	g.vals, g.items, g.gids = trimmed(g.vals), trimmed(g.items), trimmed(g.gids)
+	g.byGroup, g.start, g.left = trimmed(g.byGroup), trimmed(g.start), trimmed(g.left)
+}
+
+// continues reports whether a call on sel continues the last one: the
+// same field, and sel exactly what the last call left.
+func (g *grouping) continues(table, field int32, key []byte, sel []byte, n int32) bool {
+	return g.valid && g.table == table && g.field == field && g.key == string(key) &&
+		bytes.Equal(sel[:selectionLen(n)], g.left)
 }
 
 // hostGroup: (table, field, key_ptr, key_len, sel_ptr, sel_len, out_ptr,
@@ -77,46 +116,27 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	if capacity == 0 {
 		return abi.ErrArgument
 	}
-	value, rc := st.groupValue(table, field, string(key))
-	if rc < 0 {
-		return rc
-	}
-
 	gr := &st.t.grp
-	gr.reset()
-	defer gr.reset()
-	if gr.ids == nil {
-		gr.ids = make(map[groupKey]int32)
+	if !gr.continues(table, field, key, sel, n) {
+		gr.reset()
+		if rc := st.groupAll(table, field, string(key), sel, n); rc < 0 {
+			gr.reset()
+			return rc
+		}
+		gr.table, gr.field, gr.key = table, field, string(key)
 	}
-	size, read := 0, 0 // size of the result column
-	for i := range selectedItems(sel, n) {
-		st.t.checkDeadline(read)
-		read++
-		v, ok := value(i)
-		if !ok {
-			continue
-		}
-		id, found := gr.ids[v]
-		if !found {
-			if len(gr.vals) == capacity {
-				continue
-			}
-			if v.tag == abi.TagBytes {
-				v.s = string([]byte(v.s)) // the key outlives the column it aliases
-			}
-			id = int32(len(gr.vals))
-			gr.ids[v] = id
-			gr.vals = append(gr.vals, v)
-			size += abi.EntrySize + len(v.s)
-		}
-		gr.items = append(gr.items, i)
-		gr.gids = append(gr.gids, id)
+	gr.valid = false // until this call has answered
+	first, end := gr.next, min(gr.next+capacity, len(gr.vals))
+	size := 0 // of the result column
+	for _, v := range gr.vals[first:end] {
+		size += abi.EntrySize + len(v.s)
 	}
 	if size > st.limits.maxResult || !st.fits(size-cap(st.result)) {
+		gr.reset()
 		return abi.ErrTooLarge
 	}
-	w := abi.NewColumnWriter(st.result[:0], len(gr.vals))
-	for _, v := range gr.vals {
+	w := abi.NewColumnWriter(st.result[:0], end-first)
+	for _, v := range gr.vals[first:end] {
 		switch v.tag {
 		case abi.TagStr:
 			w.Str(v.s)
@@ -132,18 +152,19 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	}
 	st.result = w.Bytes()
 	if rc := st.setResult(); rc < 0 {
+		gr.reset()
 		return rc
 	}
 	// Written only now that nothing can fail. A guest may pass sel and
 	// out overlapping: the writes stay in bounds, the answer is its own.
-	for k := range gr.vals {
+	for k := range end - first {
 		clear(out[k*stride : (k+1)*stride])
 	}
-	for j, i := range gr.items {
-		out[int(gr.gids[j])*stride+int(i)/8] |= 1 << (i % 8)
-	}
-	for _, i := range gr.items {
-		sel[i/8] &^= 1 << (i % 8)
+	for k := range end - first {
+		for _, i := range gr.byGroup[gr.start[first+k]:gr.start[first+k+1]] {
+			out[k*stride+int(i)/8] |= 1 << (i % 8)
+			sel[i/8] &^= 1 << (i % 8)
+		}
 	}
 	// Bits past the table, ignored, are cleared as refine does, and so
 	// are the bytes of sel past ceil(n/8): sel_len may be longer.
@@ -151,17 +172,76 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 		sel[n/8] &= 1<<(n%8) - 1
 	}
 	clear(sel[selectionLen(n):])
-	return int32(len(gr.vals))
+	gr.next = end
+	gr.left = append(gr.left[:0], sel[:selectionLen(n)]...)
+	gr.valid = true
+	return int32(end - first)
+}
+
+// groupAll reads the field of every item set in sel and files them all,
+// however many distinct values they hold, into st.t.grp.
+func (st *callState) groupAll(table, field int32, key string, sel []byte, n int32) int32 {
+	value, fromColumn, rc := st.groupValue(table, field, key)
+	if rc < 0 {
+		return rc
+	}
+	gr := &st.t.grp
+	if gr.ids == nil {
+		gr.ids = make(map[groupKey]int32)
+	}
+	read := 0
+	for i := range selectedItems(sel, n) {
+		st.t.checkDeadline(read)
+		read++
+		gr.reads++
+		v, ok := value(i)
+		if !ok {
+			continue
+		}
+		id, found := gr.ids[v]
+		if !found {
+			if fromColumn || v.tag == abi.TagBytes {
+				// Kept past this call, where a kernel column it
+				// aliases may be rebuilt; pdata's strings stay as
+				// they are for the batch.
+				v.s = strings.Clone(v.s)
+			}
+			id = int32(len(gr.vals))
+			gr.ids[v] = id
+			gr.vals = append(gr.vals, v)
+		}
+		gr.items = append(gr.items, i)
+		gr.gids = append(gr.gids, id)
+	}
+	// A counting sort by group, stable, so each group's items stay in
+	// item order.
+	gr.start = append(gr.start[:0], make([]int32, len(gr.vals)+1)...)
+	for _, id := range gr.gids {
+		gr.start[id+1]++
+	}
+	for k := range gr.vals {
+		gr.start[k+1] += gr.start[k]
+	}
+	gr.byGroup = append(gr.byGroup[:0], make([]int32, len(gr.items))...)
+	for j, i := range gr.items { // start[id] moves on to group id+1's start
+		id := gr.gids[j]
+		gr.byGroup[gr.start[id]] = i
+		gr.start[id]++
+	}
+	copy(gr.start[1:], gr.start[:len(gr.vals)]) // and back
+	gr.start[0] = 0
+	gr.next = 0
+	return 0
 }
 
 // groupValue returns what group reads of item i: the field as refine
 // reads it, or false for an item with no value to group by.
-func (st *callState) groupValue(table, field int32, key string) (func(i int32) (groupKey, bool), int32) {
+func (st *callState) groupValue(table, field int32, key string) (value func(i int32) (groupKey, bool), fromColumn bool, rc int32) {
 	t := st.t
 	switch {
 	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):
 		v := t.nameView(table)
-		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagStr, s: v.names[i]}, true }, 0
+		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagStr, s: v.names[i]}, true }, false, 0
 	case field == abi.FieldAttr && hasAttrs(table):
 		return func(i int32) (groupKey, bool) {
 			v, ok := t.attrs(table, i).Get(key)
@@ -169,30 +249,30 @@ func (st *callState) groupValue(table, field int32, key string) (func(i int32) (
 				return groupKey{}, false
 			}
 			return pdataKey(v)
-		}, 0
+		}, false, 0
 	case field == abi.FieldKind && table == abi.TableSpan:
 		kinds := t.nameView(abi.TableSpan).kinds
-		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagInt, bits: uint64(kinds[i])}, true }, 0
+		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagInt, bits: uint64(kinds[i])}, true }, false, 0
 	case field == abi.FieldResource && table == abi.TableSpan:
-		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagInt, bits: uint64(t.spans[i].res)}, true }, 0
+		return func(i int32) (groupKey, bool) { return groupKey{tag: abi.TagInt, bits: uint64(t.spans[i].res)}, true }, false, 0
 	}
 	col, rc := testedColumn(st, selectReq{table: table, field: field, key: []byte(key)})
 	if rc < 0 {
-		return nil, rc
+		return nil, false, rc
 	}
 	return func(i int32) (groupKey, bool) {
 		tag, bits := col.Entry(int(i))
 		switch tag {
 		case abi.TagStr, abi.TagBytes:
 			// A view of the column, which lives through the call; group
-			// copies the Bytes values it keeps.
+			// copies the values it keeps.
 			b := col.Data(bits)
 			return groupKey{tag: tag, s: unsafe.String(unsafe.SliceData(b), len(b))}, true
 		case abi.TagInt, abi.TagDouble, abi.TagBool:
 			return groupKey{tag: tag, bits: bits}, true
 		}
 		return groupKey{}, false // Empty, or Other: a map or an array
-	}, 0
+	}, true, 0
 }
 
 // pdataKey is an attribute value as group compares it.

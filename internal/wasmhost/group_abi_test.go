@@ -246,3 +246,92 @@ func TestGroupOverlappingArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupContinues: a guest that takes its groups a few at a time,
+// passing back the selection each call left, gets exactly the groups one
+// call with room for all would give, in order, while the host reads each
+// item once: d distinct values cost one pass, not d/capacity passes. A
+// selection changed between calls is grouped afresh.
+func TestGroupContinues(t *testing.T) {
+	mod, newState, call := kernelHarness(t)
+	mem := mod.Memory()
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 300
+	withV := 0
+	for i := range n {
+		s := spans.AppendEmpty()
+		s.SetName(fmt.Sprintf("n%d", r.IntN(200)))
+		if i%7 != 0 {
+			s.Attributes().PutInt("v", int64(r.IntN(150)))
+			withV++
+		}
+	}
+	const sel, out, key, room = 4096, 8192, 100, 3
+	stride := int(selectionLen(n))
+	all := bytes.Repeat([]byte{0xFF}, stride)
+	all[stride-1] = 1<<(n%8) - 1
+	mem.Write(key, []byte("v"))
+	// entries is a column's entries as text, a value each.
+	entries := func(col []byte, k int) []string {
+		c := abi.Column(col)
+		var e []string
+		for j := range k {
+			tag, bits := c.Entry(j)
+			if tag == abi.TagStr || tag == abi.TagBytes {
+				e = append(e, fmt.Sprintf("%d:%q", tag, c.Data(bits)))
+			} else {
+				e = append(e, fmt.Sprintf("%d:%d", tag, bits))
+			}
+		}
+		return e
+	}
+	for _, field := range []int32{abi.FieldName, abi.FieldAttr} {
+		st := newState(1 << 20)
+		st.t.traces = td
+		wantK, wantSel, wantOut, wantRes := groupModel(t, st, abi.TableSpan, field, "v", all, n)
+		var gotOut []byte
+		var got []string
+		mem.Write(sel, all)
+		for calls := 0; ; calls++ {
+			if calls == 5 { // the same bits written anew: still a continuation
+				b, _ := mem.Read(sel, uint32(stride))
+				mem.Write(sel, append([]byte(nil), b...))
+			}
+			k := call(st, hostGroup, abi.TableSpan, uint64(field), key, 1, sel, uint64(stride), out, room*uint64(stride))
+			if k < 0 || calls > n {
+				t.Fatalf("field %d: call %d answered %d", field, calls, k)
+			}
+			o, _ := mem.Read(out, uint32(int(k)*stride))
+			gotOut = append(gotOut, o...)
+			got = append(got, entries(st.result, int(k))...)
+			if k < room {
+				break
+			}
+		}
+		if want := entries(wantRes, int(wantK)); !slices.Equal(got, want) {
+			t.Errorf("field %d: values %v, want %v", field, got, want)
+		}
+		if !bytes.Equal(gotOut, wantOut) {
+			t.Errorf("field %d: the groups' bitmaps differ from one call's", field)
+		}
+		if b, _ := mem.Read(sel, uint32(stride)); !bytes.Equal(b, wantSel) {
+			t.Errorf("field %d: sel left %x, want %x", field, b, wantSel)
+		}
+		if st.t.grp.reads != n { // every item, once
+			t.Errorf("field %d: read %d items for %d groups of %d items (%d with v)", field, st.t.grp.reads, wantK, n, withV)
+		}
+		// Another selection, here the whole table again, is grouped
+		// afresh: its first groups, not the next.
+		mem.Write(sel, all)
+		k := call(st, hostGroup, abi.TableSpan, uint64(field), key, 1, sel, uint64(stride), out, room*uint64(stride))
+		o, _ := mem.Read(out, uint32(int(k)*stride))
+		if k != room || !bytes.Equal(o, wantOut[:room*stride]) || !slices.Equal(entries(st.result, room), entries(wantRes, room)) {
+			t.Errorf("field %d: a new selection got %d groups, not the first %d", field, k, room)
+		}
+		if st.t.grp.reads != 2*n {
+			t.Errorf("field %d: a new selection read %d items, want %d", field, st.t.grp.reads-n, n)
+		}
+	}
+}

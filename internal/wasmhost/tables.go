@@ -123,6 +123,7 @@ func (t *tables) reset(signal int32) {
 	t.spanNames.reset()
 	t.eventNames.reset()
 	t.memoUsed = 0
+	t.grp.reset()
 	t.res = t.res[:0]
 	t.scopes = t.scopes[:0]
 	t.spans = t.spans[:0]
@@ -152,7 +153,7 @@ func (t *tables) release() {
 	t.res, t.scopes, t.spans = trimmed(t.res), trimmed(t.scopes), trimmed(t.spans)
 	t.events, t.links, t.mets = trimmed(t.events), trimmed(t.links), trimmed(t.mets)
 	t.points, t.records = trimmed(t.points), trimmed(t.records)
-	t.grp.items, t.grp.gids = trimmed(t.grp.items), trimmed(t.grp.gids)
+	t.grp.trim()
 	t.spanNames.names, t.spanNames.heads, t.spanNames.kinds = trimmed(t.spanNames.names), trimmed(t.spanNames.heads), trimmed(t.spanNames.kinds)
 	t.eventNames.names, t.eventNames.heads = trimmed(t.eventNames.names), trimmed(t.eventNames.heads)
 	// Kernel column buffers stay for the next call, within a budget.

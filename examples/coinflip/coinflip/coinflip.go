@@ -95,9 +95,7 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		// Resources grouped by service.name, by the host: each name is
 		// looked up once, and its edits made on all its resources at once.
 		named := t.ResourcesWhere(wasmcol.AttrHasPrefix("service.name", "")) // a string
-		for name, rs := range named.ByAttr("service.name") {
-			f.rename(name.Str(), rs)
-		}
+		f.rename(t, named)
 	}
 	if f.cfg.PromoteResult {
 		// The host finds the result events and copies their result onto
@@ -107,8 +105,6 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 	return nil
 }
 
-// resource replaces a pod-name service.name with the service it belongs to
-// and keeps the pod name under pod_name_attribute, unless that is set.
 // service is the service a service.name stands for when it is a pod's
 // name, else "".
 func (f *filter) service(name string) string {
@@ -131,13 +127,29 @@ func (f *filter) service(name string) string {
 	return svc
 }
 
-// rename gives the resources of rs, whose service.name is name, the
-// service name derives to, keeping the pod's name where they have none.
-func (f *filter) rename(name string, rs wasmcol.Selection) {
-	svc := f.service(name)
-	if svc == "" {
+// rename gives the resources of named, whose service.name is a string,
+// the service their name derives to, keeping the pod's name where they
+// have none. Nothing here takes a selection of the batch per distinct
+// name: a group's selection lives in its iteration only, and a Where or
+// AndNot per group would cost (names x resources) / 8 bytes of guest
+// memory, past the memory limit for a batch of 40,000 pod names. Whether
+// a resource has a pod name is asked for the renamed resources only, so
+// that a value the host refuses elsewhere does not fail the batch.
+func (f *filter) rename(t wasmcol.Traces, named wasmcol.Selection) {
+	renamed := t.NoResources()
+	for name, rs := range named.ByAttr("service.name") {
+		if svc := f.service(name.Str()); svc != "" {
+			rs.SetAttr("service.name", wasmcol.Str(svc))
+			for i := range rs.All() {
+				renamed.Add(i)
+			}
+		}
+	}
+	if renamed.Len() == 0 {
 		return
 	}
-	rs.SetAttr("service.name", wasmcol.Str(svc))
-	rs.AndNot(rs.Where(wasmcol.HasAttr(f.cfg.PodNameAttribute))).SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name))
+	noPod := renamed.AndNot(renamed.Where(wasmcol.HasAttr(f.cfg.PodNameAttribute)))
+	for name, rs := range noPod.ByAttr("service.name") {
+		rs.SetAttr(f.cfg.PodNameAttribute, wasmcol.Str(name.Str()))
+	}
 }

@@ -145,8 +145,8 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // TestManyPods: resources are renamed per distinct service.name, one
-// lookup and one pair of edits for all the resources of a name, up to 32
-// names a batch and the rest one by one; every resource ends as its own
+// lookup and one pair of edits for all the resources of a name, across
+// the several group calls 159 names take; every resource ends as its own
 // name says, whether it had a pod name already or not.
 func TestManyPods(t *testing.T) {
 	td := ptrace.NewTraces()
@@ -209,7 +209,7 @@ func TestLongPodNames(t *testing.T) {
 }
 
 // TestPodNameRefusalIsPerResource: whether a renamed resource has a pod
-// name is read for the renamed resources only, grouped or not: a value
+// name is read for the renamed resources only: a value
 // the host will not read (nested 70 deep) on another resource does not
 // fail the call, and on a renamed resource it does, however many names
 // the batch holds.
@@ -218,7 +218,7 @@ func TestPodNameRefusalIsPerResource(t *testing.T) {
 	for range 70 {
 		deep = map[string]any{"m": deep}
 	}
-	for _, names := range []int{1, 100} { // grouped, and past the groups
+	for _, names := range []int{1, 100} { // one group call, and several
 		for _, onRenamed := range []bool{false, true} {
 			raw := resourceBatch(t, 2*names, func(i int, m pcommon.Map) {
 				if i%2 == 0 {

@@ -175,12 +175,7 @@ var serviceNames = [...]serviceName{
 	{roleActivator, []string{"activator-service", "activator"}, ""},
 }
 
-// isRevisionPod reports whether name has the shape of a Knative revision's
-// pod name, <service>-<5 digits>-deployment-<rs hash>-<pod hash>; the
-// generation number is what tells it from a plain Deployment's pod such
-// as heartbeats-deployment-<rs>-<pod>. It reads the name from its end,
-// byte by byte: the hashes hold no dash, so the last two dashes bound
-// them.
+// serviceName is one rule of serviceNames.
 type serviceName struct {
 	role   role
 	names  []string
@@ -192,6 +187,12 @@ func (n *serviceName) claims(name string) bool {
 	return slices.Contains(n.names, name) || n.prefix != "" && strings.HasPrefix(name, n.prefix)
 }
 
+// isRevisionPod reports whether name has the shape of a Knative revision's
+// pod name, <service>-<5 digits>-deployment-<rs hash>-<pod hash>; the
+// generation number is what tells it from a plain Deployment's pod such
+// as heartbeats-deployment-<rs>-<pod>. It reads the name from its end,
+// byte by byte: the hashes hold no dash, so the last two dashes bound
+// them.
 func isRevisionPod(name string) bool {
 	const deployment = "-deployment-"
 	pod := strings.LastIndexByte(name, '-') // before <pod hash>

@@ -48,7 +48,12 @@ type grouping struct {
 	table, field int32
 	key          string
 	next         int    // groups delivered so far
-	left         []byte // sel as the last call left it, ceil(n/8) bytes
+	left         []byte // the sel a continuation passes back, ceil(n/8) bytes
+
+	// copied is the bytes of the values copied for keeping (read
+	// through a kernel column, or Bytes), which count against the host
+	// memory budget as the column they come from does.
+	copied int
 
 	reads int // items read, for the tests to hold group to one pass
 }
@@ -58,14 +63,16 @@ func (g *grouping) reset() {
 	clear(g.ids)
 	clear(g.vals)
 	g.vals, g.items, g.gids = g.vals[:0], g.items[:0], g.gids[:0]
-	g.valid, g.key = false, ""
+	g.valid, g.key, g.copied = false, "", 0
 }
 
 // trim lets the buffers of one huge batch go, as release does for the
 // index.
 func (g *grouping) trim() {
 	if cap(g.vals) > 1024 {
-		g.ids = nil // clear keeps a map's buckets
+		// clear keeps a map's buckets; and the values, 32 bytes each,
+		// go with it: 100,000 of them kept 3.7 MB in an idle instance.
+		g.ids, g.vals = nil, nil
 	}
 	g.reset()
 	g.vals, g.items, g.gids = trimmed(g.vals), trimmed(g.items), trimmed(g.gids)
@@ -121,6 +128,7 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 		gr.reset()
 		if rc := st.groupAll(table, field, string(key), sel, n); rc < 0 {
 			gr.reset()
+			st.settle()
 			return rc
 		}
 		gr.table, gr.field, gr.key = table, field, string(key)
@@ -133,6 +141,7 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	}
 	if size > st.limits.maxResult || !st.fits(size-cap(st.result)) {
 		gr.reset()
+		st.settle()
 		return abi.ErrTooLarge
 	}
 	w := abi.NewColumnWriter(st.result[:0], end-first)
@@ -153,7 +162,21 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	st.result = w.Bytes()
 	if rc := st.setResult(); rc < 0 {
 		gr.reset()
+		st.settle()
 		return rc
+	}
+	// What a continuation must pass back: sel as it came less the items
+	// delivered, and no bit past n. It is worked out here, before any
+	// write, rather than read back from sel after: a guest may pass sel
+	// and out overlapping, and what the host's writes to out then make of
+	// sel is not the items of the groups still to come.
+	ln := selectionLen(n)
+	gr.left = append(gr.left[:0], sel[:ln]...)
+	if n%8 != 0 {
+		gr.left[n/8] &= 1<<(n%8) - 1
+	}
+	for _, i := range gr.byGroup[gr.start[first]:gr.start[end]] {
+		gr.left[i/8] &^= 1 << (i % 8)
 	}
 	// Written only now that nothing can fail. A guest may pass sel and
 	// out overlapping: the writes stay in bounds, the answer is its own.
@@ -171,9 +194,8 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	if n%8 != 0 {
 		sel[n/8] &= 1<<(n%8) - 1
 	}
-	clear(sel[selectionLen(n):])
+	clear(sel[ln:])
 	gr.next = end
-	gr.left = append(gr.left[:0], sel[:selectionLen(n)]...)
 	gr.valid = true
 	return int32(end - first)
 }
@@ -205,6 +227,7 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 				// aliases may be rebuilt; pdata's strings stay as
 				// they are for the batch.
 				v.s = strings.Clone(v.s)
+				gr.copied += len(v.s)
 			}
 			id = int32(len(gr.vals))
 			gr.ids[v] = id
@@ -231,6 +254,12 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 	copy(gr.start[1:], gr.start[:len(gr.vals)]) // and back
 	gr.start[0] = 0
 	gr.next = 0
+	// The copies outlive the column they were read from, which a later
+	// select may drop: they count against the budget until the grouping
+	// goes.
+	if !st.settle() {
+		return abi.ErrTooLarge
+	}
 	return 0
 }
 

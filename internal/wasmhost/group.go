@@ -96,7 +96,8 @@ func (g *grouping) continues(table, field int32, key []byte, sel []byte, n int32
 // values come than out holds bitmaps, those of the later values; bits
 // past the table's last item are cleared. The
 // result buffer holds the values, one column entry per group, for read.
-// Nothing is written when the call fails.
+// Nothing is written when the call fails. A call that continues the last
+// (see grouping) answers from the grouping it kept.
 func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	table, field := api.DecodeI32(stack[0]), api.DecodeI32(stack[1])
 	if api.DecodeU32(stack[3]) > abi.MaxKernelKey {
@@ -146,18 +147,7 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	}
 	w := abi.NewColumnWriter(st.result[:0], end-first)
 	for _, v := range gr.vals[first:end] {
-		switch v.tag {
-		case abi.TagStr:
-			w.Str(v.s)
-		case abi.TagBytes:
-			w.BytesValue([]byte(v.s))
-		case abi.TagInt:
-			w.Int(int64(v.bits))
-		case abi.TagDouble:
-			w.Double(math.Float64frombits(v.bits))
-		case abi.TagBool:
-			w.Bool(v.bits != 0)
-		}
+		w.Entry(v.tag, v.bits, v.s)
 	}
 	st.result = w.Bytes()
 	if rc := st.setResult(); rc < 0 {

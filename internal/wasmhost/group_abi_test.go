@@ -69,19 +69,7 @@ func groupModel(t *testing.T, st *callState, table, field int32, key string, sel
 	w := abi.NewColumnWriter(nil, len(vals))
 	for k, v := range vals {
 		out = append(out, bitmapOf(groups[k], stride)...)
-		switch v.tag {
-		case abi.TagStr:
-			w.Str(v.s)
-		case abi.TagBytes:
-			w.BytesValue([]byte(v.s))
-		default:
-			w.Int(0) // rewritten below
-			e := w.Bytes()[k*abi.EntrySize:]
-			e[0] = v.tag
-			for b := range 8 {
-				e[8+b] = byte(v.bits >> (8 * b))
-			}
-		}
+		w.Entry(v.tag, v.bits, v.s)
 	}
 	return int32(len(vals)), after, out, w.Bytes()
 }

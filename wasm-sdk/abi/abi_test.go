@@ -89,3 +89,32 @@ func TestDecoderRejectsBadTagsAndBools(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnWriterEntry: a value written by Entry reads back as the
+// tag, bits and data it was written with.
+func TestColumnWriterEntry(t *testing.T) {
+	type entry struct {
+		tag  uint8
+		bits uint64
+		data string
+	}
+	in := []entry{{TagStr, 0, "a"}, {TagBytes, 0, "\x00b"}, {TagOther, 0, `{"k":1}`}, {TagInt, 1<<63 | 5, ""},
+		{TagDouble, 0x7ff8000000000001, ""}, {TagBool, 1, ""}, {TagEmpty, 0, ""}, {TagStr, 0, ""}}
+	w := NewColumnWriter(nil, len(in))
+	for _, e := range in {
+		w.Entry(e.tag, e.bits, e.data)
+	}
+	c := Column(w.Bytes())
+	for i, want := range in {
+		tag, bits := c.Entry(i)
+		got := entry{tag: tag}
+		if tag == TagStr || tag == TagBytes || tag == TagOther {
+			got.data = string(c.Data(bits))
+		} else {
+			got.bits = bits
+		}
+		if got != want {
+			t.Errorf("entry %d: %+v, want %+v", i, got, want)
+		}
+	}
+}

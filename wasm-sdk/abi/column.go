@@ -196,6 +196,21 @@ func (w *ColumnWriter) OtherSized(n int, write func(dst []byte) []byte) {
 	w.advance()
 }
 
+// Entry writes a value in the form Column.Entry and Column.Data read it
+// back: a tag, with bits for Int, Double and Bool, or data for Str,
+// Bytes and Other. Empty, or a tag it does not know, writes an absent
+// value.
+func (w *ColumnWriter) Entry(tag uint8, bits uint64, data string) {
+	switch tag {
+	case TagStr, TagBytes, TagOther:
+		w.data(tag, data)
+	case TagInt, TagDouble, TagBool:
+		w.scalar(tag, bits)
+	default:
+		w.Empty()
+	}
+}
+
 // Int writes an integer.
 func (w *ColumnWriter) Int(v int64) { w.scalar(TagInt, uint64(v)) }
 

@@ -380,18 +380,7 @@ func (h *callHost) Group(table, field int32, key string, sel, out, dst []byte) (
 	}
 	w := newColWriter(dst[:0], len(vals))
 	for _, v := range vals {
-		switch v.tag {
-		case abi.TagStr:
-			w.Str(v.data)
-		case abi.TagBytes:
-			w.BytesValue([]byte(v.data))
-		case abi.TagInt:
-			w.Int(int64(v.bits))
-		case abi.TagDouble:
-			w.Double(math.Float64frombits(v.bits))
-		case abi.TagBool:
-			w.Bool(v.bits != 0)
-		}
+		w.Entry(v.tag, v.bits, v.data)
 	}
 	clear(out[:len(vals)*stride])
 	for i, k := range group {

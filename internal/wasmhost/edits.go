@@ -32,6 +32,12 @@ type editor struct {
 	attrOps [numTables][]int32
 	adds    [numTables][]int32
 	work    int
+	// costs sums, per item, the compareCost of the keys of its attribute
+	// edits: validate adds what scanning the item's own attributes costs
+	// once per item, from costs, instead of reading each item's attributes
+	// at every edit. reserved is the attribute slots commit has reserved.
+	costs    [numTables][]int32
+	reserved int
 	// whereAt holds the offsets in the staged list of the records
 	// edit_where staged: one operation and the selection it applies to,
 	// standing for one copy of the operation per selected item (see
@@ -63,6 +69,9 @@ func (e *editor) apply(ops []byte) error {
 // changing nothing.
 func (e *editor) validate(ops []byte) error {
 	if err := e.walk(ops, false); err != nil {
+		return err
+	}
+	if err := e.chargeOwnAttrs(); err != nil {
 		return err
 	}
 	if e.work > MaxApplyWork {
@@ -197,35 +206,63 @@ func hasKey(m map[uint64]struct{}, k uint64) bool {
 // could otherwise make keys collide to be counted as fewer.
 var exactWorkSeed = maphash.MakeSeed()
 
-// commit applies a list validate accepted. Each item's attributes first
-// grow once to hold what its edits may add (validate counted them), rather
-// than once per added key as pdata's appends would. The list is decoded a
-// second time rather than kept decoded: keeping it costs memory by the
-// edit (72 bytes each), which on a large batch cost more than decoding.
+// commit applies a list validate accepted. The list is decoded a second
+// time rather than kept decoded: keeping it costs memory by the edit (72
+// bytes each), which on a large batch cost more than decoding.
 func (e *editor) commit(ops []byte) {
-	// The reservation counts edits that may add a key, not distinct keys:
-	// a million SetAttr of one key on one span would reserve a million
-	// slots (32 MiB) for one attribute. Past maxReservedKeys an item, or
-	// maxReservedTotal a call, pdata's own growth takes over, which
-	// grows only for keys really added: reserved room is batch memory
-	// no budget counts, and a list of 16 MiB of renames of absent keys
-	// made the batch 96 MiB larger before these bounds.
-	const maxReservedKeys, maxReservedTotal = 64, 1 << 18
-	total := 0
-	for table, counts := range e.adds {
-		for i, k := range counts {
-			if k > 0 && total < maxReservedTotal {
-				r := min(int(k), maxReservedKeys)
-				total += r
-				m := e.t.attrs(int32(table), int32(i))
-				m.EnsureCapacity(m.Len() + r)
-			}
-		}
-	}
 	_ = e.walk(ops, true) // validated: cannot fail
 	if e.drops {
 		e.removeDropped()
 	}
+}
+
+// The reservation counts edits that may add a key, not distinct keys: a
+// million SetAttr of one key on one span would reserve a million slots
+// (32 MiB) for one attribute. Past maxReservedKeys an item, or
+// maxReservedTotal a call, pdata's own growth takes over, which grows
+// only for keys really added: reserved room is batch memory no budget
+// counts, and a list of 16 MiB of renames of absent keys made the batch
+// 96 MiB larger before these bounds.
+const maxReservedKeys, maxReservedTotal = 64, 1 << 18
+
+// editable is the attribute map of item i for commit to edit. On the
+// item's first edit its attributes grow once to hold what its edits may
+// add (validate counted them), rather than once per added key as pdata's
+// appends would. Growing them here, not in a pass of its own before the
+// edits, reads each item's attributes once while they are in cache.
+func (e *editor) editable(table, i int32) pcommon.Map {
+	m := e.t.attrs(table, i)
+	if adds := e.adds[table]; int(i) < len(adds) && adds[i] > 0 {
+		if e.reserved < maxReservedTotal {
+			r := min(int(adds[i]), maxReservedKeys)
+			e.reserved += r
+			m.EnsureCapacity(m.Len() + r)
+		}
+		adds[i] = 0
+	}
+	return m
+}
+
+// chargeOwnAttrs adds to the work of applying the list what the edits'
+// scans of each item's own attributes cost: charge counted the keys each
+// item's edits compare, costs, and the attributes an item already has are
+// read here once, not at every edit.
+func (e *editor) chargeOwnAttrs() error {
+	n := 0
+	for table, costs := range e.costs {
+		for i, c := range costs {
+			if c == 0 {
+				continue
+			}
+			if n%1024 == 1023 && e.guard != nil && e.guard.expired() {
+				return errValidateDeadline
+			}
+			n++
+			// Twice: once for dropLaterDuplicates's scan, once for pdata's.
+			e.work += 2 * e.t.attrs(int32(table), int32(i)).Len() * int(c)
+		}
+	}
+	return nil
 }
 
 func (e *editor) reset() {
@@ -233,23 +270,32 @@ func (e *editor) reset() {
 		e.dropped[i] = e.dropped[i][:0]
 		e.attrOps[i] = e.attrOps[i][:0]
 		e.adds[i] = e.adds[i][:0]
+		e.costs[i] = e.costs[i][:0]
 	}
 	e.drops = false
-	e.work = 0
+	e.work, e.reserved = 0, 0
 	e.whereAt = e.whereAt[:0]
 }
 
 // charge accounts one attribute edit on item i while validating: a quick
 // over-estimate, as if every edit added a key. adds says whether it may.
+// The scan of the item's own attributes is charged by chargeOwnAttrs,
+// once per item.
 func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
 	ops := e.attrOps[table]
 	if n := int(e.t.count(table)); len(ops) != n {
 		ops = append(ops[:0], make([]int32, n)...)
 		e.attrOps[table] = ops
 		e.adds[table] = append(e.adds[table][:0], make([]int32, n)...)
+		e.costs[table] = append(e.costs[table][:0], make([]int32, n)...)
 	}
-	// Twice: once for dropLaterDuplicates's scan, once for pdata's.
-	e.work += 2 * (e.t.attrs(table, i).Len() + int(ops[i])) * compareCost(keyLen)
+	// Twice: once for dropLaterDuplicates's scan, once for pdata's, over
+	// the keys this item's earlier edits may have added.
+	cost := compareCost(keyLen)
+	e.work += 2 * int(ops[i]) * cost
+	// Saturating: long before it would, the edits' own term above is far
+	// past MaxApplyWork, so the list is refused whatever this adds.
+	e.costs[table][i] = int32(min(int(e.costs[table][i])+cost, math.MaxInt32))
 	ops[i]++
 	if adds {
 		e.adds[table][i]++
@@ -350,7 +396,7 @@ func (e *editor) walkRecord(op, sel []byte, first int, apply bool) (int, error) 
 			case !apply:
 				e.charge(table, i, len(key), true)
 			default:
-				e.put(e.t.attrs(table, i), name, v, str)
+				e.put(e.editable(table, i), name, v, str)
 			}
 			k++
 		}
@@ -380,7 +426,7 @@ func (e *editor) one(d *abi.Decoder, op uint8, table, i, count int32, apply bool
 		if err == nil && !apply {
 			return e.charge(table, i, len(key), false)
 		} else if err == nil {
-			m, k := e.t.attrs(table, i), e.strs.get(key)
+			m, k := e.editable(table, i), e.strs.get(key)
 			dropLaterDuplicates(m, k)
 			m.Remove(k)
 		}
@@ -394,7 +440,7 @@ func (e *editor) one(d *abi.Decoder, op uint8, table, i, count int32, apply bool
 				err = e.charge(table, i, len(new), true)
 			}
 		} else if err == nil {
-			m, o, n := e.t.attrs(table, i), e.strs.get(old), e.strs.get(new)
+			m, o, n := e.editable(table, i), e.strs.get(old), e.strs.get(new)
 			dropLaterDuplicates(m, o)
 			dropLaterDuplicates(m, n)
 			e.rename(m, o, n)
@@ -436,7 +482,7 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 	if !apply {
 		return e.charge(table, i, len(key), true)
 	}
-	e.put(e.t.attrs(table, i), e.strs.get(key), v, e.str(v))
+	e.put(e.editable(table, i), e.strs.get(key), v, e.str(v))
 	return nil
 }
 

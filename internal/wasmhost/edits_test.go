@@ -81,3 +81,33 @@ func TestEditsLeaveOneCopyOfAKey(t *testing.T) {
 		require.Equal(t, tc.want, got, name)
 	}
 }
+
+// TestQuickWorkEstimate: validate charges each attribute edit the scan of
+// its item's own attributes plus the keys earlier edits of the item may
+// have added, by its key's compareCost, twice. It reads each item's own
+// attributes once, after the walk, not at every edit; the sum must be
+// the per-edit one all the same.
+func TestQuickWorkEstimate(t *testing.T) {
+	long := "a.key.longer.than.thirty.two.bytes.x" // compareCost 3
+	var ops []byte
+	set := func(span uint32, key string) {
+		ops = abi.AppendEditHeader(ops, abi.OpSetAttr, abi.TableSpan, span)
+		ops = abi.AppendIntValue(abi.AppendStr(ops, key), 1)
+	}
+	set(0, "k1")
+	set(1, long)
+	set(0, long)
+	ops = abi.AppendStr(abi.AppendEditHeader(ops, abi.OpDeleteAttr, abi.TableSpan, 0), "k1")
+	var tb tables
+	tb.reset(abi.SignalTraces)
+	tb.traces = benchdata.RandomTraces(2, 10)
+	spans := tb.traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	if spans.Len() < 2 {
+		t.Fatalf("the batch has %d spans in its first scope, want 2", spans.Len())
+	}
+	n0, n1 := spans.At(0).Attributes().Len(), spans.At(1).Attributes().Len()
+	ed := editor{t: &tb}
+	require.NoError(t, ed.validate(ops))
+	want := 2*(n0+0)*1 + 2*(n1+0)*3 + 2*(n0+1)*3 + 2*(n0+2)*1
+	require.Equal(t, want, ed.work)
+}

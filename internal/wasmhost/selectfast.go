@@ -158,8 +158,11 @@ func (m *matcher) testHead(name string, head uint64) bool {
 }
 
 // intSet is the select's values as a set when they are all Ints in
-// [0, limit), or nil, for the general test to decide.
-func (m *matcher) intSet(limit int) []bool {
+// [0, limit), or nil, for the general test to decide. The set is made in
+// *buf, reused from call to call: a select allocating while the Go GC
+// marks pays for marking too, and a filter selects the spans of a set of
+// resources several times a batch.
+func (m *matcher) intSet(limit int, buf *[]bool) []bool {
 	if m.match != abi.MatchEqual {
 		return nil
 	}
@@ -168,7 +171,11 @@ func (m *matcher) intSet(limit int) []bool {
 			return nil
 		}
 	}
-	set := make([]bool, limit) // only once the values qualify
+	if cap(*buf) < limit { // only once the values qualify
+		*buf = make([]bool, limit)
+	}
+	set := (*buf)[:limit]
+	clear(set)
 	for _, v := range m.vals {
 		set[v.Bits] = true
 	}
@@ -210,14 +217,14 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 		return 0, false
 	case field == abi.FieldKind:
 		kinds := t.nameView(abi.TableSpan).kinds
-		if set := m.intSet(abi.SpanKindConsumer + 1); set != nil {
+		if set := m.intSet(abi.SpanKindConsumer+1, &t.intSetBuf); set != nil {
 			return t.selectSet(kinds, set, out), true
 		}
 		for i, k := range kinds {
 			mark(i, m.testInt(int64(k)))
 		}
 	case field == abi.FieldResource:
-		if set := m.intSet(len(t.res)); set != nil {
+		if set := m.intSet(len(t.res), &t.intSetBuf); set != nil {
 			for lo := 0; lo < len(t.spans); lo += 1024 {
 				for i := lo; i < min(lo+1024, len(t.spans)); i++ {
 					if set[t.spans[i].res] { // res < len(t.res) by construction

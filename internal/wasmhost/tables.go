@@ -51,6 +51,8 @@ type tables struct {
 	// selSaved is a refine's selection as it came, for a fast path that
 	// must give way to the column.
 	selSaved []byte
+	// intSetBuf holds a select's set of wanted kinds or resources.
+	intSetBuf []bool
 	// grp is group's scratch.
 	grp grouping
 
@@ -166,22 +168,22 @@ func (t *tables) release() {
 	// So do the memo's and the request copies, while small: sixteen large
 	// selects would otherwise leave half a MiB behind in every instance,
 	// outside any budget.
-	kept = cap(t.selKey) + cap(t.selList) + cap(t.selSaved)
+	kept = cap(t.selKey) + cap(t.selList) + cap(t.selSaved) + cap(t.intSetBuf)
 	for _, m := range t.memo {
 		kept += cap(m.key) + cap(m.list) + cap(m.bits)
 	}
 	if kept > maxKeptMemo {
-		t.memo, t.selKey, t.selList, t.selSaved = nil, nil, nil, nil
+		t.memo, t.selKey, t.selList, t.selSaved, t.intSetBuf = nil, nil, nil, nil, nil
 	}
 	// The matcher's buffers stay, their references to this call's
-	// strings and list do not.
-	if m := &t.match; cap(m.vals) > 64 { // of 256 at most
-		*m = matcher{}
-	} else {
-		clear(m.vals[:cap(m.vals)])
-		clear(m.strs[:cap(m.strs)])
-		clear(m.words[:cap(m.words)])
-	}
+	// strings and list do not. They hold abi.MaxKernelArgs values at
+	// most, about 20 KiB: dropping them past 64 values, as this did,
+	// made a filter that selects the spans of 54 resources grow them
+	// again in every batch.
+	m := &t.match
+	clear(m.vals[:cap(m.vals)])
+	clear(m.strs[:cap(m.strs)])
+	clear(m.words[:cap(m.words)])
 }
 
 // has reports whether table exists for the current signal.

@@ -200,6 +200,7 @@ func TestNativeMatchesWasm(t *testing.T) {
 	for _, c := range cases {
 		golden = append(golden, [2]string{c.name, c.config})
 	}
+	golden = append(golden, [2]string{notAString, ""})
 	benchutil.NativeMatchesWasm(t, "..", func(t *testing.T, config string) func(ptrace.Traces) {
 		return newNative(t, config).process
 	}, golden)

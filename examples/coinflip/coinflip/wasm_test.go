@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wasmcol/wasmcol/internal/wasmtest"
+	"github.com/wasmcol/wasmcol/wasm-sdk/sdktest"
 )
 
 // TestGoldenWasm runs the golden cases again with the filter compiled to
@@ -29,4 +30,19 @@ func TestGoldenBuiltin(t *testing.T) {
 			wasmtest.GoldenModule(t, "builtin:coinflip", c.config, filepath.Join("testdata", c.name))
 		})
 	}
+}
+
+// notAString is a batch whose resources have a service.name of every
+// kind but a string (int, double, bool, bytes, map, list), an empty one,
+// none, and two strings, one of them a pod's name: only the strings may
+// count, as pdata's Str reads the others as "".
+const notAString = "service-name-not-a-string"
+
+// TestServiceNameNotAString runs that case in the emulator, compiled, and
+// as the built-in.
+func TestServiceNameNotAString(t *testing.T) {
+	dir := filepath.Join("testdata", notAString)
+	sdktest.Golden(t, &filter{}, "", dir)
+	wasmtest.Golden(t, "..", "", dir)
+	wasmtest.GoldenModule(t, "builtin:coinflip", "", dir)
 }

@@ -293,8 +293,10 @@ func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
 	// the keys this item's earlier edits may have added.
 	cost := compareCost(keyLen)
 	e.work += 2 * int(ops[i]) * cost
-	// Saturating: long before it would, the edits' own term above is far
-	// past MaxApplyWork, so the list is refused whatever this adds.
+	// Saturating, though out of reach: an item's costs reach 2^31 only
+	// after about 32 GiB of keys edited on it, past any staged edits'
+	// limit. Long before, the estimate is past MaxApplyWork, and
+	// exactWork, which recounts without these sums, decides.
 	e.costs[table][i] = int32(min(int(e.costs[table][i])+cost, math.MaxInt32))
 	ops[i]++
 	if adds {

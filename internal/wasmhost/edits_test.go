@@ -3,7 +3,9 @@
 package wasmhost
 
 import (
+	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -110,4 +112,53 @@ func TestQuickWorkEstimate(t *testing.T) {
 	require.NoError(t, ed.validate(ops))
 	want := 2*(n0+0)*1 + 2*(n1+0)*3 + 2*(n0+1)*3 + 2*(n0+2)*1
 	require.Equal(t, want, ed.work)
+}
+
+// TestQuickWorkEstimateRandom holds the estimate to its per-edit
+// definition on random lists of sets, deletes and renames over spans,
+// events and resources, keys of every cost.
+func TestQuickWorkEstimateRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		var tb tables
+		tb.reset(abi.SignalTraces)
+		tb.traces = benchdata.RandomTraces(3, 20)
+		ed := editor{t: &tb}
+		var ops []byte
+		want := 0
+		earlier := map[[2]int32]int{} // edits on each item so far
+		for k := rng.IntN(300); k > 0; k-- {
+			table := []int32{abi.TableSpan, abi.TableResource, abi.TableEvent}[rng.IntN(3)]
+			n := tb.count(table)
+			if n <= 0 {
+				continue
+			}
+			i := int32(rng.IntN(int(n)))
+			key := strings.Repeat("k", rng.IntN(100))
+			own := tb.attrs(table, i).Len()
+			charge := func(key string) {
+				c := earlier[[2]int32{table, i}]
+				want += 2 * (own + c) * compareCost(len(key))
+				earlier[[2]int32{table, i}] = c + 1
+			}
+			switch rng.IntN(3) {
+			case 0:
+				ops = abi.AppendEditHeader(ops, abi.OpSetAttr, uint8(table), uint32(i))
+				ops = abi.AppendIntValue(abi.AppendStr(ops, key), 1)
+				charge(key)
+			case 1:
+				ops = abi.AppendStr(abi.AppendEditHeader(ops, abi.OpDeleteAttr, uint8(table), uint32(i)), key)
+				charge(key)
+			case 2:
+				ops = abi.AppendStr(abi.AppendStr(abi.AppendEditHeader(ops, abi.OpRenameAttr, uint8(table), uint32(i)), key), key+"x")
+				charge(key)
+				charge(key + "x")
+			}
+		}
+		require.NoError(t, ed.validate(ops))
+		require.Equal(t, want, ed.work, "round %d", round)
+		ed.commit(ops)
+		ed.reset()
+		require.Zero(t, ed.reserved, "round %d: reset leaves no reservation counted", round)
+	}
 }

@@ -168,12 +168,17 @@ func (t *tables) release() {
 	// So do the memo's and the request copies, while small: sixteen large
 	// selects would otherwise leave half a MiB behind in every instance,
 	// outside any budget.
-	kept = cap(t.selKey) + cap(t.selList) + cap(t.selSaved) + cap(t.intSetBuf)
+	kept = cap(t.selKey) + cap(t.selList) + cap(t.selSaved)
 	for _, m := range t.memo {
 		kept += cap(m.key) + cap(m.list) + cap(m.bits)
 	}
 	if kept > maxKeptMemo {
-		t.memo, t.selKey, t.selList, t.selSaved, t.intSetBuf = nil, nil, nil, nil, nil
+		t.memo, t.selKey, t.selList, t.selSaved = nil, nil, nil, nil
+	}
+	// The set of resources has a byte a resource: kept on its own terms,
+	// so that a batch of many resources does not drop the memo with it.
+	if cap(t.intSetBuf) > maxKeptMemo {
+		t.intSetBuf = nil
 	}
 	// The matcher's buffers stay, their references to this call's
 	// strings and list do not. They hold abi.MaxKernelArgs values at

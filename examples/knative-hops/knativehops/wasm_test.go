@@ -35,7 +35,9 @@ func TestGoldenBuiltin(t *testing.T) {
 // notAString is a batch whose resources have a service.name of every
 // kind but a string (int, double, bool, bytes, map, list), an empty one,
 // none, and two strings, one of them a pod's name: only the strings may
-// count, as pdata's Str reads the others as "".
+// count, as pdata's Str reads the others as "". The bytes, the map and the
+// list hold a pod's name, so a filter that read them would rename or tag
+// their resources; the int, double and bool only hold it to not failing.
 const notAString = "service-name-not-a-string"
 
 // TestServiceNameNotAString runs that case in the emulator, compiled, and

@@ -112,8 +112,10 @@ bench: tools wasm distro
 # default (pprof) the guest's own code against the host's Go code, by
 # host function, from Go's CPU profiler with nothing added to the guest.
 # GUEST_PROFILE_MODE=split times the guest, each host function and the
-# work around the call with function listeners (FILTER comma-separated
-# runs modules in alternating rounds, a before/after in one run);
+# work around the call with function listeners, and the host functions
+# again by request (a select by table, field, key and test: the first
+# select on span names costs ten times the next); FILTER comma-separated
+# runs modules in alternating rounds, a before/after in one run;
 # GUEST_PROFILE_MODE=counts lists the guest functions called most per
 # batch. See BENCHMARKS.md.
 FILTER ?= knative-hops

@@ -22,6 +22,7 @@ package guestprof
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -59,12 +60,16 @@ type Split struct {
 	// readCost is what one ThreadCPU reading costs; each host function's
 	// window holds about one, which Host takes out.
 	readCost time.Duration
+	// byRequest is Host by request (see Requests); request is the
+	// running host call's.
+	byRequest map[string]*hostFn
+	request   string
 }
 
 // WithSplit returns a context that, passed to wasmhost.New, makes every
 // call report into the returned Split.
 func WithSplit(ctx context.Context) (context.Context, *Split) {
-	s := &Split{readCost: readCost()}
+	s := &Split{readCost: readCost(), byRequest: map[string]*hostFn{}}
 	f := experimental.FunctionListenerFactoryFunc(func(def api.FunctionDefinition) experimental.FunctionListener {
 		if hostModules[def.ModuleName()] {
 			fn := &hostFn{name: def.ModuleName() + "." + def.Name()}
@@ -119,6 +124,7 @@ func (s *Split) Reset() {
 		fn.ns.Store(0)
 		fn.calls.Store(0)
 	}
+	clear(s.byRequest)
 }
 
 // HostTime is one host function's share of Host.
@@ -141,9 +147,83 @@ func (s *Split) HostTimes() []HostTime {
 	return out
 }
 
+// Requests is Host by request, longest first: the kernels (select,
+// refine, group) by table, field, key and test, and every other host
+// function by name. The same function costs very different times by what
+// it is asked: the first select on span names builds their view, a
+// refine of a few spans costs their attributes' cache misses.
+func (s *Split) Requests() []HostTime {
+	var out []HostTime
+	for name, fn := range s.byRequest {
+		out = append(out, HostTime{name, fn.calls.Load(), time.Duration(fn.ns.Load())})
+	}
+	slices.SortFunc(out, func(a, b HostTime) int { return cmp.Or(cmp.Compare(b.Time, a.Time), cmp.Compare(a.Name, b.Name)) })
+	return out
+}
+
 type hostFn struct {
 	name      string
 	ns, calls atomic.Int64
+}
+
+// request describes a host call by what it asks, from its parameters and
+// the guest memory they point to (see Requests).
+func request(name string, m api.Module, params []uint64) string {
+	switch name {
+	case abi.ModuleName + ".select", abi.ModuleName + ".refine", abi.ModuleName + ".group":
+	default:
+		return name
+	}
+	if len(params) < 4 {
+		return name
+	}
+	mem := m.Memory()
+	// An i32 parameter is the low half of its slot; the high half may
+	// hold anything.
+	read := func(ptr, n uint64) []byte {
+		b, _ := mem.Read(api.DecodeU32(ptr), min(api.DecodeU32(n), 64))
+		return b
+	}
+	table, field := api.DecodeI32(params[0]), api.DecodeI32(params[1])
+	out := fmt.Sprintf("%s %s %s", name, tableNames[table], fieldName(field, read(params[2], params[3])))
+	if name == abi.ModuleName+".group" || len(params) < 7 {
+		return out
+	}
+	out += " " + matchNames[api.DecodeI32(params[4])]
+	d := abi.NewDecoder(read(params[5], params[6]))
+	n := d.U32()
+	if n == 0 {
+		return out
+	}
+	if v := d.Value(); d.Err() == nil && v.Tag == abi.TagStr {
+		out += fmt.Sprintf(" %q", v.Raw)
+	} else if d.Err() == nil {
+		out += fmt.Sprintf(" tag %d %d", v.Tag, v.Bits)
+	}
+	if n > 1 {
+		out += fmt.Sprintf(" and %d more", n-1)
+	}
+	return out
+}
+
+var (
+	tableNames = map[int32]string{abi.TableResource: "resource", abi.TableScope: "scope", abi.TableSpan: "span",
+		abi.TableEvent: "event", abi.TableLink: "link", abi.TableMetric: "metric", abi.TablePoint: "point", abi.TableLog: "log"}
+	matchNames = map[int32]string{abi.MatchEqual: "equal", abi.MatchPrefix: "prefix", abi.MatchPresent: "present"}
+)
+
+func fieldName(field int32, key []byte) string {
+	switch field {
+	case abi.FieldAttr:
+		return fmt.Sprintf("attr %q", key)
+	case abi.FieldName:
+		return "name"
+	case abi.FieldKind:
+		return "kind"
+	case abi.FieldResource:
+		return "resource"
+	}
+	return fmt.Sprintf("field %d", field)
 }
 
 type processListener struct{ s *Split }
@@ -167,7 +247,10 @@ type hostListener struct {
 	fn *hostFn
 }
 
-func (l hostListener) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+func (l hostListener) Before(_ context.Context, m api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
+	if l.s.inProcess {
+		l.s.request = request(l.fn.name, m, params) // before the clock: not counted
+	}
 	l.s.hostStart = ThreadCPU()
 }
 
@@ -180,6 +263,13 @@ func (l hostListener) After(context.Context, api.Module, api.FunctionDefinition,
 	l.s.hostCalls.Add(1)
 	l.fn.ns.Add(d)
 	l.fn.calls.Add(1)
+	r := l.s.byRequest[l.s.request]
+	if r == nil {
+		r = &hostFn{name: l.s.request}
+		l.s.byRequest[l.s.request] = r
+	}
+	r.ns.Add(d)
+	r.calls.Add(1)
 }
 
 func (l hostListener) Abort(ctx context.Context, m api.Module, def api.FunctionDefinition, _ error) {

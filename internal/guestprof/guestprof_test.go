@@ -6,6 +6,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -17,8 +18,13 @@ import (
 
 func plugin(t *testing.T, ctx context.Context) *wasmhost.Plugin {
 	t.Helper()
-	bin := guestbuild.Read(t, guestbuild.Go(t, "../wasmhost/testdata/guests/tagger"))
-	p, err := wasmhost.New(ctx, wasmhost.Options{Source: "tagger", Module: bin, PoolSize: 1, Cache: wazero.NewCompilationCache()})
+	return pluginOf(t, ctx, "tagger")
+}
+
+func pluginOf(t *testing.T, ctx context.Context, guest string) *wasmhost.Plugin {
+	t.Helper()
+	bin := guestbuild.Read(t, guestbuild.Go(t, "../wasmhost/testdata/guests/"+guest))
+	p, err := wasmhost.New(ctx, wasmhost.Options{Source: guest, Module: bin, PoolSize: 1, Cache: wazero.NewCompilationCache()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +93,46 @@ func TestCounts(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the process export was not counted once per batch: %v", got)
+	}
+}
+
+// Requests splits the host time by what each kernel call asks, read from
+// its parameters and guest memory, and accounts for every host call.
+func TestRequests(t *testing.T) {
+	ctx, split := guestprof.WithSplit(context.Background())
+	p := pluginOf(t, ctx, "kernels")
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	split.Reset()
+	td := benchdata.KnativeTraces(200)
+	for range 3 {
+		if _, err := p.ProcessTraces(context.Background(), td); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls int64
+	var total time.Duration
+	got := map[string]int64{}
+	for _, r := range split.Requests() {
+		calls += r.Calls
+		total += r.Time
+		got[r.Name] = r.Calls
+	}
+	if calls != split.HostCalls() || total != split.Host() {
+		t.Errorf("requests add up to %d calls and %v, want %d and %v", calls, total, split.HostCalls(), split.Host())
+	}
+	// What the kernels test filter asks in every batch (see its Conds and
+	// its groups).
+	for _, want := range []string{
+		`wasmcol.select span name prefix "broker:" and 2 more`,
+		`wasmcol.select span name equal "x" and 2 more`,
+		`wasmcol.select resource attr "service.name" present`,
+		`wasmcol.group span name`,
+		`wasmcol.group span attr "k1"`,
+		`wasmcol.group resource attr "service.name"`,
+	} {
+		if got[want] < 3 {
+			t.Errorf("%s: %d calls in 3 batches; requests seen: %v", want, got[want], got)
+		}
 	}
 }

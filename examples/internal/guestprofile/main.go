@@ -52,7 +52,7 @@ func main() {
 	spans := flag.Int("spans", 1000, "spans per batch")
 	batches := flag.Int("batches", 500, "batches per module after one warm-up batch (pprof mode: 5000 unless given, for enough samples)")
 	rounds := flag.Int("rounds", 10, "rounds the batches are split into, alternating the modules")
-	top := flag.Int("top", 40, "functions to list in counts mode")
+	top := flag.Int("top", 40, "functions to list in counts mode, host requests in split mode")
 	flag.Parse()
 	if *mode == "pprof" && !flagGiven("batches") {
 		*batches = 5000
@@ -181,6 +181,10 @@ func run(filters []string, config, mode, mix string, spans, batches, rounds, top
 			fmt.Printf("  host functions  %8.1f us  %3.0f%%  (%.1f calls)\n", us(h), pct(h), float64(s.split.HostCalls())/n)
 			for _, ht := range s.split.HostTimes() {
 				fmt.Printf("    %-28s %8.1f us  (%.1f calls)\n", ht.Name, us(ht.Time), float64(ht.Calls)/n)
+			}
+			fmt.Printf("  host functions by request, the %d longest:\n", top)
+			for _, r := range s.split.Requests()[:min(top, len(s.split.Requests()))] {
+				fmt.Printf("    %8.1f us  %5.1f calls  %s\n", us(r.Time), float64(r.Calls)/n, r.Name)
 			}
 			fmt.Printf("  around the call %8.1f us  %3.0f%%  (pool, call state, applying the edits)\n", us(a), pct(a))
 		case s.counts != nil:

@@ -266,7 +266,10 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 // groupValue returns what group reads of item i: the field as refine
 // reads it, or false for an item with no value to group by.
 func (st *callState) groupValue(table, field int32, key string) (value func(i int32) (groupKey, bool), fromColumn bool, rc int32) {
-	t := st.t
+	// The call's tables, not a copy of them: a name view built on a copy
+	// was lost, and built again by every group of names before a select
+	// of names had built it for the call.
+	t := &st.t
 	switch {
 	case field == abi.FieldName && (table == abi.TableSpan || table == abi.TableEvent):
 		v := t.nameView(table)

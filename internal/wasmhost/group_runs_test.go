@@ -13,11 +13,12 @@ import (
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
-// TestGroupRuns: group takes an item whose value equals the last item's
-// into its group without hashing it. Runs of equal values broken by items
-// with no value, by the same content under another tag (Str and Bytes), by
-// -0 and 0 and by NaNs of other payloads must group exactly as the model
-// of ABI.md does, on full and sparse selections.
+// TestGroupRuns: group finds an item's value among the recent ones,
+// compared in a slot picked by its length and end bytes, before it hashes
+// it. Runs of equal values broken by items with no value, by the same
+// content under another tag (Str and Bytes, which share a slot), by -0 and
+// 0 and by NaNs of other payloads must group exactly as the model of
+// ABI.md does, on full and sparse selections.
 func TestGroupRuns(t *testing.T) {
 	mod, newState, call := kernelHarness(t)
 	mem := mod.Memory()

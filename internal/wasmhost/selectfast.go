@@ -159,9 +159,8 @@ func (m *matcher) testHead(name string, head uint64) bool {
 
 // intSet is the select's values as a set when they are all Ints in
 // [0, limit), or nil, for the general test to decide. The set is made in
-// *buf, reused from call to call: a select allocating while the Go GC
-// marks pays for marking too, and a filter selects the spans of a set of
-// resources several times a batch.
+// *buf, reused from call to call as the matcher's buffers are: a filter
+// selects the spans of a set of resources several times a batch.
 func (m *matcher) intSet(limit int, buf *[]bool) []bool {
 	if m.match != abi.MatchEqual {
 		return nil

@@ -171,6 +171,11 @@ type hostFn struct {
 func request(name string, m api.Module, params []uint64) string {
 	switch name {
 	case abi.ModuleName + ".select", abi.ModuleName + ".refine", abi.ModuleName + ".group":
+	case abi.ModuleName + ".len":
+		if len(params) == 1 { // the first len of a table builds the batch's index
+			return name + " " + tableNames[api.DecodeI32(params[0])]
+		}
+		return name
 	default:
 		return name
 	}

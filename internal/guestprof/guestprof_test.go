@@ -130,6 +130,7 @@ func TestRequests(t *testing.T) {
 		`wasmcol.group span name`,
 		`wasmcol.group span attr "k1"`,
 		`wasmcol.group resource attr "service.name"`,
+		`wasmcol.len span`,
 	} {
 		if got[want] < 3 {
 			t.Errorf("%s: %d calls in 3 batches; requests seen: %v", want, got[want], got)

@@ -162,3 +162,32 @@ func TestQuickWorkEstimateRandom(t *testing.T) {
 		require.Zero(t, ed.reserved, "round %d: reset leaves no reservation counted", round)
 	}
 }
+
+// TestEditorCountsNotKept: the editor's counts per item (edits, keys that
+// may be added, key costs) of one huge batch go when the call ends, past
+// maxKeptIndex bytes as the index's slices do, rather than stay with the
+// idle instance: 4 bytes an item each, 12 MiB for 1,000,000 spans. (Its
+// drops, a byte an item, go past 4 Mi items.)
+func TestEditorCountsNotKept(t *testing.T) {
+	st := &callState{limits: limits{maxEdits: 1 << 30, keep: 1 << 20}, guard: newGuard(StackLimit)}
+	st.begin(abi.SignalTraces)
+	const n = maxKeptIndex/4 + 1 // one past what a slice of int32 may keep
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	spans.EnsureCapacity(n)
+	for range n {
+		spans.AppendEmpty()
+	}
+	st.t.traces = td
+	ops := abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, n-1)
+	ops = abi.AppendIntValue(abi.AppendStr(ops, "k"), 1)
+	require.NoError(t, st.ed.apply(ops))
+	require.GreaterOrEqual(t, cap(st.ed.attrOps[abi.TableSpan]), n, "the batch's counts were made")
+	st.end()
+	for name, c := range map[string]int{"edits": cap(st.ed.attrOps[abi.TableSpan]), "adds": cap(st.ed.adds[abi.TableSpan]),
+		"costs": cap(st.ed.costs[abi.TableSpan])} {
+		if c >= n {
+			t.Errorf("the idle instance keeps the %s of %d spans", name, c)
+		}
+	}
+}

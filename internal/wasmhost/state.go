@@ -229,6 +229,11 @@ func (st *callState) end() {
 	if cap(st.otlp) > keep {
 		st.otlp = nil
 	}
+	// The editor's counts per item go as the index does.
+	for i := range st.ed.attrOps {
+		st.ed.attrOps[i], st.ed.adds[i] = trimmed(st.ed.attrOps[i]), trimmed(st.ed.adds[i])
+		st.ed.costs[i], st.ed.dropped[i] = trimmed(st.ed.costs[i]), trimmed(st.ed.dropped[i])
+	}
 	st.settle()
 }
 

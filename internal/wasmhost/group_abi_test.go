@@ -146,10 +146,6 @@ func TestGroupAgreesWithTheABI(t *testing.T) {
 // apart from Str "", NaNs by their bits, -0 apart from 0, Int 1 apart
 // from Double 1; maps and arrays stay in sel.
 func TestGroupOddValues(t *testing.T) {
-	mod, newState, call := kernelHarness(t)
-	mem := mod.Memory()
-	td := ptrace.NewTraces()
-	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	nan2 := math.Float64frombits(0x7ff8000000000001)
 	set := []func(m pcommon.Map){
 		func(m pcommon.Map) { m.PutStr("v", "") },
@@ -172,27 +168,41 @@ func TestGroupOddValues(t *testing.T) {
 		func(m pcommon.Map) { m.PutStr("v", "") },
 		func(m pcommon.Map) { m.PutEmptyBytes("v") },
 	}
+	groupAgreesWithModel(t, set, []string{"", "a"}, [][]byte{{0xFF, 0xFF, 0xFF, 0xFF}})
+}
+
+// groupAgreesWithModel makes a span per setter of set, each giving its
+// attribute "v" a value or none, named by names in turn, and checks that
+// group by "v" and by name answers as groupModel does on each bitmap of
+// four bytes (at most 32 spans).
+func groupAgreesWithModel(t *testing.T, set []func(pcommon.Map), names []string, bitmaps [][]byte) {
+	t.Helper()
+	mod, newState, call := kernelHarness(t)
+	mem := mod.Memory()
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	for i, f := range set {
 		s := spans.AppendEmpty()
-		s.SetName([]string{"", "a"}[i%2])
+		s.SetName(names[i%len(names)])
 		f(s.Attributes())
 	}
 	const sel, out, key = 4096, 8192, 100
 	mem.Write(key, []byte("v"))
 	for _, field := range []int32{abi.FieldAttr, abi.FieldName} {
-		st := newState(1 << 20)
-		st.t.traces = td
-		bitmap := []byte{0xFF, 0xFF, 0xFF, 0xFF}
-		mem.Write(sel, bitmap)
-		wantK, wantSel, wantOut, wantRes := groupModel(t, st, abi.TableSpan, field, "v", bitmap, 64)
-		k := call(st, hostGroup, abi.TableSpan, uint64(field), key, 1, sel, 4, out, 256)
-		if k != wantK {
-			t.Fatalf("field %d: %d groups, want %d", field, k, wantK)
-		}
-		b, _ := mem.Read(sel, 4)
-		o, _ := mem.Read(out, uint32(len(wantOut)))
-		if !bytes.Equal(b, wantSel) || !bytes.Equal(o, wantOut) || !bytes.Equal(st.result, wantRes) {
-			t.Errorf("field %d: sel %x bitmaps %x result %x, want %x %x %x", field, b, o, st.result, wantSel, wantOut, wantRes)
+		for _, bitmap := range bitmaps {
+			st := newState(1 << 20)
+			st.t.traces = td
+			mem.Write(sel, bitmap)
+			wantK, wantSel, wantOut, wantRes := groupModel(t, st, abi.TableSpan, field, "v", bitmap, 64)
+			k := call(st, hostGroup, abi.TableSpan, uint64(field), key, 1, sel, 4, out, 256)
+			if k != wantK {
+				t.Fatalf("field %d, sel %x: %d groups, want %d", field, bitmap, k, wantK)
+			}
+			b, _ := mem.Read(sel, 4)
+			o, _ := mem.Read(out, uint32(len(wantOut)))
+			if !bytes.Equal(b, wantSel) || !bytes.Equal(o, wantOut) || !bytes.Equal(st.result, wantRes) {
+				t.Errorf("field %d: sel %x bitmaps %x result %x, want %x %x %x", field, b, o, st.result, wantSel, wantOut, wantRes)
+			}
 		}
 	}
 }

@@ -496,18 +496,31 @@ func (e *editor) str(v abi.Scalar) string {
 	return e.strs.get(v.Raw)
 }
 
-// put sets attribute k of m to v, whose string, for a Str, is str.
+// put sets attribute k of m to v, whose string, for a Str, is str. A
+// scalar goes in with pdata's Put of its type, which appends the key with
+// its value in one step; PutEmpty then a Set cost a third more in
+// knative-hops' commits (two wrappers and a second write per edit).
 func (e *editor) put(m pcommon.Map, k string, v abi.Scalar, str string) {
 	n := m.Len()
-	dst := m.PutEmpty(k)
+	switch v.Tag {
+	case abi.TagStr:
+		m.PutStr(k, str)
+	case abi.TagInt:
+		m.PutInt(k, int64(v.Bits))
+	case abi.TagDouble:
+		m.PutDouble(k, math.Float64frombits(v.Bits))
+	case abi.TagBool:
+		m.PutBool(k, v.Bits == 1)
+	default:
+		putValue(m.PutEmpty(k), v, str)
+	}
 	if m.Len() == n {
-		// k was there, maybe more than once. When it was not, the scan
-		// PutEmpty made has shown there is no copy to drop. RemoveIf
-		// compacts in place, so dst, the first copy, stays where it is;
-		// TestEditsLeaveOneCopyOfAKey checks the value lands on it.
+		// k was there, maybe more than once, and the Put set its first
+		// copy. When it was not, the Put's scan has shown there is no copy
+		// to drop. RemoveIf compacts in place, so the first copy stays;
+		// TestEditsLeaveOneCopyOfAKey checks the value is on it.
 		dropLaterDuplicates(m, k)
 	}
-	putValue(dst, v, str)
 }
 
 // dropLaterDuplicates leaves one attribute named key on m, the first, the

@@ -232,6 +232,21 @@ var garbage struct {
 	t *time.Timer
 }
 
+// ReturnGarbageNow returns the compile garbage now if returnGarbageSoon
+// has scheduled it, and reports whether it had. It is for benchmarks: the
+// forced collection, and the page faults of growing the heap again after
+// it (10-20 us each on a virtual machine), are a start's one-time cost,
+// which a timed run that straddles the timer would charge to batches.
+func ReturnGarbageNow() bool {
+	garbage.Lock()
+	defer garbage.Unlock()
+	if garbage.t == nil || !garbage.t.Stop() {
+		return false
+	}
+	debug.FreeOSMemory()
+	return true
+}
+
 const garbageDelay = 2 * time.Second
 
 // compileSlots bounds the compilations running at once in the process. A

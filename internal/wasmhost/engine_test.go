@@ -182,6 +182,19 @@ func TestAbandonedCompileIsSkipped(t *testing.T) {
 	require.Eventually(t, func() bool { return engineOf(cache) == nil }, 5*time.Second, 10*time.Millisecond, "the runtime is released")
 }
 
+// TestReturnGarbageNow: a benchmark can run the garbage return a compile
+// scheduled before it starts its clock; the timer is then spent, and runs
+// only once more after the next compile.
+func TestReturnGarbageNow(t *testing.T) {
+	p, _ := ownEngine(t, touchingGuest(t))
+	defer p.Close(context.Background())
+	require.True(t, ReturnGarbageNow(), "the compile scheduled a return")
+	require.False(t, ReturnGarbageNow(), "returned already")
+	p2, _ := ownEngine(t, touchingGuest(t))
+	defer p2.Close(context.Background())
+	require.True(t, ReturnGarbageNow(), "the next compile scheduled it again")
+}
+
 // TestCompileGarbageIsReturned: compiling the built-in bundle leaves tens
 // of MiB of garbage that Go's scavenger was returning over minutes; the
 // memory is given back to the system soon after the last compilation.

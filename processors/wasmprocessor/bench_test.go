@@ -11,38 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/processor"
 
 	"github.com/wasmcol/wasmcol/internal/benchdata"
+	"github.com/wasmcol/wasmcol/internal/wasmhost"
 	"github.com/wasmcol/wasmcol/internal/wasmtest"
 )
-
-// process runs p on a fresh copy of td per iteration (copied outside the
-// timer, so both sides of a comparison do exactly the same work on the
-// same input) and reports spans per second. The sink is emptied outside
-// the timer too: a sink that kept every batch would make the GC's work
-// grow with b.N and swamp what is measured.
-func process(b *testing.B, p processor.Traces, sink *consumertest.TracesSink, td ptrace.Traces) {
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	var busy time.Duration
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		sink.Reset()
-		in := ptrace.NewTraces()
-		td.CopyTo(in)
-		b.StartTimer()
-		start := time.Now()
-		if err := p.ConsumeTraces(ctx, in); err != nil {
-			b.Fatal(err)
-		}
-		busy += time.Since(start)
-	}
-	b.ReportMetric(float64(td.SpanCount()*b.N)/busy.Seconds(), "items/s")
-}
 
 // BenchmarkNoopCall is the fixed cost of one batch: a 1-span batch through
 // the processor and a guest that does nothing.
@@ -50,6 +24,7 @@ func BenchmarkNoopCall(b *testing.B) {
 	p, sink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, "../../internal/wasmhost/testdata/guests/noop"), nil)
 	td := benchdata.OneSpan()
 	ctx := context.Background()
+	wasmhost.ReturnGarbageNow() // the start's, not the calls'
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -119,6 +94,8 @@ func concurrency(b *testing.B, start func(*testing.B) func(ptrace.Traces) error)
 	for _, callers := range []int{2, 1} {
 		b.Run("callers="+string(rune('0'+callers)), func(b *testing.B) {
 			consume := start(b)
+			// The start's one-time garbage return, not in the timed run.
+			wasmhost.ReturnGarbageNow()
 			var wg sync.WaitGroup
 			per := b.N/callers + 1
 			b.ResetTimer()

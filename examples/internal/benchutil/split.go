@@ -87,7 +87,8 @@ func MeasureSplit(b *testing.B, modulePath string, guestConfig map[string]any, t
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	wasmhost.ReturnGarbageNow() // the starts', not the batches' (see Measure)
+	// The starts' garbage return, not the batches' (see Measure).
+	wasmhost.ReturnGarbageNow()
 	one(p) // warm up: an instance's first batch grows its memory
 	one(plain)
 	split.Reset()

@@ -221,7 +221,7 @@ func returnGarbageSoon() {
 	garbage.Lock()
 	defer garbage.Unlock()
 	if garbage.t == nil {
-		garbage.t = time.AfterFunc(garbageDelay, debug.FreeOSMemory)
+		garbage.t = time.AfterFunc(garbageDelay, freeOSMemory)
 		return
 	}
 	garbage.t.Reset(garbageDelay) // again, if it has run already
@@ -230,21 +230,34 @@ func returnGarbageSoon() {
 var garbage struct {
 	sync.Mutex
 	t *time.Timer
+	// running is held while the memory is returned, so that
+	// ReturnGarbageNow waits for a return the timer has begun.
+	running sync.Mutex
+}
+
+func freeOSMemory() {
+	garbage.running.Lock()
+	defer garbage.running.Unlock()
+	debug.FreeOSMemory()
 }
 
 // ReturnGarbageNow returns the compile garbage now if returnGarbageSoon
-// has scheduled it, and reports whether it had. It is for benchmarks: the
-// forced collection, and the page faults of growing the heap again after
-// it (10-20 us each on a virtual machine), are a start's one-time cost,
-// which a timed run that straddles the timer would charge to batches.
+// has scheduled it, and reports whether it had; a return the timer has
+// begun, it waits for. It is for benchmarks: the forced collection, and
+// the page faults of growing the heap again after it (10-20 us each on a
+// virtual machine), are a start's one-time cost, which a timed run that
+// straddles the timer would charge to batches.
 func ReturnGarbageNow() bool {
 	garbage.Lock()
-	defer garbage.Unlock()
-	if garbage.t == nil || !garbage.t.Stop() {
-		return false
+	pending := garbage.t != nil && garbage.t.Stop()
+	garbage.Unlock()
+	if pending {
+		freeOSMemory()
+		return true
 	}
-	debug.FreeOSMemory()
-	return true
+	garbage.running.Lock() // wait for one under way
+	garbage.running.Unlock()
+	return false
 }
 
 const garbageDelay = 2 * time.Second

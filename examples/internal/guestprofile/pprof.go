@@ -28,13 +28,13 @@ func flagGiven(name string) (given bool) {
 	return given
 }
 
-// profiled runs batches through s's plugin under Go's CPU profiler and
-// prints the guest's share of the Wasm side, and the Go side by the
-// innermost host function each sample is in.
 // chunk is how many batches are copied at once: few enough to stay in
 // memory the process has touched before.
 const chunk = 64
 
+// profiled runs batches through s's plugin under Go's CPU profiler and
+// prints the guest's share of the Wasm side, and the Go side by the
+// innermost host function each sample is in.
 func profiled(s *subject, td ptrace.Traces, batches int) error {
 	var buf bytes.Buffer
 	if err := pprof.StartCPUProfile(&buf); err != nil {

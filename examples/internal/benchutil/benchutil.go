@@ -8,12 +8,14 @@ package benchutil
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 
+	"github.com/wasmcol/wasmcol/internal/guestprof"
 	"github.com/wasmcol/wasmcol/internal/wasmhost"
 )
 
@@ -68,7 +70,7 @@ func AssertSame(tb testing.TB, a, b Side, td ptrace.Traces) {
 const poolSize = 16
 
 // Measure runs s on a fresh copy of td per iteration and reports spans per
-// second as items/s.
+// second as items/s, and the process's CPU time per batch as cpu-us/op.
 //
 // Before the clock starts, it settles what the sides' starts left: the
 // return of compile garbage a Wasm start schedules for two seconds later
@@ -98,11 +100,19 @@ func Measure(b *testing.B, s Side, td ptrace.Traces) {
 	refill()
 	b.ReportAllocs()
 	b.ResetTimer()
+	// cpu is the process's CPU time over the timed stretches, beside
+	// their wall time: on two cores a side whose garbage the collector
+	// marks on the idle core finishes sooner by the clock than by its
+	// cost, and the two ratios differ (BENCHMARKS.md, 2026-12-05).
+	var cpu time.Duration
+	from := guestprof.ProcessCPU()
 	for i := 0; i < b.N; i++ {
 		if len(pool) == 0 {
+			cpu += guestprof.ProcessCPU() - from
 			b.StopTimer()
 			refill()
 			b.StartTimer()
+			from = guestprof.ProcessCPU()
 		}
 		in := pool[len(pool)-1]
 		pool = pool[:len(pool)-1]
@@ -110,8 +120,10 @@ func Measure(b *testing.B, s Side, td ptrace.Traces) {
 			b.Fatal(err)
 		}
 	}
+	cpu += guestprof.ProcessCPU() - from
 	b.StopTimer()
 	if secs := b.Elapsed().Seconds(); secs > 0 {
 		b.ReportMetric(float64(td.SpanCount())*float64(b.N)/secs, "items/s")
 	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
 }

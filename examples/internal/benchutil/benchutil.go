@@ -7,6 +7,7 @@ package benchutil
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -70,7 +71,8 @@ func AssertSame(tb testing.TB, a, b Side, td ptrace.Traces) {
 const poolSize = 16
 
 // Measure runs s on a fresh copy of td per iteration and reports spans per
-// second as items/s, and the process's CPU time per batch as cpu-us/op.
+// second as items/s, and the CPU time of the thread running the batches
+// per batch as cpu-us/op.
 //
 // Before the clock starts, it settles what the sides' starts left: the
 // return of compile garbage a Wasm start schedules for two seconds later
@@ -100,19 +102,24 @@ func Measure(b *testing.B, s Side, td ptrace.Traces) {
 	refill()
 	b.ReportAllocs()
 	b.ResetTimer()
-	// cpu is the process's CPU time over the timed stretches, beside
-	// their wall time: on two cores a side whose garbage the collector
-	// marks on the idle core finishes sooner by the clock than by its
-	// cost, and the two ratios differ (BENCHMARKS.md, 2026-12-05).
+	// cpu is the CPU time of the thread running the batches, over the
+	// timed stretches: the batches' own work, the collector's assists
+	// included, without the time the thread was descheduled. The goroutine
+	// stays on its thread so that the readings mean that. Process CPU would
+	// mislead: the collector's idle-priority mark workers fill whatever
+	// time the other core has free, so a slower side shows more of them
+	// for the same marking work (BENCHMARKS.md, 2026-12-05, evening).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var cpu time.Duration
-	from := guestprof.ProcessCPU()
+	from := guestprof.ThreadCPU()
 	for i := 0; i < b.N; i++ {
 		if len(pool) == 0 {
-			cpu += guestprof.ProcessCPU() - from
+			cpu += guestprof.ThreadCPU() - from
 			b.StopTimer()
 			refill()
 			b.StartTimer()
-			from = guestprof.ProcessCPU()
+			from = guestprof.ThreadCPU()
 		}
 		in := pool[len(pool)-1]
 		pool = pool[:len(pool)-1]
@@ -120,7 +127,7 @@ func Measure(b *testing.B, s Side, td ptrace.Traces) {
 			b.Fatal(err)
 		}
 	}
-	cpu += guestprof.ProcessCPU() - from
+	cpu += guestprof.ThreadCPU() - from
 	b.StopTimer()
 	if secs := b.Elapsed().Seconds(); secs > 0 {
 		b.ReportMetric(float64(td.SpanCount())*float64(b.N)/secs, "items/s")

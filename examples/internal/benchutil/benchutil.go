@@ -7,16 +7,13 @@ package benchutil
 
 import (
 	"context"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 
-	"github.com/wasmcol/wasmcol/internal/guestprof"
 	"github.com/wasmcol/wasmcol/internal/wasmhost"
 )
 
@@ -71,8 +68,7 @@ func AssertSame(tb testing.TB, a, b Side, td ptrace.Traces) {
 const poolSize = 16
 
 // Measure runs s on a fresh copy of td per iteration and reports spans per
-// second as items/s, and the CPU time of the thread running the batches
-// per batch as cpu-us/op.
+// second as items/s.
 //
 // Before the clock starts, it settles what the sides' starts left: the
 // return of compile garbage a Wasm start schedules for two seconds later
@@ -102,24 +98,11 @@ func Measure(b *testing.B, s Side, td ptrace.Traces) {
 	refill()
 	b.ReportAllocs()
 	b.ResetTimer()
-	// cpu is the CPU time of the thread running the batches, over the
-	// timed stretches: the batches' own work, the collector's assists
-	// included, without the time the thread was descheduled. The goroutine
-	// stays on its thread so that the readings mean that. Process CPU would
-	// mislead: the collector's idle-priority mark workers fill whatever
-	// time the other core has free, so a slower side shows more of them
-	// for the same marking work (BENCHMARKS.md, 2026-12-05, evening).
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var cpu time.Duration
-	from := guestprof.ThreadCPU()
 	for i := 0; i < b.N; i++ {
 		if len(pool) == 0 {
-			cpu += guestprof.ThreadCPU() - from
 			b.StopTimer()
 			refill()
 			b.StartTimer()
-			from = guestprof.ThreadCPU()
 		}
 		in := pool[len(pool)-1]
 		pool = pool[:len(pool)-1]
@@ -127,10 +110,8 @@ func Measure(b *testing.B, s Side, td ptrace.Traces) {
 			b.Fatal(err)
 		}
 	}
-	cpu += guestprof.ThreadCPU() - from
 	b.StopTimer()
 	if secs := b.Elapsed().Seconds(); secs > 0 {
 		b.ReportMetric(float64(td.SpanCount())*float64(b.N)/secs, "items/s")
 	}
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
 }

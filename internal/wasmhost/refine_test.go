@@ -76,9 +76,9 @@ func TestRefineIsSelectAnded(t *testing.T) {
 // TestAttrTestsRefuseAsTheColumn: an attribute nested past 64 levels is
 // refused by column; so select refuses it wherever it is in the table,
 // and refine only when it is in the selection, leaving the selection as
-// it came, for spans (read in place) as for events (read through the
-// column by select). The emulator's TestRefineRefusesPerItem holds it to
-// the same cases. (An attack round found select and refine answering.)
+// it came, for spans and resources (read in place) as for events (read
+// through the column by select). The emulator's TestRefineRefusesPerItem
+// holds it to the same cases. (An attack round found select and refine answering.)
 func TestAttrTestsRefuseAsTheColumn(t *testing.T) {
 	deep := func(m pcommon.Map) {
 		d := m.PutEmptyMap("k")
@@ -88,6 +88,9 @@ func TestAttrTestsRefuseAsTheColumn(t *testing.T) {
 	}
 	td := ptrace.NewTraces()
 	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	td.ResourceSpans().At(0).Resource().Attributes().PutStr("k", "x")
+	deep(td.ResourceSpans().AppendEmpty().Resource().Attributes())
+	td.ResourceSpans().AppendEmpty().Resource().Attributes().PutStr("k", "v")
 	spans.AppendEmpty().Attributes().PutStr("k", "x")
 	deep(spans.AppendEmpty().Attributes())
 	spans.AppendEmpty().Attributes().PutStr("k", "v")
@@ -97,7 +100,8 @@ func TestAttrTestsRefuseAsTheColumn(t *testing.T) {
 	evs.AppendEmpty().Attributes().PutStr("k", "v")
 	v := abi.AppendStrValue(abi.AppendU32(nil, 1), "v")
 	c := newSelectCaller(t)
-	for _, table := range []int32{abi.TableSpan, abi.TableEvent} {
+	present := abi.AppendU32(nil, 0)
+	for _, table := range []int32{abi.TableSpan, abi.TableEvent, abi.TableResource} {
 		want, _ := columnPathSelect(td, table, abi.FieldAttr, "k", abi.MatchEqual, v)
 		require.Equal(t, int32(abi.ErrTooLarge), want)
 		c.batch(td)
@@ -112,6 +116,9 @@ func TestAttrTestsRefuseAsTheColumn(t *testing.T) {
 			{0b010, 0b010, abi.ErrTooLarge},
 		} {
 			c.batch(td)
+			// A select of the key first, as filters do.
+			got, _ := c.sel(table, abi.FieldAttr, "k", abi.MatchPresent, present, 8192, 32768, 1)
+			require.Equal(t, int32(abi.ErrTooLarge), got, "select on table %d", table)
 			got, bits := c.refine(table, abi.FieldAttr, "k", abi.MatchEqual, v, 8192, []byte{r.sel}, 16384, 1)
 			require.Equal(t, r.rc, got, "refine of %03b on table %d", r.sel, table)
 			require.Equal(t, []byte{r.want}, bits, "refine of %03b on table %d", r.sel, table)

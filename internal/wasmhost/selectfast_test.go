@@ -200,6 +200,18 @@ func randomTraces(rng *rand.Rand) ptrace.Traces {
 	kinds := []int32{0, 1, 2, 3, 4, 5, 6, 7, -1, -6, math.MaxInt32, math.MinInt32, 255, 256}
 	for range 1 + rng.Intn(4) {
 		rs := td.ResourceSpans().AppendEmpty()
+		// Resource attributes of every kind of value, and absent.
+		switch ra := rs.Resource().Attributes(); rng.Intn(8) {
+		case 0:
+			ra.PutStr("k", edgeNames[rng.Intn(len(edgeNames))])
+		case 1:
+			ra.PutInt("k", int64(rng.Intn(7)))
+		case 2:
+			ra.PutEmptyMap("k").PutStr("a", "b")
+		case 3:
+			ra.PutStr("x", "1")
+			ra.PutStr("k", edgeNames[rng.Intn(len(edgeNames))])
+		}
 		for range rng.Intn(3) {
 			spans := rs.ScopeSpans().AppendEmpty().Spans()
 			for range rng.Intn(12) {

@@ -29,10 +29,13 @@ type batch struct {
 	lens   [abi.TableLog + 1]int32
 	fixed  [abi.TableLog + 1][abi.FieldResource + 1]*column
 	byKey  []*column // FieldAttr columns, one per key asked for
-	kids   [abi.TableLog + 1]*children
-	edits  []byte
-	otlp   bool  // the filter replaced the whole batch
-	err    error // first failure, reported when the filter returns
+	// lastAttr is the FieldAttr column Attr read last: a filter reading
+	// one key of every item finds it without a search.
+	lastAttr *column
+	kids     [abi.TableLog + 1]*children
+	edits    []byte
+	otlp     bool  // the filter replaced the whole batch
+	err      error // first failure, reported when the filter returns
 	// cols holds every column struct and buffer used so far; the first
 	// used of them serve the current batch.
 	cols     []*column
@@ -68,7 +71,16 @@ func (c *column) entry(i int32) (uint8, uint64) {
 	return e[0], binary.LittleEndian.Uint64(e[8:])
 }
 
-func (c *column) value(i int32) Value { return c.toValue(c.entry(i)) }
+// value is item i's Value, Empty out of range. It reads the entry itself,
+// as entry would, with toValue inlined: filters read attributes per item,
+// and in a Go guest each call costs more than the read.
+func (c *column) value(i int32) Value {
+	if uint(i) >= uint(c.n) {
+		return Value{}
+	}
+	e := c.data[int(i)*abi.EntrySize:][:abi.EntrySize]
+	return c.toValue(e[0], binary.LittleEndian.Uint64(e[8:]))
+}
 
 func (c *column) toValue(tag uint8, bits uint64) Value {
 	switch tag {
@@ -92,7 +104,7 @@ func (b *batch) reset(h hostcall.Host, signal int32) {
 	b.fixed = [abi.TableLog + 1][abi.FieldResource + 1]*column{}
 	b.kids = [abi.TableLog + 1]*children{}
 	clear(b.byKey)
-	b.byKey = b.byKey[:0]
+	b.byKey, b.lastAttr = b.byKey[:0], nil
 	b.edits = b.edits[:0]
 	for _, c := range b.cols[:b.used] {
 		buf := c.buf
@@ -295,7 +307,14 @@ type item struct {
 func (it item) Index() int { return int(it.i) }
 
 // Attr is the attribute named key, or the empty Value when absent.
-func (it item) Attr(key string) Value { return it.b.col(it.table, abi.FieldAttr, key).value(it.i) }
+func (it item) Attr(key string) Value {
+	c := it.b.lastAttr
+	if c == nil || c.table != it.table || !hostcall.Same(c.key, key) {
+		c = it.b.col(it.table, abi.FieldAttr, key)
+		it.b.lastAttr = c
+	}
+	return c.value(it.i)
+}
 
 // Attrs iterates over every attribute:
 //

@@ -3,6 +3,7 @@
 package wasmcol
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"iter"
 	"time"
@@ -72,8 +73,12 @@ type TraceID [16]byte
 // String is the ID in lowercase hexadecimal, as W3C trace context writes it.
 func (id TraceID) String() string { return hex.EncodeToString(id[:]) }
 
-// IsEmpty reports whether every byte is zero (an invalid ID).
-func (id TraceID) IsEmpty() bool { return id == TraceID{} }
+// IsEmpty reports whether every byte is zero (an invalid ID). Two words
+// compared, not the array: a Go guest compares a 16-byte array through
+// two calls into its runtime (memequal, memeqbody).
+func (id TraceID) IsEmpty() bool {
+	return binary.LittleEndian.Uint64(id[:8])|binary.LittleEndian.Uint64(id[8:]) == 0
+}
 
 // SpanID identifies a span.
 type SpanID [8]byte

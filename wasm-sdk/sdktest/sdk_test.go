@@ -486,3 +486,54 @@ func TestParallelEmulators(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// attrMixer reads attributes as filters do, keys alternating between
+// items, tables and string copies of one key, and writes what it read.
+type attrMixer struct{ k string }
+
+func (f attrMixer) ProcessLogs(l wasmcol.Logs) error {
+	for r := range l.Records() {
+		got := r.Resource().Attr("k").Str() + "/" + r.Attr("k").Str() + r.Attr("j").Str() + "/" + r.Attr(f.k).Str()
+		r.SetAttr("seen", wasmcol.Str(got))
+	}
+	return nil
+}
+
+// Attr keeps the column it read last for the next read of the same key;
+// it must never answer another key, another table, or an earlier batch
+// from it.
+func TestAttrReadsTheRightColumn(t *testing.T) {
+	e, err := New(attrMixer{k: strings.Clone("k")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := func(res string, recs ...string) []byte {
+		return []byte(`{"resourceLogs":[{"resource":{"attributes":[{"key":"k","value":{"stringValue":"` + res +
+			`"}}]},"scopeLogs":[{"scope":{},"logRecords":[` + strings.Join(recs, ",") + `]}]}]}`)
+	}
+	rec := func(k, j string) string {
+		var kvs []string
+		if k != "" {
+			kvs = append(kvs, `{"key":"k","value":{"stringValue":"`+k+`"}}`)
+		}
+		if j != "" {
+			kvs = append(kvs, `{"key":"j","value":{"stringValue":"`+j+`"}}`)
+		}
+		return `{"attributes":[` + strings.Join(kvs, ",") + `]}`
+	}
+	for i, step := range []struct {
+		in   []byte
+		want []string
+	}{
+		{batch("R1", rec("a", "b"), rec("c", ""), rec("", "d")), []string{"s:R1/ab/a", "s:R1/c/c", "s:R1/d/"}},
+		{batch("R2", rec("e", "f")), []string{"s:R2/ef/e"}},
+	} {
+		out, err := e.Logs(step.in)
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if got := load(t, abi.SignalLogs, out).cells(t, abi.TableLog, abi.FieldAttr, "seen"); !reflect.DeepEqual(got, step.want) {
+			t.Errorf("batch %d: read %q, want %q", i, got, step.want)
+		}
+	}
+}

@@ -62,18 +62,9 @@ type column struct {
 	buf          []byte // data's memory, kept for the next batch
 }
 
-// entry is item i's tag and payload; out of range reads as Empty.
-func (c *column) entry(i int32) (uint8, uint64) {
-	if uint(i) >= uint(c.n) {
-		return abi.TagEmpty, 0
-	}
-	e := c.data[int(i)*abi.EntrySize:][:abi.EntrySize]
-	return e[0], binary.LittleEndian.Uint64(e[8:])
-}
-
-// value is item i's Value, Empty out of range. It reads the entry itself,
-// as entry would, with toValue inlined: filters read attributes per item,
-// and in a Go guest each call costs more than the read.
+// value is item i's Value, Empty out of range: one call, toValue inlined,
+// since filters read attributes per item and in a Go guest a call costs
+// more than the read.
 func (c *column) value(i int32) Value {
 	if uint(i) >= uint(c.n) {
 		return Value{}

@@ -80,6 +80,20 @@ func BenchmarkCmp_KnativeHops(b *testing.B) {
 	b.Run("native", func(b *testing.B) { benchutil.Measure(b, nat, td) })
 }
 
+// BenchmarkCmp_KnativeHopsLoaded is the Wasm and native sides of
+// Cmp_KnativeHops with every core running batches (benchutil.MeasureLoaded):
+// throughput on a loaded machine, where the collector's marking is not
+// free.
+func BenchmarkCmp_KnativeHopsLoaded(b *testing.B) {
+	td := fixtures.Batch(1000, fixtures.MixKnative)
+	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, ".."), nil)
+	wasm := benchutil.Side{P: wasmP, Sink: wasmSink}
+	nat := benchutil.Native(b, newNative(b, "").process)
+	benchutil.AssertSameBytes(b, wasm, nat, td)
+	b.Run("wasm", func(b *testing.B) { benchutil.MeasureLoaded(b, wasm, td) })
+	b.Run("native", func(b *testing.B) { benchutil.MeasureLoaded(b, nat, td) })
+}
+
 // BenchmarkGuestSplit splits the Wasm side's time per batch between the
 // guest's own code, the host functions it calls, and the host's work
 // around the call (see benchutil.MeasureSplit).

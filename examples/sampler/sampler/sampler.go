@@ -316,7 +316,10 @@ func (f *filter) ProcessTraces(t wasmcol.Traces) error {
 		s := t.Span(i)
 		prio := prioDefer
 		if f.cfg.SamplingPriority {
-			prio = priorityOf(s.Attr("sampling.priority"))
+			// Absent on most spans: tested here, a call saved per span.
+			if v := s.Attr("sampling.priority"); !v.IsEmpty() {
+				prio = priorityOf(v)
+			}
 		}
 		var id wasmcol.TraceID
 		if haveIDs {

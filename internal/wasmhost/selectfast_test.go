@@ -200,7 +200,7 @@ func randomTraces(rng *rand.Rand) ptrace.Traces {
 	kinds := []int32{0, 1, 2, 3, 4, 5, 6, 7, -1, -6, math.MaxInt32, math.MinInt32, 255, 256}
 	for range 1 + rng.Intn(4) {
 		rs := td.ResourceSpans().AppendEmpty()
-		// Resource attributes of every kind of value, and absent.
+		// Resource attributes: strings, ints, a map, and absent.
 		switch ra := rs.Resource().Attributes(); rng.Intn(8) {
 		case 0:
 			ra.PutStr("k", edgeNames[rng.Intn(len(edgeNames))])
@@ -278,7 +278,7 @@ func TestSelectDifferential(t *testing.T) {
 			} else {
 				q = request{table: tables[rng.Intn(len(tables))], field: fields[rng.Intn(len(fields))]}
 				if rng.Intn(3) > 0 {
-					q.table = []int32{abi.TableSpan, abi.TableEvent}[rng.Intn(2)]
+					q.table = []int32{abi.TableSpan, abi.TableEvent, abi.TableResource}[rng.Intn(3)]
 					q.field = []int32{abi.FieldName, abi.FieldKind, abi.FieldResource, abi.FieldAttr}[rng.Intn(4)]
 				}
 				q.key = []string{"", "k", "x"}[rng.Intn(3)]

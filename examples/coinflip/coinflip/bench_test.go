@@ -61,13 +61,7 @@ func BenchmarkCmp_Coinflip(b *testing.B) {
 // throughput on a loaded machine, where the collector's marking is not
 // free.
 func BenchmarkCmp_CoinflipLoaded(b *testing.B) {
-	td := fixtures.Batch(1000, fixtures.MixKnative)
-	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, ".."), nil)
-	wasm := benchutil.Side{P: wasmP, Sink: wasmSink}
-	nat := benchutil.Native(b, newNative(b, "").process)
-	benchutil.AssertSameBytes(b, wasm, nat, td)
-	b.Run("wasm", func(b *testing.B) { benchutil.MeasureLoaded(b, wasm, td) })
-	b.Run("native", func(b *testing.B) { benchutil.MeasureLoaded(b, nat, td) })
+	benchutil.CompareLoaded(b, "..", newNative(b, "").process, fixtures.Batch(1000, fixtures.MixKnative))
 }
 
 // BenchmarkGuestSplit splits the Wasm side's time per batch between the

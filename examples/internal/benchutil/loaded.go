@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/internal/wasmhost"
+	"github.com/wasmcol/wasmcol/internal/wasmtest"
 )
 
 // MeasureLoaded is Measure with every core busy: GOMAXPROCS callers, each
@@ -97,4 +98,17 @@ func MeasureLoaded(b *testing.B, s Side, td ptrace.Traces) {
 		b.ReportMetric(float64(td.SpanCount())*float64(done)/secs, "items/s")
 	}
 	b.ReportMetric(float64(callers), "callers")
+}
+
+// CompareLoaded is a Cmp_...Loaded benchmark: the filter built from
+// guestDir and its native twin process, checked to turn td into the same
+// bytes, then each measured by MeasureLoaded as sub-benchmarks "wasm" and
+// "native".
+func CompareLoaded(b *testing.B, guestDir string, process func(ptrace.Traces), td ptrace.Traces) {
+	wasmP, wasmSink := wasmtest.WasmTraces(b, wasmtest.BuildGuest(b, guestDir), nil)
+	wasm := Side{P: wasmP, Sink: wasmSink}
+	nat := Native(b, process)
+	AssertSameBytes(b, wasm, nat, td)
+	b.Run("wasm", func(b *testing.B) { MeasureLoaded(b, wasm, td) })
+	b.Run("native", func(b *testing.B) { MeasureLoaded(b, nat, td) })
 }

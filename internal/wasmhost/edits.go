@@ -282,13 +282,8 @@ func (e *editor) reset() {
 // The scan of the item's own attributes is charged by chargeOwnAttrs,
 // once per item.
 func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
+	e.sized(table, e.t.count(table))
 	ops := e.attrOps[table]
-	if n := int(e.t.count(table)); len(ops) != n {
-		ops = append(ops[:0], make([]int32, n)...)
-		e.attrOps[table] = ops
-		e.adds[table] = append(e.adds[table][:0], make([]int32, n)...)
-		e.costs[table] = append(e.costs[table][:0], make([]int32, n)...)
-	}
 	// Twice: once for dropLaterDuplicates's scan, once for pdata's, over
 	// the keys this item's earlier edits may have added.
 	cost := compareCost(keyLen)
@@ -303,6 +298,42 @@ func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
 		e.adds[table][i]++
 	}
 	return nil
+}
+
+// chargeRecord is charge for a SetAttr record edit_where staged, valid
+// as a whole, on every item sel selects: the same sums, in one loop with
+// the table's counters fetched once. Through charge, item by item,
+// validating 25 records of 125 spans each took 41-49 us, and 16-17 us
+// this way (BenchmarkValidateRecords). It returns how many copies the
+// record stands for, and checks the deadline where walk would check it
+// for the copies.
+func (e *editor) chargeRecord(table int32, sel []byte, count int32, keyLen, first int) (int, error) {
+	e.sized(table, count)
+	ops, adds, costs := e.attrOps[table], e.adds[table], e.costs[table]
+	cost := compareCost(keyLen)
+	deadline := e.guard != nil
+	k := 0
+	for i := range selectedItems(sel, count) {
+		if deadline && (first+k)%1024 == 1023 && e.guard.expired() {
+			return 0, errValidateDeadline
+		}
+		e.work += 2 * int(ops[i]) * cost
+		costs[i] = int32(min(int(costs[i])+cost, math.MaxInt32))
+		ops[i]++
+		adds[i]++
+		k++
+	}
+	return k, nil
+}
+
+// sized makes the per-item counters of table hold count items, zeroed
+// on first use in the call.
+func (e *editor) sized(table, count int32) {
+	if n := int(count); len(e.attrOps[table]) != n {
+		e.attrOps[table] = append(e.attrOps[table][:0], make([]int32, n)...)
+		e.adds[table] = append(e.adds[table][:0], make([]int32, n)...)
+		e.costs[table] = append(e.costs[table][:0], make([]int32, n)...)
+	}
 }
 
 // compareCost is what comparing a key of n bytes with another costs, in
@@ -383,6 +414,9 @@ func (e *editor) walkRecord(op, sel []byte, first int, apply bool) (int, error) 
 		err := e.attrTable(table, d.Err())
 		if err == nil && !settable(v.Tag) {
 			err = fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
+		}
+		if !apply && err == nil {
+			return e.chargeRecord(table, sel, count, len(key), first)
 		}
 		var name, str string
 		if apply {

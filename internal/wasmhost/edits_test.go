@@ -3,6 +3,7 @@
 package wasmhost
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -188,6 +189,39 @@ func TestEditorCountsNotKept(t *testing.T) {
 		"costs": cap(st.ed.costs[abi.TableSpan])} {
 		if c >= n {
 			t.Errorf("the idle instance keeps the %s of %d spans", name, c)
+		}
+	}
+}
+
+// BenchmarkValidateRecords validates what knative-hops stages on a batch
+// of 1,000 spans, in kind and number: 25 SetAttr records from
+// edit_where, of 125 spans each.
+func BenchmarkValidateRecords(b *testing.B) {
+	var tb tables
+	tb.reset(abi.SignalTraces)
+	tb.traces = benchdata.RandomTraces(1, 1000)
+	n := tb.count(abi.TableSpan)
+	ed := editor{t: &tb}
+	var ops []byte
+	var records []int
+	for r := range 25 {
+		op := abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 0)
+		op = abi.AppendStrValue(abi.AppendStr(op, "knative.hop"), "ingress")
+		sel := make([]byte, (n+7)/8)
+		for i := r % 8; i < int(n); i += 8 {
+			sel[i/8] |= 1 << (i % 8)
+		}
+		records = append(records, len(ops))
+		ops = binary.LittleEndian.AppendUint32(ops, uint32(len(op)))
+		ops = append(ops, op...)
+		ops = binary.LittleEndian.AppendUint32(ops, uint32(len(sel)))
+		ops = append(ops, sel...)
+	}
+	for b.Loop() {
+		ed.reset()
+		ed.whereAt = append(ed.whereAt, records...)
+		if err := ed.validate(ops); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -159,9 +160,20 @@ func TestEditWhereRecordsAreTheCopies(t *testing.T) {
 		if got, want := a.st.stagedEdits(), len(b.st.edits); got != want {
 			t.Fatalf("seed %d: the records stand for %d bytes, the copies take %d", seed, got, want)
 		}
-		errA, errB := a.st.ed.apply(a.st.edits), b.st.ed.apply(b.st.edits)
+		errA, errB := a.st.ed.validate(a.st.edits), b.st.ed.validate(b.st.edits)
 		if fmt.Sprint(errA) != fmt.Sprint(errB) {
 			t.Fatalf("seed %d: records: %v\ncopies:  %v", seed, errA, errB)
+		}
+		if errA == nil {
+			// Validation charges a record as its copies: the same work
+			// bound and, per item, the same counts commit reserves by.
+			ea, eb := &a.st.ed, &b.st.ed
+			if ea.work != eb.work || !reflect.DeepEqual(ea.attrOps, eb.attrOps) ||
+				!reflect.DeepEqual(ea.adds, eb.adds) || !reflect.DeepEqual(ea.costs, eb.costs) {
+				t.Fatalf("seed %d: the records were charged work %d, the copies %d, or per item differently", seed, ea.work, eb.work)
+			}
+			ea.commit(a.st.edits)
+			eb.commit(b.st.edits)
 		}
 		if !sameTraces(viaRecords, viaCopies) {
 			t.Fatalf("seed %d: the records and the copies left different batches", seed)

@@ -85,3 +85,49 @@ func BenchmarkInstanceMemory(b *testing.B) {
 	b.ReportMetric(perInstance, "MiB/instance")
 	b.ReportMetric(startMs, "ms/instance")
 }
+
+// BenchmarkSelectionOps is what one Selection operation costs a filter on
+// a batch of 1,000 spans, all told: the SDK's Go compiled to Wasm, the
+// call into the host and the host's work. Each sub-benchmark runs the ops
+// guest making opsPerBatch operations of one kind a batch, and reports
+// its time less that of a batch making none, per operation. A filter's
+// operations add up: knative-hops makes about 110 a batch.
+func BenchmarkSelectionOps(b *testing.B) {
+	const opsPerBatch = 200 // as in testdata/guests/ops
+	bin := wasmtest.Read(b, wasmtest.BuildGuest(b, "testdata/guests/ops"))
+	td := benchdata.KnativeTraces(1000)
+	ctx := context.Background()
+	start := func(tb testing.TB, op string) *wasmhost.Plugin {
+		p, err := wasmhost.New(ctx, wasmhost.Options{Source: "ops", Module: bin, PoolSize: 1, Config: []byte(`{"op":"` + op + `"}`)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { _ = p.Close(ctx) })
+		return p
+	}
+	// The quickest of ten blocks of batches making no operation: the
+	// baseline each kind's time is taken from.
+	none := start(b, "none")
+	base := time.Duration(1 << 62)
+	for range 10 {
+		t0 := time.Now()
+		for range 200 {
+			if _, err := none.ProcessTraces(ctx, td); err != nil {
+				b.Fatal(err)
+			}
+		}
+		base = min(base, time.Since(t0)/200)
+	}
+	for _, op := range []string{"select", "refine", "or", "len"} {
+		b.Run(op, func(b *testing.B) {
+			p := start(b, op)
+			for b.Loop() {
+				if _, err := p.ProcessTraces(ctx, td); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perBatch := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(perBatch-base)/opsPerBatch, "ns/operation")
+		})
+	}
+}

@@ -3,6 +3,7 @@
 package wasmhost
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -126,6 +127,27 @@ func TestAttackDeadlineBeforeMalformedRecord(t *testing.T) {
 	p.a.st.guard.closing.Store(true) // expired() from now on
 	p.b.st.guard.closing.Store(true)
 	p.check(t)
+}
+
+// C2: as C, with a SetAttr that can be set, which the editor charges
+// in one loop for the whole record (chargeRecord): the deadline is met
+// at the record's first copy, as the copies meet it.
+func TestAttackDeadlineInAValidRecord(t *testing.T) {
+	mod := memoryModule(t)
+	p := newPair(t, mod, benchdata.RandomTraces(3, 100))
+	for range 1023 {
+		p.rawEdit(setKV(abi.TableSpan, "x", "y"))
+	}
+	p.where(t, setKV(abi.TableSpan, "k", "v"), allOnes(13))
+	p.a.st.guard.closing.Store(true) // expired() from now on
+	p.b.st.guard.closing.Store(true)
+	if len(p.a.st.ed.whereAt) == 0 {
+		t.Fatal("no record staged: the test exercises copies only")
+	}
+	errA, errB := p.a.st.ed.validate(p.a.st.edits), p.b.st.ed.validate(p.b.st.edits)
+	if !errors.Is(errA, errValidateDeadline) || !errors.Is(errB, errValidateDeadline) {
+		t.Fatalf("records: %v\ncopies:  %v\nwant the deadline for both", errA, errB)
+	}
 }
 
 // D1: the copies fit host_memory_limit, the record does not: whereAt's

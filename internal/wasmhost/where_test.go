@@ -107,6 +107,8 @@ func TestEditWhereRecordsAreTheCopies(t *testing.T) {
 		abi.AppendStrValue(abi.AppendStr(head(abi.OpSetAttr, abi.TableSpan), "knative.hop"), "ingress"),
 		abi.AppendStrValue(abi.AppendStr(head(abi.OpSetAttr, abi.TableSpan), "k0"), "overwritten"),
 		abi.AppendIntValue(abi.AppendStr(head(abi.OpSetAttr, abi.TableSpan), "n"), 7),
+		// A key of 16 bytes or more costs more than one unit to compare.
+		abi.AppendStrValue(abi.AppendStr(head(abi.OpSetAttr, abi.TableSpan), "http.request.header.x-forwarded-for"), "10.0.0.1"),
 		abi.AppendBytesValue(abi.AppendStr(head(abi.OpSetAttr, abi.TableResource), "raw"), []byte{1, 2}),
 		abi.AppendStr(head(abi.OpDeleteAttr, abi.TableSpan), "k1"),
 		abi.AppendStr(abi.AppendStr(head(abi.OpRenameAttr, abi.TableSpan), "k0"), "k9"),

@@ -234,11 +234,58 @@ const replayGuest = `(module
     (i32.const 0)))`
 
 func replaying(t *testing.T, edits []byte) *wasmhost.Plugin {
+	return replayingWithin(t, edits, 10*time.Second)
+}
+
+func replayingWithin(t *testing.T, edits []byte, timeout time.Duration) *wasmhost.Plugin {
 	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "replay", Module: buildWAT(t, "replay", replayGuest),
-		Config: edits, PoolSize: 1, Timeout: 10 * time.Second})
+		Config: edits, PoolSize: 1, Timeout: timeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	return p
+}
+
+// TestApplyFitsTheTimeLeft: applying an edit list is not interrupted, so
+// validation refuses a list whose cost the call's time left cannot hold.
+// This one sets 1,000 keys of 15 bytes on one span, then renames the last
+// back and forth until its exact cost is just under MaxApplyWork: it took
+// 100-180 ms to apply, and with a 10 ms timeout passed it tenfold
+// unnoticed (an attack round). With a 20 ms timeout it is refused as a
+// timeout and the span stays as it came; with 10 s it applies.
+func TestApplyFitsTheTimeLeft(t *testing.T) {
+	const keys = 1000
+	key := func(j int) []byte { return fmt.Appendf(nil, "k%014d", j) }
+	var storm []byte
+	for j := range keys {
+		storm = abi.AppendEditHeader(storm, abi.OpSetAttr, abi.TableSpan, 0)
+		storm = abi.AppendStrValue(abi.AppendBytes(storm, key(j)), "v")
+	}
+	// Each rename scans the span's attributes six times.
+	for j := range (wasmhost.MaxApplyWork - 3*keys*(keys+1)/2) / (6 * (keys + 1)) {
+		from, to := key(keys-1), key(keys+1)
+		if j%2 == 1 {
+			from, to = to, from
+		}
+		storm = abi.AppendEditHeader(storm, abi.OpRenameAttr, abi.TableSpan, 0)
+		storm = abi.AppendBytes(abi.AppendBytes(storm, from), to)
+	}
+	for _, tc := range []struct {
+		timeout time.Duration
+		applies bool
+	}{{20 * time.Millisecond, false}, {10 * time.Second, true}} {
+		p := replayingWithin(t, storm, tc.timeout)
+		td := emptySpans(1)
+		out, err := p.ProcessTraces(context.Background(), td)
+		if tc.applies {
+			require.NoError(t, err)
+			require.Equal(t, keys, out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Len())
+			continue
+		}
+		var fault *wasmhost.Fault
+		require.ErrorAs(t, err, &fault, "timeout %s: the list was applied", tc.timeout)
+		require.Equal(t, wasmhost.FaultTimeout, fault.Kind, "%v", fault)
+		require.Zero(t, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Len(), "the span was edited")
+	}
 }
 
 func emptySpans(n int) ptrace.Traces {

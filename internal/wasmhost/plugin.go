@@ -696,7 +696,12 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 	// or the batch would be left half edited.
 	if err := st.ed.validate(st.edits); err != nil {
 		expired := st.guard.disarm()
-		if expired || errors.Is(err, errValidateDeadline) {
+		if errors.Is(err, errApplyDeadline) && !expired {
+			// The guest is sound; only its edits did not fit.
+			keep = true
+			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s: %w", p.opts.Timeout, err)}
+		}
+		if expired || errors.Is(err, errValidateDeadline) || errors.Is(err, errApplyDeadline) {
 			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
 		}
 		keep = true

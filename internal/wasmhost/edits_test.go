@@ -4,6 +4,7 @@ package wasmhost
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -86,8 +87,9 @@ func TestEditsLeaveOneCopyOfAKey(t *testing.T) {
 }
 
 // TestQuickWorkEstimate: validate charges each attribute edit the scan of
-// its item's own attributes plus the keys earlier edits of the item may
-// have added, by its key's compareCost, twice. It reads each item's own
+// its item's own attributes plus the keys earlier edits of the item and
+// this one may have added, by its key's compareCost, three times, as
+// exactWork counts a scan. It reads each item's own
 // attributes once, after the walk, not at every edit; the sum must be
 // the per-edit one all the same.
 func TestQuickWorkEstimate(t *testing.T) {
@@ -111,7 +113,7 @@ func TestQuickWorkEstimate(t *testing.T) {
 	n0, n1 := spans.At(0).Attributes().Len(), spans.At(1).Attributes().Len()
 	ed := editor{t: &tb}
 	require.NoError(t, ed.validate(ops))
-	want := 2*(n0+0)*1 + 2*(n1+0)*3 + 2*(n0+1)*3 + 2*(n0+2)*1
+	want := 3*(n0+0+1)*1 + 3*(n1+0+1)*3 + 3*(n0+1+1)*3 + 3*(n0+2+1)*1
 	require.Equal(t, want, ed.work)
 }
 
@@ -139,7 +141,7 @@ func TestQuickWorkEstimateRandom(t *testing.T) {
 			own := tb.attrs(table, i).Len()
 			charge := func(key string) {
 				c := earlier[[2]int32{table, i}]
-				want += 2 * (own + c) * compareCost(len(key))
+				want += 3 * (own + c + 1) * compareCost(len(key))
 				earlier[[2]int32{table, i}] = c + 1
 			}
 			switch rng.IntN(3) {
@@ -158,6 +160,9 @@ func TestQuickWorkEstimateRandom(t *testing.T) {
 		}
 		require.NoError(t, ed.validate(ops))
 		require.Equal(t, want, ed.work, "round %d", round)
+		// Validation accepts on the estimate alone when it is low enough:
+		// it must never be under the exact recount.
+		require.GreaterOrEqual(t, ed.work, ed.exactWork(ops), "round %d", round)
 		ed.commit(ops)
 		ed.reset()
 		require.Zero(t, ed.reserved, "round %d: reset leaves no reservation counted", round)
@@ -191,6 +196,35 @@ func TestEditorCountsNotKept(t *testing.T) {
 			t.Errorf("the idle instance keeps the %s of %d spans", name, c)
 		}
 	}
+}
+
+// TestQuickEstimateIsNotUnderTheRecount: validation accepts a list on its
+// quick estimate alone, so that estimate must never be under the exact
+// recount. 80 distinct keys set on each of 4,096 bare spans cost 39.8
+// million comparisons by the recount, past MaxApplyWork; the quick
+// estimate counted 25.9 million, and the list was accepted.
+func TestQuickEstimateIsNotUnderTheRecount(t *testing.T) {
+	const spans, keys = 4096, 80
+	bare := ptrace.NewTraces()
+	ss := bare.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for range spans {
+		ss.AppendEmpty()
+	}
+	var ops []byte
+	for i := range spans {
+		for k := range keys {
+			ops = abi.AppendEditHeader(ops, abi.OpSetAttr, abi.TableSpan, uint32(i))
+			ops = abi.AppendIntValue(abi.AppendStr(ops, fmt.Sprintf("k%02d", k)), 1)
+		}
+	}
+	var tb tables
+	tb.reset(abi.SignalTraces)
+	tb.traces = bare
+	ed := editor{t: &tb}
+	err := ed.apply(ops)
+	require.ErrorContains(t, err, "attribute comparisons, more than")
+	require.GreaterOrEqual(t, ed.work, ed.exactWork(ops), "the quick estimate is under the recount")
+	require.Zero(t, ss.At(spans-1).Attributes().Len(), "a refused list was applied")
 }
 
 // BenchmarkValidateRecords validates what knative-hops stages on a batch

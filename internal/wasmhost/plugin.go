@@ -696,6 +696,9 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 	// or the batch would be left half edited.
 	if err := st.ed.validate(st.edits); err != nil {
 		expired := st.guard.disarm()
+		if st.guard.closing.Load() {
+			return ErrClosed // validation stopped for the shutdown, as a guest is
+		}
 		if errors.Is(err, errApplyDeadline) && !expired {
 			// The guest is sound; only its edits did not fit.
 			keep = true

@@ -699,15 +699,19 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 		if st.guard.closing.Load() {
 			return ErrClosed // validation stopped for the shutdown, as a guest is
 		}
+		// The instance is kept where the guest itself finished sound, but
+		// still counts the call, so that a guest whose every list is
+		// refused is recycled as any other.
+		inst.calls++
 		if errors.Is(err, errApplyDeadline) && !expired {
-			// The guest is sound; only its edits did not fit.
-			keep = true
+			// Only its edits did not fit the time left.
+			keep = !p.shouldRecycle(inst)
 			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s: %w", p.opts.Timeout, err)}
 		}
 		if expired || errors.Is(err, errValidateDeadline) || errors.Is(err, errApplyDeadline) {
 			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
 		}
-		keep = true
+		keep = !p.shouldRecycle(inst)
 		return &Fault{Kind: FaultGuest, Err: err}
 	}
 	if st.guard.disarm() {

@@ -367,6 +367,12 @@ func (t *tables) buildLogs() {
 	t.markBase(abi.TableLog)
 }
 
+// items is the number of items in the tables built so far.
+func (t *tables) items() int {
+	return len(t.res) + len(t.scopes) + len(t.spans) + len(t.events) + len(t.links) +
+		len(t.mets) + len(t.points) + len(t.records)
+}
+
 // attrs is the attribute map of item i of table; the table must be built
 // and i in range.
 func (t *tables) attrs(table, i int32) pcommon.Map {

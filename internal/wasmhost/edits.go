@@ -111,7 +111,7 @@ func (e *editor) validate(ops []byte) error {
 	if e.dropping {
 		// removeDropped makes a pass over the whole batch, whatever the
 		// number of drops.
-		linear += dropPassWork * e.t.items()
+		linear += dropPassWork * e.t.dropPassItems()
 	}
 	if e.work <= MaxApplyWork && e.work+linear <= e.workLeft() {
 		return nil
@@ -152,7 +152,8 @@ func (e *editor) workLeft() int {
 // item had plus the distinct keys edited on it so far. Keys are counted
 // by a seeded 64-bit hash of item and key, at most maxExactKeys of them
 // (about 20 bytes each): with the keys themselves in the map, 1.5 million
-// took 165 MiB. Past the bound the list is refused.
+// took 165 MiB. Past the bound it gives up, returning MaxApplyWork+1, and
+// validate falls back on the quick estimate.
 func (e *editor) exactWork(ops []byte) int {
 	seen := map[uint64]struct{}{}
 	var grown [numTables][]int32

@@ -367,10 +367,11 @@ func (t *tables) buildLogs() {
 	t.markBase(abi.TableLog)
 }
 
-// items is the number of items in the tables built so far.
-func (t *tables) items() int {
-	return len(t.res) + len(t.scopes) + len(t.spans) + len(t.events) + len(t.links) +
-		len(t.mets) + len(t.points) + len(t.records)
+// dropPassItems is the number of items removeDropped's pass walks: the
+// resources, scopes and main tables, which a drop's validation has built,
+// and not events or links, which moving a span leaves alone.
+func (t *tables) dropPassItems() int {
+	return len(t.res) + len(t.scopes) + len(t.spans) + len(t.mets) + len(t.points) + len(t.records)
 }
 
 // attrs is the attribute map of item i of table; the table must be built

@@ -367,11 +367,11 @@ func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
 
 // chargeRecord is charge for a SetAttr record edit_where staged, valid
 // as a whole, on every item sel selects: the same sums, in one loop with
-// the table's counters fetched once: on records shaped like knative-hops'
+// the table's counters fetched once. On records shaped like knative-hops'
 // (BenchmarkValidateRecords) it takes about a third of the time charge
 // took item by item (BENCHMARKS.md, 2026-12-06, morning). It returns how
-// many copies the record stands for, and checks
-// the deadline where walk would check it for the copies.
+// many copies the record stands for, and checks the deadline where walk
+// would check it for the copies.
 func (e *editor) chargeRecord(table int32, sel []byte, count int32, keyLen, first int) (int, error) {
 	if count <= 0 {
 		return 0, nil // no item to select, as selectedItems would find

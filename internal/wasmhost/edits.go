@@ -347,22 +347,26 @@ func (e *editor) reset() {
 // once per item.
 func (e *editor) charge(table, i int32, keyLen int, adds bool) error {
 	e.sized(table, e.t.count(table))
-	ops := e.attrOps[table]
+	e.chargeKey(e.attrOps[table], e.costs[table], i, compareCost(keyLen))
+	if adds {
+		e.adds[table][i]++
+	}
+	return nil
+}
+
+// chargeKey charges one key edit of cost on item i, given its table's
+// counters: charge's sums, and chargeRecord's for each of its items.
+func (e *editor) chargeKey(ops, costs []int32, i int32, cost int) {
 	// Three scans, as exactWork counts them, over the keys this item's
 	// earlier edits and this one may have added: so that the estimate is
 	// never under exactWork's count, which only lowers it.
-	cost := compareCost(keyLen)
 	e.work += 3 * (int(ops[i]) + 1) * cost
 	// Saturating, though out of reach: an item's costs reach 2^31 only
 	// after about 32 GiB of keys edited on it, past any staged edits'
 	// limit. Long before, the estimate is past MaxApplyWork, and
 	// exactWork, which recounts without these sums, decides.
-	e.costs[table][i] = int32(min(int(e.costs[table][i])+cost, math.MaxInt32))
+	costs[i] = int32(min(int(costs[i])+cost, math.MaxInt32))
 	ops[i]++
-	if adds {
-		e.adds[table][i]++
-	}
-	return nil
 }
 
 // chargeRecord is charge for a SetAttr record edit_where staged, valid
@@ -385,9 +389,7 @@ func (e *editor) chargeRecord(table int32, sel []byte, count int32, keyLen, firs
 		if guarded && (first+k)%1024 == 1023 && e.guard.expired() {
 			return 0, errValidateDeadline
 		}
-		e.work += 3 * (int(ops[i]) + 1) * cost
-		costs[i] = int32(min(int(costs[i])+cost, math.MaxInt32))
-		ops[i]++
+		e.chargeKey(ops, costs, i, cost)
 		adds[i]++
 		k++
 	}

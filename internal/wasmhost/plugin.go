@@ -708,7 +708,7 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 			keep = !p.shouldRecycle(inst)
 			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s: %w", p.opts.Timeout, err)}
 		}
-		if expired || errors.Is(err, errValidateDeadline) || errors.Is(err, errApplyDeadline) {
+		if expired || errors.Is(err, errValidateDeadline) {
 			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
 		}
 		keep = !p.shouldRecycle(inst)

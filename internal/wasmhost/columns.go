@@ -159,64 +159,64 @@ func (t *tables) spanColumn(w *abi.ColumnWriter, field int32) int32 {
 			}
 			break
 		}
-		for _, s := range t.spans {
-			w.Str(s.span.Name())
+		for i := range t.spans {
+			w.Str(t.span(int32(i)).Name())
 		}
 	case abi.FieldTraceID:
-		for _, s := range t.spans {
-			id := s.span.TraceID()
+		for i := range t.spans {
+			id := t.span(int32(i)).TraceID()
 			w.BytesValue(id[:])
 		}
 	case abi.FieldSpanID:
-		for _, s := range t.spans {
-			id := s.span.SpanID()
+		for i := range t.spans {
+			id := t.span(int32(i)).SpanID()
 			w.BytesValue(id[:])
 		}
 	case abi.FieldParentSpanID:
-		for _, s := range t.spans {
-			writeSpanID(w, s.span.ParentSpanID())
+		for i := range t.spans {
+			writeSpanID(w, t.span(int32(i)).ParentSpanID())
 		}
 	case abi.FieldTraceState:
-		for _, s := range t.spans {
-			w.Str(s.span.TraceState().AsRaw())
+		for i := range t.spans {
+			w.Str(t.span(int32(i)).TraceState().AsRaw())
 		}
 	case abi.FieldKind:
-		for _, s := range t.spans {
-			w.Int(int64(s.span.Kind()))
+		for i := range t.spans {
+			w.Int(int64(t.span(int32(i)).Kind()))
 		}
 	case abi.FieldStartTime:
-		for _, s := range t.spans {
-			w.Int(int64(s.span.StartTimestamp()))
+		for i := range t.spans {
+			w.Int(int64(t.span(int32(i)).StartTimestamp()))
 		}
 	case abi.FieldTime:
-		for _, s := range t.spans {
-			w.Int(int64(s.span.EndTimestamp()))
+		for i := range t.spans {
+			w.Int(int64(t.span(int32(i)).EndTimestamp()))
 		}
 	case abi.FieldStatusCode:
-		for _, s := range t.spans {
-			w.Int(int64(s.span.Status().Code()))
+		for i := range t.spans {
+			w.Int(int64(t.span(int32(i)).Status().Code()))
 		}
 	case abi.FieldStatusMessage:
-		for _, s := range t.spans {
-			w.Str(s.span.Status().Message())
+		for i := range t.spans {
+			w.Str(t.span(int32(i)).Status().Message())
 		}
 	case abi.FieldFlags:
-		for _, s := range t.spans {
-			w.Int(int64(s.span.Flags()))
+		for i := range t.spans {
+			w.Int(int64(t.span(int32(i)).Flags()))
 		}
 	}
 	return 0
 }
 
 func (t *tables) eventColumn(w *abi.ColumnWriter, field int32) int32 {
-	for _, e := range t.events {
+	for i, e := range t.events {
 		switch field {
 		case abi.FieldParent:
 			w.Int(int64(e.span))
 		case abi.FieldName:
-			w.Str(e.ev.Name())
+			w.Str(t.event(int32(i)).Name())
 		case abi.FieldTime:
-			w.Int(int64(e.ev.Timestamp()))
+			w.Int(int64(t.event(int32(i)).Timestamp()))
 		default:
 			return abi.ErrArgument
 		}
@@ -225,20 +225,20 @@ func (t *tables) eventColumn(w *abi.ColumnWriter, field int32) int32 {
 }
 
 func (t *tables) linkColumn(w *abi.ColumnWriter, field int32) int32 {
-	for _, l := range t.links {
+	for i, l := range t.links {
 		switch field {
 		case abi.FieldParent:
 			w.Int(int64(l.span))
 		case abi.FieldTraceID:
-			id := l.link.TraceID()
+			id := t.link(int32(i)).TraceID()
 			w.BytesValue(id[:])
 		case abi.FieldSpanID:
-			id := l.link.SpanID()
+			id := t.link(int32(i)).SpanID()
 			w.BytesValue(id[:])
 		case abi.FieldTraceState:
-			w.Str(l.link.TraceState().AsRaw())
+			w.Str(t.link(int32(i)).TraceState().AsRaw())
 		case abi.FieldFlags:
-			w.Int(int64(l.link.Flags()))
+			w.Int(int64(t.link(int32(i)).Flags()))
 		default:
 			return abi.ErrArgument
 		}

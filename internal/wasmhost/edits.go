@@ -723,7 +723,7 @@ func (e *editor) setField(table, i, field int32, v abi.Scalar, apply bool) error
 			return str(s.SetVersion)
 		}
 	case abi.TableSpan:
-		s := e.t.spans[i].span
+		s := e.t.span(i)
 		switch field {
 		case abi.FieldName:
 			return str(s.SetName)

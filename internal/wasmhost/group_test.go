@@ -54,7 +54,7 @@ func TestGroupLimits(t *testing.T) {
 	names := map[string][]int32{}
 	var order []string
 	for i := range int32(50) {
-		name := st.t.spans[i].span.Name()
+		name := st.t.span(i).Name()
 		if names[name] == nil {
 			order = append(order, name)
 		}

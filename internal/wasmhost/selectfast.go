@@ -68,12 +68,12 @@ func (t *tables) nameView(table int32) *nameView {
 	v.names, v.heads, v.kinds = v.names[:0], v.heads[:0], v.kinds[:0]
 	if table == abi.TableEvent {
 		for i := range t.events {
-			v.add(t.events[i].ev.Name())
+			v.add(t.event(int32(i)).Name())
 			t.checkDeadline(i)
 		}
 	} else {
 		for i := range t.spans {
-			sp := t.spans[i].span
+			sp := t.span(int32(i))
 			v.add(sp.Name())
 			v.kinds = append(v.kinds, int32(sp.Kind()))
 			t.checkDeadline(i)

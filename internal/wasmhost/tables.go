@@ -37,12 +37,14 @@ type tables struct {
 	memoUsed              int
 	res                   []pcommon.Resource
 	scopes                []scopeRef
-	spans                 []spanRef
-	events                []eventRef
-	links                 []linkRef
-	mets                  []metricRef
-	points                []pointRef
-	records               []logRef
+	// scopeSpans is each scope's spans, for traces.
+	scopeSpans []ptrace.SpanSlice
+	spans      []spanRef
+	events     []eventRef
+	links      []linkRef
+	mets       []metricRef
+	points     []pointRef
+	records    []logRef
 
 	// selKey and selList hold the current select's request, copied out of
 	// guest memory, and match its decoded test.
@@ -83,19 +85,38 @@ type scopeRef struct {
 	res   int32
 }
 
+// spanRef, eventRef and linkRef name an item by its place in the batch
+// rather than hold pdata's pointers: an index of pointers cost a write
+// barrier per pointer to build while the collector marks, and a clearing
+// pass to release so as not to keep the batch alive, together a third of
+// coinflip's Wasm side (see BENCHMARKS.md, 2026-12-06). k is the item's
+// index in its scope's spans, or in its span's events or links.
 type spanRef struct {
-	span       ptrace.Span
-	scope, res int32
+	scope, res, k int32
 }
 
 type eventRef struct {
-	ev   ptrace.SpanEvent
-	span int32
+	span, k int32
 }
 
 type linkRef struct {
-	link ptrace.SpanLink
-	span int32
+	span, k int32
+}
+
+// span is span i; the table must be built and i in range.
+func (t *tables) span(i int32) ptrace.Span {
+	r := &t.spans[i]
+	return t.scopeSpans[r.scope].At(int(r.k))
+}
+
+func (t *tables) event(i int32) ptrace.SpanEvent {
+	r := &t.events[i]
+	return t.span(r.span).Events().At(int(r.k))
+}
+
+func (t *tables) link(i int32) ptrace.SpanLink {
+	r := &t.links[i]
+	return t.span(r.span).Links().At(int(r.k))
 }
 
 type metricRef struct {
@@ -128,6 +149,7 @@ func (t *tables) reset(signal int32) {
 	t.grp.reset()
 	t.res = t.res[:0]
 	t.scopes = t.scopes[:0]
+	t.scopeSpans = t.scopeSpans[:0]
 	t.spans = t.spans[:0]
 	t.events = t.events[:0]
 	t.links = t.links[:0]
@@ -141,9 +163,7 @@ func (t *tables) reset(signal int32) {
 func (t *tables) release() {
 	clear(t.res)
 	clear(t.scopes)
-	clear(t.spans)
-	clear(t.events)
-	clear(t.links)
+	clear(t.scopeSpans)
 	clear(t.mets)
 	clear(t.points)
 	clear(t.records)
@@ -153,6 +173,7 @@ func (t *tables) release() {
 	// does for its buffers: 200,000 events would pin 4.6 MiB to the
 	// instance.
 	t.res, t.scopes, t.spans = trimmed(t.res), trimmed(t.scopes), trimmed(t.spans)
+	t.scopeSpans = trimmed(t.scopeSpans)
 	t.events, t.links, t.mets = trimmed(t.events), trimmed(t.links), trimmed(t.mets)
 	t.points, t.records = trimmed(t.points), trimmed(t.records)
 	t.grp.trim()
@@ -238,20 +259,21 @@ func (t *tables) build(table int32) {
 		return
 	}
 	switch table {
-	case abi.TableEvent:
+	case abi.TableEvent, abi.TableLink:
 		t.build(abi.TableSpan)
-		for i, s := range t.spans {
-			evs := s.span.Events()
-			for j := 0; j < evs.Len(); j++ {
-				t.events = append(t.events, eventRef{evs.At(j), int32(i)})
-			}
-		}
-	case abi.TableLink:
-		t.build(abi.TableSpan)
-		for i, s := range t.spans {
-			ls := s.span.Links()
-			for j := 0; j < ls.Len(); j++ {
-				t.links = append(t.links, linkRef{ls.At(j), int32(i)})
+		i := int32(0)
+		for _, spans := range t.scopeSpans {
+			for k := 0; k < spans.Len(); k++ {
+				if sp := spans.At(k); table == abi.TableEvent {
+					for j := range int32(sp.Events().Len()) {
+						t.events = append(t.events, eventRef{i, j})
+					}
+				} else {
+					for j := range int32(sp.Links().Len()) {
+						t.links = append(t.links, linkRef{i, j})
+					}
+				}
+				i++
 			}
 		}
 	default:
@@ -284,8 +306,9 @@ func (t *tables) buildTraces() {
 			si := int32(len(t.scopes))
 			t.scopes = append(t.scopes, scopeRef{ss.Scope(), ri})
 			spans := ss.Spans()
-			for k := 0; k < spans.Len(); k++ {
-				t.spans = append(t.spans, spanRef{spans.At(k), si, ri})
+			t.scopeSpans = append(t.scopeSpans, spans)
+			for k := range int32(spans.Len()) {
+				t.spans = append(t.spans, spanRef{si, ri, k})
 			}
 		}
 	}
@@ -383,11 +406,11 @@ func (t *tables) attrs(table, i int32) pcommon.Map {
 	case abi.TableScope:
 		return t.scopes[i].scope.Attributes()
 	case abi.TableSpan:
-		return t.spans[i].span.Attributes()
+		return t.span(i).Attributes()
 	case abi.TableEvent:
-		return t.events[i].ev.Attributes()
+		return t.event(i).Attributes()
 	case abi.TableLink:
-		return t.links[i].link.Attributes()
+		return t.link(i).Attributes()
 	case abi.TablePoint:
 		return t.points[i].attrs()
 	default:

@@ -88,9 +88,11 @@ type scopeRef struct {
 // spanRef, eventRef and linkRef name an item by its place in the batch
 // rather than hold pdata's pointers: an index of pointers cost a write
 // barrier per pointer to build while the collector marks, and a clearing
-// pass to release so as not to keep the batch alive, together a third of
-// coinflip's Wasm side (see BENCHMARKS.md, 2026-12-06). k is the item's
-// index in its scope's spans, or in its span's events or links.
+// pass to release so as not to keep the batch alive. Building and
+// releasing it took a third of coinflip's Wasm side, and half of that
+// went (BenchmarkIndexBuild; BENCHMARKS.md, 2026-12-06, late morning).
+// Reaching an item costs two more loads. k is the item's index in its
+// scope's spans, or in its span's events or links.
 type spanRef struct {
 	scope, res, k int32
 }

@@ -160,10 +160,12 @@ func TestOTLPSetDecodedWithinBudget(t *testing.T) {
 
 // TestKernelColumnsWithinBudget: select builds a column when its fast
 // path cannot answer, as for an attribute some item holds as a map, which
-// only the column renders. With a 1 MiB budget, a column of 200,000
+// only the column renders. With a 1 MiB budget, a column of 600,000
 // events is refused to column, and to select as well: sixteen selects on
 // sixteen keys must not build sixteen of them, nor keep one after the
-// call.
+// call. 600,000 events make every slice of the index larger than an
+// instance keeps between calls (maxKeptIndex), so that what the call
+// leaves on the heap is what it should not.
 func TestKernelColumnsWithinBudget(t *testing.T) {
 	src := `(module
   (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
@@ -187,7 +189,7 @@ func TestKernelColumnsWithinBudget(t *testing.T) {
       ;; select(Event, Attr, "kA".."kP", Present, an empty list) into 4096
       (drop (call $count (i32.const 32) (i32.const 9) (i64.extend_i32_s
         (call $select (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 2)
-          (i32.const 3) (i32.const 64) (i32.const 4) (i32.const 4096) (i32.const 65536)))))
+          (i32.const 3) (i32.const 64) (i32.const 4) (i32.const 4096) (i32.const 75000)))))
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br $l)))
     (i32.const 0)))`
@@ -198,7 +200,7 @@ func TestKernelColumnsWithinBudget(t *testing.T) {
 	defer p.Close(context.Background())
 	td := ptrace.NewTraces()
 	evs := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Events()
-	for range 200_000 {
+	for range 600_000 {
 		evs.AppendEmpty().SetName("e")
 	}
 	for c := 'A'; c <= 'P'; c++ { // the first event's kA..kP: maps
@@ -213,7 +215,7 @@ func TestKernelColumnsWithinBudget(t *testing.T) {
 	}
 	require.Equal(t, map[string]int64{"column_rc": -5, "select_rc": 16 * -5}, got, "both refused as too large (ErrTooLarge)")
 	require.LessOrEqual(t, p.HostMemoryInUse(), int64(1<<20))
-	require.Less(t, int64(liveHeap())-int64(before), int64(2<<20), "the instance keeps no column, nor an index of 200,000 events")
+	require.Less(t, int64(liveHeap())-int64(before), int64(2<<20), "the instance keeps no column, nor an index of 600,000 events")
 	runtime.KeepAlive(td)
 }
 

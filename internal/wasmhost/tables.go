@@ -172,7 +172,7 @@ func (t *tables) release() {
 	t.traces, t.metrics, t.logs = ptrace.Traces{}, pmetric.Metrics{}, plog.Logs{}
 	t.reset(0)
 	// The index of one huge batch is not kept for the next, as callState.end
-	// does for its buffers: 200,000 events would pin 4.6 MiB to the
+	// does for its buffers: 600,000 events would pin 4.8 MB to the
 	// instance.
 	t.res, t.scopes, t.spans = trimmed(t.res), trimmed(t.scopes), trimmed(t.spans)
 	t.scopeSpans = trimmed(t.scopeSpans)

@@ -118,7 +118,7 @@ func TestReplacedAndEdited(t *testing.T) {
 			defer p.Close(ctx)
 
 			in := oneSpan("kept")
-			_, err = p.ProcessTraces(ctx, in)
+			out, err := p.ProcessTraces(ctx, in)
 			var f *wasmhost.Fault
 			require.True(t, errors.As(err, &f), "want a fault, got %v", err)
 			assert.Equal(t, wasmhost.FaultGuest, f.Kind)
@@ -126,6 +126,7 @@ func TestReplacedAndEdited(t *testing.T) {
 			span := in.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 			assert.Equal(t, "kept", span.Name())
 			assert.Equal(t, 0, span.Attributes().Len(), "nothing applied")
+			assert.Equal(t, 1, out.SpanCount(), "the batch, not the empty replacement, is returned")
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/internal/wasmhost"
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
@@ -23,13 +22,6 @@ var (
 	setFresh      = abi.AppendStrValue(abi.AppendStr(abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 0), "fresh"), "yes")
 	setOutOfRange = abi.AppendStrValue(abi.AppendStr(abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableSpan, 99), "fresh"), "yes")
 )
-
-// oneSpan is a batch of one span named s.
-func oneSpan(name string) ptrace.Traces {
-	td := ptrace.NewTraces()
-	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName(name)
-	return td
-}
 
 // TestRefusedListsCountTowardsRecycling: an instance whose edit list
 // validation refuses is kept, since the guest itself finished sound, but
@@ -58,15 +50,15 @@ func TestRefusedListsCountTowardsRecycling(t *testing.T) {
 		valid, len(setFresh), invalid, len(setOutOfRange))
 	bin := buildWAT(t, "refused", src)
 
-	// fresh runs four batches and reports, for each, whether it came out
-	// tagged (a new instance ran) and whether it failed.
+	// run processes four batches and reports, for each, whether it came
+	// out tagged (a new instance ran), and how many failed.
 	run := func(t *testing.T, maxCalls int) (tagged []bool, faults int) {
 		ctx := context.Background()
 		p, err := wasmhost.New(ctx, wasmhost.Options{Source: "refused", Module: bin, PoolSize: 1, MaxCallsPerInstance: maxCalls})
 		require.NoError(t, err)
 		defer p.Close(ctx)
 		for range 4 {
-			out, err := p.ProcessTraces(ctx, oneSpan("s"))
+			out, err := p.ProcessTraces(ctx, emptySpans(1))
 			if err != nil {
 				var f *wasmhost.Fault
 				require.True(t, errors.As(err, &f), "a refused list is a fault: %v", err)
@@ -117,14 +109,14 @@ func TestReplacedAndEdited(t *testing.T) {
 			require.NoError(t, err)
 			defer p.Close(ctx)
 
-			in := oneSpan("kept")
+			in := emptySpans(1) // one span, named s
 			out, err := p.ProcessTraces(ctx, in)
 			var f *wasmhost.Fault
 			require.True(t, errors.As(err, &f), "want a fault, got %v", err)
 			assert.Equal(t, wasmhost.FaultGuest, f.Kind)
 			assert.Contains(t, err.Error(), "both replaced the batch and edited it")
 			span := in.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
-			assert.Equal(t, "kept", span.Name())
+			assert.Equal(t, "s", span.Name())
 			assert.Equal(t, 0, span.Attributes().Len(), "nothing applied")
 			assert.Equal(t, 1, out.SpanCount(), "the batch, not the empty replacement, is returned")
 		})

@@ -209,6 +209,10 @@ type modInfo struct {
 	loopWork      int      // loop work of all functions (see maxModuleLoopWork)
 	mergeWork     int      // merge work of all functions
 	mergeBudget   int      // what mergeWork may reach, by the code's size
+	liveWork      int      // flowCost.live of all functions
+	predWork      int      // flowCost.preds of all functions
+	maxLive       int      // the most flowCost.live of one function
+	maxPreds      int      // the most flowCost.preds of one function
 	labels        []uint32 // the labels of the br_table decode read last
 	localRead     []uint32 // stamp of the function that last read each local
 	stamp         uint32
@@ -273,42 +277,8 @@ type section struct {
 // instrument validates the indices of bin and returns it rewritten as
 // described at the top of this file.
 func instrument(bin []byte, lim meterLimits) ([]byte, error) {
-	if len(bin) < 8 || !bytes.Equal(bin[:8], []byte("\x00asm\x01\x00\x00\x00")) {
-		return nil, errors.New("not a WebAssembly binary (bad magic or version)")
-	}
-	if len(bin) > MaxModuleBytes {
-		return nil, fmt.Errorf("%d MiB: larger than the host accepts (%d MiB)", len(bin)>>20, MaxModuleBytes>>20)
-	}
-	var secs []section
-	r := reader{b: bin, off: 8}
-	last := 0
-	for !r.done() {
-		if len(secs) == maxSections {
-			// Empty custom sections are two bytes each; tracking 33 million
-			// of them took 16 s, and wazero, which accepts them, 7 s more.
-			return nil, fmt.Errorf("more than %d sections", maxSections)
-		}
-		id := r.byte()
-		n := r.u32()
-		body := r.bytes(int(n))
-		if r.err != nil {
-			return nil, fmt.Errorf("section %d: %w", id, r.err)
-		}
-		if id == secCustom {
-			secs = append(secs, section{id, body})
-			continue
-		}
-		if int(id) >= len(sectionOrder) {
-			return nil, fmt.Errorf("section %d is not supported", id)
-		}
-		if sectionOrder[id] <= last {
-			return nil, fmt.Errorf("section %d is out of order or repeated", id)
-		}
-		last = sectionOrder[id]
-		secs = append(secs, section{id, body})
-	}
-	m := &modInfo{lim: lim}
-	if err := m.scan(secs); err != nil {
+	m, secs, err := scanModule(bin, lim)
+	if err != nil {
 		return nil, err
 	}
 	out := append(make([]byte, 0, len(bin)+len(bin)/4), bin[:8]...)
@@ -361,6 +331,50 @@ func instrument(bin []byte, lim meterLimits) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// scanModule reads bin's sections and scans them (modInfo.scan): every
+// check of the module's shape the rewrite makes before emitting anything.
+func scanModule(bin []byte, lim meterLimits) (*modInfo, []section, error) {
+	if len(bin) < 8 || !bytes.Equal(bin[:8], []byte("\x00asm\x01\x00\x00\x00")) {
+		return nil, nil, errors.New("not a WebAssembly binary (bad magic or version)")
+	}
+	if len(bin) > MaxModuleBytes {
+		return nil, nil, fmt.Errorf("%d MiB: larger than the host accepts (%d MiB)", len(bin)>>20, MaxModuleBytes>>20)
+	}
+	var secs []section
+	r := reader{b: bin, off: 8}
+	last := 0
+	for !r.done() {
+		if len(secs) == maxSections {
+			// Empty custom sections are two bytes each; tracking 33 million
+			// of them took 16 s, and wazero, which accepts them, 7 s more.
+			return nil, nil, fmt.Errorf("more than %d sections", maxSections)
+		}
+		id := r.byte()
+		n := r.u32()
+		body := r.bytes(int(n))
+		if r.err != nil {
+			return nil, nil, fmt.Errorf("section %d: %w", id, r.err)
+		}
+		if id == secCustom {
+			secs = append(secs, section{id, body})
+			continue
+		}
+		if int(id) >= len(sectionOrder) {
+			return nil, nil, fmt.Errorf("section %d is not supported", id)
+		}
+		if sectionOrder[id] <= last {
+			return nil, nil, fmt.Errorf("section %d is out of order or repeated", id)
+		}
+		last = sectionOrder[id]
+		secs = append(secs, section{id, body})
+	}
+	m := &modInfo{lim: lim}
+	if err := m.scan(secs); err != nil {
+		return nil, nil, err
+	}
+	return m, secs, nil
 }
 
 // scan reads the sections the rewrite needs before it can emit any, and
@@ -549,6 +563,13 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 	blocks[0].branch = blocks[0].results
 	edges, carried, carriedSq := 0, 0, 0
 	edge := func(c int) { edges, carried, carriedSq = edges+1, carried+c, carriedSq+c*c }
+	var fc flowCost
+	// into is a branch to label l: an edge into that block.
+	into := func(l uint32) *openBlock {
+		b := &blocks[len(blocks)-1-int(l)]
+		b.preds++
+		return b
+	}
 	m.stamp++
 	if len(m.localRead) < int(f.locals) {
 		m.localRead = make([]uint32, f.locals)
@@ -564,6 +585,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		}
 		f.size++
 		f.values += m.produces(in)
+		floor := blocks[len(blocks)-1].base // the innermost block's
 		switch in.op {
 		case opBlock, opIf, opLoop:
 			b := openBlock{op: in.op}
@@ -574,34 +596,66 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 				b.results = 1
 			}
 			b.branch = b.results
-			if in.op == opLoop {
+			if in.op == opIf {
+				fc.pop(1, floor) // the condition
+			}
+			b.base = max(fc.height-b.params, floor)
+			switch in.op {
+			case opLoop:
 				b.branch = b.params
-				edge(b.params) // the entry
+				b.preds++ // the entry
+				edge(b.params)
+				fc.block(1) // the header
+			case opIf:
+				fc.block(2) // the arms
 			}
 			blocks = append(blocks, b)
+		case opElse:
+			b := &blocks[len(blocks)-1]
+			fc.height = b.base + b.params
 		case opEnd:
 			b := blocks[len(blocks)-1]
 			blocks = blocks[:len(blocks)-1]
 			edge(b.results) // the fall-through
+			b.preds++
 			if b.op == opIf {
 				edge(b.results) // the other arm
+				b.preds++
 			}
+			fc.preds += b.preds * b.preds
+			fc.height = b.base + b.results
+			fc.block(1) // what follows
 		case opBr, opBrIf:
 			if in.idx < uint32(len(blocks)) {
-				edge(blocks[len(blocks)-1-int(in.idx)].branch)
+				edge(into(in.idx).branch)
+			}
+			if in.op == opBrIf {
+				fc.pop(1, floor)
+				fc.block(1) // the fall-through
+			} else {
+				fc.height = floor // what follows is unreachable
 			}
 		case opBrTable:
+			fc.pop(1, floor)
 			for _, l := range m.labels {
 				if l < uint32(len(blocks)) {
-					edge(blocks[len(blocks)-1-int(l)].branch)
+					edge(into(l).branch)
 				}
 			}
+			fc.block(len(m.labels)) // a block of its own for each label
+			fc.height = floor
 		case opReturn:
 			// The rewrite makes a return a branch out of the block it
 			// wraps the body in.
-			edge(blocks[0].branch)
-		case opLocalGet:
-			if m.localRead[in.idx] != m.stamp {
+			edge(into(uint32(len(blocks) - 1)).branch)
+			fc.height = floor
+		case opUnreachable:
+			fc.height = floor
+		default:
+			pops, pushes := m.stackEffect(in)
+			fc.pop(pops, floor)
+			fc.push(pushes)
+			if in.op == opLocalGet && m.localRead[in.idx] != m.stamp {
 				m.localRead[in.idx] = m.stamp
 				localsRead++
 			}
@@ -684,6 +738,16 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 	if m.mergeWork += mergeWork; m.mergeWork > m.mergeBudget {
 		return fmt.Errorf("control flow merging %d values over in all functions: more than the host accepts for the code's size (%d)", m.mergeWork, m.mergeBudget)
 	}
+	if err := fc.check(); err != nil {
+		return err
+	}
+	m.maxLive, m.maxPreds = max(m.maxLive, fc.live), max(m.maxPreds, fc.preds)
+	if m.liveWork += fc.live; m.liveWork > maxModuleLiveWork {
+		return fmt.Errorf("values live on the operand stack across blocks %d times over in all functions: more than the host accepts (%d)", m.liveWork, maxModuleLiveWork)
+	}
+	if m.predWork += fc.preds; m.predWork > maxModulePredWork {
+		return fmt.Errorf("branches into the same block %d times over (squared) in all functions: more than the host accepts (%d)", m.predWork, maxModulePredWork)
+	}
 	return nil
 }
 
@@ -692,6 +756,9 @@ type openBlock struct {
 	op              byte // opBlock, opIf, opLoop; opEnd for the function's body
 	results, params int
 	branch          int // the values a branch to it carries
+	// base is the operand stack's height under the block (flowCost), and
+	// preds the edges into it so far.
+	base, preds int
 }
 
 // produces bounds the values in leaves on the operand stack: one, or a

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import "fmt"
+
+// Two costs of compiling that the merge and loop work do not see, both
+// found by an attack round on 2026-12-06:
+//
+//   - Values left on the operand stack under many blocks. wazero's
+//     register allocator keeps, for every basic block, the values live
+//     into it, so K values live across N blocks cost K×N entries, whether
+//     or not a branch carries them. A 56 KB module of 4,000 values under
+//     4,000 blocks took 5 s and 667 MiB to compile, and a 112 KB one
+//     2.3 GiB; a br_table of 200,000 labels with 2,000 values live,
+//     5.4 GiB. Compiling cannot be interrupted, and Go's out of memory is
+//     fatal.
+//   - Many edges into one block. wazero's SSA builder scans a block's
+//     predecessors before adding one, so a block with P edges into it
+//     costs P². A br_table of 400,000 labels all to one block (400 KB)
+//     took 33 s; the 8 MiB body limit allows hours.
+//
+// flowCost bounds both from the code, as scanFunc reads it. Its operand
+// stack height is an upper bound: an instruction whose effect it does not
+// model (SIMD) counts as pushing a value and popping none. At a block's
+// end the height goes back to the block's base and results, so an
+// over-count made inside a block ends with it.
+type flowCost struct {
+	height int // values on the operand stack, all open blocks together
+	live   int // the values live into every basic block wazero makes
+	preds  int // the square of the edges into every block, summed
+}
+
+const (
+	// maxLiveWork bounds, per function, the sum over the basic blocks
+	// wazero makes of the values on the operand stack live into them:
+	// about 20 bytes and 0.15 µs of compiling a unit (1,000 values under
+	// 1,000 blocks, 2 million units: 40 MiB, 0.29 s). 1<<21 is about 40
+	// MiB and 0.3 s, and lets through a br_table of 20,000 labels
+	// carrying 100 values (TestMeterRefusesMergeBombs). The built-in
+	// bundle, Go, has at most 3 in a function, 2,486 in all
+	// (TestFlowCostOfRealModules).
+	maxLiveWork = 1 << 21
+	// maxModuleLiveWork bounds the same over all functions, which wazero
+	// compiles one after the other: about 1.2 s.
+	maxModuleLiveWork = 1 << 23
+	// maxPredWork bounds, per function, the sum over its blocks of the
+	// square of the edges into each: 20,000 labels to one block, 4×10^8
+	// units, compiled in 0.31 s, under a nanosecond a unit; 1<<29 lets
+	// that through (TestMeterRefusesMergeBombs) and is about 0.4 s. The
+	// built-in bundle has at most 277,138 in a function, 2.6 million in
+	// all.
+	maxPredWork = 1 << 29
+	// maxModulePredWork bounds the same over all functions: about 0.8 s.
+	maxModulePredWork = 1 << 30
+)
+
+// stackEffect is what in pops and pushes, as far as flowCost counts:
+// never more pops than the instruction makes, so that the height stays an
+// upper bound. Control instructions are handled by scanFunc.
+func (m *modInfo) stackEffect(in instr) (pops, pushes int) {
+	op := in.op
+	switch {
+	case op == 0x01: // nop
+		return 0, 0
+	case op == opCall:
+		t := m.types[m.funcTypes[in.idx]]
+		return len(t.params), len(t.results)
+	case op == opCallIndir:
+		t := m.types[in.typ]
+		return len(t.params) + 1, len(t.results)
+	case op == opDrop:
+		return 1, 0
+	case op == 0x1B, op == 0x1C: // select
+		return 3, 1
+	case op == opLocalGet, op == opGlobalGet:
+		return 0, 1
+	case op == opLocalSet, op == opGlobalSet:
+		return 1, 0
+	case op == opLocalTee:
+		return 1, 1
+	case op == 0x25: // table.get
+		return 1, 1
+	case op == 0x26: // table.set
+		return 2, 0
+	case op >= 0x28 && op <= 0x35: // loads
+		return 1, 1
+	case op >= 0x36 && op <= 0x3E: // stores
+		return 2, 0
+	case op == 0x3F: // memory.size
+		return 0, 1
+	case op == 0x40: // memory.grow
+		return 1, 1
+	case op >= 0x41 && op <= 0x44: // constants
+		return 0, 1
+	case op == 0x45, op == 0x50: // eqz
+		return 1, 1
+	case op >= 0x46 && op <= 0x66: // comparisons
+		return 2, 1
+	case op >= 0x67 && op <= 0x69, op >= 0x79 && op <= 0x7B: // clz, ctz, popcnt
+		return 1, 1
+	case op >= 0x6A && op <= 0x78, op >= 0x7C && op <= 0x8A: // integer binary
+		return 2, 1
+	case op >= 0x8B && op <= 0x91, op >= 0x99 && op <= 0x9F: // float unary
+		return 1, 1
+	case op >= 0x92 && op <= 0x98, op >= 0xA0 && op <= 0xA6: // float binary
+		return 2, 1
+	case op >= 0xA7 && op <= 0xC4: // conversions, sign extension
+		return 1, 1
+	case op == 0xD0, op == opRefFunc: // ref.null, ref.func
+		return 0, 1
+	case op == 0xD1: // ref.is_null
+		return 1, 1
+	case op == opPrefixFC:
+		switch {
+		case in.sub <= 7: // saturating truncations
+			return 1, 1
+		case in.sub == 9, in.sub == 13: // data.drop, elem.drop
+			return 0, 0
+		case in.sub == 15: // table.grow
+			return 2, 1
+		case in.sub == 16: // table.size
+			return 0, 1
+		}
+		return 3, 0 // memory.init, memory.copy, memory.fill, table.init, table.copy, table.fill
+	}
+	return 0, 1 // not modelled (SIMD): an upper bound
+}
+
+// push and pop move the height, never below floor, the innermost block's
+// base: past an unconditional branch validation lets code pop what is not
+// there.
+func (c *flowCost) push(n int) { c.height += n }
+
+func (c *flowCost) pop(n, floor int) { c.height = max(c.height-n, floor) }
+
+// block counts a basic block wazero makes with the operand stack's
+// values live into it, n times (a br_table's label each).
+func (c *flowCost) block(n int) { c.live += n * c.height }
+
+// check reports a function past either bound.
+func (c *flowCost) check() error {
+	if c.live > maxLiveWork {
+		return fmt.Errorf("values live on the operand stack across blocks %d times over: more than the host accepts (%d)", c.live, maxLiveWork)
+	}
+	if c.preds > maxPredWork {
+		return fmt.Errorf("branches into the same block %d times over (squared): more than the host accepts (%d)", c.preds, maxPredWork)
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// liveAcrossBlocks: k values left on the operand stack, then n blocks of
+// one conditional branch each, then the values dropped. No branch
+// carries them, but they are live into every block.
+func liveAcrossBlocks(k, n int) []byte {
+	return oneFuncModule(nil, liveAcrossBlocksBody(k, n), 0)
+}
+
+func liveAcrossBlocksBody(k, n int) []byte {
+	b := []byte{1, 1, 0x7F} // (local i32)
+	for i := range k {
+		b = binary.AppendUvarint(append(b, 0x20, 0, 0x41), uint64(i)) // distinct values
+		b = append(b, 0x6A)                                           // local.get 0, i32.const, i32.add
+	}
+	for range n {
+		b = append(b, 0x02, 0x40, 0x20, 0, 0x0D, 0, 0x0B) // block; local.get 0; br_if 0; end
+	}
+	for range k {
+		b = append(b, 0x1A)
+	}
+	return append(b, 0x0B)
+}
+
+// funcsModule is a module of n functions () -> (), each with body.
+func funcsModule(body []byte, n int) []byte {
+	u := binary.AppendUvarint
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, []byte{1, 0x60, 0, 0})
+	out = sec(out, 3, append(u(nil, uint64(n)), make([]byte, n)...))
+	code := u(nil, uint64(n))
+	for range n {
+		code = append(u(code, uint64(len(body))), body...)
+	}
+	return sec(out, 10, code)
+}
+
+// scanOnly scans bin as instrument does, and returns what it learnt.
+func scanOnly(bin []byte) (*modInfo, error) {
+	m, _, err := scanModule(bin, testLimits)
+	return m, err
+}
+
+// predsBomb: a br_table of n labels, every one to the same block.
+func predsBomb(n int) []byte {
+	b := binary.AppendUvarint([]byte{0, 0x02, 0x40, 0x41, 0, 0x0E}, uint64(n))
+	for range n + 1 {
+		b = append(b, 0)
+	}
+	return oneFuncModule(nil, append(b, 0x0B, 0x0B), 0)
+}
+
+// liveBrTable: k values live under a br_table of n labels, each label a
+// block of its own in wazero.
+func liveBrTable(k, n int) []byte {
+	b := []byte{1, 1, 0x7F, 0x02, 0x40}
+	for range k {
+		b = append(b, 0x20, 0)
+	}
+	b = binary.AppendUvarint(append(b, 0x41, 0, 0x0E), uint64(n))
+	for range n + 1 {
+		b = append(b, 0)
+	}
+	return oneFuncModule(nil, append(b, 0x0B, 0x0B), 0)
+}
+
+// The compile costs an attack round found the merge and loop bounds blind
+// to (flowcost.go), on the rewrite's side: past the bounds the modules are
+// refused before wazero sees them, and below them the same shapes compile
+// quickly. Unbounded, 4,000 values under 4,000 blocks (56 KB) took 5 s
+// and 667 MiB to compile, 8,000 under 8,000 2.3 GiB, 2,000 under a
+// br_table of 200,000 labels 5.4 GiB, and 400,000 labels to one block
+// 33 s.
+func TestMeterRefusesFlowBombs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bin     []byte
+		refused string
+	}{
+		{"4,000 values live across 4,000 blocks", liveAcrossBlocks(4000, 4000), "values live on the operand stack"},
+		{"2,000 values live under a br_table of 200,000 labels", liveBrTable(2000, 200_000), "values live on the operand stack"},
+		{"a br_table of 400,000 labels to one block", predsBomb(400_000), "branches into the same block"},
+		{"1,000 values live across 1,000 blocks", liveAcrossBlocks(1000, 1000), ""},
+		{"a br_table of 20,000 labels to one block", predsBomb(20_000), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			began := time.Now()
+			requireRefusedOrQuick(t, tc.bin, tc.refused)
+			t.Logf("%d bytes, %v", len(tc.bin), time.Since(began))
+		})
+	}
+}
+
+// Functions each under the bounds are refused together past the
+// module's: wazero compiles them one after the other, so their time adds
+// up. Each of these has about 2×1,000×1,000 units, just under
+// maxLiveWork; five are past maxModuleLiveWork.
+func TestMeterRefusesFlowBombsInAllFunctions(t *testing.T) {
+	body := liveAcrossBlocksBody(1000, 1000)
+	_, err := instrument(funcsModule(body, 4), testLimits)
+	require.NoError(t, err)
+	_, err = instrument(funcsModule(body, 5), testLimits)
+	require.ErrorContains(t, err, "in all functions")
+}
+
+// Real modules are far within both bounds: the committed built-in
+// bundle (Go compiled to Wasm), and whatever guests `make wasm` has built
+// (the examples, the processor's test guests).
+func TestFlowCostOfRealModules(t *testing.T) {
+	gz, err := os.ReadFile("../../processors/wasmprocessor/builtin/builtins.wasm.gz")
+	require.NoError(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	require.NoError(t, err)
+	bundle, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	mods := map[string][]byte{"builtins.wasm.gz": bundle}
+	built, err := filepath.Glob("../../examples/*/*.wasm")
+	require.NoError(t, err)
+	guests, err := filepath.Glob("../../processors/wasmprocessor/testdata/guests/*/*.wasm")
+	require.NoError(t, err)
+	for _, p := range append(built, guests...) {
+		bin, err := os.ReadFile(p)
+		require.NoError(t, err)
+		mods[p] = bin
+	}
+	for name, bin := range mods {
+		m, err := scanOnly(bin)
+		require.NoError(t, err, name)
+		t.Logf("%s: live %d (function at most %d), preds %d (at most %d)", filepath.Base(name), m.liveWork, m.maxLive, m.predWork, m.maxPreds)
+		require.Less(t, m.maxLive, maxLiveWork/16, name)
+		require.Less(t, m.liveWork, maxModuleLiveWork/16, name)
+		require.Less(t, m.maxPreds, maxPredWork/16, name)
+		require.Less(t, m.predWork, maxModulePredWork/16, name)
+	}
+}

@@ -4,8 +4,8 @@ package wasmhost
 
 import "fmt"
 
-// Two costs of compiling that the merge and loop work do not see, both
-// found by an attack round on 2026-12-06:
+// Costs of compiling that the merge and loop work do not see, found by
+// two attack rounds on 2026-12-06:
 //
 //   - Values left on the operand stack under many blocks. wazero's
 //     register allocator keeps, for every basic block, the values live
@@ -19,6 +19,13 @@ import "fmt"
 //     predecessors before adding one, so a block with P edges into it
 //     costs P². A br_table of 400,000 labels all to one block (400 KB)
 //     took 33 s; the 8 MiB body limit allows hours.
+//   - Many basic blocks: see maxBlocks and maxBlockWork.
+//
+// The rewrite adds control flow of its own (a check at every function
+// entry and loop header, bulk operations in chunks), so instrument scans
+// its output again: 1,000 locals live across 1,000 memory.fill, each of
+// which the rewrite wraps in an if/else and a check, took 10 s and 605
+// MiB to compile while the original code's counts were small.
 //
 // flowCost bounds both from the code, as scanFunc reads it. Its operand
 // stack height is an upper bound: an instruction whose effect it does not
@@ -29,6 +36,8 @@ type flowCost struct {
 	height int // values on the operand stack, all open blocks together
 	live   int // the values live into every basic block wazero makes
 	preds  int // the square of the edges into every block, summed
+	blocks int // the basic blocks wazero makes, but for a br_table's labels
+	labels int // the blocks of br_table labels
 }
 
 const (
@@ -53,6 +62,22 @@ const (
 	maxPredWork = 1 << 29
 	// maxModulePredWork bounds the same over all functions: about 0.8 s.
 	maxModulePredWork = 1 << 30
+	// maxBlocks bounds the basic blocks of a function, a br_table's
+	// labels included: each costs about 2.3 KB of the compiler's memory
+	// while the function compiles (a br_table fanning out over 9,000
+	// nested blocks, 64 times, 2.9 MB: 2.66 GiB). 32,768 is about 75 MiB.
+	maxBlocks = 1 << 15
+	// maxBlockWork bounds, per function, its blocks other than labels
+	// times all its blocks. wazero's loop detection and loop nesting
+	// forest walk up the dominators from every block, and a block's
+	// dominators are at most the blocks before it: a chain of n empty
+	// blocks costs n², 10,000 (30 KB) compiling in 0.40 s, 20,000 in
+	// 1.54 s, 80,000 in 47 s. 1<<26 is about 0.26 s.
+	maxBlockWork = 1 << 26
+	// maxModuleBlockWork bounds the same over all functions: about 2 s.
+	// The built-in bundle has at most 3,606 blocks in a function and
+	// 98 million block work in all (TestFlowCostOfRealModules).
+	maxModuleBlockWork = 1 << 29
 )
 
 // stackEffect is what in pops and pushes, as far as flowCost counts:
@@ -136,15 +161,31 @@ func (c *flowCost) pop(n, floor int) { c.height = max(c.height-n, floor) }
 
 // block counts a basic block wazero makes with the operand stack's
 // values live into it, n times (a br_table's label each).
-func (c *flowCost) block(n int) { c.live += n * c.height }
+func (c *flowCost) block(n int) {
+	c.live += n * c.height
+	c.blocks += n
+}
+
+// labelBlocks counts the n blocks of a br_table's labels.
+func (c *flowCost) labelBlocks(n int) {
+	c.live += n * c.height
+	c.labels += n
+}
+
+// blockWork bounds the dominator walks of the function's blocks.
+func (c *flowCost) blockWork() int { return c.blocks * (c.blocks + c.labels) }
 
 // check reports a function past either bound.
 func (c *flowCost) check() error {
-	if c.live > maxLiveWork {
+	switch {
+	case c.live > maxLiveWork:
 		return fmt.Errorf("values live on the operand stack across blocks %d times over: more than the host accepts (%d)", c.live, maxLiveWork)
-	}
-	if c.preds > maxPredWork {
+	case c.preds > maxPredWork:
 		return fmt.Errorf("branches into the same block %d times over (squared): more than the host accepts (%d)", c.preds, maxPredWork)
+	case c.blocks+c.labels > maxBlocks:
+		return fmt.Errorf("%d basic blocks: more than the host accepts (%d)", c.blocks+c.labels, maxBlocks)
+	case c.blockWork() > maxBlockWork:
+		return fmt.Errorf("%d basic blocks after %d others: more than the host accepts (%d)", c.blocks+c.labels, c.blocks, maxBlockWork)
 	}
 	return nil
 }

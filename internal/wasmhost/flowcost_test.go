@@ -144,10 +144,117 @@ func TestFlowCostOfRealModules(t *testing.T) {
 	for name, bin := range mods {
 		m, err := scanOnly(bin)
 		require.NoError(t, err, name)
-		t.Logf("%s: live %d (function at most %d), preds %d (at most %d)", filepath.Base(name), m.liveWork, m.maxLive, m.predWork, m.maxPreds)
+		t.Logf("%s: live %d (function at most %d), preds %d (at most %d), blocks at most %d, block work %d",
+			filepath.Base(name), m.liveWork, m.maxLive, m.predWork, m.maxPreds, m.maxBlocks, m.blockWork)
 		require.Less(t, m.maxLive, maxLiveWork/16, name)
 		require.Less(t, m.liveWork, maxModuleLiveWork/16, name)
 		require.Less(t, m.maxPreds, maxPredWork/16, name)
 		require.Less(t, m.predWork, maxModulePredWork/16, name)
+		require.Less(t, m.maxBlocks, maxBlocks/4, name)
+		require.Less(t, m.blockWork, maxModuleBlockWork/4, name)
+	}
+}
+
+// memModule is a module of one function () -> () with body, and a memory
+// of one page.
+func memModule(body []byte) []byte {
+	u := binary.AppendUvarint
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, []byte{1, 0x60, 0, 0})
+	out = sec(out, 3, []byte{1, 0})
+	out = sec(out, 5, []byte{1, 0, 1})
+	return sec(out, 10, append(u([]byte{1}, uint64(len(body))), body...))
+}
+
+// blockChain: n empty blocks one after the other.
+func blockChain(n int) []byte {
+	b := []byte{0}
+	for range n {
+		b = append(b, 0x02, 0x40, 0x0B)
+	}
+	return oneFuncModule(nil, append(b, 0x0B), 0)
+}
+
+// fanOut: n times, k nested blocks left by a br_table with a label to
+// each.
+func fanOut(k, n int) []byte {
+	u := binary.AppendUvarint
+	b := []byte{1, 1, 0x7F}
+	for range n {
+		for range k {
+			b = append(b, 0x02, 0x40)
+		}
+		b = u(append(b, 0x20, 0, 0x0E), uint64(k-1))
+		for i := range k {
+			b = u(b, uint64(i))
+		}
+		for range k {
+			b = append(b, 0x0B)
+		}
+	}
+	return oneFuncModule(nil, append(b, 0x0B), 0)
+}
+
+// fillLocals: k locals set, n memory.fill, then every local read. The
+// rewrite wraps each fill in control flow of its own, which merges the
+// locals.
+func fillLocals(k, n int) []byte {
+	u := binary.AppendUvarint
+	b := append(u([]byte{1}, uint64(k+1)), 0x7F)
+	for i := 1; i <= k; i++ {
+		b = u(append(u(append(b, 0x20, 0, 0x41), uint64(i)), 0x6A, 0x21), uint64(i))
+	}
+	for range n {
+		b = append(b, 0x20, 0, 0x20, 0, 0x20, 0, 0xFC, 11, 0)
+	}
+	for i := 1; i <= k; i++ {
+		b = append(u(append(b, 0x20), uint64(i)), 0x1A)
+	}
+	return memModule(append(b, 0x0B))
+}
+
+// fillStack: k values left on the operand stack across n memory.fill.
+func fillStack(k, n int) []byte {
+	b := []byte{1, 1, 0x7F}
+	for range k {
+		b = append(b, 0x20, 0)
+	}
+	for range n {
+		b = append(b, 0x20, 0, 0x20, 0, 0x20, 0, 0xFC, 11, 0)
+	}
+	for range k {
+		b = append(b, 0x1A)
+	}
+	return memModule(append(b, 0x0B))
+}
+
+// The shapes of the second attack round, unbounded: 40,000 empty blocks
+// in a row (120 KB) compiled in 7.4 s; k nested blocks left by a
+// br_table, 9,000 deep 16 times (718 KB), took 650 MiB; 1,000 locals
+// across 1,000 memory.fill (25 KB) 10 s and 605 MiB, and 1,000 values on
+// the stack across 2,000 of them 2.4 s and 408 MiB, the control flow
+// being the rewrite's. All are refused; the same shapes within the bounds
+// compile quickly.
+func TestMeterRefusesFlowBombsOfTheRewrite(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bin     []byte
+		refused string
+	}{
+		{"40,000 empty blocks in a row", blockChain(40_000), "basic blocks"},
+		{"9,000 nested blocks left by a br_table, 16 times", fanOut(9000, 16), "basic blocks"},
+		{"1,000 locals live across 1,000 memory.fill", fillLocals(1000, 1000), "as rewritten"},
+		{"1,000 values live across 2,000 memory.fill", fillStack(1000, 2000), "as rewritten"},
+		{"4,000 empty blocks in a row", blockChain(4000), ""},
+		{"100 locals live across 100 memory.fill", fillLocals(100, 100), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			began := time.Now()
+			requireRefusedOrQuick(t, tc.bin, tc.refused)
+			t.Logf("%d bytes, %v", len(tc.bin), time.Since(began))
+		})
 	}
 }

@@ -99,17 +99,21 @@ const (
 	// of the square of the locals the function reads plus the values the
 	// edge carries. wazero gives a merge block a parameter per live local and
 	// per carried value, and its redundant-phi pass resolves every
-	// argument of an edge once per parameter: about 1.8 ns a unit. Without
-	// it, 2,000 empty if/else blocks before reading 2,000 locals (28 KB)
-	// compiled in 14 s, and a br_table of 20,000 labels carrying 1,000
-	// values (24 KB) in 35 s. All functions together may reach
+	// argument of an edge once per parameter: about 1.8 ns a unit, and
+	// up to 7 ns and two thirds of a byte of the compiler's memory for the
+	// merges the rewrite adds around bulk operations (250 locals across
+	// 1,000 memory.fill: 258 million units, 1.85 s, 171 MiB; instrument
+	// scans its output, flowcost.go). Without it, 2,000 empty if/else
+	// blocks before reading 2,000 locals (28 KB) compiled in 14 s, and a
+	// br_table of 20,000 labels carrying 1,000 values (24 KB) in 35 s.
+	// 1<<28 is about 0.5-1.9 s a function. All functions together may reach
 	// maxModuleMergeWork, and mergeWorkPerByte more for each byte of the
 	// code section, since large compiled C or Rust has much of it (and
 	// about 0.6 µs a byte of it is compiling anyway): the built-in
 	// bundle has 4 units a byte and at most 389,166 in a function; zig's
 	// C library test module 125 a byte and 94 million in one function.
-	maxMergeWork       = 1 << 29
-	maxModuleMergeWork = 1 << 31
+	maxMergeWork       = 1 << 28
+	maxModuleMergeWork = 1 << 30
 	mergeWorkPerByte   = 128
 )
 
@@ -213,6 +217,8 @@ type modInfo struct {
 	predWork      int      // flowCost.preds of all functions
 	maxLive       int      // the most flowCost.live of one function
 	maxPreds      int      // the most flowCost.preds of one function
+	maxBlocks     int      // the most flowCost.blocks of one function
+	blockWork     int      // flowCost.blockWork of all functions
 	labels        []uint32 // the labels of the br_table decode read last
 	localRead     []uint32 // stamp of the function that last read each local
 	stamp         uint32
@@ -329,6 +335,11 @@ func instrument(bin []byte, lim meterLimits) ([]byte, error) {
 	}
 	if err := emitMissingBefore(secCustom); err != nil {
 		return nil, err
+	}
+	// The rewrite adds control flow of its own (flowcost.go): the bounds
+	// hold for what wazero compiles.
+	if _, _, err := scanModule(out, lim); err != nil {
+		return nil, fmt.Errorf("as rewritten: %w", err)
 	}
 	return out, nil
 }
@@ -642,7 +653,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 					edge(into(l).branch)
 				}
 			}
-			fc.block(len(m.labels)) // a block of its own for each label
+			fc.labelBlocks(len(m.labels)) // a block of its own for each label
 			fc.height = floor
 		case opReturn:
 			// The rewrite makes a return a branch out of the block it
@@ -742,11 +753,15 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		return err
 	}
 	m.maxLive, m.maxPreds = max(m.maxLive, fc.live), max(m.maxPreds, fc.preds)
+	m.maxBlocks = max(m.maxBlocks, fc.blocks+fc.labels)
 	if m.liveWork += fc.live; m.liveWork > maxModuleLiveWork {
 		return fmt.Errorf("values live on the operand stack across blocks %d times over in all functions: more than the host accepts (%d)", m.liveWork, maxModuleLiveWork)
 	}
 	if m.predWork += fc.preds; m.predWork > maxModulePredWork {
 		return fmt.Errorf("branches into the same block %d times over (squared) in all functions: more than the host accepts (%d)", m.predWork, maxModulePredWork)
+	}
+	if m.blockWork += fc.blockWork(); m.blockWork > maxModuleBlockWork {
+		return fmt.Errorf("basic blocks %d times over in all functions: more than the host accepts (%d)", m.blockWork, maxModuleBlockWork)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ package wasmhost
 import "fmt"
 
 // Costs of compiling that the merge and loop work do not see, found by
-// two attack rounds on 2026-12-06:
+// three attack rounds on 2026-12-06:
 //
 //   - Values left on the operand stack under many blocks. wazero's
 //     register allocator keeps, for every basic block, the values live
@@ -20,6 +20,10 @@ import "fmt"
 //     costs P². A br_table of 400,000 labels all to one block (400 KB)
 //     took 33 s; the 8 MiB body limit allows hours.
 //   - Many basic blocks: see maxBlocks and maxBlockWork.
+//   - Many values on the stack at once (maxHeight), and locals read at
+//     the end of long chains of blocks (maxWalkWork).
+//   - Loops nested with back edges, which make the merge work's pass
+//     repeat: scanFunc weighs the merge work by the loops' depth.
 //
 // The rewrite adds control flow of its own (a check at every function
 // entry and loop header, bulk operations in chunks), so instrument scans
@@ -29,7 +33,8 @@ import "fmt"
 //
 // flowCost bounds these from the code, as scanFunc reads it. Its operand
 // stack height is an upper bound: an instruction whose effect it does not
-// model (SIMD) counts as pushing a value and popping none. At a block's
+// model exactly counts as popping the fewest and pushing the most it can
+// (SIMD: one and one). At a block's
 // end the height goes back to the block's base and results, so an
 // over-count made inside a block ends with it.
 type flowCost struct {
@@ -38,6 +43,12 @@ type flowCost struct {
 	preds  int // the square of the edges into every block, summed
 	blocks int // the basic blocks wazero makes, but for a br_table's labels
 	labels int // the blocks of br_table labels
+	// maxHeight is the most values on the operand stack at once.
+	maxHeight int
+	// chain is how many blocks of one predecessor each lead to the
+	// current one, and walks what reading locals at the end of such
+	// chains costs (maxWalkWork).
+	chain, walks int
 }
 
 const (
@@ -78,6 +89,19 @@ const (
 	// The built-in bundle has at most 3,602 blocks in a function and 56
 	// million block work in all (TestFlowCostOfRealModules).
 	maxModuleBlockWork = 1 << 29
+	// maxHeight bounds the values on a function's operand stack at once.
+	// wazero's compiler takes about 3.4 KB of memory for each while the
+	// function compiles: 25,000 values left on the stack took 85 MiB,
+	// 128,000 (1 MB) 431 MiB. 16,384 is about 55 MiB.
+	maxHeight = 1 << 14
+	// maxWalkWork bounds, per function, the blocks of one predecessor
+	// each that reading a local walks back through: wazero's SSA builder
+	// looks a local up block by block to its definition, again at every
+	// read. 8,000 br_if in a row, each followed by 32 reads of a local
+	// (800 KB), took 11.5 s to compile, about 55 ns a block walked. 1<<23
+	// is about 0.5 s; maxModuleWalkWork, about 2 s.
+	maxWalkWork       = 1 << 23
+	maxModuleWalkWork = 1 << 25
 )
 
 // stackEffect is what in pops and pushes, as far as flowCost counts:
@@ -148,14 +172,49 @@ func (m *modInfo) stackEffect(in instr) (pops, pushes int) {
 			return 0, 1
 		}
 		return 3, 0 // memory.init, memory.copy, memory.fill, table.init, table.copy, table.fill
+	case op == opPrefixFD:
+		return simdEffect(in.sub)
 	}
-	return 0, 1 // not modelled (SIMD): an upper bound
+	return 0, 1 // nothing else passes decode; an upper bound all the same
+}
+
+// simdEffect is stackEffect for the SIMD instruction 0xFD sub. Arithmetic
+// (0x60 on) mixes unary and binary instructions and counts as one pop and
+// one push, which every one of them at least pops and at most pushes: a
+// long run of binary arithmetic over-counts the height, never under.
+func simdEffect(sub byte) (pops, pushes int) {
+	switch {
+	case sub == 0x0C: // v128.const
+		return 0, 1
+	case sub == 0x0B: // v128.store
+		return 2, 0
+	case sub == 0x0D, sub == 0x0E: // shuffle, swizzle
+		return 2, 1
+	case sub >= 0x15 && sub <= 0x22: // extract_lane pops one, replace_lane two
+		switch sub {
+		case 0x17, 0x1A, 0x1C, 0x1E, 0x20, 0x22:
+			return 2, 1
+		}
+		return 1, 1
+	case sub >= 0x23 && sub <= 0x4C, sub >= 0x4E && sub <= 0x51: // comparisons, and/andnot/or/xor
+		return 2, 1
+	case sub == 0x52: // bitselect
+		return 3, 1
+	case sub >= 0x54 && sub <= 0x57: // load_lane
+		return 2, 1
+	case sub >= 0x58 && sub <= 0x5B: // store_lane
+		return 2, 0
+	}
+	return 1, 1 // loads, splats, not, any_true, arithmetic
 }
 
 // push and pop move the height, never below floor, the innermost block's
 // base: past an unconditional branch validation lets code pop what is not
 // there.
-func (c *flowCost) push(n int) { c.height += n }
+func (c *flowCost) push(n int) {
+	c.height += n
+	c.maxHeight = max(c.maxHeight, c.height)
+}
 
 func (c *flowCost) pop(n, floor int) { c.height = max(c.height-n, floor) }
 
@@ -184,6 +243,10 @@ func (c *flowCost) check() error {
 		return fmt.Errorf("branches into the same block %d times over (squared): more than the host accepts (%d)", c.preds, maxPredWork)
 	case c.blocks+c.labels > maxBlocks:
 		return fmt.Errorf("%d basic blocks: more than the host accepts (%d)", c.blocks+c.labels, maxBlocks)
+	case c.maxHeight > maxHeight:
+		return fmt.Errorf("%d values on the operand stack at once: more than the host accepts (%d)", c.maxHeight, maxHeight)
+	case c.walks > maxWalkWork:
+		return fmt.Errorf("locals read across chains of blocks %d times over: more than the host accepts (%d)", c.walks, maxWalkWork)
 	case c.blockWork() > maxBlockWork:
 		return fmt.Errorf("%d basic blocks, %d of them not br_table labels: their product is more than the host accepts (%d)", c.blocks+c.labels, c.blocks, maxBlockWork)
 	}

@@ -258,3 +258,84 @@ func TestMeterRefusesFlowBombsOfTheRewrite(t *testing.T) {
 		})
 	}
 }
+
+// loopBack: n nested loops, each with a branch back to its header, and k
+// locals read in the innermost.
+func loopBack(k, n int) []byte {
+	u := binary.AppendUvarint
+	b := append(u([]byte{1}, uint64(k+1)), 0x7F)
+	for range n {
+		b = append(b, 0x03, 0x40)
+	}
+	for i := 1; i <= k; i++ {
+		b = append(u(append(b, 0x20), uint64(i)), 0x1A)
+	}
+	for range n {
+		b = append(b, 0x20, 0, 0x0D, 0, 0x0B) // local.get 0; br_if 0; end
+	}
+	return oneFuncModule(nil, append(b, 0x0B), 0)
+}
+
+// brIfChain: in one block, n conditional branches out of it in a row,
+// each followed by k reads of a local.
+func brIfChain(k, n int) []byte {
+	b := []byte{1, 2, 0x7F, 0x02, 0x40}
+	for range n {
+		b = append(b, 0x20, 0, 0x0D, 0)
+		for range k {
+			b = append(b, 0x20, 1, 0x1A)
+		}
+	}
+	return oneFuncModule(nil, append(b, 0x0B, 0x0B), 0)
+}
+
+// deepStack: k values on the operand stack at once, no block.
+func deepStack(k int) []byte {
+	b := []byte{1, 1, 0x7F}
+	for range k {
+		b = append(b, 0x20, 0)
+	}
+	for range k {
+		b = append(b, 0x1A)
+	}
+	return oneFuncModule(nil, append(b, 0x0B), 0)
+}
+
+// simdCompares: n SIMD comparisons in a row, the stack never above two.
+func simdCompares(n int) []byte {
+	vconst := append([]byte{0xFD, 0x0C}, make([]byte, 16)...)
+	b := append([]byte{0}, vconst...)
+	for range n {
+		b = append(append(b, vconst...), 0xFD, 0x23) // i8x16.eq
+	}
+	return oneFuncModule(nil, append(b, 0x1A, 0x0B), 0)
+}
+
+// The shapes of the third attack round, unbounded: 64 locals read in 512
+// nested loops with back edges (4.3 KB) compiled in 2.55 s, 256 of them
+// in 19 s (the redundant-phi pass takes one loop level a round); 8,000
+// br_if in a row each followed by 32 reads of a local (800 KB) in 11.5 s;
+// 128,000 values on the stack at once (1 MB) took 431 MiB. All are
+// refused; the same shapes within the bounds compile quickly, and a long
+// run of SIMD comparisons is not counted as a deep stack.
+func TestMeterRefusesThirdRoundBombs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bin     []byte
+		refused string
+	}{
+		{"64 locals read in 512 loops with back edges", loopBack(64, 512), "control flow merging"},
+		{"8,000 br_if in a row, a local read after each", brIfChain(1, 8000), "locals read across chains of blocks"},
+		{"25,000 values on the stack at once", deepStack(25_000), "values on the operand stack at once"},
+		{"16 locals read in 32 loops with back edges", loopBack(16, 32), ""},
+		{"2,000 br_if in a row, a local read after each", brIfChain(1, 2000), ""},
+		{"10,000 values on the stack at once", deepStack(10_000), ""},
+		{"50,000 SIMD comparisons in a row", simdCompares(50_000), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			began := time.Now()
+			requireRefusedOrQuick(t, tc.bin, tc.refused)
+			t.Logf("%d bytes, %v", len(tc.bin), time.Since(began))
+		})
+	}
+}

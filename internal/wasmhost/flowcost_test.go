@@ -339,3 +339,22 @@ func TestMeterRefusesThirdRoundBombs(t *testing.T) {
 		})
 	}
 }
+
+// A block's results count on the stack after its end even when its code
+// ends in an unconditional branch: 20 blocks of 1,000 results each (the
+// most a type has), each left by unreachable, then a return, are refused
+// as a deep stack.
+func TestFlowCostCountsResultsAfterUnreachable(t *testing.T) {
+	u := binary.AppendUvarint
+	typ := u([]byte{0x60, 0}, 1000)
+	for range 1000 {
+		typ = append(typ, 0x7F)
+	}
+	var b []byte
+	for range 20 {
+		b = append(b, 0x02, 1, 0x00, 0x0B) // block (type 1) unreachable end
+	}
+	b = append(b, 0x0F) // return: no instruction after the blocks pushes
+	_, err := instrument(oneFuncModule(typ, append(append([]byte{0}, b...), 0x0B), 1), testLimits)
+	require.ErrorContains(t, err, "values on the operand stack at once")
+}

@@ -641,7 +641,10 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 				b.preds++
 			}
 			fc.preds += b.preds * b.preds
-			fc.height = b.base + b.results
+			// The results are on the stack, even after an unconditional
+			// branch, where the estimate had dropped to the base.
+			fc.height = b.base
+			fc.push(b.results)
 			fc.block(1) // what follows
 			// Branches to a loop go to its header: what follows the loop
 			// has the fall-through alone.

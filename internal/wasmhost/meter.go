@@ -582,6 +582,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 	into := func(l uint32) *openBlock {
 		b := &blocks[len(blocks)-1-int(l)]
 		b.preds++
+		b.chainIn += fc.chain
 		return b
 	}
 	m.stamp++
@@ -619,6 +620,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 			case opLoop:
 				b.branch = b.params
 				b.preds++ // the entry
+				b.chainIn += fc.chain
 				edge(b.params)
 				fc.block(1) // the header
 				fc.chain++  // of one predecessor until a branch back
@@ -636,9 +638,17 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 			blocks = blocks[:len(blocks)-1]
 			edge(b.results) // the fall-through
 			b.preds++
+			b.chainIn += fc.chain
 			if b.op == opIf {
 				edge(b.results) // the other arm
 				b.preds++
+				b.chainIn += b.chain + 1
+			}
+			if b.preds > 1 {
+				// A merge: the first read of a local below it looks the
+				// local up in every edge into it, each back along its
+				// chain (flowCost.merged).
+				fc.merged += b.chainIn
 			}
 			fc.preds += b.preds * b.preds
 			// The results are on the stack, even after an unconditional
@@ -775,6 +785,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 	if m.mergeWork += mergeWork; m.mergeWork > m.mergeBudget {
 		return fmt.Errorf("control flow merging %d values over in all functions: more than the host accepts for the code's size (%d)", m.mergeWork, m.mergeBudget)
 	}
+	fc.mergedReads(localsRead)
 	if err := fc.check(); err != nil {
 		return err
 	}
@@ -802,9 +813,9 @@ type openBlock struct {
 	results, params int
 	branch          int // the values a branch to it carries
 	// base is the operand stack's height under the block (flowCost),
-	// preds the edges into it so far, and chain flowCost.chain where it
-	// opened.
-	base, preds, chain int
+	// preds the edges into it so far, chain flowCost.chain where it
+	// opened, and chainIn the chains of the edges into it, summed.
+	base, preds, chain, chainIn int
 }
 
 // produces bounds the values in leaves on the operand stack: one, or a

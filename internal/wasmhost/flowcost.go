@@ -5,7 +5,7 @@ package wasmhost
 import "fmt"
 
 // Costs of compiling that the merge and loop work do not see, found by
-// three attack rounds on 2026-12-06:
+// four attack rounds on 2026-12-06:
 //
 //   - Values left on the operand stack under many blocks. wazero's
 //     register allocator keeps, for every basic block, the values live
@@ -21,7 +21,8 @@ import "fmt"
 //     took 33 s; the 8 MiB body limit allows hours.
 //   - Many basic blocks: see maxBlocks and maxBlockWork.
 //   - Many values on the stack at once (maxHeight), and locals read at
-//     the end of long chains of blocks (maxWalkWork).
+//     the end of long chains of blocks, or below merges of many such
+//     chains (maxWalkWork, mergedReads).
 //   - Loops nested with back edges, which make the merge work's pass
 //     repeat: scanFunc weighs the merge work by the loops' depth.
 //

@@ -383,3 +383,47 @@ func TestMeterRefusesReadsBelowWideMerges(t *testing.T) {
 	requireRefusedOrQuick(t, mergeWalk(180, 8000), "locals read across chains of blocks")
 	requireRefusedOrQuick(t, mergeWalk(10, 500), "")
 }
+
+// sectionModule is a module of the type section types and one more
+// section, id, of n entries of entry bytes each.
+func sectionModule(types []byte, nTypes int, id byte, n int, entry []byte) []byte {
+	u := binary.AppendUvarint
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, append(u(nil, uint64(nTypes)), types...))
+	body := u(nil, uint64(n))
+	for range n {
+		body = append(body, entry...)
+	}
+	return sec(out, id, body)
+}
+
+// The fifth attack round: sections whose size alone cost wazero seconds
+// and gigabytes. Past the counts below they are refused before wazero
+// reads them.
+func TestMeterRefusesOversizedSections(t *testing.T) {
+	imp := []byte{1, 'a', 1, 'b', 0x00, 0} // a function of type 0
+	exp := []byte{1, 'e', 0x00, 0}         // (names repeat: refused for the count first)
+	elem := []byte{1, 0x70, 0}             // a passive funcref segment of no entries
+	big := binary.AppendUvarint([]byte{0x60}, 1000)
+	for range 1000 {
+		big = append(big, 0x7F)
+	}
+	big = append(binary.AppendUvarint(big, 1000), bytes.Repeat([]byte{0x7E}, 1000)...)
+	for _, tc := range []struct {
+		name, refused string
+		bin           []byte
+	}{
+		{"10,001 imports", "imports", sectionModule([]byte{0x60, 0, 0}, 1, 2, 10_001, imp)},
+		{"100,001 exports", "exports", sectionModule([]byte{0x60, 0, 0}, 1, 7, 100_001, exp)},
+		{"100,001 element segments", "element segments", sectionModule([]byte{0x60, 0, 0}, 1, 9, 100_001, elem)},
+		{"5 types of 2,000 values", "types of", sectionModule(bytes.Repeat(big, 5), 5, 0, 0, nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := instrument(tc.bin, testLimits)
+			require.ErrorContains(t, err, tc.refused)
+		})
+	}
+}

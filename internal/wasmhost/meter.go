@@ -70,12 +70,23 @@ const (
 
 	// Limits on module shape, so that compiling a module cannot take
 	// unbounded time or memory.
-	MaxModuleBytes    = 64 << 20
-	maxSections       = 1_000 // a module of 64 MiB of zeros is 33 million empty custom sections
-	maxFunctions      = 100_000
-	maxLocalsPerFunc  = 50_000
-	maxLocals         = 1_000_000 // all functions together
-	maxGlobals        = 10_000
+	MaxModuleBytes   = 64 << 20
+	maxSections      = 1_000 // a module of 64 MiB of zeros is 33 million empty custom sections
+	maxFunctions     = 100_000
+	maxLocalsPerFunc = 50_000
+	maxLocals        = 1_000_000  // all functions together
+	maxGlobals       = 10_000 - 2 // the rewrite adds two
+	// A fifth attack round found sections whose size alone costs wazero
+	// memory and time past any budget: 10 million imports (6.2 s, 1.76
+	// GiB), 7 million exports (6.0 s, 509 MiB), 10-20 million element
+	// segments (6-7 s, 1.37 GiB), and 1,000 types of 1,000 params and
+	// 1,000 results (2 MB: 2.8 s, 6.4 GiB allocated). Go modules have tens
+	// of imports, a few exports, one element segment and types of a few
+	// values.
+	maxImports        = 10_000
+	maxExports        = 100_000
+	maxElemSegments   = 100_000
+	maxTypeWork       = 1 << 24
 	maxTypes          = 100_000
 	maxTables         = 16
 	maxFuncBodyBytes  = 8 << 20
@@ -213,6 +224,7 @@ type modInfo struct {
 	loopWork      int      // loop work of all functions (see maxModuleLoopWork)
 	mergeWork     int      // merge work of all functions
 	mergeBudget   int      // what mergeWork may reach, by the code's size
+	typeWork      int      // the square of every type's values, summed
 	liveWork      int      // flowCost.live of all functions
 	predWork      int      // flowCost.preds of all functions
 	maxLive       int      // the most flowCost.live of one function
@@ -436,8 +448,15 @@ func (m *modInfo) scan(secs []section) error {
 			if m.globals > maxGlobals {
 				return fmt.Errorf("%d globals: more than the host accepts (%d)", m.globals, maxGlobals)
 			}
+		case secExport:
+			if n := r.u32(); n > maxExports {
+				return fmt.Errorf("%d exports: more than the host accepts (%d)", n, maxExports)
+			}
 		case secElement:
 			m.elems = r.u32()
+			if m.elems > maxElemSegments {
+				return fmt.Errorf("%d element segments: more than the host accepts (%d)", m.elems, maxElemSegments)
+			}
 		case secDataCount:
 			m.datas, m.hasDataCount = r.u32(), true
 		case secData:
@@ -486,6 +505,11 @@ func (m *modInfo) scanTypes(r *reader) error {
 				*dst = append(*dst, vt)
 			}
 		}
+		// wazero's work for a type grows with the square of its values.
+		v := len(t.params) + len(t.results)
+		if m.typeWork += v * v; m.typeWork > maxTypeWork {
+			return fmt.Errorf("types of %d values squared in all: more than the host accepts (%d)", m.typeWork, maxTypeWork)
+		}
 		m.types = append(m.types, t)
 	}
 	return nil
@@ -493,6 +517,9 @@ func (m *modInfo) scanTypes(r *reader) error {
 
 func (m *modInfo) scanImports(r *reader) error {
 	n := r.u32()
+	if n > maxImports {
+		return fmt.Errorf("%d imports: more than the host accepts (%d)", n, maxImports)
+	}
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.name()
 		r.name()

@@ -82,6 +82,24 @@ func liveBrTable(k, n int) []byte {
 	return oneFuncModule(nil, append(b, 0x0B, 0x0B), 0)
 }
 
+// shape is a module requireShapes expects refused with an error
+// containing refused, or, refused empty, accepted and compiled quickly.
+type shape struct {
+	name    string
+	bin     []byte
+	refused string
+}
+
+func requireShapes(t *testing.T, shapes []shape) {
+	for _, tc := range shapes {
+		t.Run(tc.name, func(t *testing.T) {
+			began := time.Now()
+			requireRefusedOrQuick(t, tc.bin, tc.refused)
+			t.Logf("%d bytes, %v", len(tc.bin), time.Since(began))
+		})
+	}
+}
+
 // The compile costs an attack round found the merge and loop bounds blind
 // to (flowcost.go), on the rewrite's side: past the bounds the modules are
 // refused before wazero sees them, and below them the same shapes compile
@@ -90,23 +108,13 @@ func liveBrTable(k, n int) []byte {
 // br_table of 200,000 labels 5.4 GiB, and 400,000 labels to one block
 // 33 s.
 func TestMeterRefusesFlowBombs(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		bin     []byte
-		refused string
-	}{
+	requireShapes(t, []shape{
 		{"4,000 values live across 4,000 blocks", liveAcrossBlocks(4000, 4000), "values live on the operand stack"},
 		{"2,000 values live under a br_table of 200,000 labels", liveBrTable(2000, 200_000), "values live on the operand stack"},
 		{"a br_table of 400,000 labels to one block", predsBomb(400_000), "branches into the same block"},
 		{"1,000 values live across 1,000 blocks", liveAcrossBlocks(1000, 1000), ""},
 		{"a br_table of 20,000 labels to one block", predsBomb(20_000), ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			began := time.Now()
-			requireRefusedOrQuick(t, tc.bin, tc.refused)
-			t.Logf("%d bytes, %v", len(tc.bin), time.Since(began))
-		})
-	}
+	})
 }
 
 // Functions each under the bounds are refused together past the
@@ -239,24 +247,14 @@ func fillStack(k, n int) []byte {
 // being the rewrite's. All are refused; the same shapes within the bounds
 // compile quickly.
 func TestMeterRefusesFlowBombsOfTheRewrite(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		bin     []byte
-		refused string
-	}{
+	requireShapes(t, []shape{
 		{"40,000 empty blocks in a row", blockChain(40_000), "basic blocks"},
 		{"9,000 nested blocks left by a br_table, 16 times", fanOut(9000, 16), "basic blocks"},
 		{"1,000 locals live across 1,000 memory.fill", fillLocals(1000, 1000), "as rewritten"},
 		{"1,000 values live across 2,000 memory.fill", fillStack(1000, 2000), "as rewritten"},
 		{"4,000 empty blocks in a row", blockChain(4000), ""},
 		{"100 locals live across 100 memory.fill", fillLocals(100, 100), ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			began := time.Now()
-			requireRefusedOrQuick(t, tc.bin, tc.refused)
-			t.Logf("%d bytes, %v", len(tc.bin), time.Since(began))
-		})
-	}
+	})
 }
 
 // loopBack: n nested loops, each with a branch back to its header, and k
@@ -319,11 +317,7 @@ func simdCompares(n int) []byte {
 // refused; the same shapes within the bounds compile quickly, and a long
 // run of SIMD comparisons is not counted as a deep stack.
 func TestMeterRefusesThirdRoundBombs(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		bin     []byte
-		refused string
-	}{
+	requireShapes(t, []shape{
 		{"64 locals read in 512 loops with back edges", loopBack(64, 512), "control flow merging"},
 		{"8,000 br_if in a row, a local read after each", brIfChain(1, 8000), "locals read across chains of blocks"},
 		{"25,000 values on the stack at once", deepStack(25_000), "values on the operand stack at once"},
@@ -331,13 +325,7 @@ func TestMeterRefusesThirdRoundBombs(t *testing.T) {
 		{"2,000 br_if in a row, a local read after each", brIfChain(1, 2000), ""},
 		{"10,000 values on the stack at once", deepStack(10_000), ""},
 		{"50,000 SIMD comparisons in a row", simdCompares(50_000), ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			began := time.Now()
-			requireRefusedOrQuick(t, tc.bin, tc.refused)
-			t.Logf("%d bytes, %v", len(tc.bin), time.Since(began))
-		})
-	}
+	})
 }
 
 // A block's results count on the stack after its end even when its code

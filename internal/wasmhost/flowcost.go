@@ -25,6 +25,10 @@ import "fmt"
 //     chains (maxWalkWork, mergedReads).
 //   - Loops nested with back edges, which make the merge work's pass
 //     repeat: scanFunc weighs the merge work by the loops' depth.
+//   - Instructions that may trap, each of which wazero compiles into its
+//     own exit: a sixth round found a 1 MB function of 200,000
+//     call_indirect cost 12 s and 2.8 GiB to compile, since wazero keeps
+//     about 14 KB for each until the function is done (compileWeight).
 //
 // The rewrite adds control flow of its own (a check at every function
 // entry and loop header, bulk operations in chunks), so instrument scans
@@ -46,6 +50,9 @@ type flowCost struct {
 	labels int // the blocks of br_table labels
 	// maxHeight is the most values on the operand stack at once.
 	maxHeight int
+	// weight estimates the compiler's memory for the function, in bytes
+	// (compileWeight, blockWeight).
+	weight int
 	// chain is how many blocks of one predecessor each lead to the
 	// current one, and walks what reading locals at the end of such
 	// chains costs (maxWalkWork). merged sums, over the merges, the
@@ -118,7 +125,82 @@ const (
 	// is about 0.5 s; maxModuleWalkWork, about 2 s.
 	maxWalkWork       = 1 << 23
 	maxModuleWalkWork = 1 << 25
+	// maxWeight bounds, per function, the bytes wazero's compiler is
+	// estimated to keep until the function is compiled (compileWeight):
+	// 256 MiB, what 32,768 blocks, the most maxBlocks lets through, came
+	// to already. Past it a module of one function could take gigabytes,
+	// and Go's out of memory ends the process. Compiling one at the bound
+	// takes about 1 s (17,000 call_indirect).
+	maxWeight = 1 << 28
+	// maxModuleWeight bounds the weight of all functions, for the time:
+	// weightPerByte more for each byte of the code section. wazero's
+	// compiler reuses its memory from one function to the next, so the
+	// total costs time only, about 0.45 µs a KB of it for Go (the
+	// built-in bundle: 1,310 bytes of weight a byte of code, 3,335 MiB)
+	// and up to 1 µs for functions of call_indirect or loads of fresh
+	// addresses, which could weigh 3 KB a byte.
+	maxModuleWeight = 1 << 30
+	weightPerByte   = 2 << 10
 )
+
+// Compile weights in bytes, measured on wazero 1.12 from functions of
+// 10,000 repetitions of each instruction (BENCHMARKS.md, "2026-12-06, late night"): what
+// the compiler allocated for each, rounded up. An instruction that may trap
+// gets an exit of its own, of 3-5 KB: a load or store whose address is
+// not one already checked (21 µs and 5.3 KB; against one already checked,
+// 0.2 KB), integer division (3.3-7.7 KB), a trapping float truncation
+// (8.7 KB), a table access (4-5 KB), call_indirect, three exits and a
+// call (14.3 KB), and a bulk memory operation (15.5 KB). Any other
+// instruction costs about 0.1-0.2 KB, SIMD up to 0.3, and a basic block
+// 8-9 KB. An over-count only refuses sooner.
+const (
+	plainWeight    = 192
+	simdWeight     = 384
+	callWeight     = 2 << 10
+	growWeight     = 3 << 10
+	memWeight      = 6 << 10
+	tableWeight    = 6 << 10
+	divWeight      = 8 << 10
+	truncWeight    = 9 << 10
+	indirectWeight = 15 << 10
+	bulkWeight     = 16 << 10
+	blockWeight    = 9 << 10
+)
+
+// compileWeight is what compiling in is estimated to cost (maxWeight).
+func compileWeight(in instr) int {
+	op := in.op
+	switch {
+	case op == opCall:
+		return callWeight
+	case op == opCallIndir:
+		return indirectWeight
+	case op == 0x25, op == 0x26: // table.get, table.set
+		return tableWeight
+	case op >= 0x28 && op <= 0x3E: // loads and stores
+		return memWeight
+	case op == 0x40: // memory.grow
+		return growWeight
+	case op >= 0x6D && op <= 0x70, op >= 0x7F && op <= 0x82: // div, rem
+		return divWeight
+	case op >= 0xA8 && op <= 0xAB, op >= 0xAE && op <= 0xB1: // trapping truncations
+		return truncWeight
+	case op == opPrefixFC:
+		switch {
+		case in.sub <= 7, in.sub == 9, in.sub == 13, in.sub == 16: // saturating, drops, table.size
+			return plainWeight
+		case in.sub == 8, in.sub == 10, in.sub == 11: // memory.init, .copy, .fill
+			return bulkWeight
+		}
+		return tableWeight // table.init, .copy, .grow, .fill
+	case op == opPrefixFD:
+		if s := in.sub; s <= 0x0B || s >= 0x54 && s <= 0x5D { // loads and stores
+			return memWeight
+		}
+		return simdWeight
+	}
+	return plainWeight
+}
 
 // stackEffect is what in pops and pushes, as far as flowCost counts:
 // never more pops than the instruction makes, so that the height stays an
@@ -239,12 +321,14 @@ func (c *flowCost) pop(n, floor int) { c.height = max(c.height-n, floor) }
 func (c *flowCost) block(n int) {
 	c.live += n * c.height
 	c.blocks += n
+	c.weight += n * blockWeight
 }
 
 // labelBlocks counts the n blocks of a br_table's labels.
 func (c *flowCost) labelBlocks(n int) {
 	c.live += n * c.height
 	c.labels += n
+	c.weight += n * blockWeight
 }
 
 // blockWork bounds the dominator walks of the function's blocks.
@@ -263,6 +347,8 @@ func (c *flowCost) check() error {
 		return fmt.Errorf("%d values on the operand stack at once: more than the host accepts (%d)", c.maxHeight, maxHeight)
 	case c.walks > maxWalkWork:
 		return fmt.Errorf("locals read across chains of blocks %d times over: more than the host accepts (%d)", c.walks, maxWalkWork)
+	case c.weight > maxWeight:
+		return fmt.Errorf("instructions estimated to take %d MiB to compile: more than the host accepts (%d MiB)", c.weight>>20, maxWeight>>20)
 	case c.blockWork() > maxBlockWork:
 		return fmt.Errorf("%d basic blocks, %d of them not br_table labels: their product is more than the host accepts (%d)", c.blocks+c.labels, c.blocks, maxBlockWork)
 	}

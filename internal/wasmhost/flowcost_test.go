@@ -152,14 +152,16 @@ func TestFlowCostOfRealModules(t *testing.T) {
 	for name, bin := range mods {
 		m, err := scanOnly(bin)
 		require.NoError(t, err, name)
-		t.Logf("%s: live %d (function at most %d), preds %d (at most %d), blocks at most %d, block work %d",
-			filepath.Base(name), m.liveWork, m.maxLive, m.predWork, m.maxPreds, m.maxBlocks, m.blockWork)
+		t.Logf("%s: live %d (function at most %d), preds %d (at most %d), blocks at most %d, block work %d, weight %d MiB (function at most %d MiB)",
+			filepath.Base(name), m.liveWork, m.maxLive, m.predWork, m.maxPreds, m.maxBlocks, m.blockWork, m.weight>>20, m.maxWeight>>20)
 		require.Less(t, m.maxLive, maxLiveWork/16, name)
 		require.Less(t, m.liveWork, maxModuleLiveWork/16, name)
 		require.Less(t, m.maxPreds, maxPredWork/16, name)
 		require.Less(t, m.predWork, maxModulePredWork/16, name)
 		require.Less(t, m.maxBlocks, maxBlocks/4, name)
 		require.Less(t, m.blockWork, maxModuleBlockWork/4, name)
+		require.Less(t, m.maxWeight, maxWeight/4, name)
+		require.Less(t, m.weight, m.weightBudget*3/4, name)
 	}
 }
 
@@ -414,4 +416,67 @@ func TestMeterRefusesOversizedSections(t *testing.T) {
 			require.ErrorContains(t, err, tc.refused)
 		})
 	}
+}
+
+// trapsModule is a module of funcs functions () -> (), each of n times
+// snip, with a table of one element, a memory of one page, and types
+// extra types (i32) -> () more, none of them used.
+func trapsModule(snip []byte, n, funcs, types int) []byte {
+	u := binary.AppendUvarint
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	body := []byte{0}
+	for range n {
+		body = append(body, snip...)
+	}
+	body = append(body, 0x0B)
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, append(u(nil, uint64(1+types)), append([]byte{0x60, 0, 0}, bytes.Repeat([]byte{0x60, 1, 0x7F, 0}, types)...)...))
+	out = sec(out, 3, append(u(nil, uint64(funcs)), make([]byte, funcs)...))
+	out = sec(out, 4, []byte{1, 0x70, 0, 1})
+	out = sec(out, 5, []byte{1, 0, 1})
+	code := u(nil, uint64(funcs))
+	for range funcs {
+		code = append(u(code, uint64(len(body))), body...)
+	}
+	return sec(out, 10, code)
+}
+
+// elemModule is a module of one function and one passive element
+// segment of n entries, each that function.
+func elemModule(n int) []byte {
+	u := binary.AppendUvarint
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, []byte{1, 0x60, 0, 0})
+	out = sec(out, 3, []byte{1, 0})
+	out = sec(out, 9, append(u([]byte{1, 1, 0x00}, uint64(n)), make([]byte, n)...))
+	return sec(out, 10, []byte{1, 2, 0, 0x0B})
+}
+
+// The sixth attack round: instructions that may trap cost wazero 3-15 KB
+// each to compile, kept until the function is done. Unbounded, one
+// function of 200,000 call_indirect (1 MB) took 12 s and 2.8 GiB, and
+// 160,000 loads of fresh addresses (1 MB) 3.4 s and 824 MiB. Element
+// entries and the product of types and functions cost the same way.
+func TestMeterRefusesSixthRoundShapes(t *testing.T) {
+	indirect := []byte{0x41, 0, 0x11, 0, 0}     // i32.const 0; call_indirect (type 0)
+	load := []byte{0x41, 0, 0x28, 2, 0, 0x1A}   // i32.const 0; i32.load; drop
+	div := []byte{0x41, 1, 0x41, 1, 0x6D, 0x1A} // i32.div_s of two constants
+	requireShapes(t, []shape{
+		{"200,000 call_indirect in one function", trapsModule(indirect, 200_000, 1, 0), "to compile"},
+		{"20,000 call_indirect in one function", trapsModule(indirect, 20_000, 1, 0), "to compile"},
+		{"50,000 loads of fresh addresses in one function", trapsModule(load, 50_000, 1, 0), "to compile"},
+		{"40,000 divisions in one function", trapsModule(div, 40_000, 1, 0), "to compile"},
+		{"24 functions of 10,000 call_indirect", trapsModule(indirect, 10_000, 24, 0), "in all functions"},
+		{"262,145 element entries", elemModule(262_145), "element entries"},
+		{"4,000 functions of 40,001 types", trapsModule(nil, 0, 4_000, 40_000), "functions of"},
+		{"10,000 call_indirect in one function", trapsModule(indirect, 10_000, 1, 0), ""},
+		{"40,000 loads of fresh addresses in one function", trapsModule(load, 40_000, 1, 0), ""},
+		{"262,144 element entries", elemModule(262_144), ""},
+		{"4,000 functions of 4,000 types", trapsModule(nil, 0, 4_000, 3_999), ""},
+	})
 }

@@ -83,9 +83,18 @@ const (
 	// 1,000 results (2 MB: 2.8 s, 6.4 GiB allocated). Go modules have tens
 	// of imports, a few exports, one element segment and types of a few
 	// values.
-	maxImports        = 10_000
-	maxExports        = 100_000
-	maxElemSegments   = 100_000
+	maxImports      = 10_000
+	maxExports      = 100_000
+	maxElemSegments = 100_000
+	// A sixth round found more of the same. One element segment of 4
+	// million entries (4 MB) took 1.8 s and 274 MiB to compile, and 60
+	// million 25 s and 3.5 GiB; a table can hold TableLimit, 1 million,
+	// and a Go module fills a few thousand. And wazero's compiler walks
+	// every type of the module for each function it compiles: 40,000
+	// types and 40,000 functions (1.8 MB) took 24 s, about 12 ns for
+	// each type of each function.
+	maxElemEntries    = 1 << 18
+	maxTypeFuncs      = 1 << 27
 	maxTypeWork       = 1 << 24
 	maxTypes          = 100_000
 	maxTables         = 16
@@ -232,6 +241,9 @@ type modInfo struct {
 	maxBlocks     int      // the most flowCost.blocks of one function
 	blockWork     int      // flowCost.blockWork of all functions
 	walkWork      int      // flowCost.walks of all functions
+	weight        int      // flowCost.weight of all functions
+	maxWeight     int      // the most flowCost.weight of one function
+	weightBudget  int      // what weight may reach, by the code's size
 	maxWalks      int      // the most flowCost.walks of one function
 	maxHeight     int      // the most flowCost.maxHeight of one function
 	labels        []uint32 // the labels of the br_table decode read last
@@ -420,6 +432,9 @@ func (m *modInfo) scan(secs []section) error {
 			if n > maxFunctions {
 				return fmt.Errorf("%d functions: more than the host accepts (%d)", n, maxFunctions)
 			}
+			if uint64(n)*uint64(len(m.types)) > maxTypeFuncs {
+				return fmt.Errorf("%d functions of %d types: more than the host accepts (their product at most %d)", n, len(m.types), maxTypeFuncs)
+			}
 			for i := uint32(0); i < n && r.err == nil; i++ {
 				t := r.u32()
 				if t >= uint32(len(m.types)) {
@@ -556,6 +571,7 @@ func (m *modInfo) scanCode(body []byte) error {
 	// By the code's size, not the module's: a custom section of padding
 	// compiles for free and must not buy merge work.
 	m.mergeBudget = maxModuleMergeWork + mergeWorkPerByte*len(body)
+	m.weightBudget = maxModuleWeight + weightPerByte*len(body)
 	r := reader{b: body}
 	n := r.u32()
 	if n != uint32(len(m.funcs)) {
@@ -627,6 +643,8 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		}
 		f.size++
 		f.values += m.produces(in)
+		fc.weight += compileWeight(in)
+
 		floor := blocks[len(blocks)-1].base // the innermost block's
 		switch in.op {
 		case opBlock, opIf, opLoop:
@@ -827,6 +845,10 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 	}
 	if m.walkWork += fc.walks; m.walkWork > maxModuleWalkWork {
 		return fmt.Errorf("locals read across chains of blocks %d times over in all functions: more than the host accepts (%d)", m.walkWork, maxModuleWalkWork)
+	}
+	m.maxWeight = max(m.maxWeight, fc.weight)
+	if m.weight += fc.weight; m.weight > m.weightBudget {
+		return fmt.Errorf("instructions estimated to take %d MiB to compile in all functions: more than the host accepts for the code's size (%d MiB)", m.weight>>20, m.weightBudget>>20)
 	}
 	if m.blockWork += fc.blockWork(); m.blockWork > maxModuleBlockWork {
 		return fmt.Errorf("basic blocks %d times over in all functions: more than the host accepts (%d)", m.blockWork, maxModuleBlockWork)
@@ -1357,6 +1379,7 @@ func (m *modInfo) rewriteElements(r *reader) ([]byte, error) {
 	n := r.u32()
 	out := appendU32(nil, n)
 	var err error
+	entries := 0
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		flags := r.u32()
 		if flags > 7 {
@@ -1379,6 +1402,9 @@ func (m *modInfo) rewriteElements(r *reader) ([]byte, error) {
 			out = append(out, r.byte())
 		}
 		count := r.u32()
+		if entries += int(count); entries > maxElemEntries {
+			return nil, fmt.Errorf("%d element entries: more than the host accepts (%d)", entries, maxElemEntries)
+		}
 		out = appendU32(out, count)
 		for j := uint32(0); j < count && r.err == nil; j++ {
 			if flags&4 == 0 {

@@ -644,7 +644,6 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		f.size++
 		f.values += m.produces(in)
 		fc.weight += compileWeight(in)
-
 		floor := blocks[len(blocks)-1].base // the innermost block's
 		switch in.op {
 		case opBlock, opIf, opLoop:

@@ -406,7 +406,7 @@ func TestMeterRefusesOversizedSections(t *testing.T) {
 		name, refused string
 		bin           []byte
 	}{
-		{"10,001 imports", "imports", sectionModule([]byte{0x60, 0, 0}, 1, 2, 10_001, imp)},
+		{"10,000 imports (the rewrite adds one)", "10000 imports", sectionModule([]byte{0x60, 0, 0}, 1, 2, 10_000, imp)},
 		{"100,001 exports", "exports", sectionModule([]byte{0x60, 0, 0}, 1, 7, 100_001, exp)},
 		{"100,001 element segments", "element segments", sectionModule([]byte{0x60, 0, 0}, 1, 9, 100_001, elem)},
 		{"5 types of 2,000 values", "types of", sectionModule(bytes.Repeat(big, 5), 5, 0, 0, nil)},

@@ -72,7 +72,10 @@ func (r *reader) u32() uint32 {
 	return uint32(v)
 }
 
-func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
+func (r *reader) name() string { return string(r.nameBytes()) }
+
+// nameBytes is name without a copy: the bytes are the module's own.
+func (r *reader) nameBytes() []byte { return r.bytes(int(r.u32())) }
 
 func appendU32(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
 

@@ -172,13 +172,13 @@ func TestQuickWorkEstimateRandom(t *testing.T) {
 
 // TestEditorCountsNotKept: the editor's counts per item (edits, keys that
 // may be added, key costs) of one huge batch go when the call ends, past
-// maxKeptIndex bytes as the index's slices do, rather than stay with the
-// idle instance: 4 bytes an item each, 12 MiB for 1,000,000 spans. (Its
-// drops, a byte an item, go past 4 Mi items.)
+// what the instance keeps as the index's slices do (keeper), rather than
+// stay with the idle instance: 4 bytes an item each, 12 MiB for 1,000,000
+// spans.
 func TestEditorCountsNotKept(t *testing.T) {
 	st := &callState{limits: limits{maxEdits: 1 << 30, keep: 1 << 20}, guard: newGuard(StackLimit)}
 	st.begin(abi.SignalTraces)
-	const n = maxKeptIndex/4 + 1 // one past what a slice of int32 may keep
+	const n = 1<<20/4 + 1 // one past what keep lets a slice of int32 hold
 	td := ptrace.NewTraces()
 	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	spans.EnsureCapacity(n)

@@ -68,15 +68,15 @@ func (g *grouping) reset() {
 
 // trim lets the buffers of one huge batch go, as release does for the
 // index.
-func (g *grouping) trim() {
+func (g *grouping) trim(k *keeper) {
 	if cap(g.vals) > 1024 {
 		// clear keeps a map's buckets; and the values, 32 bytes each,
 		// go with it: 100,000 of them kept 3.7 MB in an idle instance.
 		g.ids, g.vals = nil, nil
 	}
 	g.reset()
-	g.vals, g.items, g.gids = trimmed(g.vals), trimmed(g.items), trimmed(g.gids)
-	g.byGroup, g.start, g.left = trimmed(g.byGroup), trimmed(g.start), trimmed(g.left)
+	g.vals, g.items, g.gids = kept(k, g.vals), kept(k, g.items), kept(k, g.gids)
+	g.byGroup, g.start, g.left = kept(k, g.byGroup), kept(k, g.start), kept(k, g.left)
 }
 
 // continues reports whether a call on sel continues the last one: the

@@ -51,6 +51,6 @@ func BenchmarkIndexBuild(b *testing.B) {
 		t.reset(abi.SignalTraces)
 		t.traces = pool[i%16]
 		t.build(abi.TableEvent)
-		t.release()
+		t.release(&keeper{left: maxKept})
 	}
 }

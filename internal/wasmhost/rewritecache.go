@@ -30,6 +30,10 @@ var (
 	meterSource []byte
 	//go:embed wasmbin.go
 	wasmbinSource []byte
+	// The compile bounds: a rewrite an older, weaker bound accepted must
+	// not be served after the bound is tightened.
+	//go:embed flowcost.go
+	flowcostSource []byte
 )
 
 // rewriteSalt is what every key starts with: the rewriter's source.
@@ -37,6 +41,7 @@ var rewriteSalt = sync.OnceValue(func() [sha256.Size]byte {
 	h := sha256.New()
 	h.Write(meterSource)
 	h.Write(wasmbinSource)
+	h.Write(flowcostSource)
 	// The names the rewrite imports, which live outside those files.
 	fmt.Fprintf(h, "%s.%s\n", abi.ModuleName, CheckpointFunc)
 	var s [sha256.Size]byte

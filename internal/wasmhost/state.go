@@ -213,8 +213,9 @@ func (st *callState) begin(signal int32) {
 // end forgets the batch. Large buffers are dropped rather than kept, so one
 // huge batch does not pin its memory to the instance forever.
 func (st *callState) end() {
-	st.t.release()
 	keep := st.limits.keep
+	k := keeper{left: keep}
+	st.t.release(&k)
 	if cap(st.result) > keep {
 		st.result = nil
 	}
@@ -231,8 +232,8 @@ func (st *callState) end() {
 	}
 	// The editor's counts per item go as the index does.
 	for i := range st.ed.attrOps {
-		st.ed.attrOps[i], st.ed.adds[i] = trimmed(st.ed.attrOps[i]), trimmed(st.ed.adds[i])
-		st.ed.costs[i], st.ed.dropped[i] = trimmed(st.ed.costs[i]), trimmed(st.ed.dropped[i])
+		st.ed.attrOps[i], st.ed.adds[i] = kept(&k, st.ed.attrOps[i]), kept(&k, st.ed.adds[i])
+		st.ed.costs[i], st.ed.dropped[i] = kept(&k, st.ed.costs[i]), kept(&k, st.ed.dropped[i])
 	}
 	st.settle()
 }

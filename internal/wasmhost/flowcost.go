@@ -143,24 +143,39 @@ const (
 	weightPerByte   = 2 << 10
 )
 
-// Compile weights in bytes, measured on wazero 1.12 from functions of
-// 10,000 repetitions of each instruction (BENCHMARKS.md, "2026-12-06, late night"): what
-// the compiler allocated for each, rounded up. An instruction that may trap
-// gets an exit of its own, of 3-5 KB: a load or store whose address is
-// not one already checked (21 µs and 5.3 KB; against one already checked,
-// 0.2 KB), integer division (3.3-7.7 KB), a trapping float truncation
-// (8.7 KB), a table access (4-5 KB), call_indirect, three exits and a
-// call (14.3 KB), and a bulk memory operation (15.5 KB). Any other
-// instruction costs about 0.1-0.2 KB, SIMD up to 0.3, and a basic block
-// 8-9 KB. An over-count only refuses sooner.
+// Compile weights in bytes: what wazero 1.12's compiler allocated for an
+// instruction in functions of 5,000-20,000 of it in a row, its results
+// live to the end (TestCompileWeights checks each against the real
+// thing; BENCHMARKS.md, "2026-12-06, late night"). An instruction that may
+// trap gets an exit of its own: a load or store whose address is not one
+// already checked (5.3-5.6 KB, SIMD 6.9-7.1), an integer division (3-5.7 KB), a trapping
+// float truncation (7-8.2 KB), a table access (4-5 KB), call_indirect
+// (three exits and a call: 14.3 KB) and a memory bulk operation (15.5 KB).
+// A call costs 2 KB, and about 0.4 KB more for each value it passes or
+// returns and 0.2 KB for each mutable global, which wazero reloads after
+// every call (the seventh round: 1,600 calls of 1,000 values each in 8 KB
+// kept 1.3 GiB, and 1,600 calls under 9,990 mutable globals 2.6 GiB).
+// Arithmetic whose result is used costs about 0.5-1.2 KB, the float
+// minimum and maximum 2.7, SIMD 0.9-2 KB and up to 4.3 for a few, and a
+// basic block 8-9 KB. An
+// over-count only refuses sooner: the Go compiler's loads mostly reuse an
+// address already checked, and Go weighs several times what it costs.
 const (
-	plainWeight    = 192
-	simdWeight     = 384
+	cheapWeight    = 256 // locals, constants, drop, nop, the markers of blocks
+	plainWeight    = 1 << 10
+	unaryWeight    = 1280 // eqz, float abs and neg
+	copysignWeight = 2 << 10
+	minMaxWeight   = 3 << 10
+	simdWeight     = 2 << 10
+	heavySIMD      = 9 << 9 // 4.5 KB: heavySIMDOp
 	callWeight     = 2 << 10
+	valueWeight    = 512 // each value a call passes or returns
+	reloadWeight   = 256 // each mutable global, reloaded after a call
 	growWeight     = 3 << 10
 	memWeight      = 6 << 10
+	simdMemWeight  = 15 << 9 // 7.5 KB
 	tableWeight    = 6 << 10
-	divWeight      = 8 << 10
+	divWeight      = 6 << 10
 	truncWeight    = 9 << 10
 	indirectWeight = 15 << 10
 	bulkWeight     = 16 << 10
@@ -168,13 +183,17 @@ const (
 )
 
 // compileWeight is what compiling in is estimated to cost (maxWeight).
-func compileWeight(in instr) int {
+func (m *modInfo) compileWeight(in instr) int {
 	op := in.op
 	switch {
 	case op == opCall:
-		return callWeight
+		return callWeight + m.callWeight(m.types[m.funcTypes[in.idx]])
 	case op == opCallIndir:
-		return indirectWeight
+		return indirectWeight + m.callWeight(m.types[in.typ])
+	case op == opLocalGet, op == opLocalSet, op == opLocalTee, op == opDrop, op == 0x01, // nop
+		op >= 0x41 && op <= 0x44,                               // constants
+		op == opBlock, op == opLoop, op == opElse, op == opEnd: // blocks weigh by flowCost.block
+		return cheapWeight
 	case op == 0x25, op == 0x26: // table.get, table.set
 		return tableWeight
 	case op >= 0x28 && op <= 0x3E: // loads and stores
@@ -185,6 +204,12 @@ func compileWeight(in instr) int {
 		return divWeight
 	case op >= 0xA8 && op <= 0xAB, op >= 0xAE && op <= 0xB1: // trapping truncations
 		return truncWeight
+	case op == 0x96, op == 0x97, op == 0xA4, op == 0xA5: // float min, max
+		return minMaxWeight
+	case op == 0x98, op == 0xA6: // float copysign
+		return copysignWeight
+	case op == 0x45, op == 0x50, op == 0x8B, op == 0x8C, op == 0x99, op == 0x9A: // eqz, float abs, neg
+		return unaryWeight
 	case op == opPrefixFC:
 		switch {
 		case in.sub <= 7, in.sub == 9, in.sub == 13, in.sub == 16: // saturating, drops, table.size
@@ -194,12 +219,35 @@ func compileWeight(in instr) int {
 		}
 		return tableWeight // table.init, .copy, .grow, .fill
 	case op == opPrefixFD:
-		if s := in.sub; s <= 0x0B || s >= 0x54 && s <= 0x5D { // loads and stores
-			return memWeight
+		switch s := in.sub; {
+		case s <= 0x0B || s >= 0x54 && s <= 0x5D: // loads and stores
+			return simdMemWeight
+		case s == 0x0C: // v128.const
+			return plainWeight
+		case heavySIMDOp(s):
+			return heavySIMD
 		}
 		return simdWeight
 	}
 	return plainWeight
+}
+
+// heavySIMDOp: the SIMD instructions that cost more than 2 KB each, with
+// their operands (the seventh round's survey): shuffle, popcnt, 8-bit
+// shifts, extended multiplies, pairwise additions, i64x2.mul, float min
+// and max, and the unsigned truncations.
+func heavySIMDOp(sub byte) bool {
+	switch sub {
+	case 0x0D, 0x62, 0x6B, 0x6C, 0x6D, 0x7F, 0x9D, 0x9F, 0xBD, 0xBF, 0xD5,
+		0xDC, 0xDD, 0xDE, 0xDF, 0xE8, 0xE9, 0xF4, 0xF5, 0xF9, 0xFD:
+		return true
+	}
+	return false
+}
+
+// callWeight is what a call of type t costs beyond the call itself.
+func (m *modInfo) callWeight(t funcType) int {
+	return valueWeight*(len(t.params)+len(t.results)) + reloadWeight*m.mutGlobals
 }
 
 // stackEffect is what in pops and pushes, as far as flowCost counts:

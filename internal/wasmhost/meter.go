@@ -74,8 +74,8 @@ const (
 	maxSections      = 1_000 // a module of 64 MiB of zeros is 33 million empty custom sections
 	maxFunctions     = 100_000
 	maxLocalsPerFunc = 50_000
-	maxLocals        = 1_000_000  // all functions together
-	maxGlobals       = 10_000 - 2 // the rewrite adds two
+	maxLocals        = 1_000_000 // all functions together
+	maxGlobals       = 10_000
 	// A fifth attack round found sections whose size alone costs wazero
 	// memory and time past any budget: 10 million imports (6.2 s, 1.76
 	// GiB), 7 million exports (6.0 s, 509 MiB), 10-20 million element
@@ -83,7 +83,7 @@ const (
 	// 1,000 results (2 MB: 2.8 s, 6.4 GiB allocated). Go modules have tens
 	// of imports, a few exports, one element segment and types of a few
 	// values.
-	maxImports      = 10_000 - 1 // the rewrite adds one
+	maxImports      = 10_000
 	maxExports      = 100_000
 	maxElemSegments = 100_000
 	// A sixth round found more of the same. One element segment of 4
@@ -93,8 +93,12 @@ const (
 	// every type of the module for each function it compiles: 40,000
 	// types and 40,000 functions (1.8 MB) took 24 s, about 12 ns for
 	// each type of each function.
-	maxElemEntries    = 1 << 18
-	maxTypeFuncs      = 1 << 27
+	maxElemEntries = 1 << 18
+	// A seventh found the compiler walks every global and every import
+	// for each function too: 100,000 functions and 9,990 globals took
+	// 7.1 s, and 9,999 imports 2.1 s. maxFuncWalks bounds the functions
+	// times their types, globals and imports together.
+	maxFuncWalks      = 1 << 27
 	maxTypeWork       = 1 << 24
 	maxTypes          = 100_000
 	maxTables         = 16
@@ -223,6 +227,8 @@ type modInfo struct {
 	tables        uint32
 	globals       uint32
 	elems         uint32
+	mutGlobals    int    // mutable globals: wazero reloads each after every call
+	rewritten     bool   // scanning the rewrite's output, which adds to the counts
 	datas         uint32 // from the data count section, or the data section
 	hasDataCount  bool
 	lim           meterLimits
@@ -310,7 +316,7 @@ type section struct {
 // instrument validates the indices of bin and returns it rewritten as
 // described at the top of this file.
 func instrument(bin []byte, lim meterLimits) ([]byte, error) {
-	m, secs, err := scanModule(bin, lim)
+	m, secs, err := scanModule(bin, lim, false)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +371,7 @@ func instrument(bin []byte, lim meterLimits) ([]byte, error) {
 	}
 	// The rewrite adds control flow of its own (flowcost.go): the bounds
 	// hold for what wazero compiles.
-	if _, _, err := scanModule(out, lim); err != nil {
+	if _, _, err := scanModule(out, lim, true); err != nil {
 		return nil, fmt.Errorf("as rewritten: %w", err)
 	}
 	return out, nil
@@ -373,7 +379,7 @@ func instrument(bin []byte, lim meterLimits) ([]byte, error) {
 
 // scanModule reads bin's sections and scans them (modInfo.scan): every
 // check of the module's shape the rewrite makes before emitting anything.
-func scanModule(bin []byte, lim meterLimits) (*modInfo, []section, error) {
+func scanModule(bin []byte, lim meterLimits, rewritten bool) (*modInfo, []section, error) {
 	if len(bin) < 8 || !bytes.Equal(bin[:8], []byte("\x00asm\x01\x00\x00\x00")) {
 		return nil, nil, errors.New("not a WebAssembly binary (bad magic or version)")
 	}
@@ -408,7 +414,7 @@ func scanModule(bin []byte, lim meterLimits) (*modInfo, []section, error) {
 		last = sectionOrder[id]
 		secs = append(secs, section{id, body})
 	}
-	m := &modInfo{lim: lim}
+	m := &modInfo{lim: lim, rewritten: rewritten}
 	if err := m.scan(secs); err != nil {
 		return nil, nil, err
 	}
@@ -429,11 +435,8 @@ func (m *modInfo) scan(secs []section) error {
 			err = m.scanImports(&r)
 		case secFunction:
 			n := r.u32()
-			if n > maxFunctions {
-				return fmt.Errorf("%d functions: more than the host accepts (%d)", n, maxFunctions)
-			}
-			if uint64(n)*uint64(len(m.types)) > maxTypeFuncs {
-				return fmt.Errorf("%d functions of %d types: more than the host accepts (their product at most %d)", n, len(m.types), maxTypeFuncs)
+			if limit := m.room(maxFunctions, 2); n > limit { // the rewrite may add two helpers
+				return fmt.Errorf("%d functions: more than the host accepts (%d)", n, limit)
 			}
 			for i := uint32(0); i < n && r.err == nil; i++ {
 				t := r.u32()
@@ -460,8 +463,18 @@ func (m *modInfo) scan(secs []section) error {
 			}
 		case secGlobal:
 			m.globals = r.u32()
-			if m.globals > maxGlobals {
-				return fmt.Errorf("%d globals: more than the host accepts (%d)", m.globals, maxGlobals)
+			if limit := m.room(maxGlobals, 2); m.globals > limit {
+				return fmt.Errorf("%d globals: more than the host accepts (%d)", m.globals, limit)
+			}
+			for i := uint32(0); i < m.globals && r.err == nil; i++ {
+				vt, mut := r.byte(), r.byte()
+				if !isValType(vt) || mut > 1 {
+					return fmt.Errorf("global %d: type 0x%x mutability %d", i, vt, mut)
+				}
+				m.mutGlobals += int(mut)
+				if _, err := m.constExpr(&r, nil); err != nil {
+					return fmt.Errorf("global %d: %w", i, err)
+				}
 			}
 		case secExport:
 			if n := r.u32(); n > maxExports {
@@ -490,6 +503,10 @@ func (m *modInfo) scan(secs []section) error {
 	}
 	if code == nil && len(m.funcs) > 0 {
 		return errors.New("function section without a code section")
+	}
+	if walks := len(m.funcs) * (len(m.types) + int(m.globals) + int(m.importedFuncs)); walks > maxFuncWalks {
+		return fmt.Errorf("%d functions of %d types, %d globals and %d imports: more than the host accepts (functions times the rest at most %d)",
+			len(m.funcs), len(m.types), m.globals, m.importedFuncs, maxFuncWalks)
 	}
 	if code != nil {
 		return m.scanCode(code)
@@ -532,8 +549,8 @@ func (m *modInfo) scanTypes(r *reader) error {
 
 func (m *modInfo) scanImports(r *reader) error {
 	n := r.u32()
-	if n > maxImports {
-		return fmt.Errorf("%d imports: more than the host accepts (%d)", n, maxImports)
+	if limit := m.room(maxImports, 1); n > limit { // the rewrite adds one
+		return fmt.Errorf("%d imports: more than the host accepts (%d)", n, limit)
 	}
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.nameBytes()
@@ -553,6 +570,16 @@ func (m *modInfo) scanImports(r *reader) error {
 		}
 	}
 	return nil
+}
+
+// room is limit as the module may have it: in the module as sent, limit
+// less what the rewrite adds, so that a module is refused for its own
+// counts rather than for the rewrite's.
+func (m *modInfo) room(limit, added uint32) uint32 {
+	if m.rewritten {
+		return limit
+	}
+	return limit - added
 }
 
 func isValType(t byte) bool {
@@ -643,7 +670,7 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 		}
 		f.size++
 		f.values += m.produces(in)
-		fc.weight += compileWeight(in)
+		fc.weight += m.compileWeight(in)
 		floor := blocks[len(blocks)-1].base // the innermost block's
 		switch in.op {
 		case opBlock, opIf, opLoop:

@@ -25,10 +25,11 @@ import "fmt"
 //     chains (maxWalkWork, mergedReads).
 //   - Loops nested with back edges, which make the merge work's pass
 //     repeat: scanFunc weighs the merge work by the loops' depth.
-//   - Instructions that may trap, each of which wazero compiles into its
-//     own exit: a sixth round found a 1 MB function of 200,000
-//     call_indirect cost 12 s and 2.8 GiB to compile, since wazero keeps
-//     about 14 KB for each until the function is done (compileWeight).
+//   - What each instruction keeps until its function is compiled: a
+//     sixth round found a 1 MB function of 200,000 call_indirect cost 12 s
+//     and 2.8 GiB, since wazero compiles each trap into an exit of its
+//     own; a seventh, calls of many values and calls under many mutable
+//     globals (compileWeight).
 //
 // The rewrite adds control flow of its own (a check at every function
 // entry and loop header, bulk operations in chunks), so instrument scans
@@ -135,10 +136,10 @@ const (
 	// maxModuleWeight bounds the weight of all functions, for the time:
 	// weightPerByte more for each byte of the code section. wazero's
 	// compiler reuses its memory from one function to the next, so the
-	// total costs time only, about 0.45 µs a KB of it for Go (the
-	// built-in bundle: 1,310 bytes of weight a byte of code, 3,335 MiB)
-	// and up to 1 µs for functions of call_indirect or loads of fresh
-	// addresses, which could weigh 3 KB a byte.
+	// total costs time only, about 0.6 µs a KB of it for Go (the
+	// built-in bundle: 1.4 KB of weight a byte of code, 3,759 MiB, 2.2 s
+	// on one goroutine) and up to 1 µs for functions of call_indirect or
+	// loads of fresh addresses, which could weigh 3 KB a byte.
 	maxModuleWeight = 1 << 30
 	weightPerByte   = 2 << 10
 )
@@ -148,8 +149,8 @@ const (
 // live to the end (TestCompileWeights checks each against the real
 // thing; BENCHMARKS.md, "2026-12-06, late night"). An instruction that may
 // trap gets an exit of its own: a load or store whose address is not one
-// already checked (5.3-5.6 KB, SIMD 6.9-7.1), an integer division (3-5.7 KB), a trapping
-// float truncation (7-8.2 KB), a table access (4-5 KB), call_indirect
+// already checked (5.3-5.6 KB, SIMD 6.9-7.1), an integer division (3-5.7
+// KB), a trapping float truncation (7-8.2 KB), a table access (4-5 KB), call_indirect
 // (three exits and a call: 14.3 KB) and a memory bulk operation (15.5 KB).
 // A call costs 2 KB, and about 0.4 KB more for each value it passes or
 // returns and 0.2 KB for each mutable global, which wazero reloads after
@@ -157,9 +158,8 @@ const (
 // kept 1.3 GiB, and 1,600 calls under 9,990 mutable globals 2.6 GiB).
 // Arithmetic whose result is used costs about 0.5-1.2 KB, the float
 // minimum and maximum 2.7, SIMD 0.9-2 KB and up to 4.3 for a few, and a
-// basic block 8-9 KB. An
-// over-count only refuses sooner: the Go compiler's loads mostly reuse an
-// address already checked, and Go weighs several times what it costs.
+// basic block 8-9 KB. An over-count only refuses sooner: the Go
+// compiler's loads mostly reuse an address already checked.
 const (
 	cheapWeight    = 256 // locals, constants, drop, nop, the markers of blocks
 	plainWeight    = 1 << 10

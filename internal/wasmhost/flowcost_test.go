@@ -42,13 +42,16 @@ func liveAcrossBlocksBody(k, n int) []byte {
 }
 
 // funcsModule is a module of n functions () -> (), each with body.
-func funcsModule(body []byte, n int) []byte {
+func funcsModule(body []byte, n int) []byte { return funcsModuleOf([]byte{0x60, 0, 0}, body, n) }
+
+// funcsModuleOf is a module of n functions of type typ, each with body.
+func funcsModuleOf(typ, body []byte, n int) []byte {
 	u := binary.AppendUvarint
 	sec := func(out []byte, id byte, payload []byte) []byte {
 		return append(u(append(out, id), uint64(len(payload))), payload...)
 	}
 	out := []byte("\x00asm\x01\x00\x00\x00")
-	out = sec(out, 1, []byte{1, 0x60, 0, 0})
+	out = sec(out, 1, append([]byte{1}, typ...))
 	out = sec(out, 3, append(u(nil, uint64(n)), make([]byte, n)...))
 	code := u(nil, uint64(n))
 	for range n {
@@ -261,7 +264,9 @@ func TestMeterRefusesFlowBombsOfTheRewrite(t *testing.T) {
 		{"40,000 empty blocks in a row", blockChain(40_000), "basic blocks"},
 		{"9,000 nested blocks left by a br_table, 16 times", fanOut(9000, 16), "basic blocks"},
 		{"1,000 locals live across 1,000 memory.fill", fillLocals(1000, 1000), "as rewritten"},
-		{"1,000 values live across 2,000 memory.fill", fillStack(1000, 2000), "as rewritten"},
+		// Refused in the module as sent, which counts the blocks the
+		// rewrite adds around each fill (the ninth round).
+		{"1,000 values live across 2,000 memory.fill", fillStack(1000, 2000), "values live on the operand stack"},
 		{"4,000 empty blocks in a row", blockChain(4000), ""},
 		{"100 locals live across 100 memory.fill", fillLocals(100, 100), ""},
 	})
@@ -555,6 +560,10 @@ func TestCompileWeights(t *testing.T) {
 		{"f64.min", get(3), []byte{0x20, 3, 0xA4}, set(3), 5000, 0},
 		{"f64.copysign", get(3), []byte{0x20, 3, 0xA6}, set(3), 5000, 0},
 		{"select", get(0), []byte{0x20, 0, 0x20, 0, 0x1B}, set(0), 5000, 0},
+		{"f64.const, f64.add", get(3), []byte{0x44, 1, 2, 3, 4, 5, 6, 7, 8, 0xA0}, set(3), 5000, 0},
+		{"i64.const, i64.add", get(1), []byte{0x42, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x7C}, set(1), 5000, 0},
+		{"i64.trunc_sat_f64_u, f64.convert_i64_u", get(3), []byte{0xFC, 7, 0xBA}, set(3), 5000, 0},
+		{"i32.trunc_sat_f32_s, f32.convert_i32_s", get(2), []byte{0xFC, 0, 0xB2}, set(2), 5000, 0},
 		{"i32.div_u", get(0), []byte{0x20, 0, 0x6E}, set(0), 5000, 0},
 		{"i64.div_s", get(1), []byte{0x20, 1, 0x7F}, set(1), 5000, 0},
 		{"i64.trunc_f64_u", nil, []byte{0x20, 3, 0xB1, 0x21, 1}, nil, 5000, 0},
@@ -645,6 +654,48 @@ func callsModule(k, n, globals, funcs int) []byte {
 		code = append(code, 2, 0, 0x0B)
 	}
 	return sec(out, 10, code)
+}
+
+// fillsModule is a module of funcs functions, each of n memory.fill of
+// one local's value, and a memory of one page.
+func fillsModule(n, funcs int) []byte {
+	body := append([]byte{1, 1, 0x7F}, bytes.Repeat([]byte{0x20, 0, 0x20, 0, 0x20, 0, 0xFC, 0x0B, 0}, n)...)
+	body = append(body, 0x0B)
+	u := binary.AppendUvarint
+	sec := func(out []byte, id byte, payload []byte) []byte {
+		return append(u(append(out, id), uint64(len(payload))), payload...)
+	}
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = sec(out, 1, []byte{1, 0x60, 0, 0})
+	out = sec(out, 3, append(u(nil, uint64(funcs)), make([]byte, funcs)...))
+	out = sec(out, 5, []byte{1, 0, 1})
+	code := u(nil, uint64(funcs))
+	for range funcs {
+		code = append(u(code, uint64(len(body))), body...)
+	}
+	return sec(out, 10, code)
+}
+
+// The ninth attack round, unbounded: saturating truncations and unsigned
+// conversions weighed as plain instructions, 131,000 of each in a chain
+// in one function (393 KB), took 4-5.5 s and 1 GiB to compile, and 64 such
+// functions (25 MB) 112 s and 1.9 GiB, since wazero keeps each function's
+// machine code until the module is done; 268 functions of 15,600
+// memory.fill (37.6 MB) passed the scan and the rewrite grew them to 283
+// MB before refusing them, in 2.5-7.5 s and 1.8 GiB.
+func TestMeterRefusesNinthRoundShapes(t *testing.T) {
+	satConv := func(n, funcs int) []byte {
+		b := append([]byte{1, 1, 0x7C, 0x20, 0}, bytes.Repeat([]byte{0xFC, 7, 0xBA}, n)...)
+		return funcsModuleOf([]byte{0x60, 0, 1, 0x7C}, append(b, 0x0B), funcs)
+	}
+	requireShapes(t, []shape{
+		{"131,000 saturating truncations and conversions", satConv(131_000, 1), "to compile"},
+		{"64 functions of 20,000 of them", satConv(20_000, 64), "in all functions"},
+		{"268 functions of 15,600 memory.fill", fillsModule(15_600, 268), "basic blocks"},
+		{"20 functions of 1,300 memory.fill", fillsModule(1_300, 20), "in all functions"},
+		{"20,000 saturating truncations and conversions", satConv(20_000, 1), ""},
+		{"4 functions of 1,000 memory.fill", fillsModule(1_000, 4), ""},
+	})
 }
 
 // The seventh attack round: costs that grow with what a call carries, and

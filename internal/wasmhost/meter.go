@@ -603,7 +603,7 @@ func (m *modInfo) scanCode(body []byte) error {
 	// By the code's size, not the module's: a custom section of padding
 	// compiles for free and must not buy merge work.
 	m.mergeBudget = maxModuleMergeWork + mergeWorkPerByte*len(body)
-	m.weightBudget = maxModuleWeight + weightPerByte*len(body)
+	m.weightBudget = min(maxModuleWeight+weightPerByte*len(body), maxTotalWeight)
 	r := reader{b: body}
 	n := r.u32()
 	if n != uint32(len(m.funcs)) {
@@ -846,6 +846,12 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 				m.usesFill = true
 			} else if in.op == opPrefixFC && in.sub == 10 {
 				m.usesCopy = true
+			}
+			if (in.sub == 10 || in.sub == 11) && !m.rewritten && !m.lim.loopsOnly {
+				// The rewrite wraps it (appendLargeBulk): what it adds
+				// counts here, where the module's own code is judged.
+				fc.block(rewrittenBulkBlocks)
+				fc.weight += rewrittenBulk
 			}
 		}
 		if prefix && !straight(in) {
@@ -1661,6 +1667,11 @@ func (m *modInfo) rewriteCode(r *reader) ([]byte, error) {
 		}
 		out = appendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
+		// The rewrite adds code of its own; past the size the host
+		// accepts, it stops rather than finish what it would refuse.
+		if len(out) > MaxModuleBytes {
+			return nil, fmt.Errorf("the code as rewritten is larger than the host accepts (%d MiB)", MaxModuleBytes>>20)
+		}
 	}
 	if m.usesFill {
 		fn = m.bulkHelper(fn[:0], false)

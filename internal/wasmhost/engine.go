@@ -77,18 +77,7 @@ func acquireEngine(ctx context.Context, cache wazero.CompilationCache) (*engine,
 		e.refs++
 		return e, nil
 	}
-	rcfg := wazero.NewRuntimeConfig().
-		// The meter knows these features' instructions; wazero rejects
-		// modules that use others.
-		WithCoreFeatures(api.CoreFeaturesV2).
-		// No WithCloseOnContextDone: its per-loop Go trampoline made Go
-		// guests 30-40x slower; the meter checks instead. No
-		// WithMemoryLimitPages: cappedMemory enforces the limit, so that a
-		// refused memory.grow is seen and classified. No debug info: it
-		// tripled the memory of a compiled Go guest.
-		WithDebugInfoEnabled(false).
-		WithCompilationCache(cache)
-	r := wazero.NewRuntimeWithConfig(ctx, rcfg)
+	r := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
 	if err := instantiateWASI(ctx, r); err != nil {
 		_ = r.Close(ctx)
 		return nil, err
@@ -104,6 +93,22 @@ func acquireEngine(ctx context.Context, cache wazero.CompilationCache) (*engine,
 		engines.m[cache] = e
 	}
 	return e, nil
+}
+
+// runtimeConfig is every engine's runtime configuration, and the compile
+// probe's (compileprobe.go), whose compiled code must be the engine's.
+func runtimeConfig(cache wazero.CompilationCache) wazero.RuntimeConfig {
+	return wazero.NewRuntimeConfig().
+		// The meter knows these features' instructions; wazero rejects
+		// modules that use others.
+		WithCoreFeatures(api.CoreFeaturesV2).
+		// No WithCloseOnContextDone: its per-loop Go trampoline made Go
+		// guests 30-40x slower; the meter checks instead. No
+		// WithMemoryLimitPages: cappedMemory enforces the limit, so that a
+		// refused memory.grow is seen and classified. No debug info: it
+		// tripled the memory of a compiled Go guest.
+		WithDebugInfoEnabled(false).
+		WithCompilationCache(cache)
 }
 
 // release drops one use of the runtime, closing it after the last.
@@ -193,7 +198,10 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 		ctx = experimental.WithCompilationWorkers(ctx, compileWorkers())
 	}
 	var err error
-	m.compiled, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin)
+	// A module wasmcol built, or one compiled for a profiler (listeners
+	// change the code), skips the probe.
+	probe := !isTrusted(m.key) && e.compileCtx == nil
+	m.compiled, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin, probe)
 	returnGarbageSoon()
 	if err != nil {
 		m.err = fmt.Errorf("not a valid Wasm module: %w", err)
@@ -351,7 +359,7 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 // ctx may ask for, are goroutines this recover does not cover: build asks
 // for them only for trusted modules (TrustModule).
 // The rewrite goes through the rewrite cache in dir, if any (NewDiskCache).
-func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte) (m wazero.CompiledModule, err error) {
+func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte, probe bool) (m wazero.CompiledModule, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
@@ -363,6 +371,11 @@ func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte
 	}
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if probe {
+		if err := probeCompile(ctx, dir, out); err != nil {
+			return nil, err
+		}
 	}
 	return r.CompileModule(ctx, out)
 }

@@ -393,7 +393,8 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 // goes on: a cache is an optimisation, never a reason to fail.
 func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModule, error) {
 	m, err := p.eng.compile(ctx, bin, p.closing)
-	if err == nil || p.opts.Cache == defaultCache || errors.Is(err, ErrClosed) || errors.Is(err, errCompileDeadline) || ctx.Err() != nil {
+	if err == nil || p.opts.Cache == defaultCache || errors.Is(err, ErrClosed) || errors.Is(err, errCompileDeadline) ||
+		errors.Is(err, errCompileTooLarge) || ctx.Err() != nil {
 		return p.eng, m, err
 	}
 	p.mu.Lock()

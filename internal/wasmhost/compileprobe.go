@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// A module nobody vouches for is compiled first in a process of its own,
+// which can be killed. wazero cannot abandon a compilation, and Go's out of
+// memory ends the whole process, so the bounds the rewrite checks
+// (flowcost.go) are the host's only defence in process; nine attack rounds
+// found a new way past them each time. The probe makes the last word the
+// compiler's own: a compilation that passes probeHeapLimit or
+// compileTimeout in the child is refused, and the Collector is untouched.
+//
+// The child is the running executable (os.Executable), which links this
+// package: its init sees probeEnv and compiles instead of starting. It
+// compiles the rewritten module with the engine's runtime configuration
+// and, when the engine keeps compiled code on disk (NewDiskCache), into the
+// same directory, where the host's own compilation then finds it: the
+// module is compiled once. With an in-memory cache it is compiled twice.
+
+// probeEnv names the environment variable that makes the executable a
+// compile probe. Its value is the heap limit in bytes, a colon, and the
+// compiled-code directory or "-".
+const probeEnv = "WASMCOL_COMPILE_PROBE"
+
+// probeHeapLimit is the most heap the probe may hold while compiling: four
+// times what a function at maxWeight is estimated to take. Compiling the
+// built-in bundle holds under 100 MiB.
+const probeHeapLimit = 1 << 30
+
+// probe exit codes, besides 0 (compiled) and being killed (too slow).
+const (
+	probeInvalid   = 1 // wazero refused the module; stdout says why
+	probeTooLarge  = 3 // the heap passed probeHeapLimit
+	probeBadInput  = 4
+	maxProbeOutput = 4 << 10
+)
+
+func init() {
+	if v, ok := os.LookupEnv(probeEnv); ok {
+		limit, dir, _ := strings.Cut(v, ":")
+		n, err := strconv.ParseUint(limit, 10, 64)
+		if err != nil {
+			n = probeHeapLimit
+		}
+		os.Exit(runProbe(n, dir, os.Stdin, os.Stdout))
+	}
+}
+
+// probeLimit and probeTimeout are what a probe may take: tests lower them.
+var (
+	probeLimit   atomic.Uint64
+	probeTimeout = compileTimeout
+)
+
+func init() { probeLimit.Store(probeHeapLimit) }
+
+// errCompileTooLarge is a compilation the probe stopped at its heap limit:
+// the module's own doing, which no other cache would change.
+var errCompileTooLarge = errors.New("compiling the module needs too much memory")
+
+// probesRun counts the probes that ran to an answer, and probesSkipped
+// those that could not start (no executable to run), for tests.
+var probesRun, probesSkipped atomic.Int64
+
+// probeDisabled turns probes off, for tests of the in-process path.
+var probeDisabled atomic.Bool
+
+// probeCompile compiles bin (as rewritten) in a child process under the
+// heap limit and ctx's deadline, into dir's compiled code if dir is not
+// empty. An error means the module must not be compiled in process. When
+// no child can be started the in-process bounds stand alone, and
+// probesSkipped counts it.
+func probeCompile(ctx context.Context, dir string, bin []byte) error {
+	if probeDisabled.Load() {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		probesSkipped.Add(1)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	if dir == "" {
+		dir = "-"
+	}
+	limit := probeLimit.Load()
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%s", probeEnv, limit, dir))
+	cmd.Stdin = bytes.NewReader(bin)
+	var out limitedBuffer
+	cmd.Stdout = &out
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		probesSkipped.Add(1)
+		return nil
+	}
+	err = cmd.Wait()
+	probesRun.Add(1)
+	if err == nil {
+		return nil
+	}
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w (%s, in a process of its own, which was stopped)", errCompileDeadline, time.Since(began).Round(time.Millisecond))
+	case errors.As(err, &exit) && exit.ExitCode() == probeTooLarge:
+		return fmt.Errorf("%w: more than %d MiB (in a process of its own, which was stopped)", errCompileTooLarge, limit>>20)
+	case errors.As(err, &exit) && exit.ExitCode() == probeInvalid:
+		return errors.New(string(bytes.TrimSpace(out.b)))
+	}
+	return fmt.Errorf("the compile probe failed: %v: %s", err, bytes.TrimSpace(out.b))
+}
+
+// runProbe is the child: it compiles the module on in, within the heap
+// limit, and reports on out.
+func runProbe(limit uint64, dir string, in io.Reader, out io.Writer) int {
+	bin, err := io.ReadAll(io.LimitReader(in, 2*MaxModuleBytes+1))
+	if err != nil || len(bin) > 2*MaxModuleBytes {
+		fmt.Fprintln(out, "the compile probe could not read the module")
+		return probeBadInput
+	}
+	go watchHeap(limit, func() {
+		fmt.Fprintf(out, "compiling needs more than %d MiB\n", limit>>20)
+		os.Exit(probeTooLarge)
+	})
+	ctx := context.Background()
+	cache := wazero.NewCompilationCache()
+	if dir != "-" {
+		if cache, err = wazero.NewCompilationCacheWithDir(dir); err != nil {
+			fmt.Fprintln(out, err)
+			return probeBadInput
+		}
+	}
+	r := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
+	_, err = r.CompileModule(ctx, bin)
+	if err != nil {
+		fmt.Fprintf(out, "not a valid Wasm module: %v\n", err)
+		return probeInvalid
+	}
+	_ = r.Close(ctx)
+	_ = cache.Close(ctx)
+	return 0
+}
+
+// watchHeap calls over once the heap's live objects pass limit. It looks
+// every 5 ms: the compiler allocates well under a GiB in that time.
+func watchHeap(limit uint64, over func()) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	for range time.Tick(5 * time.Millisecond) {
+		metrics.Read(s)
+		if s[0].Value.Kind() == metrics.KindUint64 && s[0].Value.Uint64() > limit {
+			over()
+			return
+		}
+	}
+}
+
+// limitedBuffer keeps the first maxProbeOutput bytes written to it.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := maxProbeOutput - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}

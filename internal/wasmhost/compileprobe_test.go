@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
+)
+
+// withProbeLimits lowers what a probe may take for the rest of the test.
+func withProbeLimits(t *testing.T, heap uint64, timeout time.Duration) {
+	before, beforeTimeout := probeLimit.Load(), probeTimeout
+	probeLimit.Store(heap)
+	probeTimeout = timeout
+	t.Cleanup(func() { probeLimit.Store(before); probeTimeout = beforeTimeout })
+}
+
+// A compilation past the probe's heap is refused, and only the probe, a
+// process of its own, ever held that heap.
+func TestProbeRefusesACompileOverItsHeap(t *testing.T) {
+	withProbeLimits(t, 16<<20, compileTimeout)
+	ran := probesRun.Load()
+	_, err := New(context.Background(), Options{Source: "bundle", Module: builtinBundle(t), FilterName: "sampler", Config: builtinConfigs["sampler"], PoolSize: 1, Cache: wazero.NewCompilationCache()})
+	require.ErrorIs(t, err, errCompileTooLarge)
+	require.ErrorContains(t, err, "more than 16 MiB (in a process of its own")
+	require.Equal(t, ran+1, probesRun.Load(), "refused once: no other cache is tried")
+}
+
+// A compilation that outlasts the probe's deadline is stopped there: the
+// child is killed, where a compilation in process would run on.
+func TestProbeStopsASlowCompile(t *testing.T) {
+	withProbeLimits(t, probeHeapLimit, 20*time.Millisecond)
+	began := time.Now()
+	_, err := New(context.Background(), Options{Source: "bundle", Module: builtinBundle(t), FilterName: "sampler", Config: builtinConfigs["sampler"], PoolSize: 1, Cache: wazero.NewCompilationCache()})
+	require.ErrorIs(t, err, errCompileDeadline)
+	require.ErrorContains(t, err, "which was stopped")
+	require.Less(t, time.Since(began), 10*time.Second)
+}
+
+// What wazero itself refuses, the probe reports as the host would.
+func TestProbeReportsAnInvalidModule(t *testing.T) {
+	// i32.add of an i64 and an i32: the rewrite does not check types.
+	bin := oneFuncModule(nil, []byte{0, 0x42, 1, 0x41, 1, 0x6A, 0x1A, 0x0B}, 0)
+	_, err := New(context.Background(), Options{Source: "invalid", Module: bin, PoolSize: 1, Cache: wazero.NewCompilationCache()})
+	require.ErrorContains(t, err, "not a valid Wasm module")
+}
+
+// With compiled code kept on disk, the probe compiles into the engine's
+// directory, and the start that follows uses it.
+func TestProbeCompilesIntoTheDiskCache(t *testing.T) {
+	dir := t.TempDir()
+	cache, err := NewDiskCache(dir)
+	require.NoError(t, err)
+	defer cache.Close(context.Background())
+	ran := probesRun.Load()
+	p, err := New(context.Background(), Options{Source: "bundle", Module: builtinBundle(t), FilterName: "sampler", Config: builtinConfigs["sampler"], PoolSize: 1, Cache: cache})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	require.Greater(t, probesRun.Load(), ran)
+	entries, err := filepath.Glob(filepath.Join(dir, "wazero-*", "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, entries, "the probe's compiled code")
+}

@@ -105,8 +105,9 @@ func probeCompile(ctx context.Context, dir string, bin []byte) error {
 	limit := probeLimit.Load()
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%s", probeEnv, limit, dir))
 	cmd.Stdin = bytes.NewReader(bin)
+	cmd.SysProcAttr = probeAttr()
 	var out limitedBuffer
-	cmd.Stdout = &out
+	cmd.Stdout, cmd.Stderr = &out, &out // a compiler panic prints to stderr
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		probesSkipped.Add(1)
@@ -124,9 +125,9 @@ func probeCompile(ctx context.Context, dir string, bin []byte) error {
 	case errors.As(err, &exit) && exit.ExitCode() == probeTooLarge:
 		return fmt.Errorf("%w: more than %d MiB (in a process of its own, which was stopped)", errCompileTooLarge, limit>>20)
 	case errors.As(err, &exit) && exit.ExitCode() == probeInvalid:
-		return errors.New(string(bytes.TrimSpace(out.b)))
+		return errors.New(out.firstLine())
 	}
-	return fmt.Errorf("the compile probe failed: %v: %s", err, bytes.TrimSpace(out.b))
+	return fmt.Errorf("the compiler failed on this module (in a process of its own: %v): %s", err, out.firstLine())
 }
 
 // runProbe is the child: it compiles the module on in, within the heap
@@ -171,6 +172,13 @@ func watchHeap(limit uint64, over func()) {
 			return
 		}
 	}
+}
+
+// firstLine is the first line written, made safe to log: what wazero
+// says of a module may quote it.
+func (l *limitedBuffer) firstLine() string {
+	line, _, _ := bytes.Cut(bytes.TrimSpace(l.b), []byte("\n"))
+	return sanitize(line)
 }
 
 // limitedBuffer keeps the first maxProbeOutput bytes written to it.

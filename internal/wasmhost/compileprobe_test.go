@@ -65,4 +65,15 @@ func TestProbeCompilesIntoTheDiskCache(t *testing.T) {
 	entries, err := filepath.Glob(filepath.Join(dir, "wazero-*", "*"))
 	require.NoError(t, err)
 	require.NotEmpty(t, entries, "the probe's compiled code")
+
+	// A later start on the same directory finds the probe's mark.
+	again, err := NewDiskCache(dir)
+	require.NoError(t, err)
+	defer again.Close(context.Background())
+	ran, cached := probesRun.Load(), probesCached.Load()
+	p2, err := New(context.Background(), Options{Source: "bundle", Module: builtinBundle(t), FilterName: "sampler", Config: builtinConfigs["sampler"], PoolSize: 1, Cache: again})
+	require.NoError(t, err)
+	defer p2.Close(context.Background())
+	require.Equal(t, ran, probesRun.Load(), "no second probe")
+	require.Equal(t, cached+1, probesCached.Load())
 }

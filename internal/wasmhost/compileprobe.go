@@ -186,6 +186,11 @@ func runProbe(limit uint64, dir string, in io.Reader, out io.Writer) int {
 		fmt.Fprintln(out, "the compile probe could not read the module")
 		return probeBadInput
 	}
+	// What the watcher sees counts garbage not yet swept: collect as the
+	// heap nears the limit, whatever GOGC or GOMEMLIMIT the Collector's
+	// environment passed down (GOGC=off would refuse every module).
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(int64(limit / 8 * 7))
 	go watchHeap(limit, func() {
 		fmt.Fprintf(out, "compiling needs more than %d MiB\n", limit>>20)
 		os.Exit(probeTooLarge)

@@ -206,7 +206,7 @@ func runProbe(limit uint64, dir string, in io.Reader, out io.Writer) int {
 	r := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
 	_, err = r.CompileModule(ctx, bin)
 	if err != nil {
-		fmt.Fprintf(out, "not a valid Wasm module: %v\n", err)
+		fmt.Fprintln(out, err) // the host says it is not a valid module
 		return probeInvalid
 	}
 	_ = r.Close(ctx)

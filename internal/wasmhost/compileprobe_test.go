@@ -77,3 +77,16 @@ func TestProbeCompilesIntoTheDiskCache(t *testing.T) {
 	require.Equal(t, ran, probesRun.Load(), "no second probe")
 	require.Equal(t, cached+1, probesCached.Load())
 }
+
+// The probe collects its garbage whatever the Collector's environment
+// says. With GOGC=off passed down, the bundle's probe under a 72 MiB limit
+// was refused: its compilation allocates about 70 MiB in all, and all of
+// it stayed as garbage (with collection, 56 MiB is enough). At the real
+// limit a module of a few tens of MB would have been refused the same way.
+func TestProbeIgnoresTheCollectorsGOGC(t *testing.T) {
+	t.Setenv("GOGC", "off")
+	withProbeLimits(t, 72<<20, compileTimeout)
+	p, err := New(context.Background(), Options{Source: "bundle", Module: builtinBundle(t), FilterName: "sampler", Config: builtinConfigs["sampler"], PoolSize: 1, Cache: wazero.NewCompilationCache()})
+	require.NoError(t, err)
+	p.Close(context.Background())
+}

@@ -204,7 +204,10 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 	m.compiled, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin, probe)
 	returnGarbageSoon()
 	if err != nil {
-		m.err = fmt.Errorf("not a valid Wasm module: %w", err)
+		m.err = err
+		if !errors.Is(err, errCompileTooLarge) && !errors.Is(err, errCompileDeadline) {
+			m.err = fmt.Errorf("not a valid Wasm module: %w", err)
+		}
 		engines.Lock()
 		if e.modules[m.key] == m {
 			delete(e.modules, m.key) // let a later start try again

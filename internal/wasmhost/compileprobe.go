@@ -32,7 +32,7 @@ import (
 // compiler's own: a compilation that passes probeHeapLimit or
 // compileTimeout in the child is refused, and the Collector is untouched.
 //
-// The child is the running executable (os.Executable), which links this
+// The child is the running executable (probeExecutable), which links this
 // package: its init sees probeEnv and compiles instead of starting. It
 // compiles the rewritten module with the engine's runtime configuration
 // and, when the engine keeps compiled code on disk (NewDiskCache), into the
@@ -60,6 +60,9 @@ const (
 func init() {
 	if v, ok := os.LookupEnv(probeEnv); ok {
 		limit, dir, _ := strings.Cut(v, ":")
+		if dir == "" {
+			dir = "-" // never wazero's default, the working directory
+		}
 		n, err := strconv.ParseUint(limit, 10, 64)
 		if err != nil {
 			n = probeHeapLimit
@@ -80,9 +83,22 @@ func init() { probeLimit.Store(probeHeapLimit) }
 // the module's own doing, which no other cache would change.
 var errCompileTooLarge = errors.New("compiling the module needs too much memory")
 
+// errNoProbe is a module refused because no probe could be started.
+var errNoProbe = errors.New("the module could not be compiled in a process of its own, as modules wasmcol did not build must be")
+
+// probeExecutable is what a probe runs: the running executable, through
+// /proc/self/exe where there is one, which stays the Collector's own even
+// once its file is deleted or replaced on disk. Tests replace it.
+var probeExecutable = func() (string, error) {
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		return "/proc/self/exe", nil
+	}
+	return os.Executable()
+}
+
 // probesRun counts the probes that ran to an answer, probesSkipped those
-// that could not start (no executable to run), and probesCached those a
-// mark on disk made needless, for tests.
+// that could not start (and refused their module), and probesCached those
+// a mark on disk made needless, for tests.
 var probesRun, probesSkipped, probesCached atomic.Int64
 
 // probedFile names the mark a passed probe of out leaves in dir. It is
@@ -117,9 +133,10 @@ var probeDisabled atomic.Bool
 
 // probeCompile compiles bin (as rewritten) in a child process under the
 // heap limit and ctx's deadline, into dir's compiled code if dir is not
-// empty. An error means the module must not be compiled in process. When
-// no child can be started the in-process bounds stand alone, and
-// probesSkipped counts it.
+// empty. An error means the module must not be compiled in process: when
+// no child can be started too, since an attacker who can exhaust the
+// Collector's file descriptors or replace its executable could otherwise
+// skip the probe (the tenth round).
 func probeCompile(ctx context.Context, dir string, bin []byte) error {
 	if probeDisabled.Load() {
 		return nil
@@ -137,10 +154,10 @@ func probeCompile(ctx context.Context, dir string, bin []byte) error {
 			return nil
 		}
 	}
-	exe, err := os.Executable()
+	exe, err := probeExecutable()
 	if err != nil {
 		probesSkipped.Add(1)
-		return nil
+		return fmt.Errorf("%w: %v", errNoProbe, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
@@ -156,7 +173,7 @@ func probeCompile(ctx context.Context, dir string, bin []byte) error {
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		probesSkipped.Add(1)
-		return nil
+		return fmt.Errorf("%w: %v", errNoProbe, err)
 	}
 	err = cmd.Wait()
 	probesRun.Add(1)

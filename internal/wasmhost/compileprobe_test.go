@@ -90,3 +90,16 @@ func TestProbeIgnoresTheCollectorsGOGC(t *testing.T) {
 	require.NoError(t, err)
 	p.Close(context.Background())
 }
+
+// A module is refused when no probe can start: an attacker who exhausts
+// the Collector's file descriptors, or deletes its executable, must not
+// get a compilation in process instead (the tenth round).
+func TestProbeFailsClosed(t *testing.T) {
+	before := probeExecutable
+	probeExecutable = func() (string, error) { return "/nonexistent/wasmcol", nil }
+	t.Cleanup(func() { probeExecutable = before })
+	skipped := probesSkipped.Load()
+	_, err := New(context.Background(), Options{Source: "bundle", Module: builtinBundle(t), FilterName: "sampler", Config: builtinConfigs["sampler"], PoolSize: 1, Cache: wazero.NewCompilationCache()})
+	require.ErrorIs(t, err, errNoProbe)
+	require.Equal(t, skipped+1, probesSkipped.Load(), "refused once: no other cache is tried")
+}

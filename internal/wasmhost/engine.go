@@ -205,7 +205,7 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 	returnGarbageSoon()
 	if err != nil {
 		m.err = err
-		if !errors.Is(err, errCompileTooLarge) && !errors.Is(err, errCompileDeadline) {
+		if !errors.Is(err, errCompileTooLarge) && !errors.Is(err, errCompileDeadline) && !errors.Is(err, errNoProbe) {
 			m.err = fmt.Errorf("not a valid Wasm module: %w", err)
 		}
 		engines.Lock()

@@ -145,10 +145,11 @@ const (
 	// maxTotalWeight caps the module's budget whatever its size. The
 	// ninth round compiled 64 functions just under maxWeight (25 MB, 16
 	// GiB of weight as then weighed) in 112 s, holding 1.9 GiB: wazero
-	// keeps each function's machine code until the module is done. At
-	// the costliest rate measured, about 1.7 s a GiB of weight, this is
-	// 27 s; the built-in bundle weighs 3.8 GiB.
-	maxTotalWeight = 16 << 30
+	// keeps each function's machine code until the module is done. The
+	// tenth, at 16 GiB as now weighed, in 13 s holding 340 MiB, two at
+	// once over 1 GiB of RSS. At 8 GiB, half that; the built-in bundle
+	// weighs 3.9 GiB.
+	maxTotalWeight = 8 << 30
 )
 
 // Compile weights in bytes: what wazero 1.12's compiler allocated for an

@@ -394,7 +394,7 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModule, error) {
 	m, err := p.eng.compile(ctx, bin, p.closing)
 	if err == nil || p.opts.Cache == defaultCache || errors.Is(err, ErrClosed) || errors.Is(err, errCompileDeadline) ||
-		errors.Is(err, errCompileTooLarge) || ctx.Err() != nil {
+		errors.Is(err, errCompileTooLarge) || errors.Is(err, errNoProbe) || ctx.Err() != nil {
 		return p.eng, m, err
 	}
 	p.mu.Lock()

@@ -431,43 +431,42 @@ func TestMeterRefusesOversizedSections(t *testing.T) {
 	}
 }
 
+// wasmSection appends to out the section id holding payload.
+func wasmSection(out []byte, id byte, payload []byte) []byte {
+	return append(binary.AppendUvarint(append(out, id), uint64(len(payload))), payload...)
+}
+
 // trapsModule is a module of funcs functions () -> (), each of n times
 // snip, with a table of one element, a memory of one page, and types
 // extra types (i32) -> () more, none of them used.
 func trapsModule(snip []byte, n, funcs, types int) []byte {
 	u := binary.AppendUvarint
-	sec := func(out []byte, id byte, payload []byte) []byte {
-		return append(u(append(out, id), uint64(len(payload))), payload...)
-	}
 	body := []byte{0}
 	for range n {
 		body = append(body, snip...)
 	}
 	body = append(body, 0x0B)
 	out := []byte("\x00asm\x01\x00\x00\x00")
-	out = sec(out, 1, append(u(nil, uint64(1+types)), append([]byte{0x60, 0, 0}, bytes.Repeat([]byte{0x60, 1, 0x7F, 0}, types)...)...))
-	out = sec(out, 3, append(u(nil, uint64(funcs)), make([]byte, funcs)...))
-	out = sec(out, 4, []byte{1, 0x70, 0, 1})
-	out = sec(out, 5, []byte{1, 0, 1})
+	out = wasmSection(out, 1, append(u(nil, uint64(1+types)), append([]byte{0x60, 0, 0}, bytes.Repeat([]byte{0x60, 1, 0x7F, 0}, types)...)...))
+	out = wasmSection(out, 3, append(u(nil, uint64(funcs)), make([]byte, funcs)...))
+	out = wasmSection(out, 4, []byte{1, 0x70, 0, 1})
+	out = wasmSection(out, 5, []byte{1, 0, 1})
 	code := u(nil, uint64(funcs))
 	for range funcs {
 		code = append(u(code, uint64(len(body))), body...)
 	}
-	return sec(out, 10, code)
+	return wasmSection(out, 10, code)
 }
 
 // elemModule is a module of one function and one passive element
 // segment of n entries, each that function.
 func elemModule(n int) []byte {
 	u := binary.AppendUvarint
-	sec := func(out []byte, id byte, payload []byte) []byte {
-		return append(u(append(out, id), uint64(len(payload))), payload...)
-	}
 	out := []byte("\x00asm\x01\x00\x00\x00")
-	out = sec(out, 1, []byte{1, 0x60, 0, 0})
-	out = sec(out, 3, []byte{1, 0})
-	out = sec(out, 9, append(u([]byte{1, 1, 0x00}, uint64(n)), make([]byte, n)...))
-	return sec(out, 10, []byte{1, 2, 0, 0x0B})
+	out = wasmSection(out, 1, []byte{1, 0x60, 0, 0})
+	out = wasmSection(out, 3, []byte{1, 0})
+	out = wasmSection(out, 9, append(u([]byte{1, 1, 0x00}, uint64(n)), make([]byte, n)...))
+	return wasmSection(out, 10, []byte{1, 2, 0, 0x0B})
 }
 
 // The sixth attack round: instructions that may trap cost wazero 3-15 KB
@@ -502,9 +501,6 @@ func TestMeterRefusesSixthRoundShapes(t *testing.T) {
 // globals.
 func weighedModule(start, link, end []byte, n, globals int) []byte {
 	u := binary.AppendUvarint
-	sec := func(out []byte, id byte, payload []byte) []byte {
-		return append(u(append(out, id), uint64(len(payload))), payload...)
-	}
 	body := append([]byte{0}, start...)
 	for range n {
 		body = append(body, link...)
@@ -523,18 +519,18 @@ func weighedModule(start, link, end []byte, n, globals int) []byte {
 	pass = append(pass, 0x0B)
 	out := []byte("\x00asm\x01\x00\x00\x00")
 	types := append([]byte{3, 0x60, 5, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0, 0x60, 1, 0x7F, 1, 0x7F}, wide...)
-	out = sec(out, 1, types)
-	out = sec(out, 3, []byte{3, 0, 1, 2})
-	out = sec(out, 4, []byte{1, 0x70, 0, 1})
-	out = sec(out, 5, []byte{1, 0, 1})
+	out = wasmSection(out, 1, types)
+	out = wasmSection(out, 3, []byte{3, 0, 1, 2})
+	out = wasmSection(out, 4, []byte{1, 0x70, 0, 1})
+	out = wasmSection(out, 5, []byte{1, 0, 1})
 	if globals > 0 {
-		out = sec(out, 6, append(u(nil, uint64(globals)), bytes.Repeat([]byte{0x7F, 1, 0x41, 0, 0x0B}, globals)...))
+		out = wasmSection(out, 6, append(u(nil, uint64(globals)), bytes.Repeat([]byte{0x7F, 1, 0x41, 0, 0x0B}, globals)...))
 	}
 	code := u([]byte{3}, uint64(len(body)))
 	code = append(code, body...)
 	code = append(code, 4, 0, 0x20, 0, 0x0B)
 	code = append(u(code, uint64(len(pass))), pass...)
-	return sec(out, 10, code)
+	return wasmSection(out, 10, code)
 }
 
 // TestCompileWeights checks compileWeight against what wazero's compiler
@@ -624,9 +620,6 @@ func compileAlloc(t *testing.T, bin []byte) uint64 {
 // i32 globals and funcs-2 more empty functions come with it.
 func callsModule(k, n, globals, funcs int) []byte {
 	u := binary.AppendUvarint
-	sec := func(out []byte, id byte, payload []byte) []byte {
-		return append(u(append(out, id), uint64(len(payload))), payload...)
-	}
 	wide := append(u([]byte{0x60}, uint64(k)), bytes.Repeat([]byte{0x7F}, k)...)
 	wide = append(u(wide, uint64(k)), bytes.Repeat([]byte{0x7F}, k)...)
 	body := []byte{0}
@@ -643,17 +636,17 @@ func callsModule(k, n, globals, funcs int) []byte {
 	}
 	pass = append(pass, 0x0B)
 	out := []byte("\x00asm\x01\x00\x00\x00")
-	out = sec(out, 1, append([]byte{2, 0x60, 0, 0}, wide...))
-	out = sec(out, 3, append(u(nil, uint64(funcs)), append([]byte{0, 1}, make([]byte, funcs-2)...)...))
+	out = wasmSection(out, 1, append([]byte{2, 0x60, 0, 0}, wide...))
+	out = wasmSection(out, 3, append(u(nil, uint64(funcs)), append([]byte{0, 1}, make([]byte, funcs-2)...)...))
 	if globals > 0 {
-		out = sec(out, 6, append(u(nil, uint64(globals)), bytes.Repeat([]byte{0x7F, 1, 0x41, 0, 0x0B}, globals)...))
+		out = wasmSection(out, 6, append(u(nil, uint64(globals)), bytes.Repeat([]byte{0x7F, 1, 0x41, 0, 0x0B}, globals)...))
 	}
 	code := append(u(u(nil, uint64(funcs)), uint64(len(body))), body...)
 	code = append(u(code, uint64(len(pass))), pass...)
 	for range funcs - 2 {
 		code = append(code, 2, 0, 0x0B)
 	}
-	return sec(out, 10, code)
+	return wasmSection(out, 10, code)
 }
 
 // fillsModule is a module of funcs functions, each of n memory.fill of
@@ -662,18 +655,15 @@ func fillsModule(n, funcs int) []byte {
 	body := append([]byte{1, 1, 0x7F}, bytes.Repeat([]byte{0x20, 0, 0x20, 0, 0x20, 0, 0xFC, 0x0B, 0}, n)...)
 	body = append(body, 0x0B)
 	u := binary.AppendUvarint
-	sec := func(out []byte, id byte, payload []byte) []byte {
-		return append(u(append(out, id), uint64(len(payload))), payload...)
-	}
 	out := []byte("\x00asm\x01\x00\x00\x00")
-	out = sec(out, 1, []byte{1, 0x60, 0, 0})
-	out = sec(out, 3, append(u(nil, uint64(funcs)), make([]byte, funcs)...))
-	out = sec(out, 5, []byte{1, 0, 1})
+	out = wasmSection(out, 1, []byte{1, 0x60, 0, 0})
+	out = wasmSection(out, 3, append(u(nil, uint64(funcs)), make([]byte, funcs)...))
+	out = wasmSection(out, 5, []byte{1, 0, 1})
 	code := u(nil, uint64(funcs))
 	for range funcs {
 		code = append(u(code, uint64(len(body))), body...)
 	}
-	return sec(out, 10, code)
+	return wasmSection(out, 10, code)
 }
 
 // The ninth attack round, unbounded: saturating truncations and unsigned

@@ -199,6 +199,25 @@ func TestEditorCountsNotKept(t *testing.T) {
 	}
 }
 
+// TestInternedKeysNotKept: the strings interned for a call's edits go
+// with it when there are many, rather than stay with the idle instance.
+func TestInternedKeysNotKept(t *testing.T) {
+	st := &callState{limits: limits{maxEdits: 1 << 30, keep: 1 << 20}, guard: newGuard(StackLimit)}
+	st.begin(abi.SignalTraces)
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	st.t.traces = td
+	var ops []byte
+	for i := range 1000 {
+		ops = abi.AppendEditHeader(ops, abi.OpSetAttr, abi.TableSpan, 0)
+		ops = abi.AppendIntValue(abi.AppendStr(ops, fmt.Sprintf("key-%060d", i)), 1)
+	}
+	require.NoError(t, st.ed.apply(ops))
+	require.Greater(t, len(st.ed.strs.m), internKept, "the call interned its keys")
+	st.end()
+	require.LessOrEqual(t, len(st.ed.strs.m), internKept, "the idle instance keeps them")
+}
+
 // TestQuickEstimateIsNotUnderTheRecount: validation accepts a list on its
 // quick estimate alone, so that estimate must never be under the exact
 // recount. 80 distinct keys set on each of 4,096 bare spans cost 39.8

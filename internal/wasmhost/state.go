@@ -231,6 +231,7 @@ func (st *callState) end() {
 		st.otlp = nil
 	}
 	// The editor's counts per item go as the index does.
+	st.ed.strs.trim()
 	for i := range st.ed.attrOps {
 		st.ed.attrOps[i], st.ed.adds[i] = kept(&k, st.ed.attrOps[i]), kept(&k, st.ed.adds[i])
 		st.ed.costs[i], st.ed.dropped[i] = kept(&k, st.ed.costs[i]), kept(&k, st.ed.dropped[i])

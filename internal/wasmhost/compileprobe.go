@@ -40,8 +40,11 @@ import (
 // module is compiled once. With an in-memory cache it is compiled twice.
 
 // probeEnv names the environment variable that makes the executable a
-// compile probe. Its value is the heap limit in bytes, a colon, and the
-// compiled-code directory or "-".
+// compile probe. Its value is the parent's process ID, the heap limit in
+// bytes and the compiled-code directory or "-", separated by colons. The
+// process ID must be the probe's parent: a Collector started with the
+// variable already set (by mistake, or passed down) starts as a Collector,
+// where it would have waited on its standard input as a probe.
 const probeEnv = "WASMCOL_COMPILE_PROBE"
 
 // probeHeapLimit is the most heap the probe may hold while compiling: four
@@ -58,17 +61,24 @@ const (
 )
 
 func init() {
-	if v, ok := os.LookupEnv(probeEnv); ok {
-		limit, dir, _ := strings.Cut(v, ":")
-		if dir == "" {
-			dir = "-" // never wazero's default, the working directory
-		}
-		n, err := strconv.ParseUint(limit, 10, 64)
-		if err != nil {
-			n = probeHeapLimit
-		}
-		os.Exit(runProbe(n, dir, os.Stdin, os.Stdout))
+	v, ok := os.LookupEnv(probeEnv)
+	if !ok {
+		return
 	}
+	_ = os.Unsetenv(probeEnv) // not for what this process starts
+	ppid, rest, _ := strings.Cut(v, ":")
+	if ppid != strconv.Itoa(os.Getppid()) {
+		return
+	}
+	limit, dir, _ := strings.Cut(rest, ":")
+	if dir == "" {
+		dir = "-" // never wazero's default, the working directory
+	}
+	n, err := strconv.ParseUint(limit, 10, 64)
+	if err != nil {
+		n = probeHeapLimit
+	}
+	os.Exit(runProbe(n, dir, os.Stdin, os.Stdout))
 }
 
 // probeLimit and probeTimeout are what a probe may take: tests lower them.
@@ -165,7 +175,7 @@ func probeCompile(ctx context.Context, dir string, bin []byte) error {
 	if dir == "" {
 		dir = "-"
 	}
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%s", probeEnv, limit, dir))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%d:%s", probeEnv, os.Getpid(), limit, dir))
 	cmd.Stdin = bytes.NewReader(bin)
 	cmd.SysProcAttr = probeAttr()
 	var out limitedBuffer

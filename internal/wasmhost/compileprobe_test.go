@@ -4,6 +4,8 @@ package wasmhost
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -102,4 +104,19 @@ func TestProbeFailsClosed(t *testing.T) {
 	_, err := New(context.Background(), Options{Source: "bundle", Module: builtinBundle(t), FilterName: "sampler", Config: builtinConfigs["sampler"], PoolSize: 1, Cache: wazero.NewCompilationCache()})
 	require.ErrorIs(t, err, errNoProbe)
 	require.Equal(t, skipped+1, probesSkipped.Load(), "refused once: no other cache is tried")
+}
+
+// A process started with the probe's variable set by anyone but its parent
+// starts as itself: a Collector whose environment carried it by mistake
+// had waited on its standard input as a probe.
+func TestProbeVariableNeedsItsParent(t *testing.T) {
+	exe, err := probeExecutable()
+	require.NoError(t, err)
+	// The test binary, asked to run no test: a probe would instead read
+	// the empty input as a module and fail.
+	cmd := exec.Command(exe, "-test.run", "^$")
+	cmd.Env = append(os.Environ(), probeEnv+"=1:1073741824:-") // process 1 is not its parent
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "PASS", "it started as itself rather than as a probe")
 }

@@ -362,6 +362,8 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 // ctx may ask for, are goroutines this recover does not cover: build asks
 // for them only for trusted modules (TrustModule).
 // The rewrite goes through the rewrite cache in dir, if any (NewDiskCache).
+// With probe, the rewritten module is first compiled in a child process
+// (compileprobe.go), and compiled here only if that passed.
 func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte, probe bool) (m wazero.CompiledModule, err error) {
 	defer func() {
 		if p := recover(); p != nil {

@@ -204,9 +204,9 @@ func (m *modInfo) compileWeight(in instr) int {
 	op := in.op
 	switch {
 	case op == opCall:
-		return callWeight + m.callWeight(m.types[m.funcTypes[in.idx]])
+		return callWeight + m.callExtra(m.types[m.funcTypes[in.idx]])
 	case op == opCallIndir:
-		return indirectWeight + m.callWeight(m.types[in.typ])
+		return indirectWeight + m.callExtra(m.types[in.typ])
 	case op == opLocalGet, op == opLocalSet, op == opLocalTee, op == opDrop, op == 0x01, // nop
 		op == opI32Const,                                       // an immediate; other constants may need a load
 		op == opBlock, op == opLoop, op == opElse, op == opEnd: // blocks weigh by flowCost.block
@@ -266,8 +266,8 @@ func heavySIMDOp(sub byte) bool {
 	return false
 }
 
-// callWeight is what a call of type t costs beyond the call itself.
-func (m *modInfo) callWeight(t funcType) int {
+// callExtra is what a call of type t costs beyond the call itself.
+func (m *modInfo) callExtra(t funcType) int {
 	return valueWeight*(len(t.params)+len(t.results)) + reloadWeight*m.mutGlobals
 }
 

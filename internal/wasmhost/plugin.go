@@ -138,6 +138,9 @@ type Plugin struct {
 	signals int32
 	live    atomic.Int64
 	reloads atomic.Int64
+	// mountFiles is the files its guests hold open in their mounts
+	// (MaxOpenFiles).
+	mountFiles atomic.Int32
 
 	mu       sync.Mutex // guards closed, holds, guards and the swap of generations
 	closed   bool
@@ -454,11 +457,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 		mcfg = mcfg.WithEnv(k, v)
 	}
 	if len(p.opts.Mounts) > 0 {
-		fs := wazero.NewFSConfig()
-		for _, m := range p.opts.Mounts {
-			fs = fs.WithReadOnlyDirMount(m.HostPath, m.GuestPath)
-		}
-		mcfg = mcfg.WithFSConfig(fs)
+		mcfg = mcfg.WithFSConfig(mountConfig(p.opts.Mounts, &p.mountFiles, st))
 	}
 	st.guard.arm(phaseStart, timeout)
 	fail := func(mod api.Module, step string, err error) (*instance, error) {

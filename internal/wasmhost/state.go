@@ -40,6 +40,8 @@ type callState struct {
 	// host memory budget.
 	held           int64
 	stdout, stderr *lineWriter
+	// mountsFull reports an open refused for MaxOpenFiles (mounts.go).
+	mountsFull bool
 }
 
 // limits are the per-call caps on host memory a guest causes. Each is a

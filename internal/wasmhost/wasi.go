@@ -59,6 +59,8 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 			fn = randomGet
 		case "poll_oneoff":
 			fn = pollOneoff(inner)
+		case "path_open":
+			fn = pathOpen(inner)
 		}
 		b.NewFunctionBuilder().
 			WithGoModuleFunction(fn, def.ParamTypes(), def.ResultTypes()).

@@ -7,13 +7,20 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
@@ -112,4 +119,83 @@ func TestRegistryTextIsEscaped(t *testing.T) {
 		require.NotContains(t, err.Error(), "\x1b", r)
 		require.Contains(t, err.Error(), `\n2026-12-03`, r)
 	}
+}
+
+// TestRegistryErrorMessageIsEscaped: the registry's own error message
+// (a 404's diagnostics, up to 64 KiB of any bytes) reached the start error
+// whole, newlines and escape sequences included. It is shown quoted and
+// cut, with its code, and the error is still a transport.Error.
+func TestRegistryErrorMessageIsEscaped(t *testing.T) {
+	noDockerConfig(t)
+	forged := "\n2026-12-03T10:00:00.000Z\tinfo\tEverything is ready.\x1b[2K" + strings.Repeat("z", 60_000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		b, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"code": "MANIFEST_UNKNOWN", "message": forged}}})
+		_, _ = w.Write(b)
+	}))
+	defer srv.Close()
+	c := &ocimodule.Client{PlainHTTP: true}
+	r := ref(t, strings.TrimPrefix(srv.URL, "http://")+"/filters/x:1")
+	_, pullErr := c.Pull(context.Background(), r)
+	_, resolveErr := c.Resolve(context.Background(), r)
+	for _, err := range []error{pullErr, resolveErr} {
+		require.Error(t, err)
+		msg := err.Error()
+		require.NotContains(t, msg, "\n")
+		require.NotContains(t, msg, "\x1b")
+		require.Less(t, len(msg), 1024, "an error of %d bytes", len(msg))
+		require.Contains(t, msg, `MANIFEST_UNKNOWN: "\n2026-12-03`)
+		require.Contains(t, msg, "status 404")
+		var terr *transport.Error
+		require.ErrorAs(t, err, &terr)
+	}
+}
+
+// TestRedirectedManifestIsBounded: a registry that redirects its manifests
+// to a path without "/manifests/" had a 90 MiB one read, and cached,
+// where the limit is 4 MiB and looked at the path alone.
+func TestRedirectedManifestIsBounded(t *testing.T) {
+	noDockerConfig(t)
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/":
+		case strings.Contains(r.URL.Path, "/manifests/"):
+			http.Redirect(w, r, "/blob-store/x", http.StatusTemporaryRedirect)
+		case r.URL.Path == "/blob-store/x":
+			w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			// Chunked, without a Content-Length to refuse it by.
+			n, _ := io.WriteString(w, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[],"annotations":{"x":"`)
+			chunk := []byte(strings.Repeat("a", 1<<20))
+			for total := n; total < 90<<20; total += len(chunk) {
+				m, err := w.Write(chunk)
+				served.Add(int64(m))
+				if err != nil {
+					return
+				}
+			}
+			_, _ = io.WriteString(w, `"}}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	cache := t.TempDir()
+	c := &ocimodule.Client{PlainHTTP: true, CacheDir: cache}
+	_, err := c.Pull(context.Background(), ref(t, strings.TrimPrefix(srv.URL, "http://")+"/filters/x:1"))
+	require.ErrorContains(t, err, "manifest larger than 4194304 bytes")
+	// The server writes ahead of the reader by what the connection buffers.
+	require.Less(t, served.Load(), int64(16<<20), "a manifest of %d MiB was read", served.Load()>>20)
+	require.NoError(t, filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			info, err := d.Info()
+			require.NoError(t, err)
+			require.LessOrEqual(t, info.Size(), int64(4<<20), "cached %s", p)
+		}
+		return err
+	}))
 }

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -82,8 +85,13 @@ func (c *Client) remoteOptions() []remote.Option {
 	return append(opts, remote.WithAuthFromKeychain(dockerKeychain{}))
 }
 
-// explain adds what the user can do about an error to it.
+// explain adds what the user can do about an error to it, with what the
+// registry wrote in it made safe to show (registryText).
 func (c *Client) explain(ctx context.Context, ref name.Reference, err error) error {
+	return registryText(c.advise(ctx, ref, err))
+}
+
+func (c *Client) advise(ctx context.Context, ref name.Reference, err error) error {
 	var terr *transport.Error
 	switch {
 	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
@@ -98,6 +106,87 @@ func (c *Client) explain(ctx context.Context, ref name.Reference, err error) err
 	}
 	return err
 }
+
+// registryText is err with the registry's own words in it (its error
+// messages, a body it sent) quoted and cut short: go-containerregistry
+// puts them in its errors verbatim, and a registry's 60 KB message with
+// newlines and terminal escapes reached the Collector's start error and
+// log whole, once a reload interval (attack round 12). What is left is
+// cut at maxErrorText in case the registry's words came another way.
+func registryText(err error) error {
+	msg := err.Error()
+	if terr := (*transport.Error)(nil); errors.As(err, &terr) {
+		msg = strings.Replace(msg, terr.Error(), transportText(terr), 1)
+	}
+	if msg = plainText(msg, maxErrorText); msg == err.Error() {
+		return err
+	}
+	return &textError{msg: msg, err: err}
+}
+
+// plainText is s cut to most bytes, with control characters and bytes
+// that are not UTF-8 escaped as Go would quote them: unlike shown, it
+// leaves quotes alone, since the whole of an error is not one value.
+func plainText(s string, most int) string {
+	cut := ""
+	if len(s) > most {
+		s, cut = s[:most], "..."
+	}
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s + cut
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String() + cut
+}
+
+// maxErrorText is the longest error text Pull and Resolve return.
+const maxErrorText = 2048
+
+// transportText is what e says, each of the registry's diagnostics
+// shown: its code and message quoted if need be and cut at 100 bytes, at
+// most three of them; the raw body of an answer without them is left out.
+func transportText(e *transport.Error) string {
+	var b strings.Builder
+	if e.Request != nil {
+		fmt.Fprintf(&b, "%s %s: ", e.Request.Method, e.Request.URL.Redacted())
+	}
+	fmt.Fprintf(&b, "status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	for i, d := range e.Errors {
+		if i == 3 {
+			fmt.Fprintf(&b, " and %d more", len(e.Errors)-i)
+			break
+		}
+		fmt.Fprintf(&b, "; %s: %s", shown(string(d.Code)), shown(d.Message))
+	}
+	return b.String()
+}
+
+// textError is an error shown with other text than its own.
+type textError struct {
+	msg string
+	err error
+}
+
+func (e *textError) Error() string { return e.msg }
+func (e *textError) Unwrap() error { return e.err }
 
 // pull is one Pull in progress.
 type pull struct {
@@ -184,6 +273,11 @@ func (p *pull) manifestByTag(ref name.Reference) ([]byte, v1.Hash, error) {
 	}
 	if got.Digest.Algorithm != "sha256" {
 		return nil, v1.Hash{}, fmt.Errorf("the registry named the manifest by %s; only sha256 is supported", got.Digest.Algorithm)
+	}
+	// The transport bounds what it reads; this keeps a manifest over the
+	// limit out of the cache however it came.
+	if len(got.Manifest) > maxManifestSize {
+		return nil, v1.Hash{}, fmt.Errorf("the manifest %s is %d bytes, over the limit of %d", got.Digest, len(got.Manifest), maxManifestSize)
 	}
 	p.store(got.Digest, got.Manifest)
 	return got.Manifest, got.Digest, nil

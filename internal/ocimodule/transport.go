@@ -47,7 +47,7 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %s", errPlainHTTP, req.URL.Host)
 	}
 	resp, err := g.base.RoundTrip(req)
-	if err != nil || !strings.Contains(req.URL.Path, "/manifests/") || req.Method != http.MethodGet {
+	if err != nil || !forManifest(req) || req.Method != http.MethodGet {
 		return resp, err
 	}
 	if resp.ContentLength > maxManifestSize {
@@ -56,6 +56,23 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxManifestSize}
 	return resp, nil
+}
+
+// forManifest reports whether req asks for a manifest, or follows a
+// redirect from a request that did: a registry that redirected its
+// manifests to another path got a 90 MiB one read, and cached, past a
+// limit that looked at the path alone (attack round 12).
+func forManifest(req *http.Request) bool {
+	for r := req; r != nil; {
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			return true
+		}
+		if r.Response == nil {
+			return false
+		}
+		r = r.Response.Request
+	}
+	return false
 }
 
 // limitedBody fails a read past its limit instead of truncating quietly.

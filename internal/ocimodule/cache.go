@@ -11,6 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -20,9 +23,24 @@ import (
 // Content-addressed entries never go stale, so a module pinned by digest
 // needs no registry once cached. Every read is checked against the digest:
 // a truncated or altered file is a miss, never a module.
+//
+// The cache is bounded (maxCacheBytes, maxCacheEntries): a tag that a
+// hostile or careless registry moves at every reload would otherwise add
+// up to a 256 MiB module a minute to the disk, forever. Past a bound, the
+// entries least recently used go first; a read marks an entry used, so a
+// pinned module that starts from the cache keeps its entries.
 type blobCache struct {
 	dir string // "" disables the cache
+	// limit and entries bound the cache; zero means maxCacheBytes and
+	// maxCacheEntries.
+	limit   int64
+	entries int
 }
+
+const (
+	maxCacheBytes   = 2 << 30
+	maxCacheEntries = 10_000
+)
 
 func (c blobCache) path(h v1.Hash) string {
 	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
@@ -53,6 +71,10 @@ func (c blobCache) get(h v1.Hash, limit int64) ([]byte, error) {
 		_ = os.Remove(c.path(h))
 		return nil, fmt.Errorf("cached blob %s does not match its digest; removed it", h)
 	}
+	// Used now, for trim; a read-only cache cannot record it, and needs
+	// no trimming either.
+	now := time.Now()
+	_ = os.Chtimes(c.path(h), now, now)
 	return b, nil
 }
 
@@ -81,5 +103,50 @@ func (c blobCache) put(h v1.Hash, b []byte) error {
 		_ = os.Remove(tmp.Name())
 		return err
 	}
+	c.trim(dst)
 	return nil
+}
+
+// trim removes the entries least recently used until the cache is within
+// its bounds again, never keep, the entry just stored.
+func (c blobCache) trim(keep string) {
+	limit, most := c.limit, c.entries
+	if limit <= 0 {
+		limit = maxCacheBytes
+	}
+	if most <= 0 {
+		most = maxCacheEntries
+	}
+	dir := filepath.Dir(keep)
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		path string
+		size int64
+		used time.Time
+	}
+	all := make([]entry, 0, len(names))
+	total := int64(0)
+	for _, n := range names {
+		info, err := n.Info()
+		if err != nil || !info.Mode().IsRegular() || strings.HasPrefix(n.Name(), ".tmp-") {
+			continue // a writer's temporary file, or gone meanwhile
+		}
+		all = append(all, entry{filepath.Join(dir, n.Name()), info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	slices.SortFunc(all, func(a, b entry) int { return a.used.Compare(b.used) })
+	left := len(all)
+	for _, e := range all {
+		if total <= limit && left <= most {
+			return
+		}
+		if e.path == keep || os.Remove(e.path) != nil {
+			continue
+		}
+		total -= e.size
+		left--
+	}
 }

@@ -43,7 +43,7 @@ var ErrPlainHTTP = errors.New("the registry answers over plain HTTP, which is no
 func (c *Client) Pull(ctx context.Context, ref name.Reference) (*Module, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	p := &pull{Client: c, ctx: ctx, repo: ref.Context(), cache: blobCache{c.CacheDir}, fromCache: true}
+	p := &pull{Client: c, ctx: ctx, repo: ref.Context(), cache: blobCache{dir: c.CacheDir}, fromCache: true}
 	mod, err := p.run(ref)
 	if err != nil {
 		return nil, c.explain(ctx, ref, err)

@@ -4,114 +4,206 @@ package wasmhost
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
+	"os"
+	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
-	"github.com/tetratelabs/wazero/experimental/sysfs"
 )
 
+// A mount is a host directory a guest may read. wazero's own directory
+// file system bounds neither what a guest opens, nor how, nor where a
+// symlink leads, so mounts are an fs.FS of wasmcol's over an os.Root,
+// which wazero serves read only. Attack rounds 12 and 13 found, before:
+//   - a guest opening a file in a loop took all 20,000 descriptors of the
+//     process in 0.4 s, after which the Collector could open nothing;
+//   - a named pipe in a mount hung a call in open(2), where no deadline
+//     reaches, until a writer came;
+//   - a symlink in a mount led out of it: to a file never granted, and to
+//     /proc/self/environ, the Collector's whole environment.
+
 // MaxOpenFiles is the most files a plugin's guests may hold open at once
-// in their mounts, all instances together. Each is a host file
-// descriptor: a guest that opened files in a loop and never closed them
-// took all 20,000 the process had in 0.4 s, and the Collector could then
-// open no file, module or connection (attack round 12). Past it,
-// path_open fails with EMFILE (WASI errno mfile), which a guest's libc
-// reports as "too many open files". Each instance's mount roots are not
-// counted: there is one a mount per instance, as many as the operator
-// configured.
+// in their mounts, all instances together. Past it, path_open fails with
+// mfile, which a guest's libc reports as "too many open files". The root
+// of each mount, one for each instance, is not counted.
 const MaxOpenFiles = 64
 
-// errnoMfile is WASI's mfile. wazero's file systems cannot return it (it
-// has no name among their errors and becomes io), so mountFS sets
-// callState.mountsFull instead and pathOpen answers mfile.
+// errnoMfile is WASI's mfile. A file system cannot return it through
+// wazero (it has no name among wazero's errors, which make it io), so
+// mountDir sets callState.mountsFull instead and pathOpen answers mfile.
 const errnoMfile = 33
 
-// mountFS is one mount of one instance: the host directory, read only, as
-// wazero mounts it, with what opening a file may do bounded.
-//
-//   - Only regular files and directories open. A named pipe opened for
-//     reading blocks until a writer comes, inside a host function, where
-//     no deadline reaches: one in a mount stopped a call, and every call
-//     queued behind its instance, until a writer appeared (attack round
-//     12). Files open non-blocking, so that a pipe's open returns, and are
-//     refused once their type is known; a regular file's reads do not
-//     block in any case.
-//   - At most MaxOpenFiles at once, counted in open, shared by the
-//     plugin's instances.
-type mountFS struct {
-	experimentalsys.FS
-	open *atomic.Int32
-	// full is set when an open is refused for MaxOpenFiles, for
-	// pathOpen to say so.
-	full *bool
-	// rootOpened records the instance's one uncounted open of the mount's
-	// root, which wazero makes for the preopened descriptor.
-	rootOpened bool
+// mounts are a plugin's mounts: each directory opened once, as an
+// os.Root, for all its instances, and the files they hold open.
+type mounts struct {
+	dirs []mountedDir
+	open atomic.Int32
 }
 
-// mountConfig is the file system config of an instance whose state is
-// st: mounts, each a mountFS counting in open.
-func mountConfig(mounts []Mount, open *atomic.Int32, st *callState) wazero.FSConfig {
+type mountedDir struct {
+	root      *os.Root
+	guestPath string
+}
+
+// openMounts opens each host directory of ms.
+func openMounts(ms []Mount) (*mounts, error) {
+	m := &mounts{}
+	for _, mt := range ms {
+		root, err := os.OpenRoot(mt.HostPath)
+		if err != nil {
+			m.close()
+			return nil, fmt.Errorf("mount %s: %w", mt.GuestPath, err)
+		}
+		m.dirs = append(m.dirs, mountedDir{root, mt.GuestPath})
+	}
+	return m, nil
+}
+
+func (m *mounts) close() {
+	for _, d := range m.dirs {
+		_ = d.root.Close()
+	}
+}
+
+// forInstance is the file system of the instance whose state is st, and
+// the files it will open. wazero closes an instance's files with the
+// instance, but not when its start fails (a trap in the start section):
+// then the caller closes them, or a start that opened files and trapped
+// would keep them, and their places, for the plugin's life.
+func (m *mounts) forInstance(st *callState) (wazero.FSConfig, *openFiles) {
+	files := &openFiles{set: map[*mountFile]struct{}{}}
 	cfg := wazero.NewFSConfig()
-	for _, m := range mounts {
-		dir := &mountFS{FS: &sysfs.ReadFS{FS: sysfs.DirFS(m.HostPath)}, open: open, full: &st.mountsFull}
-		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(dir, m.GuestPath)
+	for _, d := range m.dirs {
+		cfg = cfg.WithFSMount(&mountDir{root: d.root, mounts: m, files: files, full: &st.mountsFull}, d.guestPath)
 	}
-	return cfg
+	return cfg, files
 }
 
-func (m *mountFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {
-	counted := true
-	if path == "." && !m.rootOpened {
-		m.rootOpened, counted = true, false
+// openFiles is the files one instance holds open in its mounts.
+type openFiles struct {
+	mu  sync.Mutex
+	set map[*mountFile]struct{}
+}
+
+// closeAll closes every file still open.
+func (o *openFiles) closeAll() {
+	o.mu.Lock()
+	left := make([]*mountFile, 0, len(o.set))
+	for f := range o.set {
+		left = append(left, f)
 	}
-	if counted && m.open.Add(1) > MaxOpenFiles {
-		m.open.Add(-1)
-		*m.full = true
-		return nil, experimentalsys.EIO
+	o.mu.Unlock()
+	for _, f := range left {
+		_ = f.Close()
 	}
-	f, errno := m.FS.OpenFile(path, flag|experimentalsys.O_NONBLOCK, perm)
-	if errno == 0 {
-		st, serr := f.Stat()
-		if errno = serr; errno == 0 && !st.Mode.IsRegular() && !st.Mode.IsDir() {
-			errno = experimentalsys.EACCES
+}
+
+// mountDir is one mount of one instance.
+type mountDir struct {
+	root   *os.Root
+	mounts *mounts
+	files  *openFiles
+	// full is set when an open is refused for MaxOpenFiles.
+	full *bool
+	// rootOpen is set while the instance holds the uncounted open of the
+	// mount's root: wazero opens "." for the preopened descriptor before
+	// any path under it (its atPath asks the preopen whether it is a
+	// directory first), and again when a listing of the root rewinds.
+	rootOpen bool
+}
+
+// Open opens name read only, if it is a regular file or a directory
+// inside the mount and a place is free. The type is checked before
+// opening, since opening a device runs its driver and opening a named
+// pipe waits for a writer, and again on the file opened, non-blocking,
+// in case the path changed in between. os.Root refuses a path, symlinks
+// followed, that leads out of the directory.
+func (d *mountDir) Open(name string) (fs.File, error) {
+	isRoot := name == "." && !d.rootOpen
+	f, err := d.open(name, !isRoot)
+	if err != nil {
+		if isRoot {
+			// wazero panics on any other error opening a preopen's
+			// root; a root it cannot open is a descriptor that is bad.
+			return nil, fs.ErrNotExist
 		}
-		if errno != 0 {
+		return nil, err
+	}
+	if isRoot {
+		d.rootOpen = true
+	}
+	d.files.mu.Lock()
+	d.files.set[f] = struct{}{}
+	d.files.mu.Unlock()
+	return f, nil
+}
+
+func (d *mountDir) open(name string, counted bool) (*mountFile, error) {
+	if st, err := d.root.Stat(name); err != nil {
+		return nil, mountError(name, err)
+	} else if !st.Mode().IsRegular() && !st.IsDir() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
+	}
+	if counted && d.mounts.open.Add(1) > MaxOpenFiles {
+		d.mounts.open.Add(-1)
+		*d.full = true
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EMFILE}
+	}
+	f, err := d.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err == nil {
+		if st, serr := f.Stat(); serr != nil || !st.Mode().IsRegular() && !st.IsDir() {
 			_ = f.Close()
+			err = &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
 		}
 	}
-	if errno != 0 {
+	if err != nil {
 		if counted {
-			m.open.Add(-1)
-		} else {
-			m.rootOpened = false
+			d.mounts.open.Add(-1)
 		}
-		return nil, errno
+		return nil, mountError(name, err)
 	}
-	if !counted {
-		return f, 0
+	return &mountFile{File: f, dir: d, counted: counted}, nil
+}
+
+// mountError is err as the guest sees it: os.Root's refusal of a path
+// that leads out of the mount, which has no errno, is "permission
+// denied", as for the types that do not open.
+func mountError(name string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) || errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
-	return &mountFile{File: f, open: m.open}, 0
+	return &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
 }
 
 // mountFile gives its place back when closed.
 type mountFile struct {
-	experimentalsys.File
-	open   *atomic.Int32
-	closed atomic.Bool
+	*os.File
+	dir     *mountDir
+	counted bool
+	closed  atomic.Bool
 }
 
-func (f *mountFile) Close() experimentalsys.Errno {
+func (f *mountFile) Close() error {
 	if f.closed.CompareAndSwap(false, true) {
-		f.open.Add(-1)
+		if f.counted {
+			f.dir.mounts.open.Add(-1)
+		} else {
+			f.dir.rootOpen = false
+		}
+		f.dir.files.mu.Lock()
+		delete(f.dir.files.set, f)
+		f.dir.files.mu.Unlock()
 	}
 	return f.File.Close()
 }
 
-// pathOpen is path_open, answering mfile for an open mountFS refused for
+// pathOpen is path_open, answering mfile for an open mountDir refused for
 // MaxOpenFiles.
 func pathOpen(fn api.GoModuleFunction) api.GoModuleFunc {
 	inner := checked(fn)
@@ -127,5 +219,48 @@ func pathOpen(fn api.GoModuleFunction) api.GoModuleFunc {
 			st.mountsFull = false
 			stack[0] = errnoMfile
 		}
+	}
+}
+
+// MaxDescriptor bounds fd_renumber's target. wazero grows an instance's
+// descriptor table up to the target, 8 bytes a slot, for the instance's
+// life: renumbering a file to 2^31-1 asked for 16 GiB, and the process
+// died out of memory (attack round 13). An instance never holds more than
+// its mounts' roots and MaxOpenFiles files, whose numbers wazero picks
+// lowest first.
+const MaxDescriptor = 1024
+
+const errnoBadf = 8
+
+// fdRenumber refuses a target past MaxDescriptor.
+func fdRenumber(fn api.GoModuleFunction) api.GoModuleFunc {
+	inner := checked(fn)
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		if api.DecodeU32(stack[1]) >= MaxDescriptor {
+			stack[0] = errnoBadf
+			return
+		}
+		inner(ctx, m, stack)
+	}
+}
+
+// MaxReaddirBytes bounds the buffer one fd_readdir fills. wazero reads
+// from the host, in one call, as many entries as the buffer could hold
+// at their smallest (24 bytes each), and keeps them with the descriptor:
+// a buffer of 4 GiB on a directory of a million entries took 7.7–9.8 s
+// past a 1 s deadline and kept 214 MiB a descriptor (attack round 13). Go
+// reads directories 8 KiB at a time and wasi-libc 4 KiB; a guest that
+// offers more gets at most this much a call, which its libc, taking a
+// buffer not filled for the end of the directory, may read as the end.
+const MaxReaddirBytes = 16 << 10
+
+// fdReaddir clamps the buffer to MaxReaddirBytes.
+func fdReaddir(fn api.GoModuleFunction) api.GoModuleFunc {
+	inner := checked(fn)
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		if api.DecodeU32(stack[2]) > MaxReaddirBytes {
+			stack[2] = MaxReaddirBytes
+		}
+		inner(ctx, m, stack)
 	}
 }

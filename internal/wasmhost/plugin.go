@@ -138,9 +138,8 @@ type Plugin struct {
 	signals int32
 	live    atomic.Int64
 	reloads atomic.Int64
-	// mountFiles is the files its guests hold open in their mounts
-	// (MaxOpenFiles).
-	mountFiles atomic.Int32
+	// mounts are its guests' directories, nil without any.
+	mounts *mounts
 
 	mu       sync.Mutex // guards closed, holds, guards and the swap of generations
 	closed   bool
@@ -236,8 +235,17 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		stopped: make(chan struct{}),
 		regions: &regionPool{},
 	}
+	if len(opts.Mounts) > 0 {
+		if p.mounts, err = openMounts(opts.Mounts); err != nil {
+			eng.release()
+			return nil, err
+		}
+	}
 	g, err := p.newGeneration(ctx, opts.Module)
 	if err != nil {
+		if p.mounts != nil {
+			p.mounts.close()
+		}
 		eng.release()
 		if p.memEng != nil { // a failed disk-cache compile took it
 			p.memEng.release()
@@ -456,8 +464,11 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 	for k, v := range p.opts.Env {
 		mcfg = mcfg.WithEnv(k, v)
 	}
-	if len(p.opts.Mounts) > 0 {
-		mcfg = mcfg.WithFSConfig(mountConfig(p.opts.Mounts, &p.mountFiles, st))
+	var files *openFiles
+	if p.mounts != nil {
+		var fsc wazero.FSConfig
+		fsc, files = p.mounts.forInstance(st)
+		mcfg = mcfg.WithFSConfig(fsc)
 	}
 	st.guard.arm(phaseStart, timeout)
 	fail := func(mod api.Module, step string, err error) (*instance, error) {
@@ -469,8 +480,13 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 			// segment out of bounds, a trap in the start section) and
 			// closes nothing: the linear memory it already allocated is
 			// freed here, or every failed start would leak up to
-			// memory_limit of it.
+			// memory_limit of it, and so are the files the start opened
+			// in its mounts, which would keep their places
+			// (MaxOpenFiles) for the plugin's life.
 			mem.Free()
+			if files != nil {
+				files.closeAll()
+			}
 		}
 		st.release()
 		p.unregister(st.guard)
@@ -989,6 +1005,9 @@ func (p *Plugin) free() {
 		p.mu.Unlock()
 		if memEng != nil {
 			memEng.release()
+		}
+		if p.mounts != nil {
+			p.mounts.close()
 		}
 		p.regions.close()
 		close(p.freed)

@@ -61,6 +61,10 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 			fn = pollOneoff(inner)
 		case "path_open":
 			fn = pathOpen(inner)
+		case "fd_renumber":
+			fn = fdRenumber(inner)
+		case "fd_readdir":
+			fn = fdReaddir(inner)
 		}
 		b.NewFunctionBuilder().
 			WithGoModuleFunction(fn, def.ParamTypes(), def.ResultTypes()).

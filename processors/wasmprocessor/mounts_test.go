@@ -3,8 +3,11 @@
 package wasmprocessor_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +17,93 @@ import (
 
 	"github.com/wasmcol/wasmcol/internal/wasmhost"
 )
+
+// An instance's files go with it: a replaced instance gives its places
+// back, and so does one whose start traps after opening files, which
+// wazero closes nothing of.
+func TestMountFilesGoWithTheirInstance(t *testing.T) {
+	t.Run("replaced", func(t *testing.T) {
+		h := start(t, map[string]any{
+			"module": hostileWAT(t, "mount_open_loop"), "pool_size": 1, "max_calls_per_instance": 1,
+			"mounts": []any{map[string]any{"host_path": mountedDir(t), "guest_path": "/data"}},
+		})
+		for range 3 {
+			require.NoError(t, h.consume(attackBatch()))
+			assert.Equal(t, "64", spanAttr(h.last(t), 0, "mount.opened"))
+		}
+	})
+	t.Run("start trapped", func(t *testing.T) {
+		dir := mountedDir(t)
+		h := start(t, map[string]any{
+			"module": hostileWAT(t, "mount_start_trap"), "pool_size": 1, "max_calls_per_instance": 1,
+			"mounts": []any{map[string]any{"host_path": dir, "guest_path": "/data"}},
+		})
+		trap := filepath.Join(dir, "trap")
+		require.NoError(t, os.WriteFile(trap, nil, 0o644))
+		// Each start opens a file, then traps: more failed starts than
+		// there are places.
+		for range wasmhost.MaxOpenFiles + 6 {
+			_ = h.consume(goodBatch())
+		}
+		require.Positive(t, h.failures(t, "trap"), "the starts trapped")
+		require.NoError(t, os.Remove(trap))
+		require.NoError(t, h.consume(attackBatch()))
+		// The instance's own start holds one.
+		assert.Equal(t, "63", spanAttr(h.last(t), 0, "mount.opened"))
+	})
+}
+
+// fd_renumber to a far descriptor is refused (badf): wazero grows the
+// descriptor table up to it, and 2^31-1 asked for 16 GiB.
+func TestMountRenumberIsBounded(t *testing.T) {
+	h := start(t, map[string]any{
+		"module": hostileWAT(t, "mount_renumber"), "pool_size": 1,
+		"mounts": []any{map[string]any{"host_path": mountedDir(t), "guest_path": "/data"}},
+	})
+	require.NoError(t, h.consume(attackBatch()))
+	assert.Equal(t, "8", spanAttr(h.last(t), 0, "mount.far"), "WASI badf")
+	assert.Equal(t, "0", spanAttr(h.last(t), 0, "mount.near"), "a descriptor under MaxDescriptor")
+	h.requireOnlyFailures(t, nil)
+}
+
+// fd_readdir fills at most MaxReaddirBytes a call, whatever buffer the
+// guest offers: wazero reads as many entries as the buffer could hold in
+// one call, where no deadline reaches.
+func TestMountReaddirIsBounded(t *testing.T) {
+	dir := mountedDir(t)
+	long := strings.Repeat("n", 100)
+	for i := range 2000 {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%04d", long, i)), nil, 0o644))
+	}
+	h := start(t, map[string]any{
+		"module": hostileWAT(t, "mount_readdir"), "pool_size": 1,
+		"mounts": []any{map[string]any{"host_path": dir, "guest_path": "/data"}},
+	})
+	require.NoError(t, h.consume(attackBatch()))
+	assert.Equal(t, "0", spanAttr(h.last(t), 0, "mount.errno"))
+	assert.Equal(t, strconv.Itoa(wasmhost.MaxReaddirBytes), spanAttr(h.last(t), 0, "mount.bufused"),
+		"2,000 entries of 105 bytes fill the bounded buffer")
+}
+
+// A symlink in a mount opens only where it stays in the mount: one that
+// leads out, to a file never granted or to the Collector's environment in
+// /proc, is refused (acces).
+func TestMountSymlinksStayInside(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("not granted"), 0o644))
+	for _, target := range []string{secret, "/proc/self/environ"} {
+		dir := mountedDir(t)
+		require.NoError(t, os.Symlink(target, filepath.Join(dir, "esc")))
+		require.NoError(t, os.Symlink("data.txt", filepath.Join(dir, "inside")))
+		h := start(t, map[string]any{
+			"module": hostileWAT(t, "mount_symlink"), "pool_size": 1,
+			"mounts": []any{map[string]any{"host_path": dir, "guest_path": "/data"}},
+		})
+		require.NoError(t, h.consume(attackBatch()))
+		assert.Equal(t, "2", spanAttr(h.last(t), 0, "mount.errno"), "to %s: WASI acces", target)
+		assert.Equal(t, "0", spanAttr(h.last(t), 0, "mount.inside"), "a symlink within the mount opens")
+	}
+}
 
 // openDescriptors counts the process's open file descriptors.
 func openDescriptors(t *testing.T) int {
@@ -34,7 +124,7 @@ func mountedDir(t *testing.T) string {
 
 // A guest that opens files in its mount and never closes them gets at most
 // MaxOpenFiles host descriptors, then "too many open files" (mfile); a
-// close gives a place back, and Shutdown gives them all back.
+// close gives a place back.
 func TestMountOpenFilesAreBounded(t *testing.T) {
 	h := start(t, map[string]any{
 		"module": hostileWAT(t, "mount_open_loop"), "pool_size": 1,

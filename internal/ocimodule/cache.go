@@ -40,6 +40,8 @@ type blobCache struct {
 const (
 	maxCacheBytes   = 2 << 30
 	maxCacheEntries = 10_000
+	// staleTemp is past any pull's time (Client's timeout, 2 minutes).
+	staleTemp = time.Hour
 )
 
 func (c blobCache) path(h v1.Hash) string {
@@ -131,8 +133,16 @@ func (c blobCache) trim(keep string) {
 	total := int64(0)
 	for _, n := range names {
 		info, err := n.Info()
-		if err != nil || !info.Mode().IsRegular() || strings.HasPrefix(n.Name(), ".tmp-") {
-			continue // a writer's temporary file, or gone meanwhile
+		if err != nil || !info.Mode().IsRegular() {
+			continue // gone meanwhile
+		}
+		if strings.HasPrefix(n.Name(), ".tmp-") {
+			// A writer's temporary file: one left by a Collector that
+			// died writing goes once it is older than any pull.
+			if time.Since(info.ModTime()) > staleTemp {
+				_ = os.Remove(filepath.Join(dir, n.Name()))
+			}
+			continue
 		}
 		all = append(all, entry{filepath.Join(dir, n.Name()), info.Size(), info.ModTime()})
 		total += info.Size()
@@ -143,7 +153,11 @@ func (c blobCache) trim(keep string) {
 		if total <= limit && left <= most {
 			return
 		}
-		if e.path == keep || os.Remove(e.path) != nil {
+		if e.path == keep {
+			continue
+		}
+		// Gone already counts as removed: a trim running at once took it.
+		if err := os.Remove(e.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		total -= e.size

@@ -58,8 +58,26 @@ func TestCacheDropsTheLeastRecentlyUsed(t *testing.T) {
 	assert.True(t, has(4))
 }
 
+// A temporary file left by a writer that died goes once it is stale; a
+// fresh one may be a writer's at work.
+func TestCacheDropsStaleTemporaryFiles(t *testing.T) {
+	c := blobCache{dir: t.TempDir()}
+	b, h := blob("entry")
+	require.NoError(t, os.MkdirAll(filepath.Dir(c.path(h)), 0o700))
+	stale := filepath.Join(filepath.Dir(c.path(h)), ".tmp-stale")
+	fresh := filepath.Join(filepath.Dir(c.path(h)), ".tmp-fresh")
+	require.NoError(t, os.WriteFile(stale, []byte("partial"), 0o600))
+	require.NoError(t, os.WriteFile(fresh, []byte("partial"), 0o600))
+	old := time.Now().Add(-2 * staleTemp)
+	require.NoError(t, os.Chtimes(stale, old, old))
+	require.NoError(t, c.put(h, b))
+	assert.NoFileExists(t, stale)
+	assert.FileExists(t, fresh)
+}
+
 // An entry larger than the whole bound is still stored: the pull that
-// stored it can use it, and the next trim drops it first.
+// stored it can use it, and a later trim drops it once it is no longer
+// the newest.
 func TestCacheKeepsTheEntryJustStored(t *testing.T) {
 	c := blobCache{dir: t.TempDir(), limit: 10}
 	b, h := blob("larger than the bound")

@@ -188,8 +188,9 @@ func TestRedirectedManifestIsBounded(t *testing.T) {
 	c := &ocimodule.Client{PlainHTTP: true, CacheDir: cache}
 	_, err := c.Pull(context.Background(), ref(t, strings.TrimPrefix(srv.URL, "http://")+"/filters/x:1"))
 	require.ErrorContains(t, err, "manifest larger than 4194304 bytes")
-	// The server writes ahead of the reader by what the connection buffers.
-	require.Less(t, served.Load(), int64(16<<20), "a manifest of %d MiB was read", served.Load()>>20)
+	// The server writes ahead of the reader by what the connection
+	// buffers, 8-9 MiB here.
+	require.Less(t, served.Load(), int64(32<<20), "a manifest of %d MiB was read", served.Load()>>20)
 	require.NoError(t, filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			info, err := d.Info()
@@ -198,4 +199,26 @@ func TestRedirectedManifestIsBounded(t *testing.T) {
 		}
 		return err
 	}))
+}
+
+// TestSignedURLIsNotShown: after a redirect to a URL the registry signed,
+// its credentials in the query, an error names the URL without them.
+func TestSignedURLIsNotShown(t *testing.T) {
+	noDockerConfig(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/":
+		case strings.Contains(r.URL.Path, "/manifests/"):
+			http.Redirect(w, r, "/signed/x?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=topsecret", http.StatusTemporaryRedirect)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no such manifest"}]}`)
+		}
+	}))
+	defer srv.Close()
+	_, err := (&ocimodule.Client{PlainHTTP: true}).Pull(context.Background(), ref(t, strings.TrimPrefix(srv.URL, "http://")+"/filters/x:1"))
+	require.ErrorContains(t, err, "/signed/x")
+	require.NotContains(t, err.Error(), "topsecret")
+	require.NotContains(t, err.Error(), "AKIAEXAMPLE")
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -85,12 +84,13 @@ func (c *Client) remoteOptions() []remote.Option {
 	return append(opts, remote.WithAuthFromKeychain(dockerKeychain{}))
 }
 
-// explain adds what the user can do about an error to it, with what the
+// explain is err as Pull and Resolve return it: advised, with what the
 // registry wrote in it made safe to show (registryText).
 func (c *Client) explain(ctx context.Context, ref name.Reference, err error) error {
 	return registryText(c.advise(ctx, ref, err))
 }
 
+// advise adds what the user can do about an error to it.
 func (c *Client) advise(ctx context.Context, ref name.Reference, err error) error {
 	var terr *transport.Error
 	switch {
@@ -124,37 +124,34 @@ func registryText(err error) error {
 	return &textError{msg: msg, err: err}
 }
 
-// plainText is s cut to most bytes, with control characters and bytes
-// that are not UTF-8 escaped as Go would quote them: unlike shown, it
-// leaves quotes alone, since the whole of an error is not one value.
+// plainText is s with what a terminal would not show as text escaped as
+// Go quotes it (control characters, bidirectional overrides, bytes that
+// are not UTF-8), and then cut to most bytes, at a character: unlike
+// shown, it leaves quotes alone, since the whole of an error is not one
+// value.
 func plainText(s string, most int) string {
-	cut := ""
-	if len(s) > most {
-		s, cut = s[:most], "..."
-	}
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) {
-			clean = false
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		piece := s[i : i+size]
+		switch {
+		case r == utf8.RuneError && size == 1:
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		case !strconv.IsPrint(r) && r != ' ':
+			q := strconv.QuoteRune(r)
+			piece = q[1 : len(q)-1]
+		}
+		if b.Len()+len(piece) > most {
+			b.WriteString("...")
 			break
 		}
+		b.WriteString(piece)
+		i += size
 	}
-	if clean {
-		return s + cut
+	if b.Len() == len(s) {
+		return s // nothing escaped or cut: the same text
 	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsControl(r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String() + cut
+	return b.String()
 }
 
 // maxErrorText is the longest error text Pull and Resolve return.
@@ -166,7 +163,12 @@ const maxErrorText = 2048
 func transportText(e *transport.Error) string {
 	var b strings.Builder
 	if e.Request != nil {
-		fmt.Fprintf(&b, "%s %s: ", e.Request.Method, e.Request.URL.Redacted())
+		// Without its query: after a redirect, the URL may be one the
+		// registry signed, its credentials in the query, which
+		// go-containerregistry's own text redacted.
+		u := *e.Request.URL
+		u.RawQuery = ""
+		fmt.Fprintf(&b, "%s %s: ", e.Request.Method, u.Redacted())
 	}
 	fmt.Fprintf(&b, "status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	for i, d := range e.Errors {
@@ -187,6 +189,11 @@ type textError struct {
 
 func (e *textError) Error() string { return e.msg }
 func (e *textError) Unwrap() error { return e.err }
+
+// manifestTooLarge is the error for the manifest what, of size bytes.
+func manifestTooLarge(what string, size int64) error {
+	return fmt.Errorf("the manifest %s is %d bytes, over the limit of %d", what, size, maxManifestSize)
+}
 
 // pull is one Pull in progress.
 type pull struct {
@@ -277,7 +284,7 @@ func (p *pull) manifestByTag(ref name.Reference) ([]byte, v1.Hash, error) {
 	// The transport bounds what it reads; this keeps a manifest over the
 	// limit out of the cache however it came.
 	if len(got.Manifest) > maxManifestSize {
-		return nil, v1.Hash{}, fmt.Errorf("the manifest %s is %d bytes, over the limit of %d", got.Digest, len(got.Manifest), maxManifestSize)
+		return nil, v1.Hash{}, manifestTooLarge(got.Digest.String(), int64(len(got.Manifest)))
 	}
 	p.store(got.Digest, got.Manifest)
 	return got.Manifest, got.Digest, nil
@@ -287,7 +294,7 @@ func (p *pull) manifestByTag(ref name.Reference) ([]byte, v1.Hash, error) {
 // else the registry (which go-containerregistry checks against h).
 func (p *pull) manifest(h v1.Hash, size int64) ([]byte, error) {
 	if size > maxManifestSize {
-		return nil, fmt.Errorf("the manifest %s is %d bytes, over the limit of %d", h, size, maxManifestSize)
+		return nil, manifestTooLarge(h.String(), size)
 	}
 	if b, err := p.cached(h, maxManifestSize); err == nil {
 		return b, nil

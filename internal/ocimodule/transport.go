@@ -52,7 +52,7 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if resp.ContentLength > maxManifestSize {
 		resp.Body.Close()
-		return nil, fmt.Errorf("the manifest at %s is %d bytes, over the limit of %d", req.URL.Redacted(), resp.ContentLength, maxManifestSize)
+		return nil, manifestTooLarge("at "+req.URL.Redacted(), resp.ContentLength)
 	}
 	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxManifestSize}
 	return resp, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/config/confighttp"
 )
@@ -20,6 +21,8 @@ const (
 	// 256 KiB: larger than any Knative source's event, and small enough
 	// that a log backend (most cap a record well below 1 MiB) takes it.
 	defaultMaxDataSize = 256 << 10
+	// A minute for a whole request, as confighttp gives its headers.
+	defaultReadTimeout = time.Minute
 )
 
 // Config is the cloudevents receiver's configuration.

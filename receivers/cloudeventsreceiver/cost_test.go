@@ -5,10 +5,12 @@ package cloudeventsreceiver
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -116,4 +118,81 @@ func TestRecordsCostBoundedPerRequest(t *testing.T) {
 		}
 	}
 	require.Equal(t, 4, sink.LogRecordCount())
+}
+
+// heapPeak runs f and returns how far HeapInuse rose above where it was,
+// sampled every 2 ms.
+func heapPeak(f func()) uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	peak := base
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-stopped
+	return peak - base
+}
+
+// TestBatchOfTinyElementsRefusedEarly: a 20 MiB batch of ten million
+// zeros was split whole, one copy and one slot each, before its cost was
+// reckoned: 1.1 GiB of heap and 7 s for one request, and sixteen at once
+// ended the process. Splitting stops past the most events the records
+// budget allows.
+func TestBatchOfTinyElementsRefusedEarly(t *testing.T) {
+	r := start(t, consumertest.NewNop(), nil)
+	body := "[" + strings.Repeat("0,", 10_000_000-1) + "0]" // 20,000,001 bytes
+	var code int
+	var answer string
+	grew := heapPeak(func() {
+		code, answer = post(t, r.url, map[string]string{"Content-Type": "application/cloudevents-batch+json"}, body)
+	})
+	require.Equal(t, http.StatusRequestEntityTooLarge, code, answer)
+	require.Contains(t, answer, "the batch holds more than 131072 events")
+	// The body itself is 20 MiB, read once and checked once.
+	t.Logf("the heap grew by %d MiB", grew>>20)
+	require.Less(t, grew, uint64(160<<20), "the heap grew by %d MiB", grew>>20)
+}
+
+// TestDeclaredBodyNotAllocatedAhead: a client that declared 1 MiB and
+// sent nothing held 1 MiB of heap, for as long as it kept the connection
+// (no read timeout by default): 1,000 of them held 1 GiB.
+func TestDeclaredBodyNotAllocatedAhead(t *testing.T) {
+	r := start(t, consumertest.NewNop(), nil)
+	require.Equal(t, time.Minute, r.cfg.ReadTimeout, "a whole request has a minute")
+	const n = 200
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	grew := heapPeak(func() {
+		for range n {
+			c, err := net.Dial("tcp", r.cfg.NetAddr.Endpoint)
+			require.NoError(t, err)
+			conns = append(conns, c)
+			_, err = fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nCe-Specversion: 1.0\r\nCe-Id: a\r\nCe-Source: s\r\nCe-Type: t\r\n"+
+				"Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n[")
+			require.NoError(t, err)
+		}
+		time.Sleep(time.Second) // for the server to read every header
+	})
+	// 16 KiB a connection ahead, and the server's own buffers.
+	t.Logf("the heap grew by %d KiB for %d connections", grew>>10, n)
+	require.Less(t, grew, uint64(n*64<<10), "the heap grew by %d MiB for %d connections", grew>>20, n)
 }

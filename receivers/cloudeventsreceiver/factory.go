@@ -31,6 +31,10 @@ func NewFactory() receiver.Factory {
 func createDefaultConfig() component.Config {
 	server := confighttp.NewDefaultServerConfig()
 	server.NetAddr.Endpoint = defaultEndpoint
+	// A request has a minute to arrive whole, body included: confighttp
+	// bounds only the headers' time, and a client trickling a declared
+	// body would hold its connection and buffer for as long as it liked.
+	server.ReadTimeout = defaultReadTimeout
 	return &Config{
 		ServerConfig:  server,
 		Path:          defaultPath,

@@ -65,3 +65,46 @@ func TestTraceTable(t *testing.T) {
 		t.Fatal("an unused slot passed for an entry after the generation wrapped")
 	}
 }
+
+// IDs chosen to collide under an unkeyed hash spread over the table: no
+// ID sits far from its first slot, whatever the seed.
+func TestTraceTableSpreadsChosenIDs(t *testing.T) {
+	const n = 8192
+	shapes := map[string]func(i int) wasmcol.TraceID{
+		"last half i<<40": func(i int) (id wasmcol.TraceID) {
+			putLE64(id[8:], uint64(i)<<40)
+			return id
+		},
+		"first half i<<40": func(i int) (id wasmcol.TraceID) {
+			putLE64(id[:8], uint64(i)<<40)
+			return id
+		},
+		"halves cancelling the old multiply": func(i int) (id wasmcol.TraceID) {
+			putLE64(id[:8], uint64(i))
+			putLE64(id[8:], uint64(i)*0x9E3779B97F4A7C15)
+			return id
+		},
+	}
+	for name, shape := range shapes {
+		for _, seed := range []uint64{1, 0x5eed, 0xdeadbeef12345677} {
+			var tt traceTable
+			tt.seed = seed
+			tt.reset(n)
+			far := uint64(0)
+			for i := range n {
+				id := shape(i)
+				s := uint64(tt.slot(id, int32(i)))
+				far = max(far, (s-tt.home(id))&tt.mask)
+			}
+			if far > 64 {
+				t.Errorf("%s, seed %#x: an ID %d slots from its first", name, seed, far)
+			}
+		}
+	}
+}
+
+func putLE64(b []byte, v uint64) {
+	for i := range 8 {
+		b[i] = byte(v >> (8 * i))
+	}
+}

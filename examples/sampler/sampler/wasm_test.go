@@ -3,8 +3,13 @@
 package sampler
 
 import (
+	"context"
+	"encoding/binary"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/wasmcol/wasmcol/internal/wasmtest"
 )
@@ -29,4 +34,37 @@ func TestGoldenBuiltin(t *testing.T) {
 			wasmtest.GoldenModule(t, "builtin:sampler", c.config, filepath.Join("testdata", c.name))
 		})
 	}
+}
+
+// TestChosenTraceIDsWasm: 8,192 spans whose trace IDs all shared one slot
+// of the trace table under its old hash (a zero first half, a last half of
+// i<<40) took the batch past its 1 s deadline, and the batch passed
+// unsampled. Here every span is a heartbeat kept at 10%, and no ID's
+// randomness (its last 56 bits, at most 8191<<40) reaches 10%: sampled,
+// every span goes.
+func TestChosenTraceIDsWasm(t *testing.T) {
+	p, sink := wasmtest.WasmTraces(t, wasmtest.BuildGuest(t, ".."), map[string]any{
+		"rules": []any{
+			map[string]any{"name": "heartbeats", "attribute": "cloudevents.type",
+				"equals": "dev.knative.eventing.samples.heartbeat", "percentage": 10},
+			map[string]any{"name": "everything-else", "percentage": 100},
+		},
+	})
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := range 8192 {
+		s := spans.AppendEmpty()
+		var id [16]byte
+		binary.LittleEndian.PutUint64(id[8:], uint64(i)<<40)
+		s.SetTraceID(id)
+		s.SetSpanID([8]byte{1})
+		s.SetName("heartbeat")
+		s.Attributes().PutStr("cloudevents.type", "dev.knative.eventing.samples.heartbeat")
+	}
+	require.NoError(t, p.ConsumeTraces(context.Background(), td))
+	out := 0
+	for _, b := range sink.AllTraces() {
+		out += b.SpanCount()
+	}
+	require.Zero(t, out, "spans that sampling drops passed: the batch was not sampled")
 }

@@ -71,10 +71,7 @@ func (m *mounts) close() {
 }
 
 // forInstance is the file system of the instance whose state is st, and
-// the files it will open. wazero closes an instance's files with the
-// instance, but not when its start fails (a trap in the start section):
-// then the caller closes them, or a start that opened files and trapped
-// would keep them, and their places, for the plugin's life.
+// the files it will open, for the caller to close when the instance ends.
 func (m *mounts) forInstance(st *callState) (wazero.FSConfig, *openFiles) {
 	files := &openFiles{set: map[*mountFile]struct{}{}}
 	cfg := wazero.NewFSConfig()
@@ -84,7 +81,12 @@ func (m *mounts) forInstance(st *callState) (wazero.FSConfig, *openFiles) {
 	return cfg, files
 }
 
-// openFiles is the files one instance holds open in its mounts.
+// openFiles is the files one instance holds open in its mounts, which
+// the host closes when the instance ends, after wazero has closed those
+// it knows of. wazero loses some: when a start fails it closes nothing,
+// and when it rewinds a directory whose path has become a file since, it
+// opens the path again and returns an error without closing what it
+// opened (attack round 14: 63 places of 64 taken that way, for good).
 type openFiles struct {
 	mu  sync.Mutex
 	set map[*mountFile]struct{}

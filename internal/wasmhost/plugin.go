@@ -192,6 +192,8 @@ type instance struct {
 	calls    int
 	mem      *cappedMemory
 	lastUsed int64 // now() when last released
+	// files is what it opened in its mounts, nil without any.
+	files *openFiles
 }
 
 // New compiles the module, checks its exports and ABI version, and starts
@@ -480,13 +482,12 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 			// segment out of bounds, a trap in the start section) and
 			// closes nothing: the linear memory it already allocated is
 			// freed here, or every failed start would leak up to
-			// memory_limit of it, and so are the files the start opened
-			// in its mounts, which would keep their places
-			// (MaxOpenFiles) for the plugin's life.
+			// memory_limit of it. So are the files the start opened in
+			// its mounts, below.
 			mem.Free()
-			if files != nil {
-				files.closeAll()
-			}
+		}
+		if files != nil {
+			files.closeAll() // what wazero did not close: see openFiles
 		}
 		st.release()
 		p.unregister(st.guard)
@@ -553,7 +554,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 	st.failMsg = ""
 	p.live.Add(1)
 	return &instance{mod: mod, process: mod.ExportedFunction(abi.ExportProcess), st: st, ctx: base,
-		mem: mem, signals: api.DecodeI32(sig[0])}, nil
+		mem: mem, signals: api.DecodeI32(sig[0]), files: files}, nil
 }
 
 func orUnknown(s string) string {
@@ -566,6 +567,9 @@ func orUnknown(s string) string {
 // close ends an instance for good.
 func (g *generation) close(inst *instance) {
 	_ = inst.mod.Close(context.Background())
+	if inst.files != nil {
+		inst.files.closeAll() // what wazero did not close: see openFiles
+	}
 	inst.st.release()
 	g.p.unregister(inst.st.guard)
 	g.p.live.Add(-1)

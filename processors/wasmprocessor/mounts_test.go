@@ -3,6 +3,7 @@
 package wasmprocessor_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,6 +52,30 @@ func TestMountFilesGoWithTheirInstance(t *testing.T) {
 		// The instance's own start holds one.
 		assert.Equal(t, "63", spanAttr(h.last(t), 0, "mount.opened"))
 	})
+}
+
+// Files wazero loses go with their instance too: rewinding a directory
+// that has become a file since reopens it and returns an error without
+// closing what it opened.
+func TestMountFilesWazeroLosesAreClosed(t *testing.T) {
+	dir := mountedDir(t)
+	sub := filepath.Join(dir, "sub")
+	require.NoError(t, os.Mkdir(sub, 0o755))
+	h, err := newHarness(t, map[string]any{
+		"module": hostileWAT(t, "mount_rewind_lost"), "pool_size": 1,
+		"mounts": []any{map[string]any{"host_path": dir, "guest_path": "/data"}},
+	})
+	require.NoError(t, err)
+	before := openDescriptors(t)
+	require.NoError(t, h.consume(attackBatch()))
+	require.Equal(t, "0", spanAttr(h.last(t), 0, "m.rd"), "sub opened")
+	require.NoError(t, os.Remove(sub))
+	require.NoError(t, os.WriteFile(sub, []byte("now a file"), 0o644))
+	require.NoError(t, h.consume(attackBatch()))
+	lost := openDescriptors(t) - before
+	require.GreaterOrEqual(t, lost, wasmhost.MaxOpenFiles-2, "the rewinds lost files, and the instance holds them")
+	require.NoError(t, h.proc.Shutdown(context.Background()))
+	assert.LessOrEqual(t, openDescriptors(t)-before, 1, "descriptors left after Shutdown, of %d", lost)
 }
 
 // fd_renumber to a far descriptor is refused (badf): wazero grows the

@@ -196,3 +196,49 @@ func TestDeclaredBodyNotAllocatedAhead(t *testing.T) {
 	t.Logf("the heap grew by %d KiB for %d connections", grew>>10, n)
 	require.Less(t, grew, uint64(n*64<<10), "the heap grew by %d MiB for %d connections", grew>>20, n)
 }
+
+// TestWideObjectsCostBounded: pdata finds a key by comparing it with every
+// other, so an object of n distinct keys took n²/2 comparisons whatever
+// the memory budget: a batch of 20 events of 29,490 keys each (254 KiB)
+// took 18.5 s of CPU. The comparisons are charged to the budget, so such
+// data stays text, at once.
+func TestWideObjectsCostBounded(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	r := start(t, sink, nil)
+	var obj strings.Builder
+	obj.WriteByte('{')
+	for i := 0; obj.Len() < 250<<10; i++ {
+		if i > 0 {
+			obj.WriteByte(',')
+		}
+		fmt.Fprintf(&obj, `"%x":0`, i)
+	}
+	obj.WriteByte('}')
+	var batch strings.Builder
+	batch.WriteByte('[')
+	for i := range 20 {
+		if i > 0 {
+			batch.WriteByte(',')
+		}
+		fmt.Fprintf(&batch, `{"specversion":"1.0","id":"%d","type":"t","source":"s","datacontenttype":"application/json","data":%s}`, i, obj.String())
+	}
+	batch.WriteByte(']')
+	start := time.Now()
+	code, answer := post(t, r.url, map[string]string{"Content-Type": "application/cloudevents-batch+json"}, batch.String())
+	took := time.Since(start)
+	require.Equal(t, http.StatusAccepted, code, answer)
+	require.Equal(t, 20, sink.LogRecordCount())
+	body := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body()
+	require.Equal(t, pcommon.ValueTypeStr, body.Type(), "too wide to build: kept as text")
+	// 18.5 s before; the bound leaves a slow machine a wide margin.
+	require.Less(t, took, 3*time.Second)
+
+	// An object of ordinary width is still built.
+	code, answer = post(t, r.url, map[string]string{"Content-Type": "application/cloudevents+json"},
+		`{"specversion":"1.0","id":"x","type":"t","source":"s","datacontenttype":"application/json","data":{"a":1,"b":[true],"c":{"d":"e"}}}`)
+	require.Equal(t, http.StatusAccepted, code, answer)
+	all := sink.AllLogs()
+	last := all[len(all)-1].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body()
+	require.Equal(t, pcommon.ValueTypeMap, last.Type())
+	require.Equal(t, 3, last.Map().Len())
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/jaegertracing/jaeger-idl/model/v1"
 	"github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
@@ -50,7 +51,11 @@ func (e *jaegerExporter) start(ctx context.Context, host component.Host) error {
 			zap.Bool("tls.insecure", e.cfg.ClientConfig.TLS.Insecure))
 	}
 	conn, err := e.cfg.ClientConfig.ToClientConn(ctx, host.GetExtensions(), e.settings,
-		configgrpc.WithGrpcDialOption(grpc.WithUserAgent(e.userAgent)))
+		configgrpc.WithGrpcDialOption(grpc.WithUserAgent(e.userAgent)),
+		// A collector's answer is a few small headers; a status message
+		// of 15 MiB, grpc-go's default allowing 16, cost 7 times its size
+		// in heap for every batch it rejected (attack round 15).
+		configgrpc.WithGrpcDialOption(grpc.WithMaxHeaderListSize(maxAnswerHeaders)))
 	if err != nil {
 		return fmt.Errorf("jaeger exporter: connecting to endpoint %q: %w", e.cfg.ClientConfig.Endpoint, err)
 	}
@@ -84,8 +89,8 @@ func (e *jaegerExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 			zap.Int("values", replaced), zap.Int("max_depth", maxValueDepth))
 	}
 	batches := jaegertranslator.ProtoFromTraces(td)
-	var rejected []error
-	rejectedSpans, totalSpans := 0, td.SpanCount()
+	var rejected []error // the first maxKeptRejections
+	rejections, rejectedSpans, totalSpans := 0, 0, td.SpanCount()
 	for i, b := range batches {
 		if len(b.Spans) == 0 {
 			// A resource with no spans: nothing for Jaeger to store.
@@ -95,13 +100,15 @@ func (e *jaegerExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 		if err == nil {
 			continue
 		}
-		err = classifyError(err)
+		err = classifyError(shortStatus(err))
 		if consumererror.IsPermanent(err) {
 			e.settings.Logger.Error("Jaeger rejected a batch; dropping it",
 				zap.String("service", b.Process.ServiceName),
 				zap.Int("spans", len(b.Spans)),
 				zap.Error(err))
-			rejected = append(rejected, err)
+			if rejections++; rejections <= maxKeptRejections {
+				rejected = append(rejected, err)
+			}
 			rejectedSpans += len(b.Spans)
 			continue
 		}
@@ -110,11 +117,40 @@ func (e *jaegerExporter) pushTraces(ctx context.Context, td ptrace.Traces) error
 		}
 		return err
 	}
-	if len(rejected) > 0 {
-		return consumererror.NewPermanent(fmt.Errorf("jaeger exporter: %d of %d spans rejected: %w",
-			rejectedSpans, totalSpans, errors.Join(rejected...)))
+	if rejections > 0 {
+		more := ""
+		if rejections > len(rejected) {
+			more = fmt.Sprintf(" (the first %d of %d rejections)", len(rejected), rejections)
+		}
+		return consumererror.NewPermanent(fmt.Errorf("jaeger exporter: %d of %d spans rejected%s: %w",
+			rejectedSpans, totalSpans, more, errors.Join(rejected...)))
 	}
 	return nil
+}
+
+const (
+	// maxAnswerHeaders bounds the headers and trailers of a collector's
+	// answer, its status message among them.
+	maxAnswerHeaders = 64 << 10
+	// maxKeptRejections is how many rejections a request's error carries:
+	// each is logged as it comes, and one request makes a call per
+	// resource.
+	maxKeptRejections = 3
+	// maxStatusMessage is the most of a collector's status message that is
+	// logged or kept.
+	maxStatusMessage = 1 << 10
+)
+
+// shortStatus is err with its status message cut to maxStatusMessage
+// bytes, its code and details kept.
+func shortStatus(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || len(st.Message()) <= maxStatusMessage {
+		return err
+	}
+	p := st.Proto()
+	p.Message = strings.ToValidUTF8(p.Message[:maxStatusMessage], "") + "..."
+	return status.FromProto(p).Err()
 }
 
 // classifyError follows core's otlp exporter, so both exporters retry the

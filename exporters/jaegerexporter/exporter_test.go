@@ -5,10 +5,15 @@ package jaegerexporter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
 	jaegertranslator "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/jaeger"
@@ -330,4 +335,46 @@ func TestStartFailsOnUnreadableTLSFiles(t *testing.T) {
 	require.ErrorContains(t, err, "does-not-exist-ca.pem")
 	require.ErrorContains(t, err, `endpoint "127.0.0.1:1"`)
 	require.NoError(t, exp.Shutdown(context.Background()))
+}
+
+// TestRejectionsBounded: a collector that rejected every batch with a 15
+// MiB status message cost 7 times that in heap for every batch (859 MiB
+// for 8 resources), and the request's error joined them all. The
+// answer's headers are bounded, each message is cut, and the error keeps
+// the first few.
+func TestRejectionsBounded(t *testing.T) {
+	msg := strings.Repeat("x", 15<<20)
+	var calls atomic.Int64
+	f := &fakeCollector{respond: func(context.Context, int, *api_v2.PostSpansRequest) error {
+		calls.Add(1)
+		return status.Error(codes.InvalidArgument, msg)
+	}}
+	exp := startExporter(t, testConfig(startFakeCollector(t, f)), exportertest.NewNopSettings(metadata.Type))
+	specs := make([]resourceSpec, 8)
+	for i := range specs {
+		specs[i] = resourceSpec{fmt.Sprintf("svc-%d", i), 1}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err := exp.ConsumeTraces(context.Background(), tracesOf(specs...))
+	runtime.ReadMemStats(&after)
+	require.Error(t, err)
+	require.True(t, consumererror.IsPermanent(err), "rejected, not retried: %.200v", err)
+	require.EqualValues(t, 8, calls.Load(), "every batch tried once")
+	require.Contains(t, err.Error(), "8 of 8 spans rejected (the first 3 of 8 rejections)")
+	require.Less(t, len(err.Error()), 16<<10, "the error's text")
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "allocated while exporting")
+}
+
+// TestStatusMessageCut: a message within the headers' bound is kept, cut.
+func TestStatusMessageCut(t *testing.T) {
+	err := shortStatus(status.Error(codes.InvalidArgument, strings.Repeat("é", 4<<10)))
+	st := status.Convert(err)
+	require.Equal(t, codes.InvalidArgument, st.Code())
+	require.LessOrEqual(t, len(st.Message()), maxStatusMessage+3)
+	require.True(t, strings.HasSuffix(st.Message(), "..."))
+	require.True(t, utf8.ValidString(st.Message()))
+	short := status.Error(codes.Unavailable, "try later")
+	require.Equal(t, short, shortStatus(short))
 }

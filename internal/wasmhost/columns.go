@@ -270,12 +270,13 @@ func (t *tables) metricColumn(w *abi.ColumnWriter, field int32) int32 {
 
 func (t *tables) pointColumn(w *abi.ColumnWriter, field int32) int32 {
 	for i := range t.points {
-		p := &t.points[i]
+		r := &t.points[i]
+		p := t.point(int32(i))
 		switch field {
 		case abi.FieldParent:
-			w.Int(int64(p.metric))
+			w.Int(int64(r.metric))
 		case abi.FieldResource:
-			w.Int(int64(p.res))
+			w.Int(int64(r.res))
 		case abi.FieldStartTime, abi.FieldTime, abi.FieldFlags:
 			w.Int(p.timeOrFlags(field))
 		case abi.FieldValue:
@@ -292,7 +293,7 @@ func (t *tables) pointColumn(w *abi.ColumnWriter, field int32) int32 {
 		abi.FieldFlags, abi.FieldValue, abi.FieldCount, abi.FieldSum)
 }
 
-func (p *pointRef) timeOrFlags(field int32) int64 {
+func (p *point) timeOrFlags(field int32) int64 {
 	var start, ts pcommon.Timestamp
 	var flags pmetric.DataPointFlags
 	switch p.typ {
@@ -314,7 +315,7 @@ func (p *pointRef) timeOrFlags(field int32) int64 {
 	return int64(flags)
 }
 
-func (p *pointRef) writeNumber(w *abi.ColumnWriter) {
+func (p *point) writeNumber(w *abi.ColumnWriter) {
 	if p.typ != pmetric.MetricTypeGauge && p.typ != pmetric.MetricTypeSum {
 		w.Empty()
 		return
@@ -330,7 +331,7 @@ func (p *pointRef) writeNumber(w *abi.ColumnWriter) {
 	w.Empty()
 }
 
-func (p *pointRef) writeCount(w *abi.ColumnWriter) {
+func (p *point) writeCount(w *abi.ColumnWriter) {
 	switch p.typ {
 	case pmetric.MetricTypeHistogram:
 		w.Int(int64(p.hist.Count()))
@@ -345,7 +346,7 @@ func (p *pointRef) writeCount(w *abi.ColumnWriter) {
 	w.Empty()
 }
 
-func (p *pointRef) writeSum(w *abi.ColumnWriter) {
+func (p *point) writeSum(w *abi.ColumnWriter) {
 	switch {
 	case p.typ == pmetric.MetricTypeHistogram && p.hist.HasSum():
 		w.Double(p.hist.Sum())

@@ -759,7 +759,7 @@ func (e *editor) setField(table, i, field int32, v abi.Scalar, apply bool) error
 			return str(m.SetUnit)
 		}
 	case abi.TablePoint:
-		p := &e.t.points[i]
+		p := e.t.point(i)
 		if field != abi.FieldValue {
 			break
 		}
@@ -877,6 +877,7 @@ func (e *editor) removeDropped() {
 	}
 }
 
+// pointCount is how many data points m has.
 func pointCount(m pmetric.Metric) int {
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:

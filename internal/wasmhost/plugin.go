@@ -698,7 +698,9 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 	inst.stack[0] = api.EncodeI32(signal)
 	inst.mem.refused = false
 	st.guard.arm(phaseCall, p.opts.Timeout)
+	st.t.inGuest = true
 	callErr := inst.process.CallWithStack(inst.ctx, inst.stack[:])
+	st.t.inGuest = false
 	if callErr != nil {
 		st.guard.disarm()
 		return p.classify(inst, callErr) // a failed instance is never reused

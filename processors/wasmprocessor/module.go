@@ -31,9 +31,12 @@ import (
 
 const builtinPrefix = "builtin:"
 
-// maxModuleSize bounds a decompressed module, so a gzip bomb in a ConfigMap
-// cannot exhaust the Collector's memory at start; pulled modules share it.
-const maxModuleSize = ocimodule.MaxModuleSize
+// maxModuleSize bounds a module file, compressed or not, and a module
+// decompressed, so a gzip bomb in a ConfigMap cannot exhaust the
+// Collector's memory at start: the most the host accepts. At 256 MiB,
+// a new sparse file at every poll cost 2 s and 572 MiB a poll, to be
+// refused by the host afterwards.
+const maxModuleSize = wasmhost.MaxModuleBytes
 
 // defaultOCIReloadInterval is how often reload asks the registry where a
 // tag points, unless reload_interval says otherwise.
@@ -248,12 +251,16 @@ func (s *moduleSource) readFile() ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxModuleSize+1))
-	if err != nil {
-		return nil, err
+	// Exactly the size the file said it has, allocated once: a file
+	// that holds more is not a regular file's content (/proc/self/pagemap
+	// says 0 bytes, then gave 211 MiB over 3 s, at every poll).
+	raw := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return nil, fmt.Errorf("changed while read: %w", err)
 	}
-	if len(raw) > maxModuleSize {
-		return nil, fmt.Errorf("larger than %d MiB", maxModuleSize>>20)
+	var more [1]byte
+	if n, _ := f.Read(more[:]); n > 0 {
+		return nil, fmt.Errorf("holds more than the %d bytes it says it has", fi.Size())
 	}
 	s.lastRead = fi
 	return raw, nil
@@ -282,6 +289,9 @@ func moduleFileOK(fi os.FileInfo, err error) error {
 		return err
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("not a regular file (mode %s)", fi.Mode())
+	case fi.Size() == 0:
+		// Also what /proc and /sys say of files that are not empty.
+		return errors.New("empty: a module has at least its 8-byte header")
 	case fi.Size() > maxModuleSize:
 		return fmt.Errorf("%d bytes, larger than %d MiB", fi.Size(), maxModuleSize>>20)
 	}

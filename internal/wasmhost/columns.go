@@ -271,12 +271,17 @@ func (t *tables) metricColumn(w *abi.ColumnWriter, field int32) int32 {
 func (t *tables) pointColumn(w *abi.ColumnWriter, field int32) int32 {
 	for i := range t.points {
 		r := &t.points[i]
-		p := t.point(int32(i))
 		switch field {
 		case abi.FieldParent:
 			w.Int(int64(r.metric))
+			continue
 		case abi.FieldResource:
 			w.Int(int64(r.res))
+			continue
+		}
+		// Only the point's own fields need it reached through its metric.
+		p := t.point(int32(i))
+		switch field {
 		case abi.FieldStartTime, abi.FieldTime, abi.FieldFlags:
 			w.Int(p.timeOrFlags(field))
 		case abi.FieldValue:

@@ -160,6 +160,7 @@ func probeCompile(ctx context.Context, dir string, bin []byte) error {
 		// without).
 		mark = probedFile(dir, bin, limit)
 		if _, err := os.Stat(mark); err == nil {
+			touchCached(mark)
 			probesCached.Add(1)
 			return nil
 		}

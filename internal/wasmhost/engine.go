@@ -370,6 +370,10 @@ func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte
 			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
 		}
 	}()
+	if dir != "" {
+		// What this compilation writes is newer than anything it trims.
+		defer trimDiskCache(dir, time.Now(), maxCachedBytes, maxCachedEntries)
+	}
 	out, err := instrumentCached(dir, bin, meterLimits{StackBytes: StackLimit, TableElems: TableLimit})
 	if err != nil {
 		return nil, err

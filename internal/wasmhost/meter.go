@@ -558,8 +558,15 @@ func (m *modInfo) scanImports(r *reader) error {
 		return fmt.Errorf("%d imports: more than the host accepts (%d)", n, limit)
 	}
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		r.nameBytes()
-		r.nameBytes()
+		// wazero quotes an import it cannot link, twice, in the start
+		// error the Collector logs: a name of 60 MiB of escapes made a
+		// 440 MB log line and took 3.7 GiB to build. Every name the host
+		// offers is short and plain, so any other could never link.
+		for _, name := range [2][]byte{r.nameBytes(), r.nameBytes()} {
+			if r.err == nil && !loggableName(string(name)) {
+				return fmt.Errorf("import %d: a name of %d bytes that is longer than %d or not printable: no such import exists", i, len(name), maxLoggableName)
+			}
+		}
 		switch kind := r.byte(); kind {
 		case 0x00:
 			t := r.u32()
@@ -1973,12 +1980,16 @@ func (m *modInfo) renumberNames(body []byte) []byte {
 	return out
 }
 
+// maxLoggableName is the longest name of a function or an import the host
+// lets into its errors.
+const maxLoggableName = 256
+
 // loggableName: wazero writes these names into trap errors, which reach
 // the Collector's log. A name with a control or format character (a
 // newline, a tab, a bidi override) could forge a log line, and a long one
 // could bury the error; such names are dropped.
 func loggableName(name string) bool {
-	if len(name) > 256 {
+	if len(name) > maxLoggableName {
 		return false
 	}
 	for i := 0; i < len(name); i++ {

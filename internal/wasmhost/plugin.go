@@ -499,7 +499,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 		case stopStack:
 			return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, describeStop(stopStack, "start", timeout))}
 		}
-		err = guestError{err}
+		err = newGuestError(err)
 		if mem.refused {
 			return nil, &Fault{Kind: FaultMemory, Err: fmt.Errorf("%s: %s: memory limit %d MiB reached: %w", src, step, p.opts.MemoryLimitMiB, err)}
 		}
@@ -774,26 +774,49 @@ func (p *Plugin) classify(inst *instance, err error) error {
 	// guests then die with "out of memory", others trap or fail their own
 	// way. Whatever the way, a refused grow in the call is the cause.
 	if inst.mem.refused {
-		return &Fault{Kind: FaultMemory, Err: fmt.Errorf("memory limit %d MiB reached: %w", p.opts.MemoryLimitMiB, guestError{err})}
+		return &Fault{Kind: FaultMemory, Err: fmt.Errorf("memory limit %d MiB reached: %w", p.opts.MemoryLimitMiB, newGuestError(err))}
 	}
 	if msg := inst.st.failMsg; msg != "" {
 		err = fmt.Errorf("%s: %w", msg, err)
 	}
-	return &Fault{Kind: FaultTrap, Err: guestError{err}}
+	return &Fault{Kind: FaultTrap, Err: newGuestError(err)}
 }
 
-// guestError is an error whose text the guest shaped (a trap's stack trace
-// names its functions): each line is sanitized before it can reach a log.
-type guestError struct{ err error }
+// guestError is an error whose text the guest shaped: a trap's stack trace
+// names its functions and spells their signatures, a link error quotes the
+// import it could not resolve. Its text goes into logs, into the error a
+// receiver answers with, and through every retry, so it is sanitized line
+// by line and cut to maxGuestErrorText once, when the error is made:
+// wazero prints up to 30 frames, and a frame of a function of 1,000
+// parameters and 1,000 results is 20 KB, so a trap's error once reached
+// 608 KB and took 20 ms to escape, on every rendering.
+type guestError struct {
+	err  error
+	text string
+}
 
-func (e guestError) Error() string {
-	lines := strings.Split(e.err.Error(), "\n")
+// maxGuestErrorText is the most a guest's error says, escaped: the trap's
+// message and its first frames.
+const maxGuestErrorText = 8 << 10
+
+func newGuestError(err error) guestError {
+	full := err.Error()
+	// Escaping never shortens text, so the first maxGuestErrorText bytes
+	// hold all that can be shown: the work is bounded by the cap.
+	lines := strings.Split(truncateUTF8(full, maxGuestErrorText), "\n")
 	for i, l := range lines {
 		indent := len(l) - len(strings.TrimLeft(l, "\t")) // a stack trace's frames
 		lines[i] = l[:indent] + sanitize([]byte(l[indent:]))
 	}
-	return strings.Join(lines, "\n")
+	text := strings.Join(lines, "\n")
+	if len(text) > maxGuestErrorText || len(full) > maxGuestErrorText {
+		text = truncateUTF8(text, maxGuestErrorText) +
+			fmt.Sprintf("\n\t... (cut: the guest's error was %d bytes)", len(full))
+	}
+	return guestError{err: err, text: text}
 }
+
+func (e guestError) Error() string { return e.text }
 
 func (e guestError) Unwrap() error { return e.err }
 

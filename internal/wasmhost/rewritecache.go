@@ -9,11 +9,16 @@ import (
 	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -177,6 +182,7 @@ func instrumentCached(dir string, bin []byte, lim meterLimits) ([]byte, error) {
 	if b, err := os.ReadFile(file); err == nil && len(b) > sha256.Size {
 		out, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 		if got := sha256.Sum256(out); bytes.Equal(got[:], sum) {
+			touchCached(file)
 			return out, nil
 		}
 	}
@@ -196,4 +202,89 @@ func instrumentCached(dir string, bin []byte, lim meterLimits) ([]byte, error) {
 		_ = os.Remove(tmp.Name())
 	}
 	return out, nil
+}
+
+// A disk cache is bounded as the OCI module cache is: every new version of
+// a module adds its compiled code, its rewrite and its probe's mark (a
+// 4 MB module, 21 MiB), so a file or a tag reloaded at every change would
+// fill the disk. Past maxCachedBytes or maxCachedEntries, the entries
+// written or used longest ago go first. A rewrite or a mark is used when a
+// start reads it; wazero's compiled code is dated by its writing, since
+// wazero names it by a key of its own, so a module whose code went is
+// compiled again at its next start. Only what the host keeps is trimmed:
+// the pulled modules under modules/ have their own bound.
+const (
+	maxCachedBytes   = 2 << 30
+	maxCachedEntries = 10_000
+	// staleCacheTemp is past any compilation's time (compileTimeout).
+	staleCacheTemp = time.Hour
+)
+
+// touchCached marks a cache entry used now; a read-only cache cannot, and
+// needs no trimming either.
+func touchCached(path string) {
+	now := time.Now()
+	_ = os.Chtimes(path, now, now)
+}
+
+// trimDiskCache removes dir's entries least recently written or used until
+// the cache is within limit bytes and most entries, never one changed
+// since keepSince (what the compilation that calls it wrote), and removes
+// the temporary files of writers that died.
+func trimDiskCache(dir string, keepSince time.Time, limit int64, most int) {
+	type entry struct {
+		path string
+		size int64
+		used time.Time
+	}
+	var all []entry
+	total := int64(0)
+	scan := func(sub string, isEntry, isTemp func(name string) bool) {
+		names, err := os.ReadDir(sub)
+		if err != nil {
+			return
+		}
+		for _, n := range names {
+			info, err := n.Info()
+			if err != nil || !info.Mode().IsRegular() {
+				continue // gone meanwhile, or not ours
+			}
+			path := filepath.Join(sub, n.Name())
+			switch {
+			case isTemp(n.Name()):
+				if time.Since(info.ModTime()) > staleCacheTemp {
+					_ = os.Remove(path)
+				}
+			case isEntry(n.Name()):
+				all = append(all, entry{path, info.Size(), info.ModTime()})
+				total += info.Size()
+			}
+		}
+	}
+	scan(dir, func(name string) bool {
+		return strings.HasPrefix(name, "wasmcol-rewrite-") || strings.HasPrefix(name, "wasmcol-probed-")
+	}, func(name string) bool { return strings.HasPrefix(name, ".wasmcol-rewrite-") })
+	subdirs, _ := filepath.Glob(filepath.Join(dir, "wazero-*"))
+	for _, sub := range subdirs {
+		scan(sub, func(name string) bool {
+			_, err := hex.DecodeString(name)
+			return err == nil && len(name) == 2*sha256.Size
+		}, func(name string) bool { return strings.HasSuffix(name, ".tmp") })
+	}
+	slices.SortFunc(all, func(a, b entry) int { return a.used.Compare(b.used) })
+	left := len(all)
+	for _, e := range all {
+		if total <= limit && left <= most {
+			return
+		}
+		if !e.used.Before(keepSince) {
+			continue
+		}
+		// Gone already counts as removed: another trim took it.
+		if err := os.Remove(e.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		total -= e.size
+		left--
+	}
 }

@@ -5,9 +5,13 @@ package wasmhost
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -133,4 +137,91 @@ func TestDamagedCompiledEntryIsRemoved(t *testing.T) {
 			require.NoError(t, p.Close(context.Background()))
 		})
 	}
+}
+
+// A disk cache stays within its bounds: every version of a module a
+// reload or a moved tag brings adds its compiled code, its rewrite and its
+// probe's mark, and before the bound a cache kept them all (the 4 MB
+// bundle, 21 MiB a version). What goes is what was written or used
+// longest ago; what the start writes, and what it uses, stays.
+func TestDiskCacheIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	cache, err := NewDiskCache(dir)
+	require.NoError(t, err)
+	defer cache.Close(context.Background())
+	start := func(src string) {
+		t.Helper()
+		p, err := New(context.Background(), Options{Source: "version", Module: watModule(t, filter(src), false), PoolSize: 1, Cache: cache})
+		require.NoError(t, err)
+		require.NoError(t, p.Close(context.Background()))
+	}
+	entries := func() []string {
+		t.Helper()
+		var all []string
+		for _, pattern := range []string{"wasmcol-*", filepath.Join("wazero-*", "*")} {
+			m, err := filepath.Glob(filepath.Join(dir, pattern))
+			require.NoError(t, err)
+			all = append(all, m...)
+		}
+		return all
+	}
+	// Three versions, each dated a day before the next.
+	old := time.Now().Add(-72 * time.Hour)
+	var versions [][]string
+	for i := range 3 {
+		before := entries()
+		start(fmt.Sprintf(`(func $attack (drop (i32.const %d)))`, i))
+		var added []string
+		for _, e := range entries() {
+			if !slices.Contains(before, e) {
+				added = append(added, e)
+				at := old.Add(time.Duration(i) * 24 * time.Hour)
+				require.NoError(t, os.Chtimes(e, at, at))
+			}
+		}
+		require.Len(t, added, 3, "compiled code, rewrite and probe mark")
+		versions = append(versions, added)
+	}
+	// A stale temporary file of a writer that died, and one being written.
+	stale, fresh := filepath.Join(dir, ".wasmcol-rewrite-stale"), filepath.Join(dir, ".wasmcol-rewrite-fresh")
+	for _, f := range []string{stale, fresh} {
+		require.NoError(t, os.WriteFile(f, []byte("partial"), 0o600))
+	}
+	require.NoError(t, os.Chtimes(stale, old, old))
+
+	// Starting the oldest version again uses its rewrite and its mark;
+	// wazero's code for it stays dated by its writing.
+	start(`(func $attack (drop (i32.const 0)))`)
+	// A bound of five entries: the four oldest go, which are the first
+	// version's compiled code and the whole second version.
+	trimDiskCache(dir, time.Now(), maxCachedBytes, 5)
+	left := entries()
+	require.Len(t, left, 5)
+	for _, e := range versions[1] {
+		require.NotContains(t, left, e, "the version least recently used")
+	}
+	require.NoFileExists(t, stale)
+	require.FileExists(t, fresh)
+	for _, e := range versions[0] {
+		if strings.Contains(e, "wazero-") {
+			require.NotContains(t, left, e, "dated by its writing")
+		} else {
+			require.Contains(t, left, e, "used by the last start")
+		}
+	}
+	for _, e := range versions[2] {
+		require.Contains(t, left, e)
+	}
+
+	// In bytes: an entry of 3 GiB (sparse) goes at the next compilation,
+	// which keeps what it wrote however large the rest.
+	huge := filepath.Join(dir, "wasmcol-rewrite-huge")
+	f, err := os.Create(huge)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(3<<30))
+	require.NoError(t, f.Close())
+	require.NoError(t, os.Chtimes(huge, old, old))
+	start(`(func $attack (drop (i32.const 3)))`)
+	require.NoFileExists(t, huge)
+	require.Len(t, entries(), 8, "the rest is within the bounds")
 }

@@ -224,8 +224,10 @@ func (g *guestLog) guest(level int32, msg []byte) {
 	}
 	// The guest's text is a field, never the message: the console encoder
 	// prints messages raw, so a guest line holding a newline or tabs could
-	// otherwise pass for a line the Collector wrote.
-	field := zap.String("guest_message", sanitize(bytes.TrimRight(msg, "\n")))
+	// otherwise pass for a line the Collector wrote. It is cut again once
+	// escaped, since escaping makes six bytes of a control character:
+	// 2 KiB of them made 14 KB lines.
+	field := zap.String("guest_message", truncateUTF8(sanitize(bytes.TrimRight(msg, "\n")), maxLogLine))
 	switch level {
 	case abi.LogDebug:
 		g.logger.Debug(guestLogMessage, field)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,6 +59,48 @@ func TestImportNamesBounded(t *testing.T) {
 	require.NoError(t, p.Close(context.Background()))
 }
 
+// wazero quotes the export names of a start function that traps, all of
+// them, in full, before the host can cut its error: one name of 32 MiB of
+// escape characters took 2.9 s and 1.5 GiB at every start attempt. Export
+// names are held to what the host logs, and to 64 KiB in all.
+func TestExportNamesBounded(t *testing.T) {
+	// wazero names the function after the start function's index plus
+	// the imports, so names are exported for both.
+	trap := `(func $boom (unreachable)) (func $next) (start $boom)`
+	export := func(name string) string {
+		return `(export "` + name + `1" (func $boom)) (export "` + name + `2" (func $next))`
+	}
+	for name, exports := range map[string]string{
+		"a long name of escapes": export(strings.Repeat(`\1b`, 1<<20)),
+		"a name of 257 bytes":    export(strings.Repeat("a", maxLoggableName)),
+		"many plain names": func() string {
+			var sb strings.Builder
+			for i := range 500 {
+				sb.WriteString(export(fmt.Sprintf("%s%04d", strings.Repeat("b", 96), i)))
+			}
+			return sb.String()
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			bin := watModule(t, filter(trap+exports+`(func $attack)`), false)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := New(context.Background(), Options{Source: "exports", Module: bin, PoolSize: 1})
+			runtime.ReadMemStats(&after)
+			require.Error(t, err)
+			assert.Less(t, len(err.Error()), 1<<10, "the error quotes no name")
+			assert.Contains(t, err.Error(), "export")
+			allocated := after.TotalAlloc - before.TotalAlloc
+			assert.Less(t, allocated, uint64(16<<20), "refused before the module is built: %d bytes allocated", allocated)
+		})
+	}
+	// Under the bounds, the start's trap is what fails it.
+	bin := watModule(t, filter(trap+export("start here")+`(func $attack)`), false)
+	_, err := New(context.Background(), Options{Source: "exports", Module: bin, PoolSize: 1})
+	require.ErrorContains(t, err, "unreachable")
+}
+
 // importing is filter with imports, which must come first.
 func importing(imports, defs string) string {
 	return strings.Replace(filter(defs), "(module", "(module "+imports, 1)
@@ -91,7 +134,7 @@ func TestTrapErrorBounded(t *testing.T) {
 	msg := err.Error()
 	t.Logf("error of %d bytes: %.200q", len(msg), msg)
 	assert.Contains(t, msg, "unreachable", "the trap's own message is kept")
-	assert.Contains(t, msg, "cut: the guest's error was", "the error says it was cut")
+	assert.Contains(t, msg, "cut to 8192 bytes; the guest's error was", "the error says it was cut")
 	assert.LessOrEqual(t, len(msg), maxGuestErrorText+1<<10)
 }
 
@@ -119,4 +162,22 @@ func TestGuestLogCutAfterEscaping(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.LessOrEqual(t, len(got[0]), maxLogLine)
 	assert.True(t, strings.HasPrefix(got[0], `\u001b\u001b`), "escaped: %.40q", got[0])
+	assert.Zero(t, len(got[0])%len(`\u001b`), "no escape cut in two: %q", got[0][max(0, len(got[0])-8):])
+}
+
+// A cut never leaves half an escape, nor splits a character.
+func TestCutEscaped(t *testing.T) {
+	s := sanitize([]byte("ab\x1bcd\u00e9\U000E0001e"))
+	require.Equal(t, `ab\u001bcdé\ue0001e`, s)
+	for n := 0; n <= len(s); n++ {
+		cut := cutEscaped(s, n)
+		require.LessOrEqual(t, len(cut), n)
+		require.True(t, strings.HasPrefix(s, cut))
+		require.True(t, utf8.ValidString(cut), "%q", cut)
+		require.Equal(t, sanitize([]byte(cut)), cut, "%q", cut)
+		if i := strings.LastIndex(cut, `\u`); i >= 0 {
+			rest := strings.TrimLeft(cut[i+2:], "0123456789abcdef")
+			require.True(t, len(cut[i+2:])-len(rest) >= 4, "half an escape at %d: %q", n, cut)
+		}
+	}
 }

@@ -563,7 +563,7 @@ func (m *modInfo) scanImports(r *reader) error {
 		// 440 MB log line and took 3.7 GiB to build. Every name the host
 		// offers is short and plain, so any other could never link.
 		for _, name := range [2][]byte{r.nameBytes(), r.nameBytes()} {
-			if r.err == nil && !loggableName(string(name)) {
+			if r.err == nil && !loggableName(name) {
 				return fmt.Errorf("import %d: a name of %d bytes that is longer than %d or not printable: no such import exists", i, len(name), maxLoggableName)
 			}
 		}
@@ -1403,8 +1403,20 @@ func (m *modInfo) rewriteExports(r *reader) ([]byte, error) {
 	// grown append by append. Renumbering lengthens an index by a byte at
 	// most.
 	out := appendU32(make([]byte, 0, len(r.b)+int(min(n, maxExports))+5), n)
+	names := 0
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		name := r.nameBytes()
+		// wazero quotes the export names of a start function that traps
+		// in its error, and builds the whole text before the host can cut
+		// it: a 60 MiB name took 9 s and 2.8 GiB at every start attempt,
+		// 90,000 names of 605 bytes 2.2 GiB. Names are held to what the
+		// host logs, and to maxExportNames bytes in all.
+		if names += len(name); names > maxExportNames {
+			return nil, fmt.Errorf("export names of more than %d bytes in all: more than the host accepts", maxExportNames)
+		}
+		if !loggableName(name) {
+			return nil, fmt.Errorf("export %d: a name of %d bytes that is longer than %d or not printable", i, len(name), maxLoggableName)
+		}
 		out = append(appendU32(out, uint32(len(name))), name...)
 		kind, idx := r.byte(), r.u32()
 		var limit uint32
@@ -1980,21 +1992,25 @@ func (m *modInfo) renumberNames(body []byte) []byte {
 	return out
 }
 
-// maxLoggableName is the longest name of a function or an import the host
-// lets into its errors.
-const maxLoggableName = 256
+// maxLoggableName is the longest name of a function, an import or an
+// export the host lets into its errors; maxExportNames is what a module's
+// export names may hold in all (a Go filter's take under 100 bytes).
+const (
+	maxLoggableName = 256
+	maxExportNames  = 64 << 10
+)
 
 // loggableName: wazero writes these names into trap errors, which reach
 // the Collector's log. A name with a control or format character (a
 // newline, a tab, a bidi override) could forge a log line, and a long one
 // could bury the error; such names are dropped.
-func loggableName(name string) bool {
+func loggableName[T string | []byte](name T) bool {
 	if len(name) > maxLoggableName {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
 		if name[i] < 0x20 || name[i] >= 0x7F { // most names are plain ASCII
-			return sanitize([]byte(name)) == name
+			return sanitize([]byte(name)) == string(name)
 		}
 	}
 	return true

@@ -810,8 +810,8 @@ func newGuestError(err error) guestError {
 	}
 	text := strings.Join(lines, "\n")
 	if len(text) > maxGuestErrorText || len(full) > maxGuestErrorText {
-		text = truncateUTF8(text, maxGuestErrorText) +
-			fmt.Sprintf("\n\t... (cut: the guest's error was %d bytes)", len(full))
+		text = cutEscaped(text, maxGuestErrorText) +
+			fmt.Sprintf("\n\t... (cut to %d bytes; the guest's error was %d before escaping)", maxGuestErrorText, len(full))
 	}
 	return guestError{err: err, text: text}
 }

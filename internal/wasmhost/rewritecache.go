@@ -86,8 +86,7 @@ func NewDiskCache(dir string) (wazero.CompilationCache, error) {
 // (2^32-1) asked for 32 GiB, a fatal error that no recover catches, where
 // the README promises a damaged entry is compiled again.
 func checkCompiledEntries(dir string) error {
-	subdirs, _ := filepath.Glob(filepath.Join(dir, "wazero-*"))
-	for _, sub := range subdirs {
+	for _, sub := range compiledDirs(dir) {
 		entries, err := os.ReadDir(sub)
 		if err != nil {
 			continue // wazero cannot read them either
@@ -108,6 +107,22 @@ func checkCompiledEntries(dir string) error {
 		}
 	}
 	return nil
+}
+
+// compiledDirs are the directories where wazero keeps compiled code in
+// dir, one for each wazero version and platform: read from dir itself,
+// not matched as a pattern (a cache_dir holding '[' or '*' matched
+// nothing), and never through a symlink, which could lead the trim out of
+// the cache.
+func compiledDirs(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var subs []string
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "wazero-") {
+			subs = append(subs, filepath.Join(dir, e.Name()))
+		}
+	}
+	return subs
 }
 
 // compiledEntryFits reads the sizes an entry's header gives (wazero's
@@ -174,21 +189,22 @@ func rewriteFile(dir string, bin []byte, lim meterLimits) string {
 // failure to read or write only means rewriting: a cache is an
 // optimisation. The entry is trusted as the compiled code beside it is:
 // whoever can write the directory can write machine code there too.
-func instrumentCached(dir string, bin []byte, lim meterLimits) ([]byte, error) {
+func instrumentCached(dir string, bin []byte, lim meterLimits) (out []byte, fresh bool, err error) {
 	if dir == "" {
-		return instrument(bin, lim)
+		out, err = instrument(bin, lim)
+		return out, true, err
 	}
 	file := rewriteFile(dir, bin, lim)
 	if b, err := os.ReadFile(file); err == nil && len(b) > sha256.Size {
 		out, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 		if got := sha256.Sum256(out); bytes.Equal(got[:], sum) {
 			touchCached(file)
-			return out, nil
+			return out, false, nil
 		}
 	}
-	out, err := instrument(bin, lim)
+	out, err = instrument(bin, lim)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	sum := sha256.Sum256(out)
 	if tmp, err := os.CreateTemp(dir, ".wasmcol-rewrite-*"); err == nil {
@@ -201,7 +217,7 @@ func instrumentCached(dir string, bin []byte, lim meterLimits) ([]byte, error) {
 		}
 		_ = os.Remove(tmp.Name())
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // A disk cache is bounded as the OCI module cache is: every new version of
@@ -218,6 +234,9 @@ const (
 	maxCachedEntries = 10_000
 	// staleCacheTemp is past any compilation's time (compileTimeout).
 	staleCacheTemp = time.Hour
+	// cacheClockSlack covers file times behind the clock: Linux dates a
+	// file by a clock that lags time.Now by a tick, FAT by 2 s.
+	cacheClockSlack = 10 * time.Second
 )
 
 // touchCached marks a cache entry used now; a read-only cache cannot, and
@@ -228,10 +247,12 @@ func touchCached(path string) {
 }
 
 // trimDiskCache removes dir's entries least recently written or used until
-// the cache is within limit bytes and most entries, never one changed
-// since keepSince (what the compilation that calls it wrote), and removes
-// the temporary files of writers that died.
-func trimDiskCache(dir string, keepSince time.Time, limit int64, most int) {
+// the cache is within limit bytes and most entries, and the temporary
+// files of writers that died. It never removes an entry dated from
+// cacheClockSlack before began on (what the compilation begun then
+// wrote, and what others used meanwhile); an entry dated in the future (a
+// clock set back, another machine's) counts as the oldest.
+func trimDiskCache(dir string, began time.Time, limit int64, most int) {
 	type entry struct {
 		path string
 		size int64
@@ -239,6 +260,7 @@ func trimDiskCache(dir string, keepSince time.Time, limit int64, most int) {
 	}
 	var all []entry
 	total := int64(0)
+	now := time.Now()
 	scan := func(sub string, isEntry, isTemp func(name string) bool) {
 		names, err := os.ReadDir(sub)
 		if err != nil {
@@ -252,11 +274,15 @@ func trimDiskCache(dir string, keepSince time.Time, limit int64, most int) {
 			path := filepath.Join(sub, n.Name())
 			switch {
 			case isTemp(n.Name()):
-				if time.Since(info.ModTime()) > staleCacheTemp {
+				if now.Sub(info.ModTime()) > staleCacheTemp {
 					_ = os.Remove(path)
 				}
 			case isEntry(n.Name()):
-				all = append(all, entry{path, info.Size(), info.ModTime()})
+				used := info.ModTime()
+				if used.After(now.Add(cacheClockSlack)) {
+					used = time.Time{}
+				}
+				all = append(all, entry{path, info.Size(), used})
 				total += info.Size()
 			}
 		}
@@ -264,21 +290,21 @@ func trimDiskCache(dir string, keepSince time.Time, limit int64, most int) {
 	scan(dir, func(name string) bool {
 		return strings.HasPrefix(name, "wasmcol-rewrite-") || strings.HasPrefix(name, "wasmcol-probed-")
 	}, func(name string) bool { return strings.HasPrefix(name, ".wasmcol-rewrite-") })
-	subdirs, _ := filepath.Glob(filepath.Join(dir, "wazero-*"))
-	for _, sub := range subdirs {
+	for _, sub := range compiledDirs(dir) {
 		scan(sub, func(name string) bool {
 			_, err := hex.DecodeString(name)
 			return err == nil && len(name) == 2*sha256.Size
 		}, func(name string) bool { return strings.HasSuffix(name, ".tmp") })
 	}
 	slices.SortFunc(all, func(a, b entry) int { return a.used.Compare(b.used) })
+	keepFrom := began.Add(-cacheClockSlack)
 	left := len(all)
 	for _, e := range all {
 		if total <= limit && left <= most {
 			return
 		}
-		if !e.used.Before(keepSince) {
-			continue
+		if !e.used.Before(keepFrom) {
+			return // sorted: the rest are as recent
 		}
 		// Gone already counts as removed: another trim took it.
 		if err := os.Remove(e.path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -4,6 +4,7 @@ package wasmhost
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -24,27 +25,30 @@ func TestRewriteCache(t *testing.T) {
 	require.NoError(t, err)
 	dir := t.TempDir()
 
-	got, err := instrumentCached(dir, bin, testLimits)
+	got, fresh, err := instrumentCached(dir, bin, testLimits)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
+	require.True(t, fresh, "rewritten")
 	file := rewriteFile(dir, bin, testLimits)
 	require.FileExists(t, file, "the rewrite is kept")
 
-	got, err = instrumentCached(dir, bin, testLimits)
+	got, fresh, err = instrumentCached(dir, bin, testLimits)
 	require.NoError(t, err)
 	require.Equal(t, want, got, "read back")
+	require.False(t, fresh, "read back")
 
 	// A truncated or overwritten entry is rewritten, not trusted.
 	entry, err := os.ReadFile(file)
 	require.NoError(t, err)
 	for name, bad := range map[string][]byte{
 		"truncated":   entry[:len(entry)/2],
-		"overwritten": append([]byte{0, 'a', 's', 'm', 1, 0, 0, 0}, entry[8:]...),
+		"overwritten": append(slices.Clone(entry[:len(entry)/2]), append([]byte{0xFF}, entry[len(entry)/2+1:]...)...),
 		"empty":       nil,
 	} {
 		require.NoError(t, os.WriteFile(file, bad, 0o600))
-		got, err = instrumentCached(dir, bin, testLimits)
+		got, fresh, err = instrumentCached(dir, bin, testLimits)
 		require.NoError(t, err, name)
+		require.True(t, fresh, name)
 		require.Equal(t, want, got, name)
 		fixed, err := os.ReadFile(file)
 		require.NoError(t, err)
@@ -57,12 +61,12 @@ func TestRewriteCache(t *testing.T) {
 	require.NotEqual(t, file, rewriteFile(dir, bin, other))
 
 	// A directory that cannot be written only means rewriting.
-	got, err = instrumentCached(filepath.Join(dir, "missing"), bin, testLimits)
+	got, _, err = instrumentCached(filepath.Join(dir, "missing"), bin, testLimits)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 
 	// A module the rewriter refuses is refused through the cache too.
-	_, err = instrumentCached(dir, []byte("\x00asm\x02\x00\x00\x00"), testLimits)
+	_, _, err = instrumentCached(dir, []byte("\x00asm\x02\x00\x00\x00"), testLimits)
 	require.Error(t, err)
 }
 
@@ -115,12 +119,21 @@ func TestDamagedCompiledEntryIsRemoved(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
+			// A name with pattern characters: the check once matched the
+			// directory as a pattern, found nothing and checked nothing.
+			dir := filepath.Join(t.TempDir(), "cache[1]*")
 			cache, err := NewDiskCache(dir)
 			require.NoError(t, err)
 			require.NoError(t, Precompile(context.Background(), cache, bin))
 			require.NoError(t, cache.Close(context.Background()))
-			entries, _ := filepath.Glob(filepath.Join(dir, "wazero-*", "*"))
+			var entries []string
+			for _, sub := range compiledDirs(dir) {
+				names, err := os.ReadDir(sub)
+				require.NoError(t, err)
+				for _, n := range names {
+					entries = append(entries, filepath.Join(sub, n.Name()))
+				}
+			}
 			require.Len(t, entries, 1)
 			entry, err := os.ReadFile(entries[0])
 			require.NoError(t, err)
@@ -190,8 +203,10 @@ func TestDiskCacheIsBounded(t *testing.T) {
 	require.NoError(t, os.Chtimes(stale, old, old))
 
 	// Starting the oldest version again uses its rewrite and its mark;
-	// wazero's code for it stays dated by its writing.
+	// wazero's code for it stays dated by its writing. A start that finds
+	// its rewrite adds nothing, and trims nothing.
 	start(`(func $attack (drop (i32.const 0)))`)
+	require.Len(t, entries(), 9)
 	// A bound of five entries: the four oldest go, which are the first
 	// version's compiled code and the whole second version.
 	trimDiskCache(dir, time.Now(), maxCachedBytes, 5)
@@ -207,21 +222,43 @@ func TestDiskCacheIsBounded(t *testing.T) {
 			require.NotContains(t, left, e, "dated by its writing")
 		} else {
 			require.Contains(t, left, e, "used by the last start")
+			// Older than all but the huge entry below.
+			require.NoError(t, os.Chtimes(e, old.Add(time.Hour), old.Add(time.Hour)))
 		}
 	}
 	for _, e := range versions[2] {
 		require.Contains(t, left, e)
 	}
 
-	// In bytes: an entry of 3 GiB (sparse) goes at the next compilation,
-	// which keeps what it wrote however large the rest.
+	// In bytes: an entry of 3 GiB (sparse) goes at the next compilation
+	// of a new module.
 	huge := filepath.Join(dir, "wasmcol-rewrite-huge")
 	f, err := os.Create(huge)
 	require.NoError(t, err)
 	require.NoError(t, f.Truncate(3<<30))
 	require.NoError(t, f.Close())
 	require.NoError(t, os.Chtimes(huge, old, old))
+	began := time.Now()
 	start(`(func $attack (drop (i32.const 3)))`)
 	require.NoFileExists(t, huge)
 	require.Len(t, entries(), 8, "the rest is within the bounds")
+
+	// Nothing a compilation wrote goes, even where the cache stays past
+	// its bounds without it; an entry dated in the future counts as the
+	// oldest; a symlink named as wazero's directory is not followed.
+	future := filepath.Join(dir, "wasmcol-probed-future")
+	require.NoError(t, os.WriteFile(future, nil, 0o600))
+	ahead := time.Now().AddDate(1, 0, 0)
+	require.NoError(t, os.Chtimes(future, ahead, ahead))
+	outside := t.TempDir()
+	elsewhere := filepath.Join(outside, strings.Repeat("ab", sha256.Size))
+	require.NoError(t, os.WriteFile(elsewhere, nil, 0o600))
+	require.NoError(t, os.Chtimes(elsewhere, old, old))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "wazero-elsewhere")))
+	trimDiskCache(dir, began, 0, 0)
+	require.NoError(t, os.Remove(filepath.Join(dir, "wazero-elsewhere")))
+	left = entries()
+	require.Len(t, left, 3, "what the last compilation wrote: %v", left)
+	require.NoFileExists(t, future)
+	require.FileExists(t, elsewhere)
 }

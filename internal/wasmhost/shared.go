@@ -227,7 +227,7 @@ func (g *guestLog) guest(level int32, msg []byte) {
 	// otherwise pass for a line the Collector wrote. It is cut again once
 	// escaped, since escaping makes six bytes of a control character:
 	// 2 KiB of them made 14 KB lines.
-	field := zap.String("guest_message", truncateUTF8(sanitize(bytes.TrimRight(msg, "\n")), maxLogLine))
+	field := zap.String("guest_message", cutEscaped(sanitize(bytes.TrimRight(msg, "\n")), maxLogLine))
 	switch level {
 	case abi.LogDebug:
 		g.logger.Debug(guestLogMessage, field)
@@ -264,6 +264,31 @@ func sanitize(b []byte) string {
 	}
 	return sb.String()
 }
+
+// cutEscaped cuts text sanitize escaped to at most n bytes, without
+// splitting a character or an escape: a line cut inside one ended in
+// "\u00". A backslash the text held itself may be taken for one and cut a
+// few bytes early, which loses nothing a cut line had not lost.
+func cutEscaped(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := truncateUTF8(s, n)
+	// An escape is \u and at least four hex digits, at most six (U+E0001).
+	if i := strings.LastIndexByte(cut[max(0, len(cut)-7):], '\\'); i >= 0 {
+		at := max(0, len(cut)-7) + i
+		end := at + 2
+		for end < len(s) && end < at+8 && isHexDigit(s[end]) {
+			end++
+		}
+		if strings.HasPrefix(s[at:], `\u`) && end > len(cut) {
+			cut = cut[:at]
+		}
+	}
+	return cut
+}
+
+func isHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.
 func truncateUTF8(s string, n int) string {

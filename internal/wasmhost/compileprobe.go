@@ -232,7 +232,7 @@ func runProbe(limit uint64, dir string, in io.Reader, out io.Writer) int {
 		}
 	}
 	r := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
-	_, err = r.CompileModule(ctx, bin)
+	_, err = compileModule(ctx, r, bin)
 	if err != nil {
 		fmt.Fprintln(out, err) // the host says it is not a valid module
 		return probeInvalid

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -211,4 +212,36 @@ func TestCompileGarbageIsReturned(t *testing.T) {
 	// the bundle lives in about 10 MiB; the compile's garbage was 56 MiB more.
 	held := (ms.HeapInuse + ms.HeapIdle - ms.HeapReleased) >> 20
 	require.Less(t, held, uint64(32), "the heap holds %d MiB from the system", held)
+}
+
+// A disk cache that cannot take compiled code (a read-only or full
+// volume: here its directory is gone, which fails every write as those
+// do, even for root) costs no second compilation: wazero keeps the code
+// in memory before it writes it, and compileModule asks again. Before,
+// the start compiled the module again without the cache (2.1 s became
+// 3.4-3.7 s) and the error said the module was not valid.
+func TestUnwritableCacheCompilesOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	require.NoError(t, err)
+	defer cache.Close(ctx)
+	r := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
+	defer r.Close(ctx)
+	subs := compiledDirs(dir)
+	require.Len(t, subs, 1)
+	require.NoError(t, os.Remove(subs[0]))
+
+	bin, err := instrument(watModule(t, filter(`(func $attack)`), false), testLimits)
+	require.NoError(t, err)
+	_, err = r.CompileModule(ctx, bin)
+	require.True(t, isCacheError(err), "wazero reports the failed write: %v", err)
+
+	other, err := instrument(watModule(t, filter(`(func $attack (nop))`), false), testLimits)
+	require.NoError(t, err)
+	began := time.Now()
+	m, err := compileModule(ctx, r, other)
+	require.NoError(t, err)
+	require.NoError(t, m.Close(ctx))
+	t.Logf("compiled in %v", time.Since(began))
 }

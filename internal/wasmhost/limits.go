@@ -55,6 +55,19 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 	return m.buf
 }
 
+// reserve takes the instance's region, before wazero asks for memory.
+func (m *cappedMemory) reserve() error {
+	if m.region != nil {
+		return nil
+	}
+	r, err := m.pool.get(m.limit)
+	if err != nil {
+		return err
+	}
+	m.region = r
+	return nil
+}
+
 // Free implements experimental.LinearMemory.
 func (m *cappedMemory) Free() {
 	if m.region != nil {
@@ -74,8 +87,8 @@ type regionPool struct {
 }
 
 // get returns the spare region, cleared, or a new one. Clearing happens
-// here, as the next instance starts under its own deadline, rather than
-// when the last one was discarded, after its call's deadline.
+// here, as the next instance starts, rather than when the last one was
+// discarded, after its call's deadline.
 func (p *regionPool) get(size uint64) (*region, error) {
 	p.mu.Lock()
 	r := p.spare
@@ -87,8 +100,12 @@ func (p *regionPool) get(size uint64) (*region, error) {
 		return r, nil
 	}
 	p.mu.Unlock()
-	return newRegion(size)
+	return reserveRegion(size)
 }
+
+// reserveRegion is newRegion; tests make it fail as a system refusing
+// the reservation would.
+var reserveRegion = newRegion
 
 func (p *regionPool) put(r *region, release bool) {
 	if !release {

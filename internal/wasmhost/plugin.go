@@ -446,7 +446,7 @@ func (p *Plugin) unregister(g *guard) {
 
 // instantiate starts one instance under a deadline of timeout: the
 // module's start section, _initialize, the ABI checks and wasmcol_init.
-func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*instance, error) {
+func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (inst *instance, err error) {
 	p, src := g.p, g.p.opts.Source
 	st := &callState{shared: p.shared, limits: p.limits, guard: newGuard(StackLimit)}
 	st.stdout = &lineWriter{log: p.shared.log, level: abi.LogInfo}
@@ -456,6 +456,27 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (*i
 	}
 	base := context.WithValue(context.Background(), stateKey{}, st)
 	mem := &cappedMemory{limit: uint64(p.opts.MemoryLimitMiB) << 20, pool: p.regions}
+	// A panic in wazero or the host while starting fails this start, not
+	// the Collector, and gives back what the start took: left registered,
+	// its guard had the watchdog report a stuck start for good, and
+	// Close waited on it.
+	defer func() {
+		if r := recover(); r != nil {
+			st.guard.disarm()
+			mem.Free()
+			p.unregister(st.guard)
+			inst, err = nil, &Fault{Kind: FaultHost, Stack: debug.Stack(),
+				Err: fmt.Errorf("%s: starting an instance failed in the host (a wasmcol bug): %v", src, r)}
+		}
+	}()
+	// The memory is reserved before wazero asks for it: wazero slices
+	// what it is first given, and a reservation the system refused
+	// (ulimit -v, strict overcommit) made it panic, which at start ended
+	// the Collector.
+	if err := mem.reserve(); err != nil {
+		p.unregister(st.guard)
+		return nil, &Fault{Kind: FaultMemory, Err: fmt.Errorf("%s: memory_limit: %d MiB of address space could not be reserved for an instance: %w", src, p.opts.MemoryLimitMiB, err)}
+	}
 	mcfg := wazero.NewModuleConfig().
 		WithName("").         // anonymous: many instances of one module may coexist
 		WithStartFunctions(). // _initialize runs below, under the deadline

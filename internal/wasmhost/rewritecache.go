@@ -63,15 +63,23 @@ var rewriteCaches sync.Map // wazero.CompilationCache -> string
 // well as the compile (the built-in bundle's rewrite took about 110 ms of
 // a warm start of 280-450 ms).
 //
-// An entry of compiled code whose header does not fit its file is removed
-// first (checkCompiledEntries); if one cannot be removed, the cache is
-// refused, since wazero would read it.
+// Compiled code is run as it is found, so the cache must be the
+// Collector's own (privateCacheDir): in a directory another user could
+// write, that user replaced a rewrite with the module unmetered, and its
+// endless loop froze the Collector. An entry that is not a plain file of
+// the Collector's user, or of compiled code whose header does not fit its
+// file, is removed first (checkEntries); if one cannot be removed, the
+// cache is refused, since wazero would read it.
 func NewDiskCache(dir string) (wazero.CompilationCache, error) {
+	dir, err := privateCacheDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	c, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCompiledEntries(dir); err != nil {
+	if err := checkEntries(dir); err != nil {
 		_ = c.Close(context.Background())
 		return nil, err
 	}
@@ -79,13 +87,81 @@ func NewDiskCache(dir string) (wazero.CompilationCache, error) {
 	return c, nil
 }
 
-// checkCompiledEntries removes, from the compiled code wazero keeps under
-// dir, each entry whose header claims more than its file holds. wazero
+// privateCacheDir returns where in dir the cache can be trusted. A
+// directory owned by another user than the Collector's (or root) cannot
+// be. One that others may write, such as an emptyDir volume (0777) or a
+// shared /tmp, holds the cache in a subdirectory, wasmcol-<uid>, that only
+// the Collector's user can write; one someone else made first is refused.
+// In a directory others may write that lacks the sticky bit, they could
+// still rename that subdirectory away while the Collector runs: such a
+// cache_dir suits a pod's own volume, not a directory users share.
+func privateCacheDir(dir string) (string, error) {
+	_ = os.MkdirAll(dir, 0o700) // what cannot be made, wazero reports
+	info, err := os.Stat(dir)
+	if err != nil {
+		return dir, nil
+	}
+	if p := foreignOwner(info); p != "" {
+		return "", fmt.Errorf("%s is %s: compiled code in it cannot be trusted", dir, p)
+	}
+	if !othersMayWrite(info) {
+		return dir, nil
+	}
+	sub := filepath.Join(dir, fmt.Sprintf("wasmcol-%d", os.Geteuid()))
+	if err := os.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("%s may be written by other users, and a private directory in it cannot be made: %w", dir, err)
+	}
+	info, err = os.Lstat(sub)
+	switch {
+	case err != nil:
+		return "", err
+	case !info.IsDir():
+		return "", fmt.Errorf("%s is not a directory (a symlink?): compiled code in it cannot be trusted", sub)
+	case foreignOwner(info) != "":
+		return "", fmt.Errorf("%s is %s: compiled code in it cannot be trusted", sub, foreignOwner(info))
+	case othersMayWrite(info):
+		return "", fmt.Errorf("%s may be written by other users (mode %o): compiled code in it cannot be trusted", sub, info.Mode().Perm())
+	}
+	return sub, nil
+}
+
+// checkEntries removes from the cache in dir what wazero or the host
+// would read and must not: an entry that is not a plain file of the
+// Collector's user, writable by it alone (a symlink to a damaged entry
+// still cost 32 GiB; one to a named pipe blocked a start for 60 s), and
+// compiled code whose header claims more than its file holds. wazero
 // allocates what an entry's header claims before reading the rest, and
 // checks the code's checksum only after: a damaged count of functions
 // (2^32-1) asked for 32 GiB, a fatal error that no recover catches, where
-// the README promises a damaged entry is compiled again.
-func checkCompiledEntries(dir string) error {
+// the README promises a damaged entry is compiled again. A directory of
+// compiled code that is not the Collector's own refuses the cache.
+func checkEntries(dir string) error {
+	remove := func(path, why string) error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s %s cannot be removed: %w", why, path, err)
+		}
+		return nil
+	}
+	trusted := func(e fs.DirEntry) bool {
+		info, err := e.Info() // of the entry itself: a symlink is not followed
+		return err == nil && info.Mode().IsRegular() && foreignOwner(info) == "" && !othersMayWrite(info)
+	}
+	top, _ := os.ReadDir(dir)
+	for _, e := range top {
+		name := e.Name()
+		switch {
+		case e.IsDir() && strings.HasPrefix(name, "wazero-"):
+			if info, err := e.Info(); err == nil && (foreignOwner(info) != "" || othersMayWrite(info)) {
+				return fmt.Errorf("%s is not the Collector's own: compiled code in it cannot be trusted", filepath.Join(dir, name))
+			}
+		case strings.HasPrefix(name, "wasmcol-rewrite-") || strings.HasPrefix(name, "wasmcol-probed-"):
+			if !trusted(e) {
+				if err := remove(filepath.Join(dir, name), "a cache entry not the Collector's own"); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	for _, sub := range compiledDirs(dir) {
 		entries, err := os.ReadDir(sub)
 		if err != nil {
@@ -94,15 +170,20 @@ func checkCompiledEntries(dir string) error {
 		for _, e := range entries {
 			// Entries are named by a SHA-256; others (a write in progress
 			// in another process) are not wazero's to read.
-			if _, err := hex.DecodeString(e.Name()); err != nil || len(e.Name()) != 2*sha256.Size || !e.Type().IsRegular() {
+			if _, err := hex.DecodeString(e.Name()); err != nil || len(e.Name()) != 2*sha256.Size {
 				continue
 			}
 			path := filepath.Join(sub, e.Name())
-			if compiledEntryFits(path) {
+			if !trusted(e) {
+				if err := remove(path, "compiled code not the Collector's own"); err != nil {
+					return err
+				}
 				continue
 			}
-			if err := os.Remove(path); err != nil {
-				return fmt.Errorf("damaged compiled code %s cannot be removed: %w", path, err)
+			if !compiledEntryFits(path) {
+				if err := remove(path, "damaged compiled code"); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -7,14 +7,17 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
 )
 
 // The rewrite cache returns what instrument returns, from disk once
@@ -261,4 +264,116 @@ func TestDiskCacheIsBounded(t *testing.T) {
 	require.Len(t, left, 3, "what the last compilation wrote: %v", left)
 	require.NoFileExists(t, future)
 	require.FileExists(t, elsewhere)
+}
+
+// Compiled code and rewrites are run as found, so a cache is used only
+// where no one but the Collector's user (or root) can have written it.
+// Another user who could write a shared cache_dir replaced a rewrite with
+// the module unmetered, and its endless loop froze the Collector for good.
+func TestCacheMustBeTheCollectors(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes do not say who may write")
+	}
+	loop := watModule(t, filter(`(func $attack (loop $l (br $l)))`), false)
+	limits := meterLimits{StackBytes: StackLimit, TableElems: TableLimit}
+	plant := func(dir string) {
+		sum := sha256.Sum256(loop)
+		file := rewriteFile(dir, loop, limits)
+		_ = os.Remove(file)
+		require.NoError(t, os.WriteFile(file, append(slices.Clone(loop), sum[:]...), 0o600))
+		require.NoError(t, os.Chmod(file, 0o666)) // as a shared umask leaves it
+	}
+	// The loop must be stopped at its deadline: run unmetered, it never
+	// returns.
+	runsMetered := func(cache wazero.CompilationCache) {
+		t.Helper()
+		p, err := New(context.Background(), Options{Source: "loop", Module: loop, PoolSize: 1, Cache: cache, Timeout: 100 * time.Millisecond})
+		require.NoError(t, err)
+		defer p.Close(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := p.ProcessTraces(context.Background(), oneSpan()); done <- err }()
+		select {
+		case err := <-done:
+			var fault *Fault
+			require.ErrorAs(t, err, &fault)
+			require.Equal(t, FaultTimeout, fault.Kind)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the planted, unmetered rewrite ran")
+		}
+	}
+
+	t.Run("a directory others may write", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.Chmod(dir, 0o777))
+		plant(dir)
+		cache, err := NewDiskCache(dir)
+		require.NoError(t, err)
+		defer cache.Close(context.Background())
+		private := filepath.Join(dir, fmt.Sprintf("wasmcol-%d", os.Geteuid()))
+		require.Equal(t, private, rewriteDir(cache))
+		info, err := os.Stat(private)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+		runsMetered(cache)
+	})
+
+	t.Run("its private directory made by someone else", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.Chmod(dir, 0o777))
+		elsewhere := t.TempDir()
+		require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, fmt.Sprintf("wasmcol-%d", os.Geteuid()))))
+		_, err := NewDiskCache(dir)
+		require.ErrorContains(t, err, "cannot be trusted")
+	})
+
+	t.Run("entries others may write, or not plain files", func(t *testing.T) {
+		dir := t.TempDir()
+		cache, err := NewDiskCache(dir)
+		require.NoError(t, err)
+		require.NoError(t, Precompile(context.Background(), cache, loop))
+		require.NoError(t, cache.Close(context.Background()))
+		plant(dir) // mode 0666, in place of the real rewrite
+		var compiled []string
+		for _, sub := range compiledDirs(dir) {
+			names, err := os.ReadDir(sub)
+			require.NoError(t, err)
+			for _, n := range names {
+				compiled = append(compiled, filepath.Join(sub, n.Name()))
+			}
+		}
+		require.Len(t, compiled, 1)
+		damaged := filepath.Join(t.TempDir(), "damaged")
+		require.NoError(t, os.WriteFile(damaged, nil, 0o600))
+		require.NoError(t, os.Remove(compiled[0]))
+		require.NoError(t, os.Symlink(damaged, compiled[0]))
+
+		cache, err = NewDiskCache(dir)
+		require.NoError(t, err)
+		defer cache.Close(context.Background())
+		require.NoFileExists(t, rewriteFile(dir, loop, limits))
+		_, err = os.Lstat(compiled[0])
+		require.ErrorIs(t, err, fs.ErrNotExist)
+		runsMetered(cache)
+	})
+
+	if os.Geteuid() != 0 {
+		return // only root can make a file another user's
+	}
+	t.Run("a directory of another user", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.Chown(dir, 1001, 1001))
+		_, err := NewDiskCache(dir)
+		require.ErrorContains(t, err, "owned by user 1001")
+	})
+	t.Run("an entry of another user", func(t *testing.T) {
+		dir := t.TempDir()
+		plant(dir)
+		require.NoError(t, os.Chmod(rewriteFile(dir, loop, limits), 0o644))
+		require.NoError(t, os.Chown(rewriteFile(dir, loop, limits), 1001, 1001))
+		cache, err := NewDiskCache(dir)
+		require.NoError(t, err)
+		defer cache.Close(context.Background())
+		require.NoFileExists(t, rewriteFile(dir, loop, limits))
+		runsMetered(cache)
+	})
 }

@@ -29,7 +29,7 @@ type Config struct {
 	// PoolSize is the number of guest instances; 0 means GOMAXPROCS.
 	PoolSize int `mapstructure:"pool_size"`
 	// MemoryLimit caps each instance's memory, in MiB.
-	MemoryLimit uint32 `mapstructure:"memory_limit"`
+	MemoryLimit int64 `mapstructure:"memory_limit"`
 	// Timeout bounds the guest's work on one batch.
 	Timeout time.Duration `mapstructure:"timeout"`
 	// MaxCallsPerInstance recycles an instance after that many batches; 0 never.
@@ -37,7 +37,7 @@ type Config struct {
 	// HostMemoryLimit caps, in MiB, the host-side memory the guests of
 	// this processor cause at once: columns they read, edits they stage,
 	// batches they hand back.
-	HostMemoryLimit uint32 `mapstructure:"host_memory_limit"`
+	HostMemoryLimit int64 `mapstructure:"host_memory_limit"`
 	// OnError is what happens to a batch when the guest fails: pass, drop or error.
 	OnError OnError `mapstructure:"on_error"`
 	// Env lists the Collector's environment variables the guest may read.
@@ -83,6 +83,12 @@ const (
 	// minOCIReloadInterval keeps a reloading processor from flooding its
 	// registry with requests.
 	minOCIReloadInterval = time.Second
+	// minReloadInterval and minTimeout refuse what no one means, and what
+	// a number without a unit gives: reload_interval: 1 polled the file
+	// every nanosecond (a core spinning), and timeout: 1000 failed every
+	// batch, which on_error: pass then sent on unfiltered.
+	minReloadInterval = 100 * time.Millisecond
+	minTimeout        = time.Millisecond
 )
 
 func createDefaultConfig() *Config {
@@ -146,6 +152,8 @@ func (c *Config) Validate() error {
 		bad("reload_interval", "must be positive, got %s", c.ReloadInterval)
 	case isOCI && c.ReloadInterval < minOCIReloadInterval:
 		bad("reload_interval", "must be at least %s for an oci:// module, so as not to flood the registry, got %s", minOCIReloadInterval, c.ReloadInterval)
+	case c.ReloadInterval < minReloadInterval:
+		bad("reload_interval", "must be at least %s, got %s (a number without a unit is nanoseconds: write 1s)", minReloadInterval, c.ReloadInterval)
 	}
 	if c.SHA256 != "" {
 		if b, err := hex.DecodeString(c.SHA256); err != nil || len(b) != 32 {
@@ -164,8 +172,11 @@ func (c *Config) Validate() error {
 	if c.HostMemoryLimit < 1 || c.HostMemoryLimit > maxMemoryLimit {
 		bad("host_memory_limit", "must be between 1 and %d MiB, got %d", maxMemoryLimit, c.HostMemoryLimit)
 	}
-	if c.Timeout <= 0 {
+	switch {
+	case c.Timeout <= 0:
 		bad("timeout", "must be positive, got %s", c.Timeout)
+	case c.Timeout < minTimeout:
+		bad("timeout", "must be at least %s, got %s (a number without a unit is nanoseconds: write 1s)", minTimeout, c.Timeout)
 	}
 	if c.MaxCallsPerInstance < 0 {
 		bad("max_calls_per_instance", "must be 0 (never recycle) or more, got %d", c.MaxCallsPerInstance)

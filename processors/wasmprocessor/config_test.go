@@ -80,6 +80,15 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_reload_interval"), errs: []string{
 			"reload_interval: set, but reload is false", "plain_http: applies only to an oci:// module",
 		}},
+		// A number without a unit is nanoseconds: reload_interval: 1 spun a
+		// core, timeout: 1000 failed every batch.
+		{id: component.NewIDWithName(metadata.Type, "numbers_without_units"), errs: []string{
+			"timeout: must be at least 1ms, got 1µs", "reload_interval: must be at least 100ms, got 1ns",
+		}},
+		// Read as 32 bits, these wrapped to 128 and 0 MiB.
+		{id: component.NewIDWithName(metadata.Type, "wrapping_sizes"), errs: []string{
+			"memory_limit: must be between 1 and 4096 MiB, got 4294967424", "host_memory_limit: must be between 1 and 4096 MiB, got 4294967296",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

@@ -118,10 +118,10 @@ func (p *wasmProcessor) options(bin []byte) (wasmhost.Options, error) {
 		Config:              guestCfg,
 		FilterName:          filterName,
 		PoolSize:            p.cfg.PoolSize,
-		MemoryLimitMiB:      p.cfg.MemoryLimit,
+		MemoryLimitMiB:      uint32(p.cfg.MemoryLimit), // validated: 1-4096
 		Timeout:             p.cfg.Timeout,
 		MaxCallsPerInstance: p.cfg.MaxCallsPerInstance,
-		HostMemoryMiB:       p.cfg.HostMemoryLimit,
+		HostMemoryMiB:       uint32(p.cfg.HostMemoryLimit),
 		Logger:              p.set.Logger.With(zap.String("wasm_module", p.cfg.Module)),
 		OnOverrun:           p.overrun,
 	}

@@ -159,6 +159,7 @@ func TestKubernetesManifests(t *testing.T) {
 			checkLoadBalancingTargets(t, c, ex.collectors)
 			checkModuleDelivery(t, c, kubernetesDir, ex.configMaps)
 			checkMemoryLimit(t, c)
+			checkReceiverBounds(t, c.String(), c.config)
 		})
 	}
 
@@ -296,6 +297,60 @@ func checkTrigger(t *testing.T, m manifest, collectors map[string]collector) {
 	if !used {
 		t.Errorf("%s: no logs pipeline receives from the cloudevents receiver", c)
 	}
+}
+
+// checkReceiverBounds: every network receiver bounds what a client can
+// make it hold. An OTLP gRPC stream that stops one byte short of its
+// message holds what it was sent (250 streams of 4 MiB held 1,010 MiB), an
+// HTTP body that stalls held its connection with no end, and a Zipkin
+// request costs the square of its tags (round 15: 20 MiB, hours).
+func checkReceiverBounds(t *testing.T, name string, config map[string]any) {
+	t.Helper()
+	for id, r := range asMap(config["receivers"]) {
+		typ, _, _ := strings.Cut(id, "/")
+		var servers []string
+		switch typ {
+		case "otlp":
+			if dig(r, "protocols", "grpc") != nil {
+				grpc := asMap(dig(r, "protocols", "grpc"))
+				if n, _ := grpc["max_concurrent_streams"].(int); n <= 0 || n > 64 {
+					t.Errorf("%s: %s.protocols.grpc.max_concurrent_streams %v, want 1-64", name, id, grpc["max_concurrent_streams"])
+				}
+				if dig(grpc, "keepalive", "server_parameters", "max_connection_age") == nil {
+					t.Errorf("%s: %s.protocols.grpc sets no keepalive.server_parameters.max_connection_age", name, id)
+				}
+			}
+			if dig(r, "protocols", "http") != nil {
+				servers = append(servers, "protocols.http")
+			}
+		case "zipkin":
+			if n, _ := asMap(r)["max_request_body_size"].(int); n <= 0 || n > 262144 {
+				t.Errorf("%s: %s.max_request_body_size %v, want at most 262144", name, id, asMap(r)["max_request_body_size"])
+			}
+			servers = append(servers, "")
+		}
+		for _, path := range servers {
+			srv := asMap(r)
+			if path != "" {
+				srv = asMap(dig(r, strings.Split(path, ".")...))
+			}
+			for _, key := range []string{"read_header_timeout", "read_timeout"} {
+				if srv[key] == nil {
+					t.Errorf("%s: %s %s sets no %s", name, id, path, key)
+				}
+			}
+		}
+	}
+}
+
+// TestShippedConfigBoundsReceivers: checkReceiverBounds on the default
+// config.
+func TestShippedConfigBoundsReceivers(t *testing.T) {
+	docs := readYAMLDocs(t, filepath.Join(distroDir, "config.yaml"))
+	if len(docs) != 1 {
+		t.Fatalf("distro/config.yaml: %d documents, want 1", len(docs))
+	}
+	checkReceiverBounds(t, "distro/config.yaml", docs[0])
 }
 
 // manifest is one YAML document of a file under examples/kubernetes.

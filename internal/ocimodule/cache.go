@@ -57,6 +57,12 @@ func (c blobCache) get(h v1.Hash, limit int64) ([]byte, error) {
 	if c.dir == "" || h.Algorithm != "sha256" {
 		return nil, errCacheMiss
 	}
+	// A plain file only: opening a named pipe would block the pull past
+	// its deadline, and a symlink could lead anywhere.
+	if info, err := os.Lstat(c.path(h)); err == nil && !info.Mode().IsRegular() {
+		_ = os.Remove(c.path(h))
+		return nil, errCacheMiss
+	}
 	f, err := os.Open(c.path(h))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errCacheMiss

@@ -235,7 +235,7 @@ func TestUnwritableCacheCompilesOnce(t *testing.T) {
 	bin, err := instrument(watModule(t, filter(`(func $attack)`), false), testLimits)
 	require.NoError(t, err)
 	_, err = r.CompileModule(ctx, bin)
-	require.True(t, isCacheError(err), "wazero reports the failed write: %v", err)
+	require.True(t, isCacheWriteError(err), "wazero reports the failed write: %v", err)
 
 	other, err := instrument(watModule(t, filter(`(func $attack (nop))`), false), testLimits)
 	require.NoError(t, err)
@@ -244,4 +244,9 @@ func TestUnwritableCacheCompilesOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m.Close(ctx))
 	t.Logf("compiled in %v", time.Since(began))
+	// Closed, the code is gone from wazero's memory: compiling it again
+	// meets the unwritable cache again. Had a reference stayed behind,
+	// wazero would have found the code in memory and kept it for good.
+	_, err = r.CompileModule(ctx, other)
+	require.True(t, isCacheWriteError(err), "compiled again, not found in memory: %v", err)
 }

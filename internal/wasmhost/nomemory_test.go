@@ -4,6 +4,10 @@ package wasmhost_test
 
 import (
 	"context"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -48,4 +52,50 @@ func TestGuestWithoutMemory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGuestWithoutMemoryGivesItsRegionBack: every instance is reserved
+// its memory_limit of address space before it starts, and wazero frees it
+// only for a module with a memory. A memory-less guest that trapped on
+// every batch, so that every batch started a new instance, took 8 TiB of
+// address space in 2,000 batches at memory_limit 4096, and the process
+// died out of memory after 32,767.
+func TestGuestWithoutMemoryGivesItsRegionBack(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self/status")
+	}
+	src := `(module
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32) unreachable))`
+	ctx := context.Background()
+	p, err := wasmhost.New(ctx, wasmhost.Options{Source: "nomem", Module: buildWAT(t, "nomem", src), PoolSize: 1, MemoryLimitMiB: 4096})
+	require.NoError(t, err)
+	before := vmSizeKiB(t)
+	for range 200 {
+		td := ptrace.NewTraces()
+		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("x")
+		_, err := p.ProcessTraces(ctx, td)
+		require.Error(t, err)
+	}
+	require.NoError(t, p.Close(ctx))
+	grown := vmSizeKiB(t) - before
+	require.Less(t, grown, int64(8<<20), "address space grown by %d GiB in 200 instances", grown>>20)
+}
+
+// vmSizeKiB is the process's address space, in KiB.
+func vmSizeKiB(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmSize:"); ok {
+			n, err := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("no VmSize in /proc/self/status")
+	return 0
 }

@@ -87,27 +87,55 @@ func NewDiskCache(dir string) (wazero.CompilationCache, error) {
 	return c, nil
 }
 
-// privateCacheDir returns where in dir the cache can be trusted. A
-// directory owned by another user than the Collector's (or root) cannot
-// be. One that others may write, such as an emptyDir volume (0777) or a
-// shared /tmp, holds the cache in a subdirectory, wasmcol-<uid>, that only
-// the Collector's user can write; one someone else made first is refused.
-// In a directory others may write that lacks the sticky bit, they could
-// still rename that subdirectory away while the Collector runs: such a
-// cache_dir suits a pod's own volume, not a directory users share.
+// privateCacheDir returns where in dir the cache can be trusted, as a
+// path without symlinks: wazero, the rewrite cache and the probe open
+// entries by path long after this check, so a symlink another user could
+// repoint, or a directory on the way they could rename, would let them
+// swap the whole cache afterwards (a test did, and its unmetered loop
+// froze the Collector). So every directory from the root down must be
+// root's or the Collector's user's, and one others may write must be
+// sticky (as /tmp is), so that they cannot rename what is in it. The
+// directory itself, if others may write it, such as an emptyDir volume
+// (0777), holds the cache in a subdirectory, wasmcol-<uid>, that only the
+// Collector's user can write; one someone else made first is refused. In
+// such a directory without the sticky bit, others can still rename that
+// subdirectory while the Collector runs: it suits a pod's own volume, not
+// a directory users share.
 func privateCacheDir(dir string) (string, error) {
 	_ = os.MkdirAll(dir, 0o700) // what cannot be made, wazero reports
-	info, err := os.Stat(dir)
+	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return dir, nil
+	}
+	if real, err = filepath.Abs(real); err != nil {
+		return "", err
+	}
+	for up := filepath.Dir(real); ; up = filepath.Dir(up) {
+		info, err := os.Stat(up)
+		if err != nil {
+			return "", err
+		}
+		if p := foreignOwner(info); p != "" {
+			return "", fmt.Errorf("%s, on the way to the cache %s, is %s: compiled code there cannot be trusted", up, dir, p)
+		}
+		if othersMayWrite(info) && info.Mode()&fs.ModeSticky == 0 {
+			return "", fmt.Errorf("%s, on the way to the cache %s, may be written by other users and is not sticky (mode %o): compiled code there cannot be trusted", up, dir, info.Mode().Perm())
+		}
+		if filepath.Dir(up) == up {
+			break
+		}
+	}
+	info, err := os.Stat(real)
+	if err != nil {
+		return "", err
 	}
 	if p := foreignOwner(info); p != "" {
 		return "", fmt.Errorf("%s is %s: compiled code in it cannot be trusted", dir, p)
 	}
 	if !othersMayWrite(info) {
-		return dir, nil
+		return real, nil
 	}
-	sub := filepath.Join(dir, fmt.Sprintf("wasmcol-%d", os.Geteuid()))
+	sub := filepath.Join(real, fmt.Sprintf("wasmcol-%d", os.Geteuid()))
 	if err := os.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("%s may be written by other users, and a private directory in it cannot be made: %w", dir, err)
 	}
@@ -124,6 +152,10 @@ func privateCacheDir(dir string) (string, error) {
 	}
 	return sub, nil
 }
+
+// PrivateCacheDir is where the processor keeps pulled modules and
+// compiled code under cache_dir: see privateCacheDir.
+func PrivateCacheDir(dir string) (string, error) { return privateCacheDir(dir) }
 
 // checkEntries removes from the cache in dir what wazero or the host
 // would read and must not: an entry that is not a plain file of the

@@ -326,6 +326,35 @@ func TestCacheMustBeTheCollectors(t *testing.T) {
 		require.ErrorContains(t, err, "cannot be trusted")
 	})
 
+	t.Run("a cache_dir that is a symlink", func(t *testing.T) {
+		// The link is followed once: repointed afterwards, it changes
+		// nothing the cache reads.
+		real, other := t.TempDir(), t.TempDir()
+		link := filepath.Join(t.TempDir(), "cache")
+		require.NoError(t, os.Symlink(real, link))
+		cache, err := NewDiskCache(link)
+		require.NoError(t, err)
+		defer cache.Close(context.Background())
+		resolved, err := filepath.EvalSymlinks(real)
+		require.NoError(t, err)
+		require.Equal(t, resolved, rewriteDir(cache))
+		require.NoError(t, os.Remove(link))
+		require.NoError(t, os.Symlink(other, link))
+		plant(other)
+		runsMetered(cache)
+	})
+
+	t.Run("a directory on the way others may write, not sticky", func(t *testing.T) {
+		shared := t.TempDir()
+		require.NoError(t, os.Chmod(shared, 0o777))
+		_, err := NewDiskCache(filepath.Join(shared, "cache"))
+		require.ErrorContains(t, err, "is not sticky")
+		require.NoError(t, os.Chmod(shared, 0o777|os.ModeSticky))
+		cache, err := NewDiskCache(filepath.Join(shared, "cache"))
+		require.NoError(t, err)
+		require.NoError(t, cache.Close(context.Background()))
+	})
+
 	t.Run("entries others may write, or not plain files", func(t *testing.T) {
 		dir := t.TempDir()
 		cache, err := NewDiskCache(dir)
@@ -359,6 +388,12 @@ func TestCacheMustBeTheCollectors(t *testing.T) {
 	if os.Geteuid() != 0 {
 		return // only root can make a file another user's
 	}
+	t.Run("a directory on the way of another user", func(t *testing.T) {
+		theirs := t.TempDir()
+		require.NoError(t, os.Chown(theirs, 1001, 1001))
+		_, err := NewDiskCache(filepath.Join(theirs, "cache"))
+		require.ErrorContains(t, err, "owned by user 1001")
+	})
 	t.Run("a directory of another user", func(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.Chown(dir, 1001, 1001))

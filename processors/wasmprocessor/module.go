@@ -115,7 +115,10 @@ func newModuleSource(cfg *Config, logger *zap.Logger) (*moduleSource, error) {
 }
 
 // moduleCacheDir is where pulled modules are kept: under cache_dir when
-// set, else under the default cache directory, else nowhere.
+// set, else under the default cache directory, else nowhere; in either,
+// where the compiled code goes (wasmhost.PrivateCacheDir), so that no
+// other user can have put a file there (a named pipe in place of a blob
+// held a pull past its deadline) or swap one afterwards.
 func moduleCacheDir(cacheDir string) string {
 	if cacheDir == "" {
 		cacheDir = defaultCacheDir()
@@ -123,7 +126,11 @@ func moduleCacheDir(cacheDir string) string {
 	if cacheDir == "" {
 		return ""
 	}
-	return filepath.Join(cacheDir, "modules")
+	private, err := wasmhost.PrivateCacheDir(cacheDir)
+	if err != nil {
+		return "" // pulled each time; the compile cache logs why
+	}
+	return filepath.Join(private, "modules")
 }
 
 // load returns the module and its version: the manifest digest for an

@@ -159,7 +159,7 @@ func probeCompile(ctx context.Context, dir string, bin []byte) error {
 		// warm start of a 3.5 MB Go filter took 0.3 s with the probe, 0.1
 		// without).
 		mark = probedFile(dir, bin, limit)
-		if _, err := os.Stat(mark); err == nil {
+		if isOwnFile(mark) {
 			touchCached(mark)
 			probesCached.Add(1)
 			return nil

@@ -77,11 +77,28 @@ func TestGuestWithoutMemoryGivesItsRegionBack(t *testing.T) {
 		td := ptrace.NewTraces()
 		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("x")
 		_, err := p.ProcessTraces(ctx, td)
-		require.Error(t, err)
+		// A trap, each time: under a ulimit -v that refused the next
+		// reservation, the leak would show as memory faults instead.
+		var fault *wasmhost.Fault
+		require.ErrorAs(t, err, &fault)
+		require.Equal(t, wasmhost.FaultTrap, fault.Kind, "%v", err)
 	}
 	require.NoError(t, p.Close(ctx))
 	grown := vmSizeKiB(t) - before
 	require.Less(t, grown, int64(8<<20), "address space grown by %d GiB in 200 instances", grown>>20)
+
+	// Nor does a start the guest refuses keep its region.
+	refusing := strings.Replace(src, `(func (export "wasmcol_init") (result i32) (i32.const 0))`, `(func (export "wasmcol_init") (result i32) (i32.const 1))`, 1)
+	bin := buildWAT(t, "refusing", refusing)
+	before = vmSizeKiB(t)
+	for range 50 {
+		_, err := wasmhost.New(ctx, wasmhost.Options{Source: "refusing", Module: bin, PoolSize: 1, MemoryLimitMiB: 4096})
+		var fault *wasmhost.Fault
+		require.ErrorAs(t, err, &fault)
+		require.Equal(t, wasmhost.FaultGuest, fault.Kind, "%v", err)
+	}
+	grown = vmSizeKiB(t) - before
+	require.Less(t, grown, int64(8<<20), "address space grown by %d GiB in 50 refused starts", grown>>20)
 }
 
 // vmSizeKiB is the process's address space, in KiB.

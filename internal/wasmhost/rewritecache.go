@@ -102,10 +102,14 @@ func NewDiskCache(dir string) (wazero.CompilationCache, error) {
 // subdirectory while the Collector runs: it suits a pod's own volume, not
 // a directory users share.
 func privateCacheDir(dir string) (string, error) {
-	_ = os.MkdirAll(dir, 0o700) // what cannot be made, wazero reports
+	_ = os.MkdirAll(dir, 0o700)
+	// A path that cannot be resolved is refused, never used as it is: the
+	// kernel follows links one by one where EvalSymlinks builds the whole
+	// path, so a chain of links past PATH_MAX resolved for the one and
+	// not the other, and skipped every check below.
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return dir, nil
+		return "", fmt.Errorf("the cache %s cannot be resolved to check who may write it: %w", dir, err)
 	}
 	if real, err = filepath.Abs(real); err != nil {
 		return "", err
@@ -308,7 +312,7 @@ func instrumentCached(dir string, bin []byte, lim meterLimits) (out []byte, fres
 		return out, true, err
 	}
 	file := rewriteFile(dir, bin, lim)
-	if b, err := os.ReadFile(file); err == nil && len(b) > sha256.Size {
+	if b, err := readOwnFile(file); err == nil && len(b) > sha256.Size {
 		out, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 		if got := sha256.Sum256(out); bytes.Equal(got[:], sum) {
 			touchCached(file)
@@ -351,6 +355,32 @@ const (
 	// file by a clock that lags time.Now by a tick, FAT by 2 s.
 	cacheClockSlack = 10 * time.Second
 )
+
+// readOwnFile reads a cache entry only if it is a plain file of the
+// Collector's user (or root) that no one else may write: checked on the
+// file opened, after the directory's own checks, in case a way round
+// those is ever found.
+func readOwnFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() || foreignOwner(info) != "" || othersMayWrite(info) {
+		return nil, fmt.Errorf("%s is not the Collector's own", path)
+	}
+	return io.ReadAll(f)
+}
+
+// isOwnFile is readOwnFile's check, for a mark whose content is nothing.
+func isOwnFile(path string) bool {
+	info, err := os.Lstat(path)
+	return err == nil && info.Mode().IsRegular() && foreignOwner(info) == "" && !othersMayWrite(info)
+}
 
 // touchCached marks a cache entry used now; a read-only cache cannot, and
 // needs no trimming either.

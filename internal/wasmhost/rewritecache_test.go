@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -344,6 +345,26 @@ func TestCacheMustBeTheCollectors(t *testing.T) {
 		runsMetered(cache)
 	})
 
+	t.Run("a cache_dir that cannot be resolved", func(t *testing.T) {
+		// Links followed one by one open, where the whole resolved path,
+		// past PATH_MAX, does not resolve: such a path was used unchecked.
+		// Made one directory at a time, relative: the whole path is too
+		// long for a system call.
+		base := t.TempDir()
+		name := strings.Repeat("a", 250)
+		rel := filepath.Join(slices.Repeat([]string{name}, 15)...)
+		script := fmt.Sprintf(`set -e; cd -P %q; for i in $(seq 30); do mkdir %s; cd -P %s; done; mkdir c
+			cd -P %q; ln -s %s x1; cd -P %s; ln -s %s x2`, base, name, name, base, rel, rel, rel)
+		out, err := exec.Command("sh", "-c", script).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		link := filepath.Join(t.TempDir(), "cache")
+		require.NoError(t, os.Symlink(filepath.Join(base, "x1", "x2", "c"), link))
+		_, err = os.Stat(link)
+		require.NoError(t, err, "the kernel follows the links")
+		_, err = NewDiskCache(link)
+		require.ErrorContains(t, err, "cannot be resolved")
+	})
+
 	t.Run("a directory on the way others may write, not sticky", func(t *testing.T) {
 		shared := t.TempDir()
 		require.NoError(t, os.Chmod(shared, 0o777))
@@ -382,6 +403,9 @@ func TestCacheMustBeTheCollectors(t *testing.T) {
 		require.NoFileExists(t, rewriteFile(dir, loop, limits))
 		_, err = os.Lstat(compiled[0])
 		require.ErrorIs(t, err, fs.ErrNotExist)
+		runsMetered(cache)
+		// One put there after the cache opened is not read either.
+		plant(dir)
 		runsMetered(cache)
 	})
 

@@ -128,7 +128,7 @@ func moduleCacheDir(cacheDir string) string {
 	}
 	private, err := wasmhost.PrivateCacheDir(cacheDir)
 	if err != nil {
-		return "" // pulled each time; the compile cache logs why
+		return "" // pulled at each start; a cache_dir's problem is logged with the compile cache's
 	}
 	return filepath.Join(private, "modules")
 }

@@ -130,14 +130,7 @@ func TestDamagedCompiledEntryIsRemoved(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, Precompile(context.Background(), cache, bin))
 			require.NoError(t, cache.Close(context.Background()))
-			var entries []string
-			for _, sub := range compiledDirs(dir) {
-				names, err := os.ReadDir(sub)
-				require.NoError(t, err)
-				for _, n := range names {
-					entries = append(entries, filepath.Join(sub, n.Name()))
-				}
-			}
+			entries := compiledEntries(t, dir)
 			require.Len(t, entries, 1)
 			entry, err := os.ReadFile(entries[0])
 			require.NoError(t, err)
@@ -383,14 +376,7 @@ func TestCacheMustBeTheCollectors(t *testing.T) {
 		require.NoError(t, Precompile(context.Background(), cache, loop))
 		require.NoError(t, cache.Close(context.Background()))
 		plant(dir) // mode 0666, in place of the real rewrite
-		var compiled []string
-		for _, sub := range compiledDirs(dir) {
-			names, err := os.ReadDir(sub)
-			require.NoError(t, err)
-			for _, n := range names {
-				compiled = append(compiled, filepath.Join(sub, n.Name()))
-			}
-		}
+		compiled := compiledEntries(t, dir)
 		require.Len(t, compiled, 1)
 		damaged := filepath.Join(t.TempDir(), "damaged")
 		require.NoError(t, os.WriteFile(damaged, nil, 0o600))
@@ -435,4 +421,18 @@ func TestCacheMustBeTheCollectors(t *testing.T) {
 		require.NoFileExists(t, rewriteFile(dir, loop, limits))
 		runsMetered(cache)
 	})
+}
+
+// compiledEntries lists the files of wazero's compiled code in dir.
+func compiledEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	var entries []string
+	for _, sub := range compiledDirs(dir) {
+		names, err := os.ReadDir(sub)
+		require.NoError(t, err)
+		for _, n := range names {
+			entries = append(entries, filepath.Join(sub, n.Name()))
+		}
+	}
+	return entries
 }

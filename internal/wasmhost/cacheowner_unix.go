@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"syscall"
 )
 
@@ -24,5 +25,31 @@ func foreignOwner(info fs.FileInfo) string {
 	return ""
 }
 
-// othersMayWrite reports whether users other than the owner may write it.
-func othersMayWrite(info fs.FileInfo) bool { return info.Mode().Perm()&0o022 != 0 }
+// othersMayWrite reports whether users other than the owner may write it:
+// anyone, or a group the Collector is not in. A group it is in is its
+// own: the user's private group (umask 002 makes home directories 0775),
+// or a pod's fsGroup, which the kubelet makes group-writable at every
+// start.
+func othersMayWrite(info fs.FileInfo) bool {
+	perm := info.Mode().Perm()
+	if perm&0o002 != 0 {
+		return true
+	}
+	if perm&0o020 == 0 {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return !ok || !inGroup(int(st.Gid))
+}
+
+// inGroup reports whether the Collector's process is in group gid.
+func inGroup(gid int) bool {
+	if gid == os.Getegid() {
+		return true
+	}
+	groups, _ := os.Getgroups()
+	return slices.Contains(groups, gid)
+}
+
+// ownersChecked: file modes say who may write here.
+const ownersChecked = true

@@ -1401,23 +1401,11 @@ func (m *modInfo) rewriteExports(r *reader) ([]byte, error) {
 	n := r.u32()
 	// Sized up front: a section of 57 MB of names allocated 432 MiB when
 	// grown append by append. Renumbering lengthens an index by a byte at
-	// most.
-	out := appendU32(make([]byte, 0, len(r.b)+int(min(n, maxExports))+5), n)
-	names := 0
+	// most. The count goes in front once the kept exports are known.
+	out := make([]byte, 0, len(r.b)+int(min(n, maxExports))+5)
+	kept, names := uint32(0), 0
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		name := r.nameBytes()
-		// wazero quotes the export names of a start function that traps
-		// in its error, and builds the whole text before the host can cut
-		// it: a 60 MiB name took 9 s and 2.8 GiB at every start attempt,
-		// 90,000 names of 605 bytes 2.2 GiB. Names are held to what the
-		// host logs, and to maxExportNames bytes in all.
-		if names += len(name); names > maxExportNames {
-			return nil, fmt.Errorf("export names of more than %d bytes in all: more than the host accepts", maxExportNames)
-		}
-		if !loggableName(name) {
-			return nil, fmt.Errorf("export %d: a name of %d bytes that is longer than %d or not printable", i, len(name), maxLoggableName)
-		}
-		out = append(appendU32(out, uint32(len(name))), name...)
 		kind, idx := r.byte(), r.u32()
 		var limit uint32
 		switch kind {
@@ -1438,9 +1426,23 @@ func (m *modInfo) rewriteExports(r *reader) ([]byte, error) {
 		if kind == 0x00 {
 			idx = m.newFunc(idx)
 		}
+		// wazero quotes the export names of a start function that traps
+		// in its error, and builds the whole text before the host can cut
+		// it: a 60 MiB name took 9 s and 2.8 GiB at every start attempt,
+		// 90,000 names of 605 bytes 2.2 GiB. So exports are kept only
+		// under names the host would log, maxExportNames bytes of them in
+		// all; the rest are dropped, which changes nothing the host calls
+		// (the ABI's names are short and plain) and lets a C module built
+		// with --export-all start.
+		if !loggableName(name) || names+len(name) > maxExportNames {
+			continue
+		}
+		names += len(name)
+		kept++
+		out = append(appendU32(out, uint32(len(name))), name...)
 		out = appendU32(append(out, kind), idx)
 	}
-	return out, nil
+	return append(appendU32(make([]byte, 0, len(out)+5), kept), out...), nil
 }
 
 func (m *modInfo) rewriteElements(r *reader) ([]byte, error) {

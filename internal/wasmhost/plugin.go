@@ -460,10 +460,19 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 	// the Collector, and gives back what the start took: left registered,
 	// its guard had the watchdog report a stuck start for good, and
 	// Close waited on it.
+	var mod api.Module
+	var files *openFiles
 	defer func() {
 		if r := recover(); r != nil {
 			st.guard.disarm()
+			if mod != nil {
+				_ = mod.Close(ctx)
+			}
 			mem.Free()
+			if files != nil {
+				files.closeAll()
+			}
+			st.release()
 			p.unregister(st.guard)
 			inst, err = nil, &Fault{Kind: FaultHost, Stack: debug.Stack(),
 				Err: fmt.Errorf("%s: starting an instance failed in the host (a wasmcol bug): %v", src, r)}
@@ -487,7 +496,6 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 	for k, v := range p.opts.Env {
 		mcfg = mcfg.WithEnv(k, v)
 	}
-	var files *openFiles
 	if p.mounts != nil {
 		var fsc wazero.FSConfig
 		fsc, files = p.mounts.forInstance(st)
@@ -525,7 +533,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 		}
 		return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, err)}
 	}
-	mod, err := g.eng.r.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
+	mod, err = g.eng.r.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
 	if err != nil {
 		return fail(nil, "start failed", err)
 	}

@@ -114,7 +114,7 @@ func privateCacheDir(dir string) (string, error) {
 	if real, err = filepath.Abs(real); err != nil {
 		return "", err
 	}
-	for up := filepath.Dir(real); ; up = filepath.Dir(up) {
+	for up := filepath.Dir(real); ownersChecked; up = filepath.Dir(up) {
 		info, err := os.Stat(up)
 		if err != nil {
 			return "", err
@@ -152,7 +152,12 @@ func privateCacheDir(dir string) (string, error) {
 	case foreignOwner(info) != "":
 		return "", fmt.Errorf("%s is %s: compiled code in it cannot be trusted", sub, foreignOwner(info))
 	case othersMayWrite(info):
-		return "", fmt.Errorf("%s may be written by other users (mode %o): compiled code in it cannot be trusted", sub, info.Mode().Perm())
+		// Its own, opened to others since (a kubelet's fsGroup pass makes
+		// directories group-writable at every pod start): closed again.
+		// Entries others may write are removed as the cache opens.
+		if err := os.Chmod(sub, 0o700); err != nil {
+			return "", fmt.Errorf("%s may be written by other users (mode %o) and cannot be closed: %w", sub, info.Mode().Perm(), err)
+		}
 	}
 	return sub, nil
 }
@@ -186,6 +191,11 @@ func checkEntries(dir string) error {
 	for _, e := range top {
 		name := e.Name()
 		switch {
+		case e.Type()&fs.ModeSymlink != 0 && strings.HasPrefix(name, "wazero-"):
+			// wazero would follow it, and read entries this check skips.
+			if err := remove(filepath.Join(dir, name), "a symlink in place of compiled code"); err != nil {
+				return err
+			}
 		case e.IsDir() && strings.HasPrefix(name, "wazero-"):
 			if info, err := e.Info(); err == nil && (foreignOwner(info) != "" || othersMayWrite(info)) {
 				return fmt.Errorf("%s is not the Collector's own: compiled code in it cannot be trusted", filepath.Join(dir, name))
@@ -321,7 +331,7 @@ func instrumentCached(dir string, bin []byte, lim meterLimits) (out []byte, fres
 	}
 	out, err = instrument(bin, lim)
 	if err != nil {
-		return nil, true, err
+		return nil, false, err // nothing written
 	}
 	sum := sha256.Sum256(out)
 	if tmp, err := os.CreateTemp(dir, ".wasmcol-rewrite-*"); err == nil {

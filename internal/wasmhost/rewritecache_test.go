@@ -201,7 +201,7 @@ func TestDiskCacheIsBounded(t *testing.T) {
 
 	// Starting the oldest version again uses its rewrite and its mark;
 	// wazero's code for it stays dated by its writing. A start that finds
-	// its rewrite adds nothing, and trims nothing.
+	// its rewrite adds nothing.
 	start(`(func $attack (drop (i32.const 0)))`)
 	require.Len(t, entries(), 9)
 	// A bound of five entries: the four oldest go, which are the first
@@ -308,6 +308,34 @@ func TestCacheMustBeTheCollectors(t *testing.T) {
 		info, err := os.Stat(private)
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+		runsMetered(cache)
+	})
+
+	t.Run("group-writable, by the Collector's own group", func(t *testing.T) {
+		// umask 002 makes home directories 0775; a kubelet's fsGroup pass
+		// makes a volume's directories group-writable at every pod start.
+		// Neither is another user's way in, and neither loses the cache.
+		parent := t.TempDir()
+		require.NoError(t, os.Chmod(parent, 0o775))
+		dir := filepath.Join(parent, "cache")
+		require.NoError(t, os.Mkdir(dir, 0o777))
+		require.NoError(t, os.Chmod(dir, 0o777))
+		cache, err := NewDiskCache(dir)
+		require.NoError(t, err)
+		require.NoError(t, cache.Close(context.Background()))
+		private := filepath.Join(dir, fmt.Sprintf("wasmcol-%d", os.Geteuid()))
+		require.NoError(t, os.Chmod(private, 0o2770))
+		cache, err = NewDiskCache(dir)
+		require.NoError(t, err)
+		require.NoError(t, cache.Close(context.Background()))
+		// Opened to everyone since: closed again, not refused.
+		require.NoError(t, os.Chmod(private, 0o777))
+		cache, err = NewDiskCache(dir)
+		require.NoError(t, err)
+		defer cache.Close(context.Background())
+		info, err := os.Stat(private)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "closed again")
 		runsMetered(cache)
 	})
 

@@ -274,7 +274,7 @@ func cutEscaped(s string, n int) string {
 		return s
 	}
 	cut := truncateUTF8(s, n)
-	// An escape is \u and at least four hex digits, at most six (U+E0001).
+	// An escape is \u and four to six hex digits (five for U+E0001).
 	if i := strings.LastIndexByte(cut[max(0, len(cut)-7):], '\\'); i >= 0 {
 		at := max(0, len(cut)-7) + i
 		end := at + 2

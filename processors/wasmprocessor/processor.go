@@ -149,8 +149,13 @@ func (p *wasmProcessor) options(bin []byte) (wasmhost.Options, error) {
 			opts.Cache = nil
 		}
 	} else if dir := compileCacheDir(); dir != "" {
-		// The default cache: any problem with it only means compiling.
-		opts.Cache, _ = diskCache(dir)
+		// The default cache: any problem with it only means compiling,
+		// said once a start, since a cache refused as another user's
+		// makes every start a cold one (and pulls every oci:// module).
+		if opts.Cache, err = diskCache(dir); err != nil {
+			p.set.Logger.Info("the default compilation cache cannot be used; compiling without it", zap.String("dir", dir), zap.Error(err))
+			opts.Cache = nil
+		}
 	}
 	return opts, nil
 }

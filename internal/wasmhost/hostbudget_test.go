@@ -5,6 +5,7 @@ package wasmhost_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -127,19 +128,7 @@ func TestOTLPSetDecodedWithinBudget(t *testing.T) {
 		{spans: budgetMiB<<20/288 - 8, accepted: true},
 		{spans: budgetMiB<<20/288 + 8, accepted: false},
 	} {
-		spans := strings.Repeat("\x12\x00", tc.spans) // ScopeSpans.spans, empty
-		ss := append(binary.AppendUvarint([]byte{0x12}, uint64(len(spans))), spans...)
-		rs := append(binary.AppendUvarint([]byte{0x0a}, uint64(len(ss))), ss...)
-		hdr := rs[:len(rs)-len(spans)]
-		fill := fmt.Sprintf(`(local $i i32)
-    (local.set $i (i32.const %d))
-    (block $done (loop $l
-      (br_if $done (i32.ge_u (local.get $i) (i32.const %d)))
-      (i32.store16 (local.get $i) (i32.const 0x0012))
-      (local.set $i (i32.add (local.get $i) (i32.const 2)))
-      (br $l)))`, len(hdr), len(rs))
-		bin := buildWAT(t, "spans", otlpSetGuest(1, hdr, fill, 32, len(rs)))
-		p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "spans", Module: bin, PoolSize: 1,
+		p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "spans", Module: emptySpansGuest(t, tc.spans), PoolSize: 1,
 			HostMemoryMiB: budgetMiB, Timeout: 5 * time.Second})
 		require.NoError(t, err)
 		td := ptrace.NewTraces()
@@ -155,6 +144,57 @@ func TestOTLPSetDecodedWithinBudget(t *testing.T) {
 			require.Less(t, grown, int64(budgetMiB<<20), "%d spans decoded into %d MiB", tc.spans, grown>>20)
 		}
 		runtime.KeepAlive(out)
+		require.NoError(t, p.Close(context.Background()))
+	}
+}
+
+// emptySpansGuest replaces the batch with n empty spans in one scope.
+func emptySpansGuest(t *testing.T, n int) []byte {
+	spans := strings.Repeat("\x12\x00", n) // ScopeSpans.spans, empty
+	ss := append(binary.AppendUvarint([]byte{0x12}, uint64(len(spans))), spans...)
+	rs := append(binary.AppendUvarint([]byte{0x0a}, uint64(len(ss))), ss...)
+	hdr := rs[:len(rs)-len(spans)]
+	fill := fmt.Sprintf(`(local $i i32)
+    (local.set $i (i32.const %d))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (i32.const %d)))
+      (i32.store16 (local.get $i) (i32.const 0x0012))
+      (local.set $i (i32.add (local.get $i) (i32.const 2)))
+      (br $l)))`, len(hdr), len(rs))
+	return buildWAT(t, "spans", otlpSetGuest(1, hdr, fill, 32, len(rs)))
+}
+
+// TestOTLPSetDecodedWithinTimeout: pdata decodes a replacement after the
+// call, where nothing can stop it. Under a 5 ms timeout, 40,000 empty
+// spans were decoded in 15-27 ms and the batch succeeded (attack round
+// 21); a replacement whose decoding the time left cannot hold now times
+// out, and the batch passes unchanged. One that fits is still decoded.
+func TestOTLPSetDecodedWithinTimeout(t *testing.T) {
+	const timeout = 5 * time.Millisecond
+	for _, tc := range []struct {
+		spans    int
+		accepted bool
+	}{{spans: 40_000}, {spans: 100, accepted: true}} {
+		p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "spans", Module: emptySpansGuest(t, tc.spans), PoolSize: 1,
+			Timeout: timeout})
+		require.NoError(t, err)
+		for range 3 {
+			td := ptrace.NewTraces()
+			td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s")
+			began := time.Now()
+			out, err := p.ProcessTraces(context.Background(), td)
+			took := time.Since(began)
+			if tc.accepted {
+				require.NoError(t, err)
+				require.Equal(t, tc.spans, out.SpanCount())
+				continue
+			}
+			var fault *wasmhost.Fault
+			require.True(t, errors.As(err, &fault), "%d spans decoded in %v, past a %v timeout", tc.spans, took, timeout)
+			require.Equal(t, wasmhost.FaultTimeout, fault.Kind, "%v", err)
+			require.Equal(t, "s", out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name(), "the batch passes unchanged")
+			require.Less(t, took, 4*timeout)
+		}
 		require.NoError(t, p.Close(context.Background()))
 	}
 }

@@ -32,6 +32,9 @@ type callState struct {
 	// otlpCharge is what the staged replacement may decode into, as the
 	// walk reckoned it; decoding holds that much of the budget.
 	otlpCharge int64
+	// deadline is the current call's, kept past the call for the decoding
+	// of its replacement batch.
+	deadline int64
 	failMsg    string
 	limits     limits
 	shared     *shared

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// recyclingGuest spends 95% of the timeout in wasmcol_init, and as much
+// in every call, each of which also grows its memory past three quarters
+// of memory_limit, so that the host replaces the instance after the call
+// and the next batch starts a new one. SPIN is the time spent, in ns.
+const recyclingGuest = `(module
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func $now (result i64)
+    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 0)))
+    (i64.load (i32.const 0)))
+  (func $spin (local $end i64)
+    (local.set $end (i64.add (call $now) (i64.const SPIN)))
+    (loop $l (br_if $l (i64.lt_u (call $now) (local.get $end)))))
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (call $spin) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (drop (memory.grow (i32.const 800)))
+    (call $spin)
+    (i32.const 0)))`
+
+// An instance started for a batch starts within the batch's timeout, and
+// the call gets what is left: a guest that has itself replaced after
+// every call, and spends almost the whole timeout in each start and each
+// call, made every batch take twice its timeout and succeed (514–541 ms a
+// batch under 300 ms, found by attack round 21).
+func TestBatchTimeoutIncludesItsStart(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	src := strings.Replace(recyclingGuest, "SPIN", "285000000", 1)
+	p, err := New(context.Background(), Options{Source: "recycling", Module: watModule(t, src, false),
+		PoolSize: 1, Timeout: timeout, MemoryLimitMiB: 64})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	for i := range 5 {
+		td := ptrace.NewTraces()
+		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("x")
+		began := time.Now()
+		_, err := p.ProcessTraces(context.Background(), td)
+		took := time.Since(began)
+		t.Logf("batch %d: %v, %v", i, took, err)
+		// The first batch runs on the instance started with the plugin.
+		if i == 0 {
+			require.NoError(t, err)
+			continue
+		}
+		var fault *Fault
+		require.True(t, errors.As(err, &fault), "batch %d took %v and succeeded", i, took)
+		require.Equal(t, FaultTimeout, fault.Kind, "%v", fault)
+		require.Less(t, took, timeout*3/2, "batch %d", i)
+	}
+}

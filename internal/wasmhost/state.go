@@ -35,10 +35,10 @@ type callState struct {
 	// deadline is the current call's, kept past the call for the decoding
 	// of its replacement batch.
 	deadline int64
-	failMsg    string
-	limits     limits
-	shared     *shared
-	guard      *guard
+	failMsg  string
+	limits   limits
+	shared   *shared
+	guard    *guard
 	// held is what this instance's buffers count against the plugin's
 	// host memory budget.
 	held           int64

@@ -13,10 +13,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// recyclingGuest spends 95% of the timeout in wasmcol_init, and as much
-// in every call, each of which also grows its memory past three quarters
+// recyclingGuest spends SPIN ns in wasmcol_init, and as long in every
+// call, each of which also grows its memory past three quarters
 // of memory_limit, so that the host replaces the instance after the call
-// and the next batch starts a new one. SPIN is the time spent, in ns.
+// and the next batch starts a new one.
 const recyclingGuest = `(module
   (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
   (memory (export "memory") 1)
@@ -36,12 +36,12 @@ const recyclingGuest = `(module
 
 // An instance started for a batch starts within the batch's timeout, and
 // the call gets what is left: a guest that has itself replaced after
-// every call, and spends almost the whole timeout in each start and each
-// call, made every batch take twice its timeout and succeed (514–541 ms a
+// every call, and spends most of the timeout in each start and each call,
+// made every batch take up to twice its timeout and succeed (514–541 ms a
 // batch under 300 ms, found by attack round 21).
 func TestBatchTimeoutIncludesItsStart(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	src := strings.Replace(recyclingGuest, "SPIN", "285000000", 1)
+	src := strings.Replace(recyclingGuest, "SPIN", "200000000", 1)
 	p, err := New(context.Background(), Options{Source: "recycling", Module: watModule(t, src, false),
 		PoolSize: 1, Timeout: timeout, MemoryLimitMiB: 64})
 	require.NoError(t, err)
@@ -61,6 +61,24 @@ func TestBatchTimeoutIncludesItsStart(t *testing.T) {
 		var fault *Fault
 		require.True(t, errors.As(err, &fault), "batch %d took %v and succeeded", i, took)
 		require.Equal(t, FaultTimeout, fault.Kind, "%v", fault)
+		require.ErrorContains(t, fault, "starting an instance for the batch took")
 		require.Less(t, took, timeout*3/2, "batch %d", i)
 	}
+}
+
+// A replacement decoded past the call's deadline, though reckoned to fit,
+// fails the batch as a timeout rather than succeeding late.
+func TestDecodeFinishedLateTimesOut(t *testing.T) {
+	p, err := New(context.Background(), Options{Source: "late", Module: watModule(t, strings.Replace(recyclingGuest, "SPIN", "0", 1), false)})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	payload, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(ptrace.NewTraces())
+	require.NoError(t, err)
+	decoded := false
+	err = p.decode(staged{set: true, payload: payload, charge: 1, deadline: now() - 1}, func([]byte) error { decoded = true; return nil })
+	require.True(t, decoded)
+	var fault *Fault
+	require.True(t, errors.As(err, &fault), "%v", err)
+	require.Equal(t, FaultTimeout, fault.Kind, "%v", fault)
+	require.NoError(t, p.decode(staged{set: true, payload: payload, charge: 1, deadline: now() + int64(time.Minute)}, func([]byte) error { return nil }))
 }

@@ -170,11 +170,11 @@ func emptySpansGuest(t *testing.T, n int) []byte {
 // 21); a replacement whose decoding the time left cannot hold now times
 // out, and the batch passes unchanged. One that fits is still decoded.
 func TestOTLPSetDecodedWithinTimeout(t *testing.T) {
-	const timeout = 5 * time.Millisecond
+	const timeout = 50 * time.Millisecond
 	for _, tc := range []struct {
 		spans    int
 		accepted bool
-	}{{spans: 40_000}, {spans: 100, accepted: true}} {
+	}{{spans: 200_000}, {spans: 100, accepted: true}} {
 		p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "spans", Module: emptySpansGuest(t, tc.spans), PoolSize: 1,
 			Timeout: timeout})
 		require.NoError(t, err)
@@ -196,6 +196,46 @@ func TestOTLPSetDecodedWithinTimeout(t *testing.T) {
 			require.Less(t, took, 4*timeout)
 		}
 		require.NoError(t, p.Close(context.Background()))
+	}
+}
+
+// TestOTLPSetGroupsWithinTimeout: groups are skipped by the decoder and
+// charged nothing, yet 16 MiB of them took 40-110 ms to decode, and the
+// walk read them in one loop that never checked the deadline (128 MiB:
+// 760-910 ms a batch). Their bytes now count for time, and the walk
+// checks the deadline as it goes: a batch of them ends with its timeout.
+func TestOTLPSetGroupsWithinTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	const groups = 16<<20 - 64 // with the field after them, within the otlp_set cap of a 64 MiB budget
+	// One group, then copies of what is written so far, doubling: the
+	// guest's own part takes a few milliseconds.
+	fill := fmt.Sprintf(`(local $i i32)
+    (i32.store16 (i32.const 0) (i32.const 0x1413))
+    (local.set $i (i32.const 2))
+    (block $done (loop $l
+      (br_if $done (i32.gt_u (i32.mul (local.get $i) (i32.const 2)) (i32.const %[1]d)))
+      (memory.copy (local.get $i) (i32.const 0) (local.get $i))
+      (local.set $i (i32.mul (local.get $i) (i32.const 2)))
+      (br $l)))
+    (memory.copy (local.get $i) (i32.const 0) (i32.sub (i32.const %[1]d) (local.get $i)))
+    (i32.store16 (i32.const %[1]d) (i32.const 0x0110))`, groups)
+	bin := buildWAT(t, "groups", otlpSetGuest(1, nil, fill, 272, groups+2))
+	p, err := wasmhost.New(context.Background(), wasmhost.Options{Source: "groups", Module: bin, PoolSize: 1,
+		HostMemoryMiB: 64, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	for range 3 {
+		td := ptrace.NewTraces()
+		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s")
+		began := time.Now()
+		out, err := p.ProcessTraces(context.Background(), td)
+		took := time.Since(began)
+		t.Logf("%v: %v", took, err)
+		var fault *wasmhost.Fault
+		require.True(t, errors.As(err, &fault), "16 MiB of groups decoded in %v, past a %v timeout", took, timeout)
+		require.Equal(t, wasmhost.FaultTimeout, fault.Kind, "%v", err)
+		require.Equal(t, "s", out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name(), "the batch passes unchanged")
+		require.Less(t, took, 3*timeout)
 	}
 }
 

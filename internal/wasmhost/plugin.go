@@ -717,11 +717,30 @@ func (g *generation) retireIdle(before int64) {
 // call runs the guest on the batch that load puts into the instance's
 // state. On success the staged edits have been applied and done may collect
 // a replacement batch; on failure the batch is untouched.
-func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callState)) (err error) {
+func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callState)) error {
 	g, inst, started, err := p.acquire(ctx)
 	if err != nil {
 		return err
 	}
+	err = p.run(g, inst, started, signal, load, done)
+	// A batch that times out on an instance started for it says what the
+	// start took: a filter whose start and call do not fit the timeout
+	// together fails every batch that must start an instance, and the
+	// operator needs to see why.
+	if started > 0 && err != nil {
+		// Declared here: errors.As moves it to the heap, which every call
+		// would pay.
+		var f *Fault
+		if errors.As(err, &f) && f.Kind == FaultTimeout {
+			f.Err = fmt.Errorf("%w (starting an instance for the batch took %s of it)", f.Err, started.Round(time.Microsecond))
+		}
+	}
+	return err
+}
+
+// run is call on the instance acquired, which took started to start for
+// this batch.
+func (p *Plugin) run(g *generation, inst *instance, started time.Duration, signal int32, load, done func(*callState)) error {
 	st := inst.st
 	st.begin(signal)
 	load(st)
@@ -735,15 +754,6 @@ func (p *Plugin) call(ctx context.Context, signal int32, load, done func(*callSt
 	// guest that had itself recycled (memory past three quarters of its
 	// limit) and spent most of the timeout in every start and every call
 	// made each batch take twice it, and succeed.
-	// A batch that times out on an instance started for it says what the
-	// start took: a filter whose start and call do not fit the timeout
-	// together fails every batch that must start an instance, and the
-	// operator needs to see why.
-	defer func() {
-		if f := (*Fault)(nil); started > 0 && errors.As(err, &f) && f.Kind == FaultTimeout {
-			f.Err = fmt.Errorf("%w (starting an instance for the batch took %s of it)", f.Err, started.Round(time.Microsecond))
-		}
-	}()
 	left := p.opts.Timeout - started
 	if left <= 0 {
 		keep = true // started sound, only late: the next batch uses it

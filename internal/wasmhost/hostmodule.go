@@ -104,6 +104,13 @@ type mem struct{ m api.Module }
 // module without memory as a typed nil pointer inside api.Memory, which
 // compares unequal to nil: calling it crashed the Collector on the first
 // batch of a memoryless guest.
+// memorySize is mem's size in bytes. api.Memory's Size is a uint32, which
+// reads a memory of 65,536 pages, 4 GiB, as 0.
+func memorySize(mem api.Memory) uint64 {
+	pages, _ := mem.Grow(0) // grows nothing: answers the pages
+	return uint64(pages) << 16
+}
+
 func guestMemory(m api.Module) api.Memory {
 	mem := m.Memory()
 	if mem == nil {

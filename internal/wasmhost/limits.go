@@ -95,13 +95,17 @@ func (p *regionPool) get(size uint64) (*region, error) {
 	if r != nil && uint64(len(r.mem)) == size {
 		p.spare = nil
 		p.mu.Unlock()
-		clearTouched(r.mem[:r.used])
+		clearRegion(r.mem[:r.used])
 		r.used = 0
 		return r, nil
 	}
 	p.mu.Unlock()
 	return reserveRegion(size)
 }
+
+// clearRegion is clearTouched; tests make it slow, as clearing gigabytes
+// is.
+var clearRegion = clearTouched
 
 // reserveRegion is newRegion; tests make it fail as a system refusing
 // the reservation would.

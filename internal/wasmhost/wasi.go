@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -27,11 +28,17 @@ const (
 	MaxPollSubscriptions = 64
 	// randomChunk: random_get fills this much between deadline checks.
 	randomChunk = 64 << 10
+	// MaxPathBytes bounds every path a path_* function is given (Linux's
+	// PATH_MAX). wazero copies a path out of guest memory before it looks
+	// at the descriptor: a path as long as a guest's memory made each
+	// call copy all of it, 4 GiB at memory_limit 4096, with no mount.
+	MaxPathBytes = 4 << 10
 )
 
 const (
-	errnoFault = 21
-	errnoInval = 28
+	errnoFault       = 21
+	errnoInval       = 28
+	errnoNameTooLong = 37
 )
 
 // instantiateWASI adds wasi_snapshot_preview1 to r: wazero's own functions,
@@ -66,6 +73,9 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 		case "fd_readdir":
 			fn = fdReaddir(inner)
 		}
+		if lens := pathLengths(def.ParamNames()); len(lens) > 0 {
+			fn = boundedPaths(fn, lens)
+		}
 		b.NewFunctionBuilder().
 			WithGoModuleFunction(fn, def.ParamTypes(), def.ResultTypes()).
 			WithParameterNames(def.ParamNames()...).
@@ -73,6 +83,32 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 	}
 	_, err = b.Instantiate(ctx)
 	return err
+}
+
+// pathLengths returns the positions of a WASI function's parameters that
+// are the length of a path: path_len, old_path_len, new_path_len.
+func pathLengths(params []string) []int {
+	var at []int
+	for i, name := range params {
+		if strings.HasSuffix(name, "path_len") {
+			at = append(at, i)
+		}
+	}
+	return at
+}
+
+// boundedPaths refuses, before fn runs, a call naming a path longer than
+// MaxPathBytes.
+func boundedPaths(fn api.GoModuleFunc, lens []int) api.GoModuleFunc {
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		for _, i := range lens {
+			if api.DecodeU32(stack[i]) > MaxPathBytes {
+				stack[0] = errnoNameTooLong
+				return
+			}
+		}
+		fn(ctx, m, stack)
+	}
 }
 
 // checked runs fn after the deadline check.
@@ -160,7 +196,7 @@ func randomGet(ctx context.Context, m api.Module, stack []uint64) {
 	g := guardOf(ctx)
 	buf, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 	mem := guestMemory(m)
-	if n > 0 && (mem == nil || uint64(buf)+uint64(n) > uint64(mem.Size())) {
+	if n > 0 && (mem == nil || uint64(buf)+uint64(n) > memorySize(mem)) {
 		stack[0] = errnoFault
 		return
 	}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// lengthGuest grows its memory to 1 GiB (never touching it) and makes
+// CALL, a host call naming a length of all of it, in a loop.
+const lengthGuest = `(module
+  (import "wasi_snapshot_preview1" "path_rename" (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "group" (func $group (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "kv_get" (func $get (param i32 i32) (result i32)))
+  (import "wasmcol" "kv_set" (func $set (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (local $i i32)
+    ;; 16 entries: a map of at most 8 compares keys without hashing them
+    (loop $l
+      (i32.store (i32.const 0) (i32.add (local.get $i) (i32.const 1)))
+      (drop (call $set (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 0)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 16))))
+    (drop (memory.grow (i32.const 16383)))
+    (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (loop $l
+      (i32.store8 (i32.const 0) (i32.const 1))
+      CALL
+      (br $l))
+    (i32.const 0)))`
+
+// Host functions that take a length from the guest bound it before they
+// act on it. Each of these calls, given a length of the guest's whole
+// memory (1 GiB here), did work in proportion to it where no deadline
+// could stop it (attack round 22, under a 50 ms timeout): wazero copied
+// a path_* call's paths onto the Go heap before looking at the descriptor
+// (1.5-14.6 s a batch, +1 GiB of heap a call); group cleared a stride of
+// sel_len bytes of out, and sel past the table (1.9-2.2 s); kv_get hashed
+// the key under the lock every instance shares (up to 2.1 s).
+func TestGuestLengthsBounded(t *testing.T) {
+	const timeout = 20 * time.Millisecond // less than one such call took
+	gib := strconv.Itoa(1 << 30)
+	for name, call := range map[string]string{
+		"path_rename": `(drop (call $rename (i32.const 3) (i32.const 0) (i32.const ` + gib + `) (i32.const 3) (i32.const 0) (i32.const ` + gib + `)))`,
+		"group":       `(drop (call $group (i32.const 3) (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const ` + gib + `) (i32.const 0) (i32.const ` + gib + `)))`,
+		"kv_get":      `(drop (call $get (i32.const 0) (i32.const ` + gib + `)))`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := New(context.Background(), Options{Source: name, Module: watModule(t, strings.Replace(lengthGuest, "CALL", call, 1), false),
+				PoolSize: 1, Timeout: timeout, MemoryLimitMiB: 1024})
+			require.NoError(t, err)
+			defer p.Close(context.Background())
+			for range 2 {
+				td := ptrace.NewTraces()
+				td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s")
+				began := time.Now()
+				_, err := p.ProcessTraces(context.Background(), td)
+				took := time.Since(began)
+				var fault *Fault
+				require.True(t, errors.As(err, &fault), "%v", err)
+				require.Equal(t, FaultTimeout, fault.Kind, "%v", err)
+				t.Logf("%v: %v", took, err)
+				require.Less(t, took, 3*timeout)
+			}
+		})
+	}
+}
+
+// A memory of 65,536 pages, 4 GiB, has a size of 0 as api.Memory's
+// uint32 reads it: random_get refused every call into it, and an
+// instance grown to it was never recycled for its memory.
+func TestFourGiBMemoryHasItsSize(t *testing.T) {
+	const guest = `(module
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "wasmcol" "fail" (func $fail (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $calls (mut i32) (i32.const 0))
+  (data (i32.const 0) "kept")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    ;; a second call on one instance: it was not recycled
+    (if (i32.gt_u (global.get $calls) (i32.const 1))
+      (then (drop (call $fail (i32.const 0) (i32.const 4))) (return (i32.const 1))))
+    (drop (memory.grow (i32.const 65535)))
+    (if (call $random (i32.const 16) (i32.const 16)) (then unreachable))
+    (i32.const 0)))`
+	p, err := New(context.Background(), Options{Source: "4gib", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: time.Second, MemoryLimitMiB: 4096})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	for i := range 2 {
+		td := ptrace.NewTraces()
+		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s")
+		_, err := p.ProcessTraces(context.Background(), td)
+		require.NoError(t, err, "batch %d", i)
+	}
+}

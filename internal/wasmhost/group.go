@@ -170,9 +170,10 @@ func hostGroup(st *callState, g mem, stack []uint64) int32 {
 	}
 	// Written only now that nothing can fail. A guest may pass sel and
 	// out overlapping: the writes stay in bounds, the answer is its own.
-	for k := range end - first {
-		clearChecked(st.guard, out[k*stride:(k+1)*stride])
-	}
+	// The bitmaps lie end to end: cleared as one, so that the deadline is
+	// checked across them, not only within one (256 of 1 MiB each took
+	// 503 ms under a 20 ms timeout).
+	clearChecked(st.guard, out[:(end-first)*stride])
 	for k := range end - first {
 		for _, i := range gr.byGroup[gr.start[first+k]:gr.start[first+k+1]] {
 			out[k*stride+int(i)/8] |= 1 << (i % 8)

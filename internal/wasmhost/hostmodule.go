@@ -100,10 +100,6 @@ func wrap(fn hostFunc, needBatch bool) api.GoModuleFunc {
 // mem reads guest memory for a host function.
 type mem struct{ m api.Module }
 
-// guestMemory is m's memory, or nil when it has none. wazero returns a
-// module without memory as a typed nil pointer inside api.Memory, which
-// compares unequal to nil: calling it crashed the Collector on the first
-// batch of a memoryless guest.
 // memorySize is mem's size in bytes. api.Memory's Size is a uint32, which
 // reads a memory of 65,536 pages, 4 GiB, as 0.
 func memorySize(mem api.Memory) uint64 {
@@ -111,6 +107,21 @@ func memorySize(mem api.Memory) uint64 {
 	return uint64(pages) << 16
 }
 
+// readMemory is mem.Read, except that a range ending at 4 GiB, the end of
+// a memory of 65,536 pages, is out of bounds: wazero's Read sums offset
+// and count as uint32s, which wrap to 0 there, and its slice expression
+// panics.
+func readMemory(mem api.Memory, off, n uint32) ([]byte, bool) {
+	if uint64(off)+uint64(n) >= 1<<32 {
+		return nil, false
+	}
+	return mem.Read(off, n)
+}
+
+// guestMemory is m's memory, or nil when it has none. wazero returns a
+// module without memory as a typed nil pointer inside api.Memory, which
+// compares unequal to nil: calling it crashed the Collector on the first
+// batch of a memoryless guest.
 func guestMemory(m api.Module) api.Memory {
 	mem := m.Memory()
 	if mem == nil {
@@ -134,7 +145,7 @@ func (g mem) bytes(ptr, n uint64) ([]byte, bool) {
 	if memory == nil {
 		return nil, false
 	}
-	return memory.Read(api.DecodeU32(ptr), size)
+	return readMemory(memory, api.DecodeU32(ptr), size)
 }
 
 func hostLen(st *callState, _ mem, stack []uint64) int32 {

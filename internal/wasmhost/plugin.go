@@ -507,7 +507,8 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 	// deadline can stop (about 200 ms at memory_limit 4096 MiB, every
 	// page touched), and a start given its whole timeout after it could
 	// make a batch take both.
-	st.guard.arm(phaseStart, max(timeout-time.Duration(now()-began), 0))
+	reserved := time.Duration(now() - began)
+	st.guard.arm(phaseStart, max(timeout-reserved, 0))
 	fail := func(mod api.Module, step string, err error) (*instance, error) {
 		st.guard.disarm()
 		if mod != nil {
@@ -529,7 +530,11 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 		case stopInterrupt:
 			return nil, ErrClosed
 		case stopDeadline:
-			return nil, &Fault{Kind: FaultTimeout, Err: fmt.Errorf("%s: %w", src, describeStop(stopDeadline, "start", timeout))}
+			err := describeStop(stopDeadline, "start", timeout)
+			if reserved >= time.Millisecond {
+				err = fmt.Errorf("%w (reserving its memory took %s of it)", err, reserved.Round(time.Microsecond))
+			}
+			return nil, &Fault{Kind: FaultTimeout, Err: fmt.Errorf("%s: %w", src, err)}
 		case stopStack:
 			return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, describeStop(stopStack, "start", timeout))}
 		}

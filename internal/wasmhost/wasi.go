@@ -86,11 +86,12 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 }
 
 // pathLengths returns the positions of a WASI function's parameters that
-// are the length of a path: path_len, old_path_len, new_path_len.
+// are the length of a path it reads: path_len, old_path_len, new_path_len
+// (not fd_prestat_dir_name's result.path_len, a buffer it writes).
 func pathLengths(params []string) []int {
 	var at []int
 	for i, name := range params {
-		if strings.HasSuffix(name, "path_len") {
+		if strings.HasSuffix(name, "path_len") && !strings.HasPrefix(name, "result.") {
 			at = append(at, i)
 		}
 	}
@@ -163,14 +164,14 @@ func fdWrite(fn api.GoModuleFunction) api.GoModuleFunc {
 		}
 		written := uint32(0)
 		for i := uint32(0); i < n && written < MaxWriteBytes; i++ {
-			vec, ok := mem.Read(iovs+8*i, 8)
+			vec, ok := readMemory(mem, iovs+8*i, 8)
 			if !ok {
 				stack[0] = errnoFault
 				return
 			}
 			ptr, size := le32(vec[0:]), le32(vec[4:])
 			size = min(size, MaxWriteBytes-written)
-			buf, ok := mem.Read(ptr, size)
+			buf, ok := readMemory(mem, ptr, size)
 			if !ok {
 				stack[0] = errnoFault
 				return
@@ -196,7 +197,7 @@ func randomGet(ctx context.Context, m api.Module, stack []uint64) {
 	g := guardOf(ctx)
 	buf, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 	mem := guestMemory(m)
-	if n > 0 && (mem == nil || uint64(buf)+uint64(n) > memorySize(mem)) {
+	if n > 0 && (mem == nil || uint64(buf)+uint64(n) > memorySize(mem) || uint64(buf)+uint64(n) >= 1<<32) { // see readMemory
 		stack[0] = errnoFault
 		return
 	}

@@ -34,6 +34,16 @@ const recyclingGuest = `(module
     (call $spin)
     (i32.const 0)))`
 
+// timedSpan runs a batch of one span named name through p, and says how
+// long it took.
+func timedSpan(p *Plugin, name string) (ptrace.Traces, time.Duration, error) {
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName(name)
+	began := time.Now()
+	out, err := p.ProcessTraces(context.Background(), td)
+	return out, time.Since(began), err
+}
+
 // An instance started for a batch starts within the batch's timeout, and
 // the call gets what is left: a guest that has itself replaced after
 // every call, and spends most of the timeout in each start and each call,
@@ -47,11 +57,7 @@ func TestBatchTimeoutIncludesItsStart(t *testing.T) {
 	require.NoError(t, err)
 	defer p.Close(context.Background())
 	for i := range 5 {
-		td := ptrace.NewTraces()
-		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("x")
-		began := time.Now()
-		_, err := p.ProcessTraces(context.Background(), td)
-		took := time.Since(began)
+		_, took, err := timedSpan(p, "x")
 		t.Logf("batch %d: %v, %v", i, took, err)
 		// The first batch runs on the instance started with the plugin.
 		if i == 0 {
@@ -102,11 +108,7 @@ func TestStartDeadlineCountsTheClear(t *testing.T) {
 	require.NoError(t, err)
 	defer p.Close(context.Background())
 	for i := range 4 {
-		td := ptrace.NewTraces()
-		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("x")
-		began := time.Now()
-		_, err := p.ProcessTraces(context.Background(), td)
-		took := time.Since(began)
+		_, took, err := timedSpan(p, "x")
 		t.Logf("batch %d: %v, %v", i, took, err)
 		require.Error(t, err)
 		if i > 0 {

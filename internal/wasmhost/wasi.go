@@ -196,21 +196,27 @@ func le32(b []byte) uint32 {
 func randomGet(ctx context.Context, m api.Module, stack []uint64) {
 	g := guardOf(ctx)
 	buf, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
+	if n == 0 {
+		stack[0] = 0
+		return
+	}
 	mem := guestMemory(m)
-	if n > 0 && (mem == nil || uint64(buf)+uint64(n) > memorySize(mem) || uint64(buf)+uint64(n) >= 1<<32) { // see readMemory
+	if mem == nil {
 		stack[0] = errnoFault
 		return
 	}
-	for off := uint32(0); off < n; off += randomChunk {
+	dst, ok := readMemory(mem, buf, n) // checked whole before any is filled
+	if !ok {
+		stack[0] = errnoFault
+		return
+	}
+	for len(dst) > 0 {
 		if g != nil {
 			g.check()
 		}
-		chunk, ok := mem.Read(buf+off, min(randomChunk, n-off))
-		if !ok {
-			stack[0] = errnoFault
-			return
-		}
+		chunk := dst[:min(randomChunk, len(dst))]
 		_, _ = rand.Read(chunk)
+		dst = dst[len(chunk):]
 	}
 	stack[0] = 0
 }

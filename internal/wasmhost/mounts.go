@@ -76,7 +76,7 @@ func (m *mounts) forInstance(st *callState) (wazero.FSConfig, *openFiles) {
 	files := &openFiles{set: map[*mountFile]struct{}{}}
 	cfg := wazero.NewFSConfig()
 	for _, d := range m.dirs {
-		cfg = cfg.WithFSMount(&mountDir{root: d.root, mounts: m, files: files, full: &st.mountsFull}, d.guestPath)
+		cfg = cfg.WithFSMount(&mountDir{root: d.root, mounts: m, files: files, full: &st.mountsFull, readLeft: &st.readLeft}, d.guestPath)
 	}
 	return cfg, files
 }
@@ -112,6 +112,9 @@ type mountDir struct {
 	files  *openFiles
 	// full is set when an open is refused for MaxOpenFiles.
 	full *bool
+	// readLeft is what the instance's current read call may still read
+	// (boundedReads).
+	readLeft *int
 	// rootOpen is set while the instance holds the uncounted open of the
 	// mount's root: wazero opens "." for the preopened descriptor before
 	// any path under it (its atPath asks the preopen whether it is a
@@ -189,6 +192,33 @@ type mountFile struct {
 	dir     *mountDir
 	counted bool
 	closed  atomic.Bool
+}
+
+// Read and ReadAt read at most what the call has left of MaxReadBytes.
+// A short read, of nothing once it is spent, ends wazero's loop over the
+// call's iovecs; the guest sees the bytes read so far.
+func (f *mountFile) Read(p []byte) (int, error) {
+	p = f.clamp(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := f.File.Read(p)
+	*f.dir.readLeft -= n
+	return n, err
+}
+
+func (f *mountFile) ReadAt(p []byte, off int64) (int, error) {
+	p = f.clamp(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := f.File.ReadAt(p, off)
+	*f.dir.readLeft -= n
+	return n, err
+}
+
+func (f *mountFile) clamp(p []byte) []byte {
+	return p[:min(len(p), max(*f.dir.readLeft, 0))]
 }
 
 func (f *mountFile) Close() error {

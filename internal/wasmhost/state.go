@@ -45,6 +45,9 @@ type callState struct {
 	stdout, stderr *lineWriter
 	// mountsFull reports an open refused for MaxOpenFiles (mounts.go).
 	mountsFull bool
+	// readLeft is what the current fd_read or fd_pread may still read
+	// from a mount (MaxReadBytes a call).
+	readLeft int
 }
 
 // limits are the per-call caps on host memory a guest causes. Each is a

@@ -33,6 +33,12 @@ const (
 	// at the descriptor: a path as long as a guest's memory made each
 	// call copy all of it, 4 GiB at memory_limit 4096, with no mount.
 	MaxPathBytes = 4 << 10
+	// MaxReadBytes is the most one fd_read or fd_pread reads. wazero
+	// reads every iovec of a call in one go, where no deadline reaches:
+	// 1,024 iovecs of 1 MiB over one buffer read 1 GiB of a large mounted
+	// file in a call. Past it a read is short, which a guest's libc
+	// continues in further calls, each checked.
+	MaxReadBytes = 1 << 20
 )
 
 const (
@@ -60,7 +66,9 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 		switch name {
 		case "fd_write":
 			fn = fdWrite(inner)
-		case "fd_read", "fd_pread", "fd_pwrite":
+		case "fd_read", "fd_pread":
+			fn = boundedReads(inner)
+		case "fd_pwrite":
 			fn = boundedIovecs(inner)
 		case "random_get":
 			fn = randomGet
@@ -130,6 +138,18 @@ func boundedIovecs(fn api.GoModuleFunction) api.GoModuleFunc {
 		if api.DecodeU32(stack[2]) > MaxIovecs {
 			stack[0] = errnoInval
 			return
+		}
+		inner(ctx, m, stack)
+	}
+}
+
+// boundedReads is boundedIovecs for a read, which gets MaxReadBytes
+// (mountFile counts them down).
+func boundedReads(fn api.GoModuleFunction) api.GoModuleFunc {
+	inner := boundedIovecs(fn)
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		if st := stateOf(ctx); st != nil {
+			st.readLeft = MaxReadBytes
 		}
 		inner(ctx, m, stack)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmcol/wasmcol/internal/wasmhost"
 )
 
 // listen opens a loopback listener that counts the connections it gets,
@@ -105,6 +107,23 @@ func TestNoAmbientAuthority(t *testing.T) {
 		assert.True(t, strings.HasPrefix(saw["dial"], "error: "), "there is no network grant: %s", saw["dial"])
 		assertHostUntouched(t, hostDir, hostFile)
 		assert.Zero(t, accepted.Load())
+	})
+
+	// A read is short past MaxReadBytes; Go's os.ReadFile, as any libc,
+	// reads on until the end.
+	t.Run("a mounted file larger than one read", func(t *testing.T) {
+		dir := t.TempDir()
+		content := strings.Repeat("0123456789", wasmhost.MaxReadBytes/4+1)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "large.txt"), []byte(content), 0o644))
+		h := start(t, map[string]any{
+			"module": module, "pool_size": 1,
+			"mounts": []any{map[string]any{"host_path": dir, "guest_path": "/data"}},
+			"config": map[string]any{"read": []any{"/data/large.txt"}},
+		})
+		require.NoError(t, h.consume(spans("x")))
+		got := snooped(t, h)["read.0"]
+		assert.Len(t, got, len("ok: ")+len(content))
+		assert.True(t, got == "ok: "+content, "the whole file, in order")
 	})
 }
 

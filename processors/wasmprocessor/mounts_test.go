@@ -108,6 +108,28 @@ func TestMountReaddirIsBounded(t *testing.T) {
 		"2,000 entries of 105 bytes fill the bounded buffer")
 }
 
+// fd_read and fd_pread read at most MaxReadBytes a call, whatever iovecs
+// the guest names: wazero reads them all in one call, where no deadline
+// reaches, and 64 iovecs of 1 MiB over one buffer read 64 MiB of a large
+// mounted file in one call.
+func TestMountReadsAreBounded(t *testing.T) {
+	dir := mountedDir(t)
+	big, err := os.Create(filepath.Join(dir, "big"))
+	require.NoError(t, err)
+	require.NoError(t, big.Truncate(64<<20)) // sparse: 64 MiB of zeros
+	require.NoError(t, big.Close())
+	h := start(t, map[string]any{
+		"module": hostileWAT(t, "mount_read_huge"), "pool_size": 1,
+		"mounts": []any{map[string]any{"host_path": dir, "guest_path": "/data"}},
+	})
+	require.NoError(t, h.consume(attackBatch()))
+	out := h.last(t)
+	assert.Equal(t, "0", spanAttr(out, 0, "mount.errno"))
+	assert.Equal(t, strconv.Itoa(wasmhost.MaxReadBytes), spanAttr(out, 0, "mount.nread"), "fd_read")
+	assert.Equal(t, strconv.Itoa(wasmhost.MaxReadBytes), spanAttr(out, 0, "mount.npread"), "fd_pread")
+	h.requireOnlyFailures(t, nil)
+}
+
 // A symlink in a mount opens only where it stays in the mount: one that
 // leads out, to a file never granted or to the Collector's environment in
 // /proc, is refused (acces).

@@ -142,3 +142,57 @@ func TestEveryPathFunctionBounded(t *testing.T) {
 	}
 	require.Equal(t, 10, paths)
 }
+
+// A Go runtime error in a host function the guest calls is a FaultHost
+// whose Go stack is kept for the log, out of the error: wazero's fd_read
+// panics on an iovec ending at 4 GiB (its bounds check passes, its slice
+// wraps), and wazero, recovering it as a trap, appended the Collector's
+// Go stack to the error that goes back to clients. A guest that fails
+// with the same words is still a trap.
+func TestHostRuntimeErrorIsAHostFault(t *testing.T) {
+	const guest = `(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "fail" (func $fail (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\f0\ff\ff\ff\10\00\00\00")
+  (data (i32.const 64) "spoof\0a\0aGo runtime stack trace:\0agoroutine 1 [running]:")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (if (i32.eq (memory.size) (i32.const 1))
+      (then
+        ;; the first call: stdin, one iovec of 16 bytes at 4 GiB - 16
+        (drop (memory.grow (i32.const 65535)))
+        (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))
+        (return (i32.const 0))))
+    (drop (call $fail (i32.const 64) (i32.const 50)))
+    unreachable))`
+	p, err := New(context.Background(), Options{Source: "gostack", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: time.Second, MemoryLimitMiB: 4096, MaxCallsPerInstance: 0})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	batch := func() ptrace.Traces {
+		td := ptrace.NewTraces()
+		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s")
+		return td
+	}
+
+	td := batch()
+	_, err = p.ProcessTraces(context.Background(), td)
+	var f *Fault
+	require.ErrorAs(t, err, &f)
+	require.Equal(t, FaultHost, f.Kind, "%v", err)
+	require.Contains(t, string(f.Stack), "goroutine ", "the Go stack, for the log")
+	require.NotContains(t, err.Error(), "goroutine ")
+	require.NotContains(t, err.Error(), "Go runtime stack trace")
+	require.Contains(t, err.Error(), "recovered by wazero", "the runtime error and the guest's frames stay")
+	require.Equal(t, "s", td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name())
+
+	// The failed instance was replaced: this one has 1 page, fails and traps.
+	_, err = p.ProcessTraces(context.Background(), batch())
+	require.ErrorAs(t, err, &f)
+	require.Equal(t, FaultTrap, f.Kind, "%v", err)
+	require.Contains(t, err.Error(), "spoof")
+	require.Empty(t, f.Stack)
+}

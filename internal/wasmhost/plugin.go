@@ -869,7 +869,37 @@ func (p *Plugin) classify(inst *instance, err error) error {
 	if msg := inst.st.failMsg; msg != "" {
 		err = fmt.Errorf("%s: %w", msg, err)
 	}
+	if f := hostRuntimeError(err); f != nil {
+		return f
+	}
 	return &Fault{Kind: FaultTrap, Err: newGuestError(err)}
+}
+
+// goStackHeader is what wazero puts before the Go stack it appends to a
+// Go runtime error it recovered (wasmdebug.GoRuntimeErrorTracePrefix).
+const goStackHeader = "\n\nGo runtime stack trace:\n"
+
+// hostRuntimeError is a FaultHost for a Go runtime error (an index out of
+// range, a nil pointer) in a host function the guest called, ours or
+// wazero's WASI, which wazero recovers as a trap with the Collector's Go
+// stack appended: wazero's WASI functions once panicked so on a range
+// ending at 4 GiB. It is a host bug the guest reached, and its stack
+// belongs in the log's bug report, not in an error that goes back to
+// clients. A guest cannot pass its own error for one: the chain must hold
+// a runtime.Error, which only a Go panic makes, and the stack is cut at
+// the last header, after anything the guest named.
+func hostRuntimeError(err error) *Fault {
+	var re runtime.Error
+	if !errors.As(err, &re) {
+		return nil
+	}
+	text := err.Error()
+	var stack []byte
+	if i := strings.LastIndex(text, goStackHeader); i >= 0 {
+		text, stack = text[:i], []byte(text[i+len(goStackHeader):])
+	}
+	return &Fault{Kind: FaultHost, Stack: stack,
+		Err: fmt.Errorf("a host function failed on the guest's call (a wasmcol bug; the batch is unchanged): %w", newGuestError(errors.New(text)))}
 }
 
 // guestError is an error whose text the guest shaped: a trap's stack trace

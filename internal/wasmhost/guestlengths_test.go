@@ -153,6 +153,7 @@ func TestHostRuntimeErrorIsAHostFault(t *testing.T) {
 	const guest = `(module
   (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
   (import "wasmcol" "fail" (func $fail (param i32 i32) (result i32)))
+  (import "wasmcol" "len" (func $len (param i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 0) "\f0\ff\ff\ff\10\00\00\00")
   (data (i32.const 64) "spoof\0a\0aGo runtime stack trace:\0agoroutine 1 [running]:")
@@ -160,9 +161,9 @@ func TestHostRuntimeErrorIsAHostFault(t *testing.T) {
   (func (export "wasmcol_signals") (result i32) (i32.const 1))
   (func (export "wasmcol_init") (result i32) (i32.const 0))
   (func (export "wasmcol_process") (param i32) (result i32)
-    (if (i32.eq (memory.size) (i32.const 1))
+    (if (i32.eq (call $len (i32.const 3)) (i32.const 1))
       (then
-        ;; the first call: stdin, one iovec of 16 bytes at 4 GiB - 16
+        ;; a batch of one span: stdin, one iovec of 16 bytes at 4 GiB - 16
         (drop (memory.grow (i32.const 65535)))
         (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))
         (return (i32.const 0))))
@@ -172,13 +173,16 @@ func TestHostRuntimeErrorIsAHostFault(t *testing.T) {
 		PoolSize: 1, Timeout: time.Second, MemoryLimitMiB: 4096, MaxCallsPerInstance: 0})
 	require.NoError(t, err)
 	defer p.Close(context.Background())
-	batch := func() ptrace.Traces {
+	batch := func(spans int) ptrace.Traces {
 		td := ptrace.NewTraces()
-		td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s")
+		ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+		for range spans {
+			ss.AppendEmpty().SetName("s")
+		}
 		return td
 	}
 
-	td := batch()
+	td := batch(1)
 	_, err = p.ProcessTraces(context.Background(), td)
 	var f *Fault
 	require.ErrorAs(t, err, &f)
@@ -189,8 +193,8 @@ func TestHostRuntimeErrorIsAHostFault(t *testing.T) {
 	require.Contains(t, err.Error(), "recovered by wazero", "the runtime error and the guest's frames stay")
 	require.Equal(t, "s", td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name())
 
-	// The failed instance was replaced: this one has 1 page, fails and traps.
-	_, err = p.ProcessTraces(context.Background(), batch())
+	// A batch of two spans: the guest fails with the same words and traps.
+	_, err = p.ProcessTraces(context.Background(), batch(2))
 	require.ErrorAs(t, err, &f)
 	require.Equal(t, FaultTrap, f.Kind, "%v", err)
 	require.Contains(t, err.Error(), "spoof")

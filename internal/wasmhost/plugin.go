@@ -538,6 +538,10 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 		case stopStack:
 			return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, describeStop(stopStack, "start", timeout))}
 		}
+		if f := hostRuntimeError(err); f != nil {
+			f.Err = fmt.Errorf("%s: %s: %w", src, step, f.Err)
+			return nil, f
+		}
 		err = newGuestError(err)
 		if mem.refused {
 			return nil, &Fault{Kind: FaultMemory, Err: fmt.Errorf("%s: %s: memory limit %d MiB reached: %w", src, step, p.opts.MemoryLimitMiB, err)}
@@ -860,6 +864,9 @@ func (p *Plugin) classify(inst *instance, err error) error {
 	case stopStack:
 		return &Fault{Kind: FaultTrap, Err: fmt.Errorf("stack limit of %d KiB exceeded (deep recursion)", StackLimit>>10)}
 	}
+	if f := hostRuntimeError(err); f != nil {
+		return f
+	}
 	// A guest that hits the memory cap has a memory.grow refused; Go
 	// guests then die with "out of memory", others trap or fail their own
 	// way. Whatever the way, a refused grow in the call is the cause.
@@ -868,9 +875,6 @@ func (p *Plugin) classify(inst *instance, err error) error {
 	}
 	if msg := inst.st.failMsg; msg != "" {
 		err = fmt.Errorf("%s: %w", msg, err)
-	}
-	if f := hostRuntimeError(err); f != nil {
-		return f
 	}
 	return &Fault{Kind: FaultTrap, Err: newGuestError(err)}
 }
@@ -881,8 +885,8 @@ const goStackHeader = "\n\nGo runtime stack trace:\n"
 
 // hostRuntimeError is a FaultHost for a Go runtime error (an index out of
 // range, a nil pointer) in a host function the guest called, ours or
-// wazero's WASI, which wazero recovers as a trap with the Collector's Go
-// stack appended: wazero's WASI functions once panicked so on a range
+// wazero's WASI, in a batch or in a start, which wazero recovers as a trap
+// with the Collector's Go stack appended: wazero's WASI functions once panicked so on a range
 // ending at 4 GiB. It is a host bug the guest reached, and its stack
 // belongs in the log's bug report, not in an error that goes back to
 // clients. A guest cannot pass its own error for one: the chain must hold

@@ -608,6 +608,27 @@ func TestHostFailureIsContained(t *testing.T) {
 	require.Equal(t, "default", spanAttr(h.last(t), 0, "kn.broker.name"), "the next batch is filtered")
 }
 
+// TestHostRuntimeErrorStackStaysInTheLog: a Go runtime error in a WASI
+// function, reached while an instance starts for a batch, is kind host,
+// logged with its Go stack; the error on_error: error returns to the
+// receiver's client holds none of it (attack round 23: 5,723 bytes with
+// host paths and heap addresses).
+func TestHostRuntimeErrorStackStaysInTheLog(t *testing.T) {
+	h := start(t, map[string]any{
+		"module": hostileWAT(t, "start_gostack"), "pool_size": 1, "memory_limit": 4096,
+		"max_calls_per_instance": 1, "on_error": "error",
+	})
+	require.NoError(t, h.consume(attackBatch()))
+	err := h.consume(attackBatch())
+	require.ErrorContains(t, err, "wasmcol_init trapped")
+	require.NotContains(t, err.Error(), "Go runtime stack trace")
+	require.NotContains(t, err.Error(), "goroutine ")
+	h.requireOnlyFailures(t, map[string]int64{"host": 1})
+	logged := h.logs.FilterMessageSnippet("a wasmcol bug").All()
+	require.Len(t, logged, 1)
+	require.Contains(t, logged[0].ContextMap()["stack"], "goroutine ")
+}
+
 // TestFailureLogIsRateLimited: a guest failing every batch logged a line
 // per batch (37.7 MiB/s with a message of control characters). After a
 // burst of 10 lines, one a second; every failure is still counted, and

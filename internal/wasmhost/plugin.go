@@ -885,13 +885,13 @@ const goStackHeader = "\n\nGo runtime stack trace:\n"
 
 // hostRuntimeError is a FaultHost for a Go runtime error (an index out of
 // range, a nil pointer) in a host function the guest called, ours or
-// wazero's WASI, in a batch or in a start, which wazero recovers as a trap
-// with the Collector's Go stack appended: wazero's WASI functions once panicked so on a range
-// ending at 4 GiB. It is a host bug the guest reached, and its stack
-// belongs in the log's bug report, not in an error that goes back to
-// clients. A guest cannot pass its own error for one: the chain must hold
-// a runtime.Error, which only a Go panic makes, and the stack is cut at
-// the last header, after anything the guest named.
+// wazero's WASI, in a batch or in a start. wazero recovers it as a trap
+// and appends the Collector's Go stack; its WASI functions panic so on a
+// range that ends at 4 GiB. It is a host bug the guest reached, and its
+// stack belongs in the log's bug report, not in an error that goes back
+// to clients. A guest cannot pass its own error for one: the chain must
+// hold a runtime.Error, which only a Go panic makes, and the stack is cut
+// at the last header, after anything the guest named.
 func hostRuntimeError(err error) *Fault {
 	var re runtime.Error
 	if !errors.As(err, &re) {
@@ -903,7 +903,7 @@ func hostRuntimeError(err error) *Fault {
 		text, stack = text[:i], []byte(text[i+len(goStackHeader):])
 	}
 	return &Fault{Kind: FaultHost, Stack: stack,
-		Err: fmt.Errorf("a host function failed on the guest's call (a wasmcol bug; the batch is unchanged): %w", newGuestError(errors.New(text)))}
+		Err: fmt.Errorf("a host function failed on the guest's call (a wasmcol bug): %w", newGuestError(errors.New(text)))}
 }
 
 // guestError is an error whose text the guest shaped: a trap's stack trace

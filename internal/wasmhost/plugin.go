@@ -129,12 +129,19 @@ var defaultCache = wazero.NewCompilationCache()
 // methods are safe for concurrent use; each call takes an instance from the
 // pool, so up to PoolSize batches run at once.
 type Plugin struct {
-	opts    Options
-	eng     *engine
-	memEng  *engine // the in-memory engine, when the disk cache failed us; guarded by mu
-	shared  *shared
-	limits  limits
-	gen     atomic.Pointer[generation]
+	opts   Options
+	eng    *engine
+	memEng *engine // the in-memory engine, when the disk cache failed us; guarded by mu
+	shared *shared
+	limits limits
+	gen    atomic.Pointer[generation]
+	// calls holds a token per call in flight, at most PoolSize, in every
+	// generation together: a generation's own tokens let calls stuck in a
+	// retired one keep running beside a full pool of the next, and a
+	// module that spun to its deadline while its file was rewritten faster
+	// than that ran 17 instances at once with a pool of 2 (attack round
+	// 24).
+	calls   chan struct{}
 	signals int32
 	live    atomic.Int64
 	reloads atomic.Int64
@@ -169,17 +176,14 @@ type generation struct {
 	module   *sharedModule
 	compiled wazero.CompiledModule
 	signals  int32
-	// calls holds a token per call in flight, at most PoolSize.
-	calls chan struct{}
 
 	mu   sync.Mutex
 	idle []*instance // most recently used last
 	// live counts the instances not yet closed, whether idle, in a call
 	// or starting.
-	live      int
-	retired   bool
-	retiredCh chan struct{}
-	drained   bool // retired with no instance left: the plugin's hold is dropped
+	live    int
+	retired bool
+	drained bool // retired with no instance left: the plugin's hold is dropped
 }
 
 type instance struct {
@@ -232,6 +236,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 			mem:      &hostMemory{limit: budget},
 		},
 		closing: make(chan struct{}),
+		calls:   make(chan struct{}, opts.PoolSize),
 		freed:   make(chan struct{}),
 		guards:  map[*guard]struct{}{},
 		stopped: make(chan struct{}),
@@ -376,12 +381,10 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 		return fail(fmt.Errorf("%s: export %q has the wrong signature", src, abi.ExportInitialize))
 	}
 	g := &generation{
-		p:         p,
-		eng:       eng,
-		module:    module,
-		compiled:  compiled,
-		calls:     make(chan struct{}, p.opts.PoolSize),
-		retiredCh: make(chan struct{}),
+		p:        p,
+		eng:      eng,
+		module:   module,
+		compiled: compiled,
 	}
 	// One instance starts now, so that a guest that cannot start fails
 	// the Collector's start instead of the first batch.
@@ -623,33 +626,37 @@ func (g *generation) close(inst *instance) {
 	g.p.live.Add(-1)
 }
 
-// acquire takes an idle instance of the current generation, or starts one
-// when every live instance is busy and the pool has room, and says how
-// long that start took. A generation retired while we wait sends us to
-// the new one.
+// acquire takes a call's token, then an idle instance of the current
+// generation, or starts one when every live instance is busy, and says
+// how long that start took.
 func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, time.Duration, error) {
+	if p.isClosed.Load() {
+		return nil, nil, 0, ErrClosed
+	}
+	select {
+	case p.calls <- struct{}{}: // the usual case: room in the pool
+	default:
+		select {
+		case p.calls <- struct{}{}:
+		case <-p.closing:
+			return nil, nil, 0, ErrClosed
+		case <-ctx.Done():
+			return nil, nil, 0, ctx.Err()
+		}
+	}
 	for {
+		// Reload stores the new generation before it retires the old,
+		// and Close sets isClosed first: a retired one is met only in
+		// the moment between, or when closed.
 		g := p.gen.Load()
 		if p.isClosed.Load() {
+			<-p.calls
 			return nil, nil, 0, ErrClosed
-		}
-		select {
-		case g.calls <- struct{}{}: // the usual case: room in the pool
-		default:
-			select {
-			case g.calls <- struct{}{}:
-			case <-g.retiredCh:
-				continue
-			case <-p.closing:
-				return nil, nil, 0, ErrClosed
-			case <-ctx.Done():
-				return nil, nil, 0, ctx.Err()
-			}
 		}
 		g.mu.Lock()
 		if g.retired {
 			g.mu.Unlock()
-			<-g.calls
+			runtime.Gosched()
 			continue
 		}
 		if n := len(g.idle); n > 0 {
@@ -666,7 +673,7 @@ func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, time.Dura
 		inst, err := g.instantiate(ctx, p.opts.Timeout)
 		if err != nil {
 			g.forget(1)
-			<-g.calls
+			<-p.calls
 			var fault *Fault
 			if errors.As(err, &fault) {
 				return nil, nil, 0, fault
@@ -690,7 +697,7 @@ func (g *generation) release(inst *instance, keep bool) {
 		g.close(inst)
 		g.forget(1)
 	}
-	<-g.calls
+	<-g.p.calls
 }
 
 // forget counts out n instances, closed by now, and lets the generation's
@@ -1111,7 +1118,6 @@ func (g *generation) retire() {
 		return
 	}
 	g.retired = true
-	close(g.retiredCh)
 	idle := g.idle
 	g.idle = nil
 	g.mu.Unlock()

@@ -4,6 +4,8 @@ package wasmhost
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,4 +169,52 @@ func TestMiBIsExact(t *testing.T) {
 			t.Errorf("mib(%d) = %s, want %s", pages, got, want)
 		}
 	}
+}
+
+// PoolSize bounds the calls in flight in every generation together: each
+// generation had its own, so the calls of a retired one ran on beside a
+// full pool of the next. A module that spun to its deadline, rewritten
+// faster than that, ran 11-12 instances with a pool of 2 (attack round
+// 24: 17 through the processor, RSS 29 -> 205 MiB). A reload starts the
+// new module's first instance beside the pool, to check it: PoolSize + 1.
+func TestPoolSizeHoldsAcrossReloads(t *testing.T) {
+	ctx := context.Background()
+	spin := func(i int) []byte {
+		return watModule(t, fmt.Sprintf(`(module
+  (memory (export "memory") 1)
+  (global $version i32 (i32.const %d))
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32) (loop $forever (br $forever)) (i32.const 0)))`, i), false)
+	}
+	const pool = 2
+	p, err := New(ctx, Options{Source: "spin", Module: spin(0), PoolSize: pool, Timeout: 3 * time.Second})
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = p.ProcessTraces(ctx, oneSpan())
+			}
+		}()
+	}
+	most := int64(0)
+	for i := 1; i <= 12; i++ {
+		time.Sleep(250 * time.Millisecond)
+		require.NoError(t, p.Reload(ctx, spin(i)))
+		most = max(most, p.LiveInstances())
+	}
+	require.NoError(t, p.Close(ctx))
+	close(stop)
+	wg.Wait()
+	require.LessOrEqual(t, most, int64(pool+1), "live instances")
 }

@@ -431,9 +431,9 @@ func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 		if w.Over() {
 			return
 		}
-		switch n, err := measureJSON(v, w.Room()); err {
+		switch n, err := measureJSON(t, v, w.Room()); err {
 		case nil:
-			w.OtherSized(n, func(dst []byte) []byte { return writeJSON(dst, v) })
+			w.OtherSized(n, func(dst []byte) []byte { return writeJSON(t, dst, v) })
 		case errNotJSON:
 			w.Other("") // as AsString has it
 		default:

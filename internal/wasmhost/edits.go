@@ -100,7 +100,17 @@ func (e *editor) apply(ops []byte) error {
 
 // validate checks every operation and what applying them will cost,
 // changing nothing.
-func (e *editor) validate(ops []byte) error {
+func (e *editor) validate(ops []byte) (err error) {
+	e.t.validating = true
+	defer func() {
+		e.t.validating = false
+		if r := recover(); r != nil {
+			if r != errBuildDeadline {
+				panic(r)
+			}
+			err = errValidateDeadline
+		}
+	}()
 	if err := e.walk(ops, false); err != nil {
 		return err
 	}

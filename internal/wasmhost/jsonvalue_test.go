@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,4 +151,28 @@ func TestAppendJSONSortScratchBounded(t *testing.T) {
 	text, err = appendJSON(nil, v, 64<<20)
 	require.NoError(t, err, "with room for the sort")
 	require.Equal(t, v.AsString(), string(text))
+}
+
+// TestAppendJSONLargeMapsAsString: maps past the sort's runs of 16, with
+// repeated keys in any order, still render as AsString does: keys
+// sorted, and of a repeated key the last value.
+func TestAppendJSONLargeMapsAsString(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 200 {
+		var list []byte // KeyValueList.values
+		n := 17 + rng.IntN(3000)
+		keys := 1 + rng.IntN(2*n) // from all repeated to nearly all distinct
+		for j := range n {
+			k := strconv.Itoa(rng.IntN(keys))
+			kv := pbLen(pbLen(nil, 1, []byte(k)), 2, pbLen(nil, 1, []byte(strconv.Itoa(j))))
+			list = pbLen(list, 1, kv)
+		}
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(logRequest(pbLen(nil, 5, pbLen(nil, 6, list))))
+		require.NoError(t, err)
+		v := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body()
+		require.Equal(t, n, v.Map().Len(), "case %d: repeated keys kept", i)
+		got, err := appendJSON(nil, v, 1<<30)
+		require.NoError(t, err)
+		require.Equal(t, v.AsString(), string(got), "case %d: %d entries of %d keys", i, n, keys)
+	}
 }

@@ -283,7 +283,7 @@ func (t *tables) renderable(v pcommon.Value) bool {
 	if room <= 0 {
 		room = math.MaxInt
 	}
-	_, err := measureJSON(v, room)
+	_, err := measureJSON(t, v, room)
 	return err == nil
 }
 

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// Work the host did for a guest where no deadline reached, on batches a
+// client may send (attack round 24). Each batch must end within a few
+// timeouts.
+
+// requireWithinTimeouts runs process twice and requires each run to fail
+// with a Fault within 5 timeouts.
+func requireWithinTimeouts(t *testing.T, timeout time.Duration, process func() error) {
+	t.Helper()
+	for range 2 {
+		began := time.Now()
+		err := process()
+		took := time.Since(began)
+		var fault *Fault
+		require.True(t, errors.As(err, &fault), "%v", err)
+		require.Less(t, took, 5*timeout, "a batch took %v under a %v timeout: %v", took, timeout, err)
+	}
+}
+
+// A guest that stages one drop and returns at once has the index built
+// while its edits are validated, after it has returned: 2 million empty
+// metrics, or log records, 2 bytes each on the wire, took 233-707 ms (logs
+// 132-338 ms) under a 10 ms timeout.
+func TestIndexBuiltInValidationStopsAtTheDeadline(t *testing.T) {
+	const guest = `(module
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\05\08\00\00\00\00")
+  (data (i32.const 16) "\05\06\00\00\00\00")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 6))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    ;; drop log record 0 (table 8) or metric 0 (table 6)
+    (if (i32.eq (local.get 0) (i32.const 4))
+      (then (drop (call $edit (i32.const 0) (i32.const 6))))
+      (else (drop (call $edit (i32.const 16) (i32.const 6)))))
+    (i32.const 0)))`
+	const timeout = 10 * time.Millisecond
+	var items []byte
+	for range 2_000_000 {
+		items = pbLen(items, 2, nil) // an empty Metric, or LogRecord
+	}
+	wire := pbLen(nil, 1, pbLen(nil, 2, items))
+	md, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(wire)
+	require.NoError(t, err)
+	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(wire)
+	require.NoError(t, err)
+	p, err := New(context.Background(), Options{Source: "idx", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	t.Run("metrics", func(t *testing.T) {
+		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessMetrics(context.Background(), md); return err })
+	})
+	t.Run("logs", func(t *testing.T) {
+		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+	})
+}
+
+// kvlist is a KeyValueList of n distinct 4-byte keys with no values, in
+// reverse order, as a client may send it: about 8 bytes an entry.
+func kvlist(n int) []byte {
+	var b []byte
+	for i := range n {
+		k := n - 1 - i
+		key := []byte{byte('a' + k%26), byte('a' + k/26%26), byte('a' + k/676%26), byte('a' + k/17576%26)}
+		b = pbLen(b, 1, pbLen(nil, 1, key))
+	}
+	return b
+}
+
+// A map value crosses as JSON, its keys sorted. A log body, or a point's
+// attribute, of 450,000 keys (3.6 MB) was sorted twice in one host call
+// (measured, then written) where no deadline reached: 462-643 ms a batch
+// under a 20 ms timeout.
+func TestJSONOfAHugeMapStopsAtTheDeadline(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	columnLoop := func(signals, table, field, keyLen int) string {
+		return `(module
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "k")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const ` + strconv.Itoa(signals) + `))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (loop $l
+      (drop (call $column (i32.const ` + strconv.Itoa(table) + `) (i32.const ` + strconv.Itoa(field) + `) (i32.const 0) (i32.const ` + strconv.Itoa(keyLen) + `)))
+      (br $l))
+    (i32.const 0)))`
+	}
+	huge := pbLen(nil, 6, kvlist(450_000)) // AnyValue.kvlist_value
+	t.Run("log body", func(t *testing.T) {
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(logRequest(pbLen(nil, 5, huge)))
+		require.NoError(t, err)
+		p, err := New(context.Background(), Options{Source: "body", Module: watModule(t, columnLoop(4, 8, 17, 0), false),
+			PoolSize: 1, Timeout: timeout})
+		require.NoError(t, err)
+		defer p.Close(context.Background())
+		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+	})
+	t.Run("point attribute", func(t *testing.T) {
+		kv := pbLen(pbLen(nil, 1, []byte("k")), 2, huge)                                 // KeyValue
+		metric := pbLen(pbLen(nil, 1, []byte("m")), 5, pbLen(nil, 1, pbLen(nil, 7, kv))) // Metric.gauge.data_points.attributes
+		md, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(pbLen(nil, 1, pbLen(nil, 2, pbLen(nil, 2, metric))))
+		require.NoError(t, err)
+		require.Equal(t, 1, md.DataPointCount())
+		p, err := New(context.Background(), Options{Source: "point", Module: watModule(t, columnLoop(2, 7, 0, 1), false),
+			PoolSize: 1, Timeout: timeout})
+		require.NoError(t, err)
+		defer p.Close(context.Background())
+		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessMetrics(context.Background(), md); return err })
+	})
+}

@@ -3,6 +3,7 @@
 package wasmhost
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // Work the host did for a guest where no deadline reached, on batches a
@@ -115,6 +117,23 @@ func TestJSONOfAHugeMapStopsAtTheDeadline(t *testing.T) {
 		defer p.Close(context.Background())
 		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
 	})
+	t.Run("many moderate maps", func(t *testing.T) {
+		// 879 log bodies of 512 keys, the same 450,000 keys: each value's
+		// work, counted on its own, stayed under a check (review of round
+		// 24: 219 ms under 20 ms).
+		var records []byte
+		for range 879 {
+			records = pbLen(records, 2, pbLen(nil, 5, pbLen(nil, 6, kvlist(512))))
+		}
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(pbLen(nil, 1, pbLen(nil, 2, records)))
+		require.NoError(t, err)
+		require.Equal(t, 879, ld.LogRecordCount())
+		p, err := New(context.Background(), Options{Source: "bodies", Module: watModule(t, columnLoop(4, 8, 17, 0), false),
+			PoolSize: 1, Timeout: timeout})
+		require.NoError(t, err)
+		defer p.Close(context.Background())
+		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+	})
 	t.Run("point attribute", func(t *testing.T) {
 		kv := pbLen(pbLen(nil, 1, []byte("k")), 2, huge)                                 // KeyValue
 		metric := pbLen(pbLen(nil, 1, []byte("m")), 5, pbLen(nil, 1, pbLen(nil, 7, kv))) // Metric.gauge.data_points.attributes
@@ -127,4 +146,51 @@ func TestJSONOfAHugeMapStopsAtTheDeadline(t *testing.T) {
 		defer p.Close(context.Background())
 		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessMetrics(context.Background(), md); return err })
 	})
+}
+
+// Every loop of an index build checks the deadline: 2 million empty
+// resources, or scopes, 4 MB on the wire, were indexed with no check while
+// one staged edit on the resource table was validated (review of round
+// 24: 167-964 ms under a 10 ms timeout, for every signal).
+func TestIndexOfEmptyResourcesOrScopesStopsAtTheDeadline(t *testing.T) {
+	const timeout = 10 * time.Millisecond
+	const guest = `(module
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\05\01\00\00\00\00")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 7))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (drop (call $edit (i32.const 0) (i32.const 6)))
+    (i32.const 0)))`
+	p, err := New(context.Background(), Options{Source: "res", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	var empties []byte
+	for range 2_000_000 {
+		empties = pbLen(empties, 2, nil)
+	}
+	shapes := map[string][]byte{
+		"resources": bytes.ReplaceAll(empties, []byte{2<<3 | 2, 0}, []byte{1<<3 | 2, 0}), // empty ResourceSpans/Metrics/Logs
+		"scopes":    pbLen(nil, 1, empties),                                              // one resource of empty scopes
+	}
+	for shape, wire := range shapes {
+		md, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(wire)
+		require.NoError(t, err)
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(wire)
+		require.NoError(t, err)
+		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(wire)
+		require.NoError(t, err)
+		t.Run(shape+"/metrics", func(t *testing.T) {
+			requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessMetrics(context.Background(), md); return err })
+		})
+		t.Run(shape+"/logs", func(t *testing.T) {
+			requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+		})
+		t.Run(shape+"/traces", func(t *testing.T) {
+			requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessTraces(context.Background(), td); return err })
+		})
+	}
 }

@@ -685,8 +685,10 @@ func (p *Plugin) acquire(ctx context.Context) (*generation, *instance, time.Dura
 }
 
 // release returns an instance to the pool, or closes it when keep is false
-// or its generation is retired.
+// or its generation is retired, and gives the call's token back, whatever
+// happens: a token lost is a place lost in the pool for good.
 func (g *generation) release(inst *instance, keep bool) {
+	defer g.p.returnToken()
 	g.mu.Lock()
 	if keep && !g.retired {
 		inst.lastUsed = now()
@@ -697,8 +699,9 @@ func (g *generation) release(inst *instance, keep bool) {
 		g.close(inst)
 		g.forget(1)
 	}
-	<-g.p.calls
 }
+
+func (p *Plugin) returnToken() { <-p.calls }
 
 // forget counts out n instances, closed by now, and lets the generation's
 // module and its hold on the plugin go once it is retired and has none.

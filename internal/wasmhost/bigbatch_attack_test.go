@@ -194,3 +194,59 @@ func TestIndexOfEmptyResourcesOrScopesStopsAtTheDeadline(t *testing.T) {
 		})
 	}
 }
+
+// otlp_get sizes and marshals the whole batch in one host call, which
+// nothing stops: 2 million empty log records (4 MB, within gRPC's default
+// limit) took 70-142 ms a call under a 10 ms timeout (review of round 24).
+func TestOTLPGetOfAHugeBatchStopsAtTheDeadline(t *testing.T) {
+	const timeout = 10 * time.Millisecond
+	const guest = `(module
+  (import "wasmcol" "otlp_get" (func $get (result i32)))
+  (memory (export "memory") 1)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (loop $l (drop (call $get)) (br $l))
+    (i32.const 0)))`
+	var records []byte
+	for range 2_000_000 {
+		records = pbLen(records, 2, nil) // an empty LogRecord
+	}
+	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(pbLen(nil, 1, pbLen(nil, 2, records)))
+	require.NoError(t, err)
+	p, err := New(context.Background(), Options{Source: "otlp", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+}
+
+// A column of every attribute wrote all of an item's attributes, past the
+// column's limit and with no deadline check: 10 million empty attributes
+// on one log record (20 MB) took 57-67 ms a call under a 10 ms timeout
+// (review of round 24).
+func TestColumnOfManyAttributesStopsAtTheDeadline(t *testing.T) {
+	const timeout = 10 * time.Millisecond
+	const guest = `(module
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    ;; the log table's attributes, all of them (FieldAttrs)
+    (loop $l (drop (call $column (i32.const 8) (i32.const 1) (i32.const 0) (i32.const 0))) (br $l))
+    (i32.const 0)))`
+	var attrs []byte
+	for range 10_000_000 {
+		attrs = pbLen(attrs, 6, nil) // LogRecord.attributes: an empty KeyValue
+	}
+	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(logRequest(attrs))
+	require.NoError(t, err)
+	p, err := New(context.Background(), Options{Source: "attrs", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+}

@@ -78,24 +78,33 @@ func (t *tables) fill(w *abi.ColumnWriter, n, table, field int32, key string) in
 		if !hasAttrs(table) {
 			return abi.ErrArgument
 		}
-		for i := int32(0); i < n; i++ {
+		for i := int32(0); i < n && !w.Over(); i++ {
 			if v, ok := t.attrs(table, i).Get(key); ok {
 				t.writeValue(w, v)
 			} else {
 				w.Empty()
 			}
+			t.visit()
 		}
 		return 0
 	case abi.FieldAttrs:
 		if !hasAttrs(table) {
 			return abi.ErrArgument
 		}
-		for i := int32(0); i < n; i++ {
+		// Every attribute is a step that checks the deadline, and a column
+		// over its limit, which will be refused, is left at once: 10
+		// million attributes on one log record (20 MB) were all written
+		// in one host call, 57-67 ms under a 10 ms timeout.
+		for i := int32(0); i < n && !w.Over(); i++ {
 			m := t.attrs(table, i)
 			w.List(m.Len())
 			for k, v := range m.All() {
+				if w.Over() {
+					break
+				}
 				w.Key(k)
 				t.writeValue(w, v)
+				t.visit()
 			}
 		}
 		return 0

@@ -104,9 +104,10 @@ func (t *tables) buildCheck(i int) {
 }
 
 // visit counts one step of building the index, a resource, scope or item
-// counted or indexed, and checks the deadline every 1,024: each loop of a
-// build visits, so that no shape of batch (2 million empty resources, or
-// scopes, or metrics in one scope) runs one without a check.
+// counted or indexed, or of filling a column, and checks the deadline
+// every 1,024: each loop of a build visits, so that no shape of batch (2
+// million empty resources, or scopes, or metrics in one scope) runs one
+// without a check.
 func (t *tables) visit() {
 	t.visits++
 	t.buildCheck(t.visits)
@@ -519,6 +520,17 @@ func (t *tables) buildLogs() {
 		}
 	}
 	t.markBase(abi.TableLog)
+}
+
+// itemCount is the number of resources, scopes and items of the signal's
+// main tables, the index built for them. Events and links are not
+// counted: their spans are.
+func (t *tables) itemCount() int {
+	t.count(abi.TableResource)
+	if t.signal == abi.SignalMetrics {
+		t.count(abi.TablePoint)
+	}
+	return t.dropPassItems()
 }
 
 // dropPassItems is the number of items removeDropped's pass walks: the

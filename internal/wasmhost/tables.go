@@ -367,15 +367,21 @@ func (t *tables) build(table int32) {
 				if sp := spans.At(k); table == abi.TableEvent {
 					for j := range int32(sp.Events().Len()) {
 						t.events = append(t.events, eventRef{i, j})
-						t.visit()
+						if j&1023 == 1023 {
+							t.buildCheckNow()
+						}
 					}
 				} else {
 					for j := range int32(sp.Links().Len()) {
 						t.links = append(t.links, linkRef{i, j})
-						t.visit()
+						if j&1023 == 1023 {
+							t.buildCheckNow()
+						}
 					}
 				}
-				t.visit()
+				if i&1023 == 1023 {
+					t.buildCheckNow()
+				}
 				i++
 			}
 		}
@@ -429,7 +435,9 @@ func (t *tables) buildTraces() {
 			t.scopeSpans = append(t.scopeSpans, spans)
 			for k := range int32(spans.Len()) {
 				t.spans = append(t.spans, spanRef{si, ri, k})
-				t.visit()
+				if k&1023 == 1023 { // a local count: an item costs a nanosecond or two
+					t.buildCheckNow()
+				}
 			}
 		}
 	}

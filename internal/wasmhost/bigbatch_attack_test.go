@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -249,4 +250,52 @@ func TestColumnOfManyAttributesStopsAtTheDeadline(t *testing.T) {
 	require.NoError(t, err)
 	defer p.Close(context.Background())
 	requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+}
+
+// otlp_get was reckoned by the batch's items only: one log record holding
+// 10 million empty attributes (20 MB), or one span holding 3 million empty
+// events (6 MB), was sized and marshaled whole in one host call, 38-52 ms
+// a call under a 10 ms timeout. What items hold is weighed, with deadline
+// checks, before the call sizes anything. The timeout is 5 ms, so that
+// the bound (25 ms) catches one such call.
+func TestOTLPGetOfManyAttributesOrEventsStopsAtTheDeadline(t *testing.T) {
+	const timeout = 5 * time.Millisecond
+	guest := func(signals int) string {
+		return fmt.Sprintf(`(module
+  (import "wasmcol" "otlp_get" (func $get (result i32)))
+  (memory (export "memory") 1)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const %d))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (loop $l (drop (call $get)) (br $l))
+    (i32.const 0)))`, signals)
+	}
+	t.Run("attributes of a log record", func(t *testing.T) {
+		var attrs []byte
+		for range 10_000_000 {
+			attrs = pbLen(attrs, 6, nil) // LogRecord.attributes: an empty KeyValue
+		}
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(logRequest(attrs))
+		require.NoError(t, err)
+		p, err := New(context.Background(), Options{Source: "otlp", Module: watModule(t, guest(4), false),
+			PoolSize: 1, Timeout: timeout})
+		require.NoError(t, err)
+		defer p.Close(context.Background())
+		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err })
+	})
+	t.Run("events of a span", func(t *testing.T) {
+		var events []byte
+		for range 3_000_000 {
+			events = pbLen(events, 11, nil) // Span.events: an empty Event
+		}
+		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(pbLen(nil, 1, pbLen(nil, 2, pbLen(nil, 2, events))))
+		require.NoError(t, err)
+		require.Equal(t, 3_000_000, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Events().Len())
+		p, err := New(context.Background(), Options{Source: "otlp", Module: watModule(t, guest(1), false),
+			PoolSize: 1, Timeout: timeout})
+		require.NoError(t, err)
+		defer p.Close(context.Background())
+		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessTraces(context.Background(), td); return err })
+	})
 }

@@ -245,11 +245,12 @@ func hostFail(st *callState, g mem, stack []uint64) int32 {
 }
 
 func hostOTLPGet(st *callState, _ mem, _ []uint64) int32 {
-	// Sizing and marshaling cannot be stopped: a batch whose items the
-	// time left cannot hold, reckoned at otlpGetCost index items each,
-	// stops the call first. 2 million empty log records (4 MB) took
-	// 70-142 ms a call under a 10 ms timeout.
-	st.t.reckon(otlpGetCost * st.t.itemCount())
+	// Sizing and marshaling cannot be stopped: a batch whose items, and
+	// what they hold (otlpWeight), the time left cannot hold, reckoned at
+	// otlpGetCost index items each, stops the call first. 2 million empty
+	// log records (4 MB) took 70-142 ms a call under a 10 ms timeout.
+	items := st.t.itemCount()
+	st.t.reckon(otlpGetCost * (items + st.t.otlpWeight()))
 	// The size first: marshaling a batch over the cap, or over what the
 	// budget has free, would build it (a 40 MiB batch, 80 MiB a call) only
 	// to refuse it. The marshaled bytes then become the result as they

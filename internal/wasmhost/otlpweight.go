@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
+)
+
+// otlpWeight is what sizing and marshaling the batch walk beyond its
+// index's items: every attribute, event, link and exemplar, and the
+// entries of map and array values (a log body's too), nested. otlp_get
+// reckons the batch by it before it sizes anything, since pdata's sizing
+// and marshaling cannot be stopped: one log record of 10 million empty
+// attributes (20 MB), or one span of 3 million empty events (6 MB), took
+// 38-52 ms a call under a 10 ms timeout when only the items were counted.
+// The weighing itself visits what it counts, so that the deadline stops
+// it too. The index's main tables must be built.
+func (t *tables) otlpWeight() int {
+	w := 0
+	for i := range t.res {
+		w += t.mapWeight(t.res[i].Attributes())
+	}
+	for i := range t.scopes {
+		w += t.mapWeight(t.scopes[i].scope.Attributes())
+	}
+	switch t.signal {
+	case abi.SignalTraces:
+		for i := range t.spans {
+			sp := t.span(int32(i))
+			w += t.mapWeight(sp.Attributes())
+			evs := sp.Events()
+			for j := range evs.Len() {
+				t.visit()
+				w += 1 + t.mapWeight(evs.At(j).Attributes())
+			}
+			links := sp.Links()
+			for j := range links.Len() {
+				t.visit()
+				w += 1 + t.mapWeight(links.At(j).Attributes())
+			}
+		}
+	case abi.SignalMetrics:
+		for i := range t.points {
+			p := t.point(int32(i))
+			w += t.mapWeight(p.attrs())
+			var exs pmetric.ExemplarSlice
+			switch p.typ {
+			case pmetric.MetricTypeHistogram:
+				exs = p.hist.Exemplars()
+			case pmetric.MetricTypeExponentialHistogram:
+				exs = p.exp.Exemplars()
+			case pmetric.MetricTypeSummary:
+				w += p.summ.QuantileValues().Len()
+				continue
+			default:
+				exs = p.num.Exemplars()
+			}
+			for j := range exs.Len() {
+				t.visit()
+				w += 1 + t.mapWeight(exs.At(j).FilteredAttributes())
+			}
+		}
+	default:
+		for i := range t.records {
+			rec := t.records[i].rec
+			w += t.mapWeight(rec.Attributes()) + t.valueWeight(rec.Body())
+		}
+	}
+	return w
+}
+
+// mapWeight counts m's entries and what their values nest, visiting each.
+func (t *tables) mapWeight(m pcommon.Map) int {
+	t.visit()
+	w := m.Len()
+	for _, v := range m.All() {
+		t.visit()
+		w += t.valueWeight(v)
+	}
+	return w
+}
+
+// valueWeight counts the entries a map or array value nests; 0 for the
+// others, whose sizing costs the same whatever they hold (a string's
+// bytes are copied at memory speed).
+func (t *tables) valueWeight(v pcommon.Value) int {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		return t.mapWeight(v.Map())
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		w := s.Len()
+		for j := range s.Len() {
+			t.visit()
+			w += t.valueWeight(s.At(j))
+		}
+		return w
+	}
+	return 0
+}

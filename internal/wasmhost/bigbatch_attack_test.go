@@ -76,6 +76,52 @@ func TestIndexBuiltInValidationStopsAtTheDeadline(t *testing.T) {
 	})
 }
 
+// An index that the reckoning shows cannot be built in the time left,
+// while the edits are validated, is the edits not fitting the time, as
+// the apply estimate's refusal is: the guest finished sound, so its
+// instance is kept, and the fault says why. It was reported as the
+// deadline passed, which it had not, and the instance was replaced. The
+// guest stages its drop on its first call only: a kept instance then
+// processes the second batch, a replaced one stages the drop again.
+func TestIndexTheTimeLeftCannotHoldKeepsTheInstance(t *testing.T) {
+	const guest = `(module
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $calls (mut i32) (i32.const 0))
+  (data (i32.const 0) "\05\08\00\00\00\00")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    ;; drop log record 0 (table 8), on the first call only
+    (if (i32.eq (global.get $calls) (i32.const 1))
+      (then (drop (call $edit (i32.const 0) (i32.const 6)))))
+    (i32.const 0)))`
+	const timeout = 10 * time.Millisecond
+	var items []byte
+	for range 2_000_000 {
+		items = pbLen(items, 2, nil) // an empty LogRecord
+	}
+	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(pbLen(nil, 1, pbLen(nil, 2, items)))
+	require.NoError(t, err)
+	p, err := New(context.Background(), Options{Source: "idx", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+
+	_, err = p.ProcessLogs(context.Background(), ld)
+	var fault *Fault
+	require.True(t, errors.As(err, &fault), "%v", err)
+	require.Equal(t, FaultTimeout, fault.Kind)
+	require.ErrorContains(t, err, "would not finish in the time left")
+	require.Equal(t, 2_000_000, ld.LogRecordCount(), "the batch was edited")
+
+	out, err := p.ProcessLogs(context.Background(), ld)
+	require.NoError(t, err, "the instance was replaced: its next call staged the drop again")
+	require.Equal(t, 2_000_000, out.LogRecordCount())
+}
+
 // kvlist is a KeyValueList of n distinct 4-byte keys with no values, in
 // reverse order, as a client may send it: about 8 bytes an entry.
 func kvlist(n int) []byte {

@@ -105,10 +105,14 @@ func (e *editor) validate(ops []byte) (err error) {
 	defer func() {
 		e.t.validating = false
 		if r := recover(); r != nil {
-			if r != errBuildDeadline {
+			switch r {
+			case errBuildDeadline:
+				err = errValidateDeadline
+			case errBuildTooLong:
+				err = errBuildTooLong
+			default:
 				panic(r)
 			}
-			err = errValidateDeadline
 		}
 	}()
 	if err := e.walk(ops, false); err != nil {

@@ -829,7 +829,7 @@ func (p *Plugin) run(g *generation, inst *instance, started time.Duration, signa
 		// still counts the call, so that a guest whose every list is
 		// refused is recycled as any other.
 		inst.calls++
-		if errors.Is(err, errApplyDeadline) && !expired {
+		if (errors.Is(err, errApplyDeadline) || errors.Is(err, errBuildTooLong)) && !expired {
 			// Only its edits did not fit the time left.
 			keep = !p.shouldRecycle(inst)
 			return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s: %w", p.opts.Timeout, err)}

@@ -136,7 +136,9 @@ const indexNsPerItem = 20
 
 // reckon stops, as buildCheck would at the deadline, a build of items
 // that the call's time left cannot hold at indexNsPerItem, before
-// anything is allocated.
+// anything is allocated. During validation the deadline has not passed,
+// so the build gives way with errBuildTooLong: the edits do not fit the
+// time left, which is not the guest's failing.
 func (t *tables) reckon(items int) {
 	if t.guard == nil || !t.inGuest && !t.validating {
 		return
@@ -146,9 +148,14 @@ func (t *tables) reckon(items int) {
 	}
 	if t.inGuest {
 		t.guard.stop(stopDeadline)
+		panic(errBuildDeadline)
 	}
-	panic(errBuildDeadline)
+	panic(errBuildTooLong)
 }
+
+// errBuildTooLong stops, during validation, an index build that reckon
+// shows the time left cannot hold.
+var errBuildTooLong = errors.New("indexing the batch for its edits would not finish in the time left")
 
 type scopeRef struct {
 	scope pcommon.InstrumentationScope

@@ -771,8 +771,13 @@ func (p *Plugin) run(g *generation, inst *instance, started time.Duration, signa
 	load(st)
 	keep := false
 	defer func() {
+		// The token and the instance go back even if ending the call
+		// panics (contain recovers it above): a token lost is a place lost
+		// in the pool for good. An instance whose end failed is not kept.
+		ended := false
+		defer func() { g.release(inst, keep && ended) }()
 		st.end()
-		g.release(inst, keep)
+		ended = true
 	}()
 
 	// timeout bounds the batch, an instance started for it included: a

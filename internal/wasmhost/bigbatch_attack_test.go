@@ -301,10 +301,10 @@ func TestColumnOfManyAttributesStopsAtTheDeadline(t *testing.T) {
 // otlp_get was reckoned by the batch's items only: one log record holding
 // 10 million empty attributes (20 MB), or one span holding 3 million empty
 // events (6 MB), was sized and marshaled whole in one host call, 38-52 ms
-// a call under a 10 ms timeout. What items hold is weighed, with deadline
+// a call under a 10 ms timeout; so were histogram buckets and exemplars. What items hold is weighed, with deadline
 // checks, before the call sizes anything. The timeout is 5 ms, so that
 // the bound (25 ms) catches one such call.
-func TestOTLPGetOfManyAttributesOrEventsStopsAtTheDeadline(t *testing.T) {
+func TestOTLPGetOfWhatItemsHoldStopsAtTheDeadline(t *testing.T) {
 	const timeout = 5 * time.Millisecond
 	guest := func(signals int) string {
 		return fmt.Sprintf(`(module
@@ -344,4 +344,31 @@ func TestOTLPGetOfManyAttributesOrEventsStopsAtTheDeadline(t *testing.T) {
 		defer p.Close(context.Background())
 		requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessTraces(context.Background(), td); return err })
 	})
+	// Attack round 25: one point of 20 million exponential buckets took
+	// 95-127 ms a call under a 10 ms timeout, and one of a million empty
+	// exemplars 26-29 ms.
+	for name, point := range map[string]func(m pmetric.Metric){
+		"buckets of an exponential histogram point": func(m pmetric.Metric) {
+			m.SetEmptyExponentialHistogram().DataPoints().AppendEmpty().Positive().BucketCounts().FromRaw(make([]uint64, 8_000_000))
+		},
+		"exemplars of a gauge point": func(m pmetric.Metric) {
+			exs := m.SetEmptyGauge().DataPoints().AppendEmpty().Exemplars()
+			exs.EnsureCapacity(1_000_000)
+			for range 1_000_000 {
+				exs.AppendEmpty()
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			md := pmetric.NewMetrics()
+			m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+			m.SetName("m")
+			point(m)
+			p, err := New(context.Background(), Options{Source: "otlp", Module: watModule(t, guest(2), false),
+				PoolSize: 1, Timeout: timeout})
+			require.NoError(t, err)
+			defer p.Close(context.Background())
+			requireWithinTimeouts(t, timeout, func() error { _, err := p.ProcessMetrics(context.Background(), md); return err })
+		})
+	}
 }

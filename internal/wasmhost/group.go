@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -52,27 +53,70 @@ type grouping struct {
 
 	// copied is the bytes of the values copied for keeping (read
 	// through a kernel column, or Bytes), which count against the host
-	// memory budget as the column they come from does.
+	// memory budget as the column they come from does, with the rest of
+	// the grouping (see held).
 	copied int
+	// idsHeld is the most values ids has held since it was made: clear
+	// keeps a map's tables.
+	idsHeld int
 
 	reads int // items read, for the tests to hold group to one pass
 }
 
-// reset drops the batch's strings and what the last call left.
+// groupSlotBytes is what a distinct value is taken to hold in ids (its
+// 32-byte key, its id and the map's spare room), beside its 32 bytes in
+// vals.
+const groupSlotBytes = 64
+
+// maxKeptGrouping bounds, in elements, the grouping buffers a new
+// grouping reuses: larger ones go to the collector rather than stay
+// counted against the budget, or be cleared where the deadline cannot
+// reach (a million distinct values cleared in one step).
+const maxKeptGrouping = 1 << 14
+
+// held is the host memory the grouping holds, which counts against the
+// host memory budget: a million distinct start times once took 279 MiB
+// in one group call, beside a budget of 64 MiB that counted only the
+// copied strings (attack round 25).
+func (g *grouping) held() int {
+	return g.copied + 4*(cap(g.items)+cap(g.gids)+cap(g.byGroup)+cap(g.start)) +
+		int(unsafe.Sizeof(groupKey{}))*cap(g.vals) + groupSlotBytes*g.idsHeld
+}
+
+// reset drops the batch's strings and what the last call left, and the
+// buffers of a large grouping.
 func (g *grouping) reset() {
+	if g.idsHeld > maxKeptGrouping {
+		g.ids, g.idsHeld = nil, 0
+	}
 	clear(g.ids)
+	if cap(g.vals) > maxKeptGrouping {
+		g.vals = nil
+	}
 	clear(g.vals)
-	g.vals, g.items, g.gids = g.vals[:0], g.items[:0], g.gids[:0]
+	g.vals = g.vals[:0]
+	g.items, g.gids = keptGrouping(g.items), keptGrouping(g.gids)
+	g.byGroup, g.start = keptGrouping(g.byGroup), keptGrouping(g.start)
 	g.valid, g.key, g.copied = false, "", 0
+}
+
+// keptGrouping is b emptied, or nil past maxKeptGrouping.
+func keptGrouping(b []int32) []int32 {
+	if cap(b) > maxKeptGrouping {
+		return nil
+	}
+	return b[:0]
 }
 
 // trim lets the buffers of one huge batch go, as release does for the
 // index.
 func (g *grouping) trim(k *keeper) {
-	if cap(g.vals) > 1024 {
+	if n := groupSlotBytes * g.idsHeld; cap(g.vals) > 1024 || n > k.left {
 		// clear keeps a map's buckets; and the values, 32 bytes each,
 		// go with it: 100,000 of them kept 3.7 MB in an idle instance.
-		g.ids, g.vals = nil, nil
+		g.ids, g.vals, g.idsHeld = nil, nil, 0
+	} else {
+		k.left -= n // what the map keeps counts as the buffers do
 	}
 	g.reset()
 	g.vals, g.items, g.gids = kept(k, g.vals), kept(k, g.items), kept(k, g.gids)
@@ -218,6 +262,10 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 	if gr.ids == nil {
 		gr.ids = make(map[groupKey]int32)
 	}
+	// What the grouping grows to hold is settled against the budget every
+	// 1,024 items, past which it has grown at most once. It is not sized
+	// for the selection up front: fresh memory costs a page fault a page
+	// on some machines, and a call stopped early would have paid for all.
 	read := 0
 	// A batch holds few distinct values many times over: a value is
 	// looked for first among the recent ones, in a slot picked by its
@@ -227,6 +275,9 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 	var recent [16]int32 // a value's id + 1; 0 for none
 	for i := range selectedItems(sel, n) {
 		st.t.checkDeadline(read)
+		if read&1023 == 1023 && !st.settle() {
+			return abi.ErrTooLarge
+		}
 		read++
 		gr.reads++
 		v, ok := value(i)
@@ -250,6 +301,7 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 			}
 			id = int32(len(gr.vals))
 			gr.ids[v] = id
+			gr.idsHeld = max(gr.idsHeld, len(gr.ids))
 			gr.vals = append(gr.vals, v)
 		}
 		recent[slot] = id + 1
@@ -257,19 +309,30 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 		gr.gids = append(gr.gids, id)
 	}
 	// A counting sort by group, stable, so each group's items stay in
-	// item order.
-	gr.start = append(gr.start[:0], make([]int32, len(gr.vals)+1)...)
-	for _, id := range gr.gids {
+	// item order; its buffers are settled before they are allocated, and
+	// its passes check the deadline as the reading did.
+	if !st.fits(4 * (len(gr.vals) + 1 - cap(gr.start) + len(gr.items) - cap(gr.byGroup))) {
+		return abi.ErrTooLarge
+	}
+	gr.start = slices.Grow(gr.start[:0], len(gr.vals)+1)[:len(gr.vals)+1]
+	clear(gr.start)
+	gr.byGroup = slices.Grow(gr.byGroup[:0], len(gr.items))[:len(gr.items)]
+	if !st.settle() {
+		return abi.ErrTooLarge
+	}
+	for j, id := range gr.gids {
 		gr.start[id+1]++
+		st.t.checkDeadline(j)
 	}
 	for k := range gr.vals {
 		gr.start[k+1] += gr.start[k]
+		st.t.checkDeadline(k)
 	}
-	gr.byGroup = append(gr.byGroup[:0], make([]int32, len(gr.items))...)
 	for j, i := range gr.items { // start[id] moves on to group id+1's start
 		id := gr.gids[j]
 		gr.byGroup[gr.start[id]] = i
 		gr.start[id]++
+		st.t.checkDeadline(j)
 	}
 	copy(gr.start[1:], gr.start[:len(gr.vals)]) // and back
 	gr.start[0] = 0

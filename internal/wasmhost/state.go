@@ -110,7 +110,7 @@ func (h *hostMemory) fits(n int64) bool { return h.used.Load()+n <= h.limit }
 // settle brings held in line with the buffers' capacities. It reports
 // false, having taken nothing, when growth would pass the budget.
 func (st *callState) settle() bool {
-	now := int64(cap(st.result) + cap(st.edits) + cap(st.otlp) + st.t.kernelBytes() + 8*cap(st.ed.whereAt) + st.t.grp.copied)
+	now := int64(cap(st.result) + cap(st.edits) + cap(st.otlp) + st.t.kernelBytes() + 8*cap(st.ed.whereAt) + st.t.grp.held())
 	if d := now - st.held; d > 0 && !st.shared.mem.take(d) {
 		return false
 	} else if d < 0 {

@@ -3,6 +3,9 @@
 package wasmhost
 
 import (
+	"sync"
+
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
@@ -30,49 +33,86 @@ func (t *tables) otlpWeight() int {
 	switch t.signal {
 	case abi.SignalTraces:
 		for i := range t.spans {
-			sp := t.span(int32(i))
-			w += t.mapWeight(sp.Attributes())
-			evs := sp.Events()
-			for j := range evs.Len() {
-				t.visit()
-				w += 1 + t.mapWeight(evs.At(j).Attributes())
-			}
-			links := sp.Links()
-			for j := range links.Len() {
-				t.visit()
-				w += 1 + t.mapWeight(links.At(j).Attributes())
-			}
+			w += t.spanWeight(int32(i))
 		}
 	case abi.SignalMetrics:
 		for i := range t.points {
-			p := t.point(int32(i))
-			w += t.mapWeight(p.attrs())
-			var exs pmetric.ExemplarSlice
-			switch p.typ {
-			case pmetric.MetricTypeHistogram:
-				exs = p.hist.Exemplars()
-				w += (p.hist.BucketCounts().Len() + p.hist.ExplicitBounds().Len()) / bucketsPerWeight
-			case pmetric.MetricTypeExponentialHistogram:
-				exs = p.exp.Exemplars()
-				w += (p.exp.Positive().BucketCounts().Len() + p.exp.Negative().BucketCounts().Len()) / bucketsPerWeight
-			case pmetric.MetricTypeSummary:
-				w += p.summ.QuantileValues().Len()
-				continue
-			default:
-				exs = p.num.Exemplars()
-			}
-			for j := range exs.Len() {
-				t.visit()
-				w += 1 + t.mapWeight(exs.At(j).FilteredAttributes())
-			}
+			w += t.pointWeight(t.point(int32(i)))
 		}
 	default:
 		for i := range t.records {
-			rec := t.records[i].rec
-			w += t.mapWeight(rec.Attributes()) + t.valueWeight(rec.Body())
+			w += t.recordWeight(int32(i))
 		}
 	}
 	return w
+}
+
+// spanWeight is what span i holds: its attributes, events and links.
+func (t *tables) spanWeight(i int32) int {
+	sp := t.span(i)
+	w := t.mapWeight(sp.Attributes())
+	evs := sp.Events()
+	for j := range evs.Len() {
+		t.visit()
+		w += 1 + t.mapWeight(evs.At(j).Attributes())
+	}
+	links := sp.Links()
+	for j := range links.Len() {
+		t.visit()
+		w += 1 + t.mapWeight(links.At(j).Attributes())
+	}
+	return w
+}
+
+// pointWeight is what data point p holds: its attributes, exemplars,
+// buckets and quantiles.
+func (t *tables) pointWeight(p point) int {
+	w := t.mapWeight(p.attrs())
+	var exs pmetric.ExemplarSlice
+	switch p.typ {
+	case pmetric.MetricTypeHistogram:
+		exs = p.hist.Exemplars()
+		w += (p.hist.BucketCounts().Len() + p.hist.ExplicitBounds().Len()) / bucketsPerWeight
+	case pmetric.MetricTypeExponentialHistogram:
+		exs = p.exp.Exemplars()
+		w += (p.exp.Positive().BucketCounts().Len() + p.exp.Negative().BucketCounts().Len()) / bucketsPerWeight
+	case pmetric.MetricTypeSummary:
+		return w + p.summ.QuantileValues().Len()
+	default:
+		exs = p.num.Exemplars()
+	}
+	for j := range exs.Len() {
+		t.visit()
+		w += 1 + t.mapWeight(exs.At(j).FilteredAttributes())
+	}
+	return w
+}
+
+// recordWeight is what log record i holds: its attributes and body.
+func (t *tables) recordWeight(i int32) int {
+	rec := t.records[i].rec
+	return t.mapWeight(rec.Attributes()) + t.valueWeight(rec.Body())
+}
+
+// dropWeight is what dropping item i of table releases, the item with
+// it: a metric's points with theirs.
+func (t *tables) dropWeight(table, i int32) int {
+	switch table {
+	case abi.TableSpan:
+		return 1 + t.spanWeight(i)
+	case abi.TablePoint:
+		return 1 + t.pointWeight(t.point(i))
+	case abi.TableLog:
+		return 1 + t.recordWeight(i)
+	case abi.TableMetric:
+		m, w := t.mets[i].m, 1
+		for k := range pointCount(m) {
+			t.visit()
+			w += 1 + t.pointWeight(metricPoint(m, k))
+		}
+		return w
+	}
+	return 1
 }
 
 // bucketsPerWeight is how many of a histogram point's buckets or bounds
@@ -110,4 +150,27 @@ func (t *tables) valueWeight(v pcommon.Value) int {
 		return w
 	}
 	return 0
+}
+
+// protoPoolingGate is pdata's pdata.useProtoPooling feature gate, off by
+// default, which an operator may turn on with --feature-gates; nil if
+// this pdata has none.
+var protoPoolingGate = sync.OnceValue(func() *featuregate.Gate {
+	var gate *featuregate.Gate
+	featuregate.GlobalRegistry().VisitAll(func(g *featuregate.Gate) {
+		if g.ID() == "pdata.useProtoPooling" {
+			gate = g
+		}
+	})
+	return gate
+})
+
+// protoPooling reports whether pdata hands what an edit removes back to
+// its pools, piece by piece: a dropped span with its events, links and
+// attributes, a replaced map value with its entries. Removing is then no
+// longer one step but as long as what is removed, and the apply estimate
+// counts it (see editor.released).
+func protoPooling() bool {
+	g := protoPoolingGate()
+	return g != nil && g.IsEnabled()
 }

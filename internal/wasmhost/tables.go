@@ -224,19 +224,23 @@ type point struct {
 // point is data point i; the table must be built and i in range.
 func (t *tables) point(i int32) point {
 	r := &t.points[i]
-	m := t.mets[r.metric].m
+	return metricPoint(t.mets[r.metric].m, int(r.k))
+}
+
+// metricPoint is data point k of m.
+func metricPoint(m pmetric.Metric, k int) point {
 	p := point{typ: m.Type()}
 	switch p.typ {
 	case pmetric.MetricTypeGauge:
-		p.num = m.Gauge().DataPoints().At(int(r.k))
+		p.num = m.Gauge().DataPoints().At(k)
 	case pmetric.MetricTypeSum:
-		p.num = m.Sum().DataPoints().At(int(r.k))
+		p.num = m.Sum().DataPoints().At(k)
 	case pmetric.MetricTypeHistogram:
-		p.hist = m.Histogram().DataPoints().At(int(r.k))
+		p.hist = m.Histogram().DataPoints().At(k)
 	case pmetric.MetricTypeExponentialHistogram:
-		p.exp = m.ExponentialHistogram().DataPoints().At(int(r.k))
+		p.exp = m.ExponentialHistogram().DataPoints().At(k)
 	case pmetric.MetricTypeSummary:
-		p.summ = m.Summary().DataPoints().At(int(r.k))
+		p.summ = m.Summary().DataPoints().At(k)
 	}
 	return p
 }

@@ -4,6 +4,7 @@ package wasmhost
 
 import (
 	"context"
+	"math"
 	"reflect"
 
 	"github.com/tetratelabs/wazero"
@@ -250,7 +251,12 @@ func hostOTLPGet(st *callState, _ mem, _ []uint64) int32 {
 	// otlpGetCost index items each, stops the call first. 2 million empty
 	// log records (4 MB) took 70-142 ms a call under a 10 ms timeout.
 	items := st.t.itemCount()
-	st.t.reckon(otlpGetCost * (items + st.t.otlpWeight()))
+	st.t.reckon(otlpGetCost * items)
+	most := math.MaxInt
+	if d := st.deadline; d > 0 && st.t.guard != nil {
+		most = int(max(d-now(), 0)/(otlpGetCost*indexNsPerItem)) - items
+	}
+	st.t.reckon(otlpGetCost * (items + st.t.weighOTLP(most)))
 	// The size first: marshaling a batch over the cap, or over what the
 	// budget has free, would build it (a 40 MiB batch, 80 MiB a call) only
 	// to refuse it. The marshaled bytes then become the result as they

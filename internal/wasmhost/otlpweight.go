@@ -8,111 +8,101 @@ import (
 	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
-// otlpWeight is what sizing and marshaling the batch walk beyond its
-// index's items: every attribute, event, link and exemplar, a
-// histogram's buckets, a summary's quantiles, and the entries of map and
-// array values (a log body's too), nested. otlp_get
-// reckons the batch by it before it sizes anything, since pdata's sizing
-// and marshaling cannot be stopped: one log record of 10 million empty
-// attributes (20 MB), or one span of 3 million empty events (6 MB), took
-// 38-52 ms a call under a 10 ms timeout when only the items were counted.
-// The weighing itself visits what it counts, so that the deadline stops
-// it too. The index's main tables must be built.
-func (t *tables) otlpWeight() int {
-	w := 0
+// Weighing counts, for otlp_get and for validation under proto pooling,
+// what pdata's uninterruptible work on the batch will walk. The weight is
+// summed into tables.weight, in otlp_get's units (an index item), and
+// weighing stops as soon as it passes tables.weightCap, what the call's
+// time left can hold: weighing a huge item takes about as long as what it
+// estimates, and a guest is better stopped before. Every step visits, so
+// that the deadline stops weighing too.
+
+// startWeighing begins a weighing at weight w, capped at most.
+func (t *tables) startWeighing(w, most int) { t.weight, t.weightCap = w, most }
+
+// weigh adds n to the weight, and stops the call once it passes the cap:
+// in a host function as reckon does, during validation with
+// errApplyDeadline, which validate recovers.
+func (t *tables) weigh(n int) {
+	t.weight += n
+	if t.weight <= t.weightCap {
+		return
+	}
+	if t.inGuest && t.guard != nil {
+		t.guard.stop(stopDeadline)
+		panic(errBuildDeadline)
+	}
+	panic(errApplyDeadline)
+}
+
+// weighOTLP weighs what sizing and marshaling the batch walk beyond its
+// index's items, once a call: every attribute, event, link and exemplar,
+// a histogram's buckets, a summary's quantiles, a metric's metadata, a
+// resource's entity references, and the entries of map and array values
+// (a log body's too), nested. otlp_get reckons the batch by it before it
+// sizes anything, since pdata's sizing and marshaling cannot be stopped:
+// one log record of 10 million empty attributes (20 MB), or one span of
+// 3 million empty events (6 MB), took 38-52 ms a call under a 10 ms
+// timeout when only the items were counted. The index's main tables must
+// be built; most is what the time left holds.
+func (t *tables) weighOTLP(most int) int {
+	if t.otlpWeighed {
+		return t.otlpWeight // the batch cannot change during the call
+	}
+	t.startWeighing(0, most)
 	for i := range t.res {
-		w += t.mapWeight(t.res[i].Attributes())
+		t.mapWeight(t.res[i].Attributes())
+		refs := entity.ResourceEntityRefs(t.res[i])
+		t.weigh(refs.Len())
+		for _, ref := range refs.All() {
+			t.visit()
+			t.weigh(ref.IdKeys().Len() + ref.DescriptionKeys().Len())
+		}
 	}
 	for i := range t.scopes {
-		w += t.mapWeight(t.scopes[i].scope.Attributes())
+		t.mapWeight(t.scopes[i].scope.Attributes())
 	}
 	switch t.signal {
 	case abi.SignalTraces:
 		for i := range t.spans {
-			w += t.spanWeight(int32(i))
+			t.spanWeight(int32(i))
 		}
 	case abi.SignalMetrics:
+		for i := range t.mets {
+			t.mapWeight(t.mets[i].m.Metadata())
+		}
 		for i := range t.points {
-			w += t.pointWeight(t.point(int32(i)))
+			t.pointWeight(t.point(int32(i)))
 		}
 	default:
 		for i := range t.records {
-			w += t.recordWeight(int32(i))
+			t.recordWeight(int32(i))
 		}
 	}
-	return w
+	t.otlpWeight, t.otlpWeighed = t.weight, true
+	return t.weight
 }
 
-// spanWeight is what span i holds: its attributes, events and links.
-func (t *tables) spanWeight(i int32) int {
+// spanWeight weighs what span i holds: its attributes, events and links.
+func (t *tables) spanWeight(i int32) {
 	sp := t.span(i)
-	w := t.mapWeight(sp.Attributes())
+	t.mapWeight(sp.Attributes())
 	evs := sp.Events()
 	for j := range evs.Len() {
 		t.visit()
-		w += 1 + t.mapWeight(evs.At(j).Attributes())
+		t.weigh(1)
+		t.mapWeight(evs.At(j).Attributes())
 	}
 	links := sp.Links()
 	for j := range links.Len() {
 		t.visit()
-		w += 1 + t.mapWeight(links.At(j).Attributes())
+		t.weigh(1)
+		t.mapWeight(links.At(j).Attributes())
 	}
-	return w
-}
-
-// pointWeight is what data point p holds: its attributes, exemplars,
-// buckets and quantiles.
-func (t *tables) pointWeight(p point) int {
-	w := t.mapWeight(p.attrs())
-	var exs pmetric.ExemplarSlice
-	switch p.typ {
-	case pmetric.MetricTypeHistogram:
-		exs = p.hist.Exemplars()
-		w += (p.hist.BucketCounts().Len() + p.hist.ExplicitBounds().Len()) / bucketsPerWeight
-	case pmetric.MetricTypeExponentialHistogram:
-		exs = p.exp.Exemplars()
-		w += (p.exp.Positive().BucketCounts().Len() + p.exp.Negative().BucketCounts().Len()) / bucketsPerWeight
-	case pmetric.MetricTypeSummary:
-		return w + p.summ.QuantileValues().Len()
-	default:
-		exs = p.num.Exemplars()
-	}
-	for j := range exs.Len() {
-		t.visit()
-		w += 1 + t.mapWeight(exs.At(j).FilteredAttributes())
-	}
-	return w
-}
-
-// recordWeight is what log record i holds: its attributes and body.
-func (t *tables) recordWeight(i int32) int {
-	rec := t.records[i].rec
-	return t.mapWeight(rec.Attributes()) + t.valueWeight(rec.Body())
-}
-
-// dropWeight is what dropping item i of table releases, the item with
-// it: a metric's points with theirs.
-func (t *tables) dropWeight(table, i int32) int {
-	switch table {
-	case abi.TableSpan:
-		return 1 + t.spanWeight(i)
-	case abi.TablePoint:
-		return 1 + t.pointWeight(t.point(i))
-	case abi.TableLog:
-		return 1 + t.recordWeight(i)
-	case abi.TableMetric:
-		m, w := t.mets[i].m, 1
-		for k := range pointCount(m) {
-			t.visit()
-			w += 1 + t.pointWeight(metricPoint(m, k))
-		}
-		return w
-	}
-	return 1
 }
 
 // bucketsPerWeight is how many of a histogram point's buckets or bounds
@@ -122,34 +112,85 @@ func (t *tables) dropWeight(table, i int32) int {
 // what otlp_get reckons an item.
 const bucketsPerWeight = 16
 
-// mapWeight counts m's entries and what their values nest, visiting each.
-func (t *tables) mapWeight(m pcommon.Map) int {
-	t.visit()
-	w := m.Len()
-	for _, v := range m.All() {
-		t.visit()
-		w += t.valueWeight(v)
+// pointWeight weighs what data point p holds: its attributes, exemplars,
+// buckets and quantiles.
+func (t *tables) pointWeight(p point) {
+	t.mapWeight(p.attrs())
+	var exs pmetric.ExemplarSlice
+	switch p.typ {
+	case pmetric.MetricTypeHistogram:
+		exs = p.hist.Exemplars()
+		t.weigh((p.hist.BucketCounts().Len() + p.hist.ExplicitBounds().Len()) / bucketsPerWeight)
+	case pmetric.MetricTypeExponentialHistogram:
+		exs = p.exp.Exemplars()
+		t.weigh((p.exp.Positive().BucketCounts().Len() + p.exp.Negative().BucketCounts().Len()) / bucketsPerWeight)
+	case pmetric.MetricTypeSummary:
+		t.weigh(p.summ.QuantileValues().Len())
+		return
+	default:
+		exs = p.num.Exemplars()
 	}
-	return w
+	for j := range exs.Len() {
+		t.visit()
+		t.weigh(1)
+		t.mapWeight(exs.At(j).FilteredAttributes())
+	}
 }
 
-// valueWeight counts the entries a map or array value nests; 0 for the
-// others, whose sizing costs the same whatever they hold (a string's
+// recordWeight weighs what log record i holds: its attributes and body.
+func (t *tables) recordWeight(i int32) {
+	rec := t.records[i].rec
+	t.mapWeight(rec.Attributes())
+	t.valueWeight(rec.Body())
+}
+
+// dropWeight weighs what dropping item i of table releases, the item
+// with it: a metric's points with theirs.
+func (t *tables) dropWeight(table, i int32) {
+	t.weigh(1)
+	switch table {
+	case abi.TableSpan:
+		t.spanWeight(i)
+	case abi.TablePoint:
+		t.pointWeight(t.point(i))
+	case abi.TableLog:
+		t.recordWeight(i)
+	case abi.TableMetric:
+		m := t.mets[i].m
+		t.mapWeight(m.Metadata())
+		for k := range pointCount(m) {
+			t.visit()
+			t.weigh(1)
+			t.pointWeight(metricPoint(m, k))
+		}
+	}
+}
+
+// mapWeight weighs m's entries and what their values nest, visiting each.
+func (t *tables) mapWeight(m pcommon.Map) {
+	t.visit()
+	t.weigh(m.Len())
+	for _, v := range m.All() {
+		t.visit()
+		t.valueWeight(v)
+	}
+}
+
+// valueWeight weighs the entries a map or array value nests; nothing for
+// the others, whose sizing costs the same whatever they hold (a string's
 // bytes are copied at memory speed).
-func (t *tables) valueWeight(v pcommon.Value) int {
+func (t *tables) valueWeight(v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeMap:
-		return t.mapWeight(v.Map())
+		t.mapWeight(v.Map())
 	case pcommon.ValueTypeSlice:
 		s := v.Slice()
-		w := s.Len()
+		t.weigh(s.Len())
 		for j := range s.Len() {
 			t.visit()
-			w += t.valueWeight(s.At(j))
+			t.valueWeight(s.At(j))
 		}
-		return w
 	}
-	return 0
 }
 
 // protoPoolingGate is pdata's pdata.useProtoPooling feature gate, off by

@@ -47,16 +47,20 @@ func requireRefusedInTime(t *testing.T, timeout time.Duration, process func() er
 // 10 ms timeout, and the batch succeeded (attack round 25).
 func TestDropUnderProtoPoolingFitsTheTimeLeft(t *testing.T) {
 	withProtoPooling(t)
+	// It drops span 0 (table 3) on its first two calls only: an instance
+	// kept after them processes the third batch unchanged.
 	const guest = `(module
   (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
   (memory (export "memory") 1)
+  (global $calls (mut i32) (i32.const 0))
   (data (i32.const 0) "\05\03\00\00\00\00")
   (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
   (func (export "wasmcol_signals") (result i32) (i32.const 1))
   (func (export "wasmcol_init") (result i32) (i32.const 0))
   (func (export "wasmcol_process") (param i32) (result i32)
-    ;; drop span 0 (table 3)
-    (drop (call $edit (i32.const 0) (i32.const 6)))
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (if (i32.le_u (global.get $calls) (i32.const 2))
+      (then (drop (call $edit (i32.const 0) (i32.const 6)))))
     (i32.const 0)))`
 	const timeout = 10 * time.Millisecond
 	td := ptrace.NewTraces()
@@ -71,16 +75,47 @@ func TestDropUnderProtoPoolingFitsTheTimeLeft(t *testing.T) {
 		PoolSize: 1, Timeout: timeout})
 	require.NoError(t, err)
 	defer p.Close(context.Background())
-	requireRefusedInTime(t, timeout, func() error { _, err := p.ProcessTraces(context.Background(), td); return err },
-		func() { require.Equal(t, 2, td.SpanCount(), "a span was dropped") })
+	// Refused as soon as the weighing passes what the time left holds,
+	// with the reason, the guest having finished sound: its instance is
+	// kept (one replaced would drop the span again on the third batch).
+	process := func() error {
+		_, err := p.ProcessTraces(context.Background(), td)
+		if err != nil {
+			require.ErrorContains(t, err, "would not finish in the time left")
+		}
+		return err
+	}
+	requireRefusedInTime(t, timeout, process, func() { require.Equal(t, 2, td.SpanCount(), "a span was dropped") })
+	out, err := p.ProcessTraces(context.Background(), td)
+	require.NoError(t, err, "the instance was replaced")
+	require.Equal(t, 2, out.SpanCount())
+}
 
-	// A drop the time holds still applies.
-	small := ptrace.NewTraces()
-	small.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Events().AppendEmpty()
-	small.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
-	out, err := p.ProcessTraces(context.Background(), small)
+// A drop the time holds still applies with the gate on.
+func TestSmallDropUnderProtoPooling(t *testing.T) {
+	withProtoPooling(t)
+	const guest = `(module
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\05\03\00\00\00\00")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (drop (call $edit (i32.const 0) (i32.const 6)))
+    (drop (call $edit (i32.const 0) (i32.const 6))) ;; twice: weighed once
+    (i32.const 0)))`
+	p, err := New(context.Background(), Options{Source: "drop", Module: watModule(t, guest, false), PoolSize: 1})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	spans.AppendEmpty().Events().AppendEmpty().Attributes().PutStr("k", "v")
+	spans.AppendEmpty().SetName("kept")
+	out, err := p.ProcessTraces(context.Background(), td)
 	require.NoError(t, err)
 	require.Equal(t, 1, out.SpanCount())
+	require.Equal(t, "kept", out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name())
 }
 
 // The same for a log body replaced: a map body of 2 million keys went
@@ -108,4 +143,40 @@ func TestBodyReplacedUnderProtoPoolingFitsTheTimeLeft(t *testing.T) {
 	defer p.Close(context.Background())
 	requireRefusedInTime(t, timeout, func() error { _, err := p.ProcessLogs(context.Background(), ld); return err },
 		func() { require.Equal(t, 2_000_000, body.Map().Len(), "the body was replaced") })
+}
+
+// Weighing the attributes of an edited item walked all of them: one
+// SetAttr on a log record of 10 million attributes took 21-22 ms under a
+// 5 ms timeout with the gate on, as the deadline passed, where it is
+// refused at once with the gate off. Now the same with the gate on (review
+// of attack round 25).
+func TestEditOfManyAttributesUnderProtoPoolingIsRefusedAtOnce(t *testing.T) {
+	withProtoPooling(t)
+	// SetAttr (op 1) on log record 0 (table 8): k = Str "x".
+	const guest = `(module
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\01\08\00\00\00\00\01\00\00\00k\01\01\00\00\00x")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (drop (call $edit (i32.const 0) (i32.const 17)))
+    (i32.const 0)))`
+	var attrs []byte
+	for range 10_000_000 {
+		attrs = pbLen(attrs, 6, nil) // LogRecord.attributes: an empty KeyValue
+	}
+	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(logRequest(attrs))
+	require.NoError(t, err)
+	const timeout = 5 * time.Millisecond
+	p, err := New(context.Background(), Options{Source: "attrs", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	requireRefusedInTime(t, timeout, func() error {
+		_, err := p.ProcessLogs(context.Background(), ld)
+		require.ErrorContains(t, err, "would not finish in the time left")
+		return err
+	}, func() {})
 }

@@ -251,6 +251,7 @@ func (st *callState) end() {
 func (st *callState) release() {
 	st.result, st.edits, st.otlp, st.ed.whereAt = nil, nil, nil, nil
 	st.t.dropKernelColumns()
+	st.t.grp = grouping{} // its kept buffers count against the budget
 	st.settle()
 }
 

@@ -27,6 +27,12 @@ type tables struct {
 	metrics pmetric.Metrics
 	logs    plog.Logs
 
+	// A weighing's sum and cap (see weigh), and otlp_get's weight of the
+	// batch, once weighed in the call.
+	weight, weightCap int
+	otlpWeight        int
+	otlpWeighed       bool
+
 	built [numTables]bool
 	// kcols are the columns kernels built this call, kept so that several
 	// selects over one field build it once; their buffers are reused from
@@ -252,6 +258,7 @@ type logRef struct {
 
 func (t *tables) reset(signal int32) {
 	t.signal = signal
+	t.otlpWeighed = false
 	t.built = [numTables]bool{}
 	t.kused = 0
 	t.spanNames.reset()

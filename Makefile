@@ -85,9 +85,11 @@ test: tools wasm
 # The instance pool and the processor under concurrent load, with the race
 # detector. One package at a time, as in test: each compiles Go guests,
 # which the race detector slows to 20-25 s a module, and the two at once on
-# two cores took one past the 60 s compile deadline.
+# two cores took one past the 60 s compile deadline. ^TestPool, not Pool:
+# the tests of pdata's proto pooling hold timing bounds the race detector
+# cannot meet, and test above runs them.
 test-race:
-	go test -count=1 -p 1 -race -run 'Concurrent|Pool|Race' ./internal/wasmhost/ ./processors/wasmprocessor/
+	go test -count=1 -p 1 -race -run 'Concurrent|^TestPool|Race' ./internal/wasmhost/ ./processors/wasmprocessor/
 
 FUZZTIME ?= 30s
 

@@ -4,9 +4,12 @@ package wasmhost
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -255,4 +258,37 @@ func TestWalkerChargesTheCostlyShapes(t *testing.T) {
 		}
 		t.Logf("%-26s allocated at most %.2f of the charge", sh.name, worst)
 	}
+}
+
+// A replacement batch is decoded as the OTLP receivers decode a request,
+// moving the deprecated instrumentation_library_spans (field 1000 of
+// ResourceSpans) to scope_spans: pdata's ProtoUnmarshaler kept them
+// hidden from the index and from otlp_get's weighing, but not from
+// pdata's sizing and marshaling, and a guest could so hand the next
+// processor 3 million events no weighing saw (second review of attack
+// round 25).
+func TestReplacementMovesDeprecatedScopeSpans(t *testing.T) {
+	span := pbLen(nil, 5, []byte("hidden"))                         // Span.name
+	payload := pbLen(nil, 1, pbLen(nil, 1000, pbLen(nil, 2, span))) // resource_spans { instrumentation_library_spans { spans } }
+	var data strings.Builder
+	for _, b := range payload {
+		fmt.Fprintf(&data, "\\%02x", b)
+	}
+	guest := fmt.Sprintf(`(module
+  (import "wasmcol" "otlp_set" (func $set (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "%s")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (if (i32.lt_s (call $set (i32.const 0) (i32.const %d)) (i32.const 0)) (then (return (i32.const 1))))
+    (i32.const 0)))`, data.String(), len(payload))
+	p, err := New(context.Background(), Options{Source: "set", Module: watModule(t, guest, false), PoolSize: 1})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	out, err := p.ProcessTraces(context.Background(), ptrace.NewTraces())
+	require.NoError(t, err)
+	require.Equal(t, 1, out.SpanCount(), "the span stayed in the deprecated field")
+	require.Equal(t, "hidden", out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name())
 }

@@ -55,13 +55,7 @@ func (t *tables) weighOTLP(most int) int {
 	}
 	t.startWeighing(0, most)
 	for i := range t.res {
-		t.mapWeight(t.res[i].Attributes())
-		refs := entity.ResourceEntityRefs(t.res[i])
-		t.weigh(refs.Len())
-		for _, ref := range refs.All() {
-			t.visit()
-			t.weigh(ref.IdKeys().Len() + ref.DescriptionKeys().Len())
-		}
+		t.resourceWeight(int32(i))
 	}
 	for i := range t.scopes {
 		t.mapWeight(t.scopes[i].scope.Attributes())
@@ -85,6 +79,18 @@ func (t *tables) weighOTLP(most int) int {
 	}
 	t.otlpWeight, t.otlpWeighed = t.weight, true
 	return t.weight
+}
+
+// resourceWeight weighs what resource i holds: its attributes and entity
+// references.
+func (t *tables) resourceWeight(i int32) {
+	t.mapWeight(t.res[i].Attributes())
+	refs := entity.ResourceEntityRefs(t.res[i])
+	t.weigh(refs.Len())
+	for _, ref := range refs.All() {
+		t.visit()
+		t.weigh(ref.IdKeys().Len() + ref.DescriptionKeys().Len())
+	}
 }
 
 // spanWeight weighs what span i holds: its attributes, events and links.
@@ -112,6 +118,10 @@ func (t *tables) spanWeight(i int32) {
 // what otlp_get reckons an item.
 const bucketsPerWeight = 16
 
+// buckets is the weight of n buckets, rounded up: millions of points of
+// 15 buckets each weighed nothing more than their points.
+func buckets(n int) int { return (n + bucketsPerWeight - 1) / bucketsPerWeight }
+
 // pointWeight weighs what data point p holds: its attributes, exemplars,
 // buckets and quantiles.
 func (t *tables) pointWeight(p point) {
@@ -120,10 +130,10 @@ func (t *tables) pointWeight(p point) {
 	switch p.typ {
 	case pmetric.MetricTypeHistogram:
 		exs = p.hist.Exemplars()
-		t.weigh((p.hist.BucketCounts().Len() + p.hist.ExplicitBounds().Len()) / bucketsPerWeight)
+		t.weigh(buckets(p.hist.BucketCounts().Len() + p.hist.ExplicitBounds().Len()))
 	case pmetric.MetricTypeExponentialHistogram:
 		exs = p.exp.Exemplars()
-		t.weigh((p.exp.Positive().BucketCounts().Len() + p.exp.Negative().BucketCounts().Len()) / bucketsPerWeight)
+		t.weigh(buckets(p.exp.Positive().BucketCounts().Len() + p.exp.Negative().BucketCounts().Len()))
 	case pmetric.MetricTypeSummary:
 		t.weigh(p.summ.QuantileValues().Len())
 		return

@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -179,4 +180,43 @@ func TestEditOfManyAttributesUnderProtoPoolingIsRefusedAtOnce(t *testing.T) {
 		require.ErrorContains(t, err, "would not finish in the time left")
 		return err
 	}, func() {})
+}
+
+// A drop that empties its span's scope and resource has removeDropped
+// remove them too, which under proto pooling hands all they hold back to
+// the pools: a resource and a scope of a million attributes each (every
+// value a one-entry map), emptied by dropping their one span, took
+// 168-503 ms after the guest under a 10 ms timeout, and the batch
+// succeeded (second review of attack round 25).
+func TestDropEmptyingItsResourceUnderProtoPoolingFitsTheTimeLeft(t *testing.T) {
+	withProtoPooling(t)
+	const guest = `(module
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\05\03\00\00\00\00")
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 1))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    ;; drop span 0 (table 3)
+    (drop (call $edit (i32.const 0) (i32.const 6)))
+    (i32.const 0)))`
+	const timeout = 20 * time.Millisecond
+	raw := make(map[string]any, 1_000_000)
+	for i := range 1_000_000 {
+		raw[strconv.Itoa(i)] = map[string]any{"": nil}
+	}
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	require.NoError(t, rs.Resource().Attributes().FromRaw(raw))
+	ss := rs.ScopeSpans().AppendEmpty()
+	require.NoError(t, ss.Scope().Attributes().FromRaw(raw))
+	ss.Spans().AppendEmpty()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty() // kept
+	p, err := New(context.Background(), Options{Source: "drop", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	requireRefusedInTime(t, timeout, func() error { _, err := p.ProcessTraces(context.Background(), td); return err },
+		func() { require.Equal(t, 2, td.SpanCount(), "a span was dropped") })
 }

@@ -15,8 +15,10 @@ import (
 
 // Weighing counts, for otlp_get and for validation under proto pooling,
 // what pdata's uninterruptible work on the batch will walk. The weight is
-// summed into tables.weight, in otlp_get's units (an index item), and
-// weighing stops as soon as it passes tables.weightCap, what the call's
+// summed into tables.weight, in pieces (an attribute, an event, a
+// sixteenth of a histogram's buckets...) that otlp_get reckons as index
+// items and validation as released pieces (releaseWork), and weighing
+// stops as soon as it passes tables.weightCap, what the call's
 // time left can hold: weighing a huge item takes about as long as what it
 // estimates, and a guest is better stopped before. Every step visits, so
 // that the deadline stops weighing too.

@@ -390,12 +390,10 @@ func (e *editor) reset() {
 	e.drops = false
 	e.work, e.reserved = 0, 0
 	e.copies, e.copyBytes, e.dropping, e.released = 0, 0, false, 0
-	for _, marks := range []*[]bool{&e.weighedScopes, &e.weighedRes, &e.weighedMets} {
-		if cap(*marks) > maxKeptGrouping {
-			*marks = nil // one huge batch's marks are not kept
-		}
-		*marks = (*marks)[:0]
-	}
+	// One huge batch's marks are not kept.
+	e.weighedScopes = keptUpTo(e.weighedScopes, maxKeptGrouping)
+	e.weighedRes = keptUpTo(e.weighedRes, maxKeptGrouping)
+	e.weighedMets = keptUpTo(e.weighedMets, maxKeptGrouping)
 	e.whereAt = e.whereAt[:0]
 }
 
@@ -876,13 +874,7 @@ func (e *editor) drop(table, i, count int32, apply bool) error {
 		if protoPooling() {
 			// Weighed once an item, however often the list drops it. The
 			// marks are apply's, which sets the same again.
-			d := e.dropped[table]
-			if len(d) != int(count) {
-				d = append(d[:0], make([]bool, count)...)
-				e.dropped[table] = d
-			}
-			if !d[i] {
-				d[i] = true
+			if once(&e.dropped[table], int(count), i) {
 				e.weighRelease(func() {
 					e.t.dropWeight(table, i)
 					e.weighContainers(table, i)

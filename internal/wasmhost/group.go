@@ -92,18 +92,18 @@ func (g *grouping) reset() {
 	}
 	clear(g.ids)
 	if cap(g.vals) > maxKeptGrouping {
-		g.vals = nil
+		g.vals = nil // let go rather than cleared in one step
 	}
-	clear(g.vals)
+	clear(g.vals) // the batch's strings
 	g.vals = g.vals[:0]
-	g.items, g.gids = keptGrouping(g.items), keptGrouping(g.gids)
-	g.byGroup, g.start = keptGrouping(g.byGroup), keptGrouping(g.start)
+	g.items, g.gids = keptUpTo(g.items, maxKeptGrouping), keptUpTo(g.gids, maxKeptGrouping)
+	g.byGroup, g.start = keptUpTo(g.byGroup, maxKeptGrouping), keptUpTo(g.start, maxKeptGrouping)
 	g.valid, g.key, g.copied = false, "", 0
 }
 
-// keptGrouping is b emptied, or nil past maxKeptGrouping.
-func keptGrouping(b []int32) []int32 {
-	if cap(b) > maxKeptGrouping {
+// keptUpTo is b emptied, or nil when it holds room for more than n.
+func keptUpTo[T any](b []T, n int) []T {
+	if cap(b) > n {
 		return nil
 	}
 	return b[:0]

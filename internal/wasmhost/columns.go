@@ -51,7 +51,14 @@ func (t *tables) build1(dst []byte, table, field int32, key string) ([]byte, int
 
 // Take takes n bytes of the shared budget for a column being built.
 func (t *tables) Take(n int) bool {
-	if n <= 0 || t.mem == nil {
+	if n <= 0 {
+		return true
+	}
+	// Reckoned before it is allocated: a column is allocated, then
+	// written, in steps no check splits (the entries of a million items,
+	// 16 MB, at once).
+	t.reckonBytes(n)
+	if t.mem == nil {
 		return true
 	}
 	if !t.mem.take(int64(n)) {
@@ -79,7 +86,7 @@ func (t *tables) fill(w *abi.ColumnWriter, n, table, field int32, key string) in
 			return abi.ErrArgument
 		}
 		for i := int32(0); i < n && !w.Over(); i++ {
-			if v, ok := t.attrs(table, i).Get(key); ok {
+			if v, ok := t.attr(table, i, key); ok {
 				t.writeValue(w, v)
 			} else {
 				w.Empty()

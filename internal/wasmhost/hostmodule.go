@@ -189,7 +189,7 @@ func hostRead(st *callState, g mem, stack []uint64) int32 {
 	if !ok {
 		return abi.ErrBounds
 	}
-	copy(dst, st.result)
+	copyChecked(st.guard, dst, st.result)
 	return int32(n)
 }
 
@@ -265,6 +265,9 @@ func hostOTLPGet(st *callState, _ mem, _ []uint64) int32 {
 	if size > st.limits.maxResult || !st.fits(size-cap(st.result)) {
 		return abi.ErrTooLarge
 	}
+	// Every call marshals into a buffer of its own, allocated and written
+	// in one step: its bytes are reckoned too.
+	st.t.reckonBytes(size)
 	out, err := st.marshal()
 	if err != nil {
 		return abi.ErrEncoding

@@ -583,7 +583,7 @@ func hostCopyAttr(st *callState, g mem, stack []uint64) int32 {
 	mark, k := len(st.edits), int32(0)
 	fromKey := string(from)
 	for i := range selectedItems(sel, n) {
-		v, ok := st.t.attrs(table, i).Get(fromKey)
+		v, ok := st.t.attr(table, i, fromKey)
 		if !ok {
 			continue
 		}

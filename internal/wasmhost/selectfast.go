@@ -206,7 +206,7 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 		}
 	case field == abi.FieldAttr && hasAttrs(table):
 		for i := range int(t.count(table)) {
-			v, ok := t.attrs(table, int32(i)).Get(key)
+			v, ok := t.attr(table, int32(i), key)
 			if ok && isComposite(v) {
 				return 0, false
 			}
@@ -255,7 +255,7 @@ func (t *tables) itemTest(table, field int32, key string, m *matcher) itemTest {
 		return func(i int) (bool, bool) { return m.testHead(v.names[i], v.heads[i]), false }
 	case field == abi.FieldAttr && hasAttrs(table):
 		return func(i int) (bool, bool) {
-			v, ok := t.attrs(table, int32(i)).Get(key)
+			v, ok := t.attr(table, int32(i), key)
 			if ok && isComposite(v) && !t.renderable(v) {
 				return false, true
 			}

@@ -133,6 +133,7 @@ func (st *callState) ensure(buf *[]byte, n, limit int) bool {
 	if !st.fits(size - cap(*buf)) {
 		return false // refused before it is allocated
 	}
+	st.t.reckonBytes(size) // allocated, then copied into, in one step
 	grown := make([]byte, len(*buf), size)
 	copy(grown, *buf)
 	old := *buf

@@ -145,11 +145,14 @@ const indexNsPerItem = 20
 // anything is allocated. During validation the deadline has not passed,
 // so the build gives way with errBuildTooLong: the edits do not fit the
 // time left, which is not the guest's failing.
-func (t *tables) reckon(items int) {
+func (t *tables) reckon(items int) { t.reckonNs(int64(items) * indexNsPerItem) }
+
+// reckonNs is reckon for work reckoned at ns nanoseconds.
+func (t *tables) reckonNs(ns int64) {
 	if t.guard == nil || !t.inGuest && !t.validating {
 		return
 	}
-	if d := t.guard.deadline.Load(); d == 0 || now()+int64(items)*indexNsPerItem <= d {
+	if d := t.guard.deadline.Load(); d == 0 || now()+ns <= d {
 		return
 	}
 	if t.inGuest {
@@ -157,6 +160,22 @@ func (t *tables) reckon(items int) {
 		panic(errBuildDeadline)
 	}
 	panic(errBuildTooLong)
+}
+
+// freshNsPerByte is what a byte of memory allocated and written in one
+// step, which no deadline check can split, is reckoned to cost: the
+// system may have to fault its pages in, and on virtual machines a 4 KiB
+// page took 10-20 us (64 MiB took 210-290 ms to touch; region_linux.go).
+// A 16 MB result, made afresh by every otlp_get of one log record of a
+// 16 MB body, took 44-133 ms a batch under a 10 ms timeout (attack round
+// 26); warm, it takes 1.3 ms, but which pages are warm is not known.
+const freshNsPerByte = 4
+
+// reckonBytes is reckon for n bytes about to be allocated and written.
+func (t *tables) reckonBytes(n int) {
+	if n > 0 {
+		t.reckonNs(int64(n) * freshNsPerByte)
+	}
 }
 
 // errBuildTooLong stops, during validation, an index build that reckon
@@ -587,6 +606,31 @@ func (t *tables) attrs(table, i int32) pcommon.Map {
 		return t.records[i].rec.Attributes()
 	}
 }
+
+// attr is attribute key of item i of table, as pcommon.Map.Get finds it,
+// for a host function: Get scans the item's attributes in one step, and a
+// record of 10 million empty attributes (20 MB on the wire) held every
+// kernel that reads one attribute by key past its deadline by that scan,
+// 13-18 ms under a 5 ms timeout (attack round 26). An item of more than
+// attrScanStep attributes is scanned here, a step of the call (visit) an
+// attribute, which checks the deadline as an index build does.
+func (t *tables) attr(table, i int32, key string) (pcommon.Value, bool) {
+	m := t.attrs(table, i)
+	if m.Len() <= attrScanStep {
+		return m.Get(key)
+	}
+	for k, v := range m.All() {
+		t.visit()
+		if k == key {
+			return v, true
+		}
+	}
+	return pcommon.Value{}, false
+}
+
+// attrScanStep is the most attributes Get scans at once: about a
+// microsecond.
+const attrScanStep = 1024
 
 func (p *point) attrs() pcommon.Map {
 	switch p.typ {

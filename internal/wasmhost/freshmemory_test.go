@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// TestReadIntoFreshMemoryStopsAtTheDeadline: read copied the whole result
+// into the guest in one step, checking the deadline only as it was
+// called. A guest that grows its memory and reads a large result into the
+// fresh pages has the host fault them in: a 16 MiB result (one log record
+// whose body is a 16 MB string, within the OTLP/HTTP receiver's default
+// request limit), read into fresh memory again and again, took 109-121 ms
+// a batch under 100 ms (30-63 ms under 10 ms before otlp_get reckoned its
+// bytes; attack round 26).
+func TestReadIntoFreshMemoryStopsAtTheDeadline(t *testing.T) {
+	// Long enough for otlp_get's reckoning of the result (16 MiB at
+	// freshNsPerByte, 67 ms) to let it through.
+	const timeout = 100 * time.Millisecond
+	const guest = `(module
+  (import "wasmcol" "otlp_get" (func $get (result i32)))
+  (import "wasmcol" "read" (func $read (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (local $n i32) (local $base i32)
+    (local.set $n (call $get))
+    (loop $l
+      ;; fresh pages for the whole result, then read it into them
+      (local.set $base (i32.mul (memory.grow (i32.add (i32.shr_u (local.get $n) (i32.const 16)) (i32.const 1))) (i32.const 65536)))
+      (drop (call $read (local.get $base) (local.get $n)))
+      (br $l))
+    (i32.const 0)))`
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 16<<20))
+	// Warm the heap first with otlp_get alone, so that what is measured
+	// below is the read, not the heap's first growth.
+	warm, err := New(context.Background(), Options{Source: "warm", Module: watModule(t, warmGuest, false),
+		PoolSize: 1, Timeout: 10 * time.Second, HostMemoryMiB: 128})
+	require.NoError(t, err)
+	for range 3 {
+		began := time.Now()
+		_, err := warm.ProcessLogs(context.Background(), ld)
+		require.NoError(t, err)
+		t.Logf("warm-up, 20 otlp_get: %v", time.Since(began))
+	}
+	require.NoError(t, warm.Close(context.Background()))
+	p, err := New(context.Background(), Options{Source: "read", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout, MemoryLimitMiB: 4096, HostMemoryMiB: 128})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	worst := time.Duration(0)
+	for range 6 {
+		began := time.Now()
+		_, err := p.ProcessLogs(context.Background(), ld)
+		took := time.Since(began)
+		worst = max(worst, took)
+		t.Logf("%v: %v", took, err)
+		require.Error(t, err)
+	}
+	require.Less(t, worst, timeout+5*time.Millisecond, "a batch took %v under a %v timeout", worst, timeout)
+}
+
+// warmGuest calls otlp_get 20 times.
+const warmGuest = `(module
+  (import "wasmcol" "otlp_get" (func $get (result i32)))
+  (memory (export "memory") 1)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (drop (call $get))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 20))))
+    (i32.const 0)))`
+
+// TestOTLPGetOfLargeValuesStopsAtTheDeadline: otlp_get was reckoned by
+// what the batch's items hold, not by its bytes, and every call allocates
+// its result afresh, whose pages the system may have to fault in. One log
+// record whose body is a 16 MB string (within the OTLP/HTTP receiver's
+// default request limit), asked for again and again, took 58-70 ms a
+// batch under a 10 ms timeout (attack round 26).
+func TestOTLPGetOfLargeValuesStopsAtTheDeadline(t *testing.T) {
+	const timeout = 10 * time.Millisecond
+	const guest = `(module
+  (import "wasmcol" "otlp_get" (func $get (result i32)))
+  (memory (export "memory") 1)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (loop $l (drop (call $get)) (br $l))
+    (i32.const 0)))`
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 16<<20))
+	p, err := New(context.Background(), Options{Source: "get", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout, HostMemoryMiB: 128})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	worst := time.Duration(0)
+	for range 6 {
+		began := time.Now()
+		_, err := p.ProcessLogs(context.Background(), ld)
+		took := time.Since(began)
+		worst = max(worst, took)
+		t.Logf("%v: %v", took, err)
+		require.Error(t, err)
+	}
+	require.Less(t, worst, timeout+5*time.Millisecond, "a batch took %v under a %v timeout", worst, timeout)
+}

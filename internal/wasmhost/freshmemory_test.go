@@ -119,3 +119,37 @@ func TestOTLPGetOfLargeValuesStopsAtTheDeadline(t *testing.T) {
 	}
 	require.Less(t, worst, timeout+5*time.Millisecond, "a batch took %v under a %v timeout", worst, timeout)
 }
+
+// TestStagingLargeEditsStopsAtTheDeadline: edit copies what the guest
+// stages into a buffer the host grows, in one step. A guest that stages
+// one list of 32 MiB, the limit with a host_memory_limit of 128 MiB, had
+// the host allocate and fill 32 MiB at once: 138-229 ms for the first
+// batches of a process under a 10 ms timeout.
+func TestStagingLargeEditsStopsAtTheDeadline(t *testing.T) {
+	const timeout = 10 * time.Millisecond
+	const guest = `(module
+  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
+  (memory (export "memory") 513)
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (loop $l (drop (call $edit (i32.const 0) (i32.const 33554432))) (br $l))
+    (i32.const 0)))`
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("x")
+	p, err := New(context.Background(), Options{Source: "edit", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout, HostMemoryMiB: 128})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	worst := time.Duration(0)
+	for range 6 {
+		began := time.Now()
+		_, err := p.ProcessLogs(context.Background(), ld)
+		took := time.Since(began)
+		worst = max(worst, took)
+		t.Logf("%v: %v", took, err)
+		require.Error(t, err)
+	}
+	require.Less(t, worst, timeout+5*time.Millisecond, "a batch took %v under a %v timeout", worst, timeout)
+}

@@ -15,15 +15,14 @@ import (
 // TestReadIntoFreshMemoryStopsAtTheDeadline: read copied the whole result
 // into the guest in one step, checking the deadline only as it was
 // called. A guest that grows its memory and reads a large result into the
-// fresh pages has the host fault them in: a 16 MiB result (one log record
-// whose body is a 16 MB string, within the OTLP/HTTP receiver's default
-// request limit), read into fresh memory again and again, took 109-121 ms
-// a batch under 100 ms (30-63 ms under 10 ms before otlp_get reckoned its
-// bytes; attack round 26).
+// fresh pages has the host fault them in: a 16 MiB result read into fresh
+// memory again and again took 30-63 ms a batch under a 10 ms timeout
+// (attack round 26; otlp_get now refuses that result under 10 ms), and a
+// 48 MiB one, as here, 301-342 ms under 300 ms.
 func TestReadIntoFreshMemoryStopsAtTheDeadline(t *testing.T) {
-	// Long enough for otlp_get's reckoning of the result (16 MiB at
-	// freshNsPerByte, 67 ms) to let it through.
-	const timeout = 100 * time.Millisecond
+	// Long enough for otlp_get's reckoning of the result (48 MiB at
+	// freshNsPerByte, 201 ms) to let it through.
+	const timeout = 300 * time.Millisecond
 	const guest = `(module
   (import "wasmcol" "otlp_get" (func $get (result i32)))
   (import "wasmcol" "read" (func $read (param i32 i32) (result i32)))
@@ -41,11 +40,11 @@ func TestReadIntoFreshMemoryStopsAtTheDeadline(t *testing.T) {
       (br $l))
     (i32.const 0)))`
 	ld := plog.NewLogs()
-	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 16<<20))
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 48<<20))
 	// Warm the heap first with otlp_get alone, so that what is measured
 	// below is the read, not the heap's first growth.
 	warm, err := New(context.Background(), Options{Source: "warm", Module: watModule(t, warmGuest, false),
-		PoolSize: 1, Timeout: 10 * time.Second, HostMemoryMiB: 128})
+		PoolSize: 1, Timeout: 10 * time.Second, HostMemoryMiB: 256})
 	require.NoError(t, err)
 	for range 3 {
 		began := time.Now()
@@ -55,7 +54,7 @@ func TestReadIntoFreshMemoryStopsAtTheDeadline(t *testing.T) {
 	}
 	require.NoError(t, warm.Close(context.Background()))
 	p, err := New(context.Background(), Options{Source: "read", Module: watModule(t, guest, false),
-		PoolSize: 1, Timeout: timeout, MemoryLimitMiB: 4096, HostMemoryMiB: 128})
+		PoolSize: 1, Timeout: timeout, MemoryLimitMiB: 4096, HostMemoryMiB: 256})
 	require.NoError(t, err)
 	defer p.Close(context.Background())
 	worst := time.Duration(0)
@@ -86,11 +85,11 @@ const warmGuest = `(module
     (i32.const 0)))`
 
 // TestOTLPGetOfLargeValuesStopsAtTheDeadline: otlp_get was reckoned by
-// what the batch's items hold, not by its bytes, and every call allocates
-// its result afresh, whose pages the system may have to fault in. One log
-// record whose body is a 16 MB string (within the OTLP/HTTP receiver's
-// default request limit), asked for again and again, took 58-70 ms a
-// batch under a 10 ms timeout (attack round 26).
+// what the batch's items hold, not by its bytes, and every call marshals
+// into a result of its own, whose pages the system may have to fault in.
+// One log record whose body is a 16 MB string, asked for again and again,
+// took 44-133 ms a batch under a 10 ms timeout (attack round 26); a 128
+// MiB one, as here, 17-25 ms with the heap warm and up to 667 ms cold.
 func TestOTLPGetOfLargeValuesStopsAtTheDeadline(t *testing.T) {
 	const timeout = 10 * time.Millisecond
 	const guest = `(module
@@ -103,9 +102,9 @@ func TestOTLPGetOfLargeValuesStopsAtTheDeadline(t *testing.T) {
     (loop $l (drop (call $get)) (br $l))
     (i32.const 0)))`
 	ld := plog.NewLogs()
-	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 16<<20))
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", 128<<20))
 	p, err := New(context.Background(), Options{Source: "get", Module: watModule(t, guest, false),
-		PoolSize: 1, Timeout: timeout, HostMemoryMiB: 128})
+		PoolSize: 1, Timeout: timeout, HostMemoryMiB: 512})
 	require.NoError(t, err)
 	defer p.Close(context.Background())
 	worst := time.Duration(0)

@@ -23,10 +23,13 @@ func now() int64 { return int64(time.Since(epoch)) }
 type stopKind int32
 
 const (
-	stopNone      stopKind = iota
-	stopDeadline           // the phase outran its deadline
-	stopInterrupt          // the plugin is closing
-	stopStack              // the estimated stack passed its limit
+	stopNone     stopKind = iota
+	stopDeadline          // the phase outran its deadline
+	// stopReckoned: a host function's work, which cannot be interrupted,
+	// would have outrun the deadline, so it was not started.
+	stopReckoned
+	stopInterrupt // the plugin is closing
+	stopStack     // the estimated stack passed its limit
 )
 
 // stopError is the panic a checkpoint or host function raises to stop a
@@ -35,7 +38,7 @@ type stopError struct{ kind stopKind }
 
 func (e stopError) Error() string {
 	switch e.kind {
-	case stopDeadline:
+	case stopDeadline, stopReckoned:
 		return "deadline exceeded"
 	case stopInterrupt:
 		return "interrupted: the processor is shutting down"

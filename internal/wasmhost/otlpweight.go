@@ -35,7 +35,7 @@ func (t *tables) weigh(n int) {
 		return
 	}
 	if t.inGuest && t.guard != nil {
-		t.guard.stop(stopDeadline)
+		t.guard.stop(stopReckoned)
 		panic(errBuildDeadline)
 	}
 	panic(errApplyDeadline)

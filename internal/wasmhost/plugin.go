@@ -535,7 +535,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 		switch st.guard.stopped {
 		case stopInterrupt:
 			return nil, ErrClosed
-		case stopDeadline:
+		case stopDeadline, stopReckoned:
 			err := describeStop(stopDeadline, "start", timeout)
 			if reserved >= time.Millisecond {
 				err = fmt.Errorf("%w (reserving its memory took %s of it)", err, reserved.Round(time.Microsecond))
@@ -877,6 +877,8 @@ func (p *Plugin) classify(inst *instance, err error) error {
 	switch inst.st.guard.stopped {
 	case stopDeadline:
 		return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s", p.opts.Timeout)}
+	case stopReckoned:
+		return &Fault{Kind: FaultTimeout, Err: fmt.Errorf("call exceeded timeout %s: the work a host function was asked for would not finish in the time left", p.opts.Timeout)}
 	case stopInterrupt:
 		return ErrClosed
 	case stopStack:

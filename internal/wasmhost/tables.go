@@ -158,7 +158,7 @@ func (t *tables) reckonNs(ns int64) {
 		return
 	}
 	if t.inGuest {
-		t.guard.stop(stopDeadline)
+		t.guard.stop(stopReckoned)
 		panic(errBuildDeadline)
 	}
 	panic(errBuildTooLong)

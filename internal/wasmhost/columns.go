@@ -442,7 +442,15 @@ func (t *tables) writeValue(w *abi.ColumnWriter, v pcommon.Value) {
 	case pcommon.ValueTypeBool:
 		w.Bool(v.Bool())
 	case pcommon.ValueTypeBytes:
-		w.BytesValue(v.Bytes().AsRaw())
+		// Read as a copy: not made for a value the column has no room
+		// for, and reckoned as fresh memory.
+		b := v.Bytes()
+		if b.Len() > w.Room() {
+			w.Abandon()
+			return
+		}
+		t.reckonBytes(b.Len())
+		w.BytesValue(b.AsRaw())
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
 		if w.Over() {
 			return

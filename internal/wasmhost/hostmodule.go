@@ -206,7 +206,21 @@ func hostEdit(st *callState, g mem, stack []uint64) int32 {
 }
 
 func hostConfig(st *callState, _ mem, _ []uint64) int32 {
-	st.result = append(st.result[:0], st.shared.config...)
+	// Sized and reckoned before it is copied, and copied with deadline
+	// checks: a guest may ask for it in a loop, and a config of 128 MiB
+	// was copied whole, then refused, at every call (8-348 ms a batch
+	// under a 5 ms timeout; attack round 26). New refuses a config
+	// larger than a result may be.
+	cfg := st.shared.config
+	if len(cfg) > st.limits.maxResult || !st.fits(len(cfg)-cap(st.result)) {
+		return abi.ErrTooLarge
+	}
+	if cap(st.result) < len(cfg) {
+		st.t.reckonBytes(len(cfg))
+		st.result = make([]byte, len(cfg))
+	}
+	st.result = st.result[:len(cfg)]
+	copyChecked(st.guard, st.result, cfg)
 	return st.setResult()
 }
 

@@ -143,13 +143,19 @@ func (e *jsonWriter) value(v pcommon.Value, depth int) error {
 	case pcommon.ValueTypeBool:
 		return e.put(strconv.FormatBool(v.Bool()))
 	case pcommon.ValueTypeBytes:
-		b := v.Bytes().AsRaw()
-		if b == nil { // encoding/json writes a nil []byte as null
+		// pdata gives the bytes only as a copy, nil when empty, which
+		// encoding/json writes as null: measured by their length alone.
+		n := v.Bytes().Len()
+		if n == 0 {
 			return e.put("null")
 		}
 		if e.measure {
-			return e.count(base64.StdEncoding.EncodedLen(len(b)) + 2)
+			return e.count(base64.StdEncoding.EncodedLen(n) + 2)
 		}
+		if e.t != nil {
+			e.t.reckonBytes(n)
+		}
+		b := v.Bytes().AsRaw()
 		e.buf = append(e.buf, '"')
 		e.buf = base64.StdEncoding.AppendEncode(e.buf, b)
 		e.buf = append(e.buf, '"')

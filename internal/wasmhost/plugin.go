@@ -219,12 +219,15 @@ type instance struct {
 //     idle ones retire after IdleTimeout, down to one.
 func New(ctx context.Context, opts Options) (*Plugin, error) {
 	opts = withDefaults(opts)
+	budget := int64(opts.HostMemoryMiB) << 20
+	lim := limitsFor(budget)
+	if len(opts.Config) > lim.maxResult {
+		return nil, fmt.Errorf("config: %d bytes as JSON, more than a guest may read: %d, half of host_memory_limit", len(opts.Config), lim.maxResult)
+	}
 	eng, err := acquireEngine(ctx, opts.Cache)
 	if err != nil {
 		return nil, fmt.Errorf("wasm runtime: %w", err)
 	}
-	budget := int64(opts.HostMemoryMiB) << 20
-	lim := limitsFor(budget)
 	lim.keep = keptFor(budget, opts.PoolSize)
 	p := &Plugin{
 		opts:   opts,

@@ -81,8 +81,8 @@ type tables struct {
 	// visits counts the steps of the builds of the call (visit), and
 	// jsonWork the work of rendering values as JSON (jsonWriter.tick).
 	visits, jsonWork int
-	// scans counts the attributes attr scanned since its last check.
-	scans int
+	// steps counts the steps taken since the last check (step).
+	steps int
 	// keep is the most of the kernel columns' buffers kept for the next
 	// call.
 	keep int
@@ -615,17 +615,16 @@ func (t *tables) attrs(table, i int32) pcommon.Map {
 // a record of 10 million empty attributes (20 MB on the wire) held each
 // past its deadline by that one scan (13-18 ms under 5 ms), and 10,000
 // records of 1,024 held copy_attr, which checked nowhere, 25-44 ms
-// (attack round 26 and its review). The attributes scanned count here,
-// whatever the items' shape: the deadline is checked every attrScanStep
-// of them, within an item of more.
+// (attack round 26 and its review). The attributes scanned count as
+// steps (step), whatever the items' shape, an item's own included.
 func (t *tables) attr(table, i int32, key string) (pcommon.Value, bool) {
 	m := t.attrs(table, i)
-	if n := m.Len(); n <= attrScanStep {
-		t.scanned(n + 1)
+	if n := m.Len(); n <= stepsPerCheck {
+		t.step(n + 1)
 		return m.Get(key)
 	}
 	for k, v := range m.All() {
-		t.scanned(1)
+		t.step(1)
 		if k == key {
 			return v, true
 		}
@@ -633,16 +632,17 @@ func (t *tables) attr(table, i int32, key string) (pcommon.Value, bool) {
 	return pcommon.Value{}, false
 }
 
-// attrScanStep is how many attributes are scanned between two checks of
-// the deadline: about a microsecond.
-const attrScanStep = 1024
+// stepsPerCheck is how many steps of a host function, each about a
+// nanosecond of work (an attribute compared, 16 bytes of a value hashed),
+// pass between two checks of the deadline.
+const stepsPerCheck = 1024
 
-// scanned counts n attributes about to be scanned, checking the deadline
-// as an index build does (buildCheckNow) once attrScanStep have been.
-func (t *tables) scanned(n int) {
-	t.scans += n
-	if t.scans >= attrScanStep {
-		t.scans = 0
+// step counts n steps about to be taken, checking the deadline as an
+// index build does (buildCheckNow) once stepsPerCheck have been.
+func (t *tables) step(n int) {
+	t.steps += n
+	if t.steps >= stepsPerCheck {
+		t.steps = 0
 		t.buildCheckNow()
 	}
 }

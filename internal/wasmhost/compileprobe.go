@@ -259,7 +259,7 @@ func watchHeap(limit uint64, over func()) {
 // says of a module may quote it.
 func (l *limitedBuffer) firstLine() string {
 	line, _, _ := bytes.Cut(bytes.TrimSpace(l.b), []byte("\n"))
-	return cutEscaped(sanitize(line), maxProbeOutput) // escaping lengthens it
+	return sanitizeCut(line, maxProbeOutput) // escaping lengthens it
 }
 
 // limitedBuffer keeps the first maxProbeOutput bytes written to it.

@@ -76,13 +76,19 @@ const MaxApplyWork = 32 << 20
 // slower machine.
 const applyNsPerUnit = 10
 
-// perEditWork and bytesPerWork charge, in the same units, what applying
-// costs beyond the comparisons: every edit's decoding and map call, and
-// the bytes of values copied. A reviewer measured 700,000 SetAttr of one
-// key on 1,000 spans at about 57 ns an edit, 2.5 million drops at about
-// 10 ns a drop, and 16,000 values of 1,000 bytes at about 0.6 ns a byte:
-// 80 ns an edit and 1.25 ns a byte are again about twice those.
-const perEditWork, bytesPerWork = 8, 8
+// perEditWork charges, in the same units, what applying costs beyond the
+// comparisons for every edit, its decoding and map call: a reviewer
+// measured 700,000 SetAttr of one key on 1,000 spans at about 57 ns an
+// edit, and 2.5 million drops at about 10 ns a drop; 80 ns is again about
+// twice that. The bytes of the list, each record's counted for each of
+// its copies, are charged at freshNsPerByte: a reviewer measured 16,000
+// values of 1,000 bytes at about 0.6 ns a byte warm, but a Bytes value is
+// copied for every item it is set on, and in memory the system had
+// taken back that cost 2.5-3.7 ns a byte (attack round 26: at the 1.25
+// ns a byte charged before, a 60 KiB value set on 3,000 records was
+// reckoned at 231 ms and took 780-1,013 ms, and the batch succeeded past
+// its 500 ms timeout).
+const perEditWork = 8
 
 // dropPassWork charges removeDropped's pass over the batch, per item of
 // it: a reviewer measured one drop among a million metrics, each with a
@@ -145,7 +151,7 @@ func (e *editor) validate(ops []byte) (err error) {
 	if err := e.chargeOwnAttrs(); err != nil {
 		return err
 	}
-	linear := perEditWork*e.copies + e.copyBytes/bytesPerWork
+	linear := perEditWork*e.copies + e.copyBytes*freshNsPerByte/applyNsPerUnit
 	if e.dropping {
 		// removeDropped makes a pass over the whole batch, whatever the
 		// number of drops.

@@ -255,7 +255,7 @@ func hostFail(st *callState, g mem, stack []uint64) int32 {
 	}
 	// It reaches logs and errors: sanitized, and cut again after, since
 	// escaping a control character makes six bytes of one.
-	st.failMsg = cutEscaped(sanitize(msg), maxFailMessage)
+	st.failMsg = sanitizeCut(msg, maxFailMessage)
 	return 0
 }
 

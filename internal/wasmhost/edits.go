@@ -37,7 +37,11 @@ type editor struct {
 	// drops anything: what applying them costs beyond the comparisons
 	// work counts.
 	copies, copyBytes int
-	dropping          bool
+	// fresh is the bytes of values applying allocates, each reckoned at
+	// freshNsPerByte: a Bytes value once for every item it is set on, a
+	// Str value once for a record (it is interned) and for each plain edit.
+	fresh    int
+	dropping bool
 	// released is what the list's drops and replaced values hand back to
 	// pdata's pools, piece by piece, when pdata.useProtoPooling is on
 	// (weigh's pieces): one dropped span of 2 million events took 92-190
@@ -76,19 +80,18 @@ const MaxApplyWork = 32 << 20
 // slower machine.
 const applyNsPerUnit = 10
 
-// perEditWork charges, in the same units, what applying costs beyond the
-// comparisons for every edit, its decoding and map call: a reviewer
-// measured 700,000 SetAttr of one key on 1,000 spans at about 57 ns an
-// edit, and 2.5 million drops at about 10 ns a drop; 80 ns is again about
-// twice that. The bytes of the list, each record's counted for each of
-// its copies, are charged at freshNsPerByte: a reviewer measured 16,000
-// values of 1,000 bytes at about 0.6 ns a byte warm, but a Bytes value is
-// copied for every item it is set on, and in memory the system had
-// taken back that cost 2.5-3.7 ns a byte (attack round 26: at the 1.25
-// ns a byte charged before, a 60 KiB value set on 3,000 records was
-// reckoned at 231 ms and took 780-1,013 ms, and the batch succeeded past
-// its 500 ms timeout).
-const perEditWork = 8
+// perEditWork and bytesPerWork charge, in the same units, what applying
+// costs beyond the comparisons: every edit's decoding and map call, and
+// the bytes of the list. A reviewer measured 700,000 SetAttr of one key
+// on 1,000 spans at about 57 ns an edit, 2.5 million drops at about 10 ns
+// a drop, and 16,000 values of 1,000 bytes at about 0.6 ns a byte: 80 ns
+// an edit and 1.25 ns a byte are again about twice those. The bytes of
+// values applying allocates (editor.fresh) are charged besides at
+// freshNsPerByte: a Bytes value is copied for every item it is set on,
+// and in memory the system had taken back that cost 2.5-3.7 ns a byte (a
+// 60 KiB value on 3,000 records, reckoned at 231 ms, took 780-1,013 ms,
+// and the batch succeeded past its 500 ms timeout; attack round 26).
+const perEditWork, bytesPerWork = 8, 8
 
 // dropPassWork charges removeDropped's pass over the batch, per item of
 // it: a reviewer measured one drop among a million metrics, each with a
@@ -151,7 +154,7 @@ func (e *editor) validate(ops []byte) (err error) {
 	if err := e.chargeOwnAttrs(); err != nil {
 		return err
 	}
-	linear := perEditWork*e.copies + e.copyBytes*freshNsPerByte/applyNsPerUnit
+	linear := perEditWork*e.copies + e.copyBytes/bytesPerWork + e.fresh*freshNsPerByte/applyNsPerUnit
 	if e.dropping {
 		// removeDropped makes a pass over the whole batch, whatever the
 		// number of drops.
@@ -395,7 +398,7 @@ func (e *editor) reset() {
 	}
 	e.drops = false
 	e.work, e.reserved = 0, 0
-	e.copies, e.copyBytes, e.dropping, e.released = 0, 0, false, 0
+	e.copies, e.copyBytes, e.fresh, e.dropping, e.released = 0, 0, 0, false, 0
 	// One huge batch's marks are not kept.
 	e.weighedScopes = keptUpTo(e.weighedScopes, maxKeptGrouping)
 	e.weighedRes = keptUpTo(e.weighedRes, maxKeptGrouping)
@@ -552,7 +555,14 @@ func (e *editor) walkRecord(op, sel []byte, first int, apply bool) (int, error) 
 			err = fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
 		}
 		if !apply && err == nil {
-			return e.chargeRecord(table, sel, count, len(key), first)
+			k, err := e.chargeRecord(table, sel, count, len(key), first)
+			switch v.Tag {
+			case abi.TagBytes:
+				e.fresh += k * len(v.Raw)
+			case abi.TagStr:
+				e.fresh += len(v.Raw)
+			}
+			return k, err
 		}
 		var name, str string
 		if apply {
@@ -624,6 +634,9 @@ func (e *editor) one(d *abi.Decoder, op uint8, table, i, count int32, apply bool
 		if d.Err() != nil {
 			return d.Err()
 		}
+		if !apply {
+			e.fresh += valueBytes(v)
+		}
 		return e.setField(table, i, field, v, apply)
 	case abi.OpDrop:
 		return e.drop(table, i, count, apply)
@@ -652,10 +665,20 @@ func (e *editor) setAttr(d *abi.Decoder, table, i int32, apply bool) error {
 		return fmt.Errorf("attribute value tag %d cannot be set", v.Tag)
 	}
 	if !apply {
+		e.fresh += valueBytes(v)
 		return e.charge(table, i, len(key), true)
 	}
 	e.put(e.editable(table, i), e.strs.get(key), v, e.str(v))
 	return nil
+}
+
+// valueBytes is what applying allocates for v: a Str's or a Bytes's
+// bytes.
+func valueBytes(v abi.Scalar) int {
+	if v.Tag == abi.TagStr || v.Tag == abi.TagBytes {
+		return len(v.Raw)
+	}
+	return 0
 }
 
 // str is v's string, interned, when v is a Str.

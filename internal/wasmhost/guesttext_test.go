@@ -182,26 +182,3 @@ func TestCutEscaped(t *testing.T) {
 		}
 	}
 }
-
-// sanitizeCut escapes only what the cut keeps, and keeps what escaping
-// the whole text and cutting it would: over every cut of texts of escapes
-// of every length, characters and invalid bytes.
-func TestSanitizeCutMatchesCuttingTheWhole(t *testing.T) {
-	texts := []string{
-		"ab\x1bcd\u00e9\U000E0001e\u2028\xff\x00end",
-		strings.Repeat("\x01", 300),
-		strings.Repeat("é\x7f", 100) + strings.Repeat("\U0010FFFF", 5),
-		strings.Repeat("\U000E0001x", 60),
-	}
-	for _, text := range texts {
-		for n := 0; n <= len(sanitize([]byte(text)))+2; n++ {
-			require.Equal(t, cutEscaped(sanitize([]byte(text)), n), sanitizeCut([]byte(text), n), "%q cut at %d", text, n)
-		}
-	}
-	// Escapes as fmt's \u%04x writes them.
-	for _, r := range []rune{0, 0x1f, 0x7f, 0x9f, 0xad, 0x2028, 0xfeff, 0x110bd, 0xe0001, 0xe007f} {
-		var sb strings.Builder
-		writeEscape(&sb, r)
-		require.Equal(t, fmt.Sprintf("\\u%04x", r), sb.String())
-	}
-}

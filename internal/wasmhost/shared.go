@@ -227,10 +227,12 @@ func (g *guestLog) allow() (ok bool, droppedBefore int64) {
 	return true, d
 }
 
-func (g *guestLog) guest(level int32, msg []byte) {
+// guest logs msg, a line of the guest's, unless the rate limit drops it;
+// it reports whether it was logged.
+func (g *guestLog) guest(level int32, msg []byte) bool {
 	ok, dropped := g.allow()
 	if !ok {
-		return
+		return false
 	}
 	if dropped > 0 {
 		g.logger.Warn("guest log lines dropped by rate limit", zap.Int64("dropped", dropped))
@@ -254,6 +256,15 @@ func (g *guestLog) guest(level int32, msg []byte) {
 	default:
 		g.logger.Info(guestLogMessage, field)
 	}
+	return true
+}
+
+// dropLines counts n lines the rate limit dropped at once.
+func (g *guestLog) dropLines(n int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.dropped += n
+	g.total.Add(n)
 }
 
 // guestLogMessage is the message of every line a guest logs.
@@ -361,7 +372,16 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		w.log.guest(w.level, w.buf[:i])
+		if !w.log.guest(w.level, w.buf[:i]) {
+			// The limit is reached: the lines left are dropped at once,
+			// not each with a clock read and a lock (one fd_write of 64
+			// KiB of newlines took 6-10 ms under a 2 ms timeout; review
+			// of attack round 26).
+			last := bytes.LastIndexByte(w.buf, '\n')
+			w.log.dropLines(int64(bytes.Count(w.buf[i+1:last+1], []byte{'\n'})))
+			w.buf = w.buf[last+1:]
+			break
+		}
 		w.buf = w.buf[i+1:]
 	}
 	if len(w.buf) > maxLogLine { // a line with no end: flush what we have

@@ -53,6 +53,7 @@ func main() {
 	batches := flag.Int("batches", 500, "batches per module after one warm-up batch (pprof mode: 5000 unless given, for enough samples)")
 	rounds := flag.Int("rounds", 10, "rounds the batches are split into, alternating the modules")
 	top := flag.Int("top", 40, "functions to list in counts mode, host requests in split mode")
+	flag.StringVar(&profileOut, "profile", "", "pprof mode: also write the CPU profile here, for go tool pprof")
 	flag.Parse()
 	if *mode == "pprof" && !flagGiven("batches") {
 		*batches = 5000

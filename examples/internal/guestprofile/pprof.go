@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"os"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -27,6 +28,9 @@ func flagGiven(name string) (given bool) {
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
 }
+
+// profileOut is where -profile writes the raw CPU profile, if anywhere.
+var profileOut string
 
 // chunk is how many batches are copied at once: few enough to stay in
 // memory the process has touched before.
@@ -52,6 +56,11 @@ func profiled(s *subject, td ptrace.Traces, batches int) error {
 	pprof.StopCPUProfile()
 	if err != nil {
 		return err
+	}
+	if profileOut != "" {
+		if err := os.WriteFile(profileOut, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
 	}
 	prof, err := profile.Parse(&buf)
 	if err != nil {

@@ -332,7 +332,18 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 				// Kept past this call, where a kernel column it
 				// aliases may be rebuilt; pdata's strings stay as
 				// they are for the batch, and a Bytes value is a
-				// copy already (pdataKey).
+				// copy already (pdataKey). A large one is weighed
+				// and reckoned before it is copied, as a Bytes value
+				// is: copied first and settled after, a 4 MiB status
+				// message went 1 MiB past a 10 MiB budget before it
+				// was refused. The small ones are settled every 1,024
+				// items, at most a MiB apart.
+				if len(v.s) >= weighCopyBytes {
+					if !st.settle() || !st.fits(len(v.s)) {
+						return abi.ErrTooLarge
+					}
+					st.t.reckonBytes(len(v.s))
+				}
 				v.s = strings.Clone(v.s)
 			}
 			if fromColumn || v.tag == abi.TagBytes {
@@ -384,6 +395,10 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 	}
 	return 0
 }
+
+// weighCopyBytes is the size from which group weighs a value it copies
+// out of a kernel column before copying it.
+const weighCopyBytes = 1 << 10
 
 // recentSlot picks v's slot among groupAll's recent values.
 func recentSlot(v groupKey) int {

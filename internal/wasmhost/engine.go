@@ -49,6 +49,10 @@ type sharedModule struct {
 	ready    chan struct{} // closed once compiled or failed
 	compiled wazero.CompiledModule
 	err      error
+	// elemBytes is the size of the rewritten module's element section,
+	// which bounds its element entries: what instantiating costs beyond
+	// a few microseconds (startNs).
+	elemBytes int
 }
 
 // listenersKey marks a context from WithListeners.
@@ -204,7 +208,7 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 	// A module wasmcol built, or one compiled for a profiler (listeners
 	// change the code), skips the probe.
 	probe := !isTrusted(m.key) && e.compileCtx == nil
-	m.compiled, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin, probe)
+	m.compiled, m.elemBytes, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin, probe)
 	returnGarbageSoon()
 	if err != nil {
 		m.err = err
@@ -370,7 +374,7 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 // The rewrite goes through the rewrite cache in dir, if any (NewDiskCache).
 // With probe, the rewritten module is first compiled in a child process
 // (compileprobe.go), and compiled here only if that passed.
-func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte, probe bool) (m wazero.CompiledModule, err error) {
+func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte, probe bool) (m wazero.CompiledModule, elemBytes int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
@@ -386,17 +390,18 @@ func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte
 		defer trimDiskCache(dir, began, maxCachedBytes, maxCachedEntries)
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if probe {
 		if err := probeCompile(ctx, dir, out); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return compileModule(ctx, r, out)
+	m, err = compileModule(ctx, r, out)
+	return m, sectionSize(out, secElement), err
 }
 
 // compileModule is r.CompileModule, where a disk cache that cannot take

@@ -63,6 +63,12 @@ const (
 	// hostCallCost is charged for each call of a host function; the host
 	// function itself checks the deadline when it runs.
 	hostCallCost = 16
+	// goExitCost is charged for memory.grow and table.grow, which wazero
+	// runs in Go: a trip out of compiled code and back, about 30-60 ns
+	// for a grow that fails. Charged one unit like an add, 2,000 grows
+	// in a loop ran 28-63 ms between two checks under a 10 ms timeout
+	// (attack round 27b).
+	goExitCost = 256
 	// smallLeaf: a function of at most this many instructions that calls
 	// nothing and has no loop gets no check of its own; its callers pay
 	// for it at the call site (call_indirect pays this much).
@@ -210,6 +216,7 @@ const (
 	opI32Or       = 0x72
 	opI32ShrU     = 0x76
 	opRefFunc     = 0xD2
+	opMemoryGrow  = 0x40
 	opPrefixFC    = 0xFC
 	opPrefixFD    = 0xFD
 	blockEmpty    = 0x40
@@ -813,6 +820,17 @@ func (m *modInfo) scanFunc(f *funcInfo, code []byte) error {
 				}
 				loops = loops[:n-1]
 			}
+		case opRefFunc:
+			// wazero allocates a function reference for every ref.func it
+			// runs and keeps it until the instance closes: a million a
+			// batch grew the heap by 31 MiB a batch, outside every limit,
+			// and took 70-800 ms, past the deadline, charged as one
+			// instruction (attack round 27b). Compilers emit it in code
+			// only for explicit funcref values; tables (call_indirect),
+			// which every language uses for function pointers, and
+			// ref.func in element segments and globals, which run once at
+			// start, are unaffected.
+			return fmt.Errorf("ref.func at %d: not accepted in code, where each one costs the host memory it keeps for the instance's life; reference functions through a table", in.start)
 		case opBr, opBrIf, opBrTable:
 			// A label past the function's own would, once the body is
 			// wrapped in a block, reach that block: refuse it here, as
@@ -1529,6 +1547,15 @@ func (m *modInfo) rewriteData(r *reader) ([]byte, error) {
 			}
 		}
 		size := r.u32()
+		if flags == 1 && size > bulkChunk {
+			// memory.init copies from a passive segment in one step,
+			// which no check splits, as memory.copy and memory.fill are
+			// split (appendLargeBulk): 60 MiB took 6-220 ms under a
+			// 2-5 ms timeout (attack round 27b). Active segments are
+			// applied at start, and toolchains make passive ones only
+			// for shared memories, which the host refuses.
+			return nil, fmt.Errorf("data %d: a passive segment of %d bytes: more than the host accepts (%d)", i, size, bulkChunk)
+		}
 		out = append(appendU32(out, size), r.bytes(int(size))...)
 	}
 	return out, nil
@@ -1857,6 +1884,12 @@ func (m *modInfo) rewriteFunc(out []byte, f *funcInfo, code []byte) ([]byte, err
 			copied = r.off
 		case opCallIndir:
 			cur.cost += smallLeaf
+		case opMemoryGrow:
+			cur.cost += goExitCost
+		case opPrefixFC:
+			if in.sub == 15 { // table.grow: charged by its count below too
+				cur.cost += goExitCost
+			}
 		}
 		switch {
 		case m.lim.loopsOnly:

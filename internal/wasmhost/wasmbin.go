@@ -94,3 +94,17 @@ func appendSLEB(b []byte, v int64) []byte {
 func appendI32Const(b []byte, v int32) []byte { return appendSLEB(append(b, opI32Const), int64(v)) }
 
 func appendName(b []byte, s string) []byte { return append(appendU32(b, uint32(len(s))), s...) }
+
+// sectionSize is the size of the section id of module bin, a valid
+// module, or 0 if it has none.
+func sectionSize(bin []byte, id byte) int {
+	r := reader{b: bin, off: 8} // past the magic number and the version
+	for !r.done() {
+		sec := r.byte()
+		body := r.bytes(int(r.u32()))
+		if sec == id && r.err == nil {
+			return len(body)
+		}
+	}
+	return 0
+}

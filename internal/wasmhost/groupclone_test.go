@@ -44,7 +44,7 @@ func TestGroupWeighsAColumnValueBeforeCopyingIt(t *testing.T) {
 	alloc := m1.TotalAlloc - m0.TotalAlloc
 	t.Logf("group: rc %d, %.1f MiB allocated", rc, float64(alloc)/(1<<20))
 	if rc != abi.ErrTooLarge {
-		t.Fatalf("group of a %d MiB value with %d MiB of the budget left after its column: rc %d, want ErrTooLarge", size>>20, (10-3-4), rc)
+		t.Fatalf("group of a %d MiB value with %d MiB of the budget left after its column: rc %d, want ErrTooLarge", size>>20, (10 - 3 - 4), rc)
 	}
 	// The column, and not the copy.
 	if alloc >= size*3/2 {

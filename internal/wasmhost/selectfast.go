@@ -205,6 +205,7 @@ func (t *tables) selectFast(table, field int32, key string, m *matcher, out []by
 			mark(i, m.testHead(v.names[i], h))
 		}
 	case field == abi.FieldAttr && hasAttrs(table):
+		m.t = t
 		for i := range int(t.count(table)) {
 			v, ok := t.attr(table, int32(i), key)
 			if ok && isComposite(v) {
@@ -254,6 +255,7 @@ func (t *tables) itemTest(table, field int32, key string, m *matcher) itemTest {
 		v := t.nameView(table)
 		return func(i int) (bool, bool) { return m.testHead(v.names[i], v.heads[i]), false }
 	case field == abi.FieldAttr && hasAttrs(table):
+		m.t = t
 		return func(i int) (bool, bool) {
 			v, ok := t.attr(table, int32(i), key)
 			if ok && isComposite(v) && !t.renderable(v) {

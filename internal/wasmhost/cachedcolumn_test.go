@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package wasmhost
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// TestColumnOfAKernelColumnFitsTheTimeLeft: column of a field a select
+// built as a kernel column earlier in the call is copied from it
+// (tables.column: append(dst, c.data...)), with neither the time left
+// reckoned nor the budget asked first. A select builds a 30 MiB column of
+// one record's SeverityText while the time left holds it; the guest
+// spins until 1 ms before its deadline, then asks column for the same
+// field: the 30 MiB copy into a fresh result buffer ran 80-110 ms past
+// the deadline (attack round 27a). It is now taken from the budget and
+// reckoned first.
+//
+// The timeout leaves the select's own build, reckoned at 126 ms, room to
+// spare on a loaded machine: at 150 ms it took the whole timeout now and
+// then, before the copy this is about.
+func TestColumnOfAKernelColumnFitsTheTimeLeft(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	const size = 30 << 20
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetSeverityText(strings.Repeat("s", size))
+	guest := fmt.Sprintf(`(module
+  (import "wasmcol" "select" (func $select (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func $now (result i64) (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 1000))) (i64.load (i32.const 1000)))
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (local $end i64)
+    (local.set $end (i64.add (call $now) (i64.const %d)))
+    ;; select(Log, SeverityText, Present, list count 0 at 16, out 32): builds the kernel column
+    (if (i32.lt_s (call $select (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 4) (i32.const 32) (i32.const 1)) (i32.const 0))
+      (then (unreachable)))
+    (loop $spin (br_if $spin (i64.lt_s (call $now) (local.get $end))))
+    (drop (call $column (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0)))
+    (i32.const 1)))`, int64(timeout-time.Millisecond))
+	p, err := New(context.Background(), Options{Source: "cachedcol", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	worst := worstFailingAfter(t, 3, func() { debug.FreeOSMemory() }, func() error {
+		_, err := p.ProcessLogs(context.Background(), ld)
+		return err
+	})
+	require.Less(t, worst, timeout+5*time.Millisecond, "a batch took %v under a %v timeout", worst, timeout)
+}
+
+// TestGroupOfAKernelColumnFitsTheTimeLeft: group of a field read through
+// a kernel column clones each distinct value it keeps (groupAll:
+// strings.Clone), neither reckoned nor asked of the budget first (it is
+// settled every 1,024 items, after; st.t.step checks the deadline before
+// the clone, not after). A select builds a 30 MiB column of one record's
+// SeverityText while the time left holds it; group, asked 1 ms before
+// the deadline, cloned (and hashed) the one 30 MiB value, 90-100 ms past
+// it (attack round 27a). A large value is now weighed and reckoned first.
+func TestGroupOfAKernelColumnFitsTheTimeLeft(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	const size = 30 << 20
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetSeverityText(strings.Repeat("s", size))
+	guest := fmt.Sprintf(`(module
+  (import "wasmcol" "select" (func $select (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasmcol" "group" (func $group (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func $now (result i64) (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 1000))) (i64.load (i32.const 1000)))
+  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
+  (func (export "wasmcol_signals") (result i32) (i32.const 4))
+  (func (export "wasmcol_init") (result i32) (i32.const 0))
+  (func (export "wasmcol_process") (param i32) (result i32)
+    (local $end i64)
+    (local.set $end (i64.add (call $now) (i64.const %d)))
+    ;; select(Log, SeverityText, Present, list count 0 at 16, out 32): builds the kernel column
+    (if (i32.lt_s (call $select (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 4) (i32.const 32) (i32.const 1)) (i32.const 0))
+      (then (unreachable)))
+    (loop $spin (br_if $spin (i64.lt_s (call $now) (local.get $end))))
+    (i32.store8 (i32.const 32) (i32.const 1))
+    ;; group(Log, SeverityText, no key, sel 32 len 1, out 64 len 256)
+    (drop (call $group (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 32) (i32.const 1) (i32.const 64) (i32.const 256)))
+    (i32.const 1)))`, int64(timeout-time.Millisecond))
+	p, err := New(context.Background(), Options{Source: "cachedgroup", Module: watModule(t, guest, false),
+		PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	worst := worstFailingAfter(t, 3, func() { debug.FreeOSMemory() }, func() error {
+		_, err := p.ProcessLogs(context.Background(), ld)
+		return err
+	})
+	require.Less(t, worst, timeout+5*time.Millisecond, "a batch took %v under a %v timeout", worst, timeout)
+}
+
+// worstFailingAfter is worstFailing with prep run before each batch,
+// outside the time measured.
+func worstFailingAfter(t *testing.T, n int, prep func(), batch func() error) time.Duration {
+	t.Helper()
+	worst := time.Duration(0)
+	for range n {
+		prep()
+		began := time.Now()
+		err := batch()
+		took := time.Since(began)
+		worst = max(worst, took)
+		t.Logf("%v: %v", took, err)
+		require.Error(t, err)
+	}
+	return worst
+}

@@ -35,6 +35,17 @@ type Module struct {
 // plain HTTP when the Client does not allow it.
 var ErrPlainHTTP = errors.New("the registry answers over plain HTTP, which is not allowed")
 
+// ErrUnusable marks a pull that failed on what the image itself holds: a
+// manifest that is not one, no Wasm layer, a layer over the limits. A
+// digest names its content for good, so pulling it again fails again;
+// a watcher need not try (the registry's own failures are not marked).
+var ErrUnusable = errors.New("the image is not a usable module")
+
+// unusable is err, marked ErrUnusable, with err's text.
+type unusable struct{ error }
+
+func (u unusable) Unwrap() []error { return []error{u.error, ErrUnusable} }
+
 // Pull fetches the module ref names. A reference by digest is served from
 // the cache when the cache holds it, without asking the registry; a tag is
 // always resolved by the registry, and its blobs then come from the cache
@@ -224,25 +235,25 @@ func (p *pull) run(ref name.Reference) (*Module, error) {
 	}
 	m, err := parseManifest(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s is %w", digest, err)
+		return nil, unusable{fmt.Errorf("%s is %w", digest, err)}
 	}
 	image, imageDigest := m, digest
 	if m.MediaType.IsIndex() {
 		child, err := m.onlyImage()
 		if err != nil {
-			return nil, fmt.Errorf("%s is %w", digest, err)
+			return nil, unusable{fmt.Errorf("%s is %w", digest, err)}
 		}
 		if raw, err = p.manifest(child.Digest, child.Size); err != nil {
 			return nil, err
 		}
 		if image, err = parseManifest(raw); err != nil || !image.MediaType.IsImage() {
-			return nil, fmt.Errorf("the index %s lists %s, which is not an image manifest", digest, child.Digest)
+			return nil, unusable{fmt.Errorf("the index %s lists %s, which is not an image manifest", digest, child.Digest)}
 		}
 		imageDigest = child.Digest
 	}
 	layer, kind, err := image.moduleLayer()
 	if err != nil {
-		return nil, fmt.Errorf("the image %s is %w", imageDigest, err)
+		return nil, unusable{fmt.Errorf("the image %s is %w", imageDigest, err)}
 	}
 	blob, err := p.blob(layer, MaxModuleSize)
 	if err != nil {
@@ -250,7 +261,7 @@ func (p *pull) run(ref name.Reference) (*Module, error) {
 	}
 	wasm, err := extract(blob, kind)
 	if err != nil {
-		return nil, fmt.Errorf("the image %s: %w", imageDigest, err)
+		return nil, unusable{fmt.Errorf("the image %s: %w", imageDigest, err)}
 	}
 	return &Module{Wasm: wasm, Digest: digest, FromCache: p.fromCache}, nil
 }
@@ -318,10 +329,10 @@ func (p *pull) manifest(h v1.Hash, size int64) ([]byte, error) {
 // against its size and digest either way.
 func (p *pull) blob(d v1.Descriptor, limit int64) ([]byte, error) {
 	if d.Size <= 0 || d.Size > limit {
-		return nil, fmt.Errorf("the layer %s is %d bytes; want 1 to %d MiB", d.Digest, d.Size, limit>>20)
+		return nil, unusable{fmt.Errorf("the layer %s is %d bytes; want 1 to %d MiB", d.Digest, d.Size, limit>>20)}
 	}
 	if d.Digest.Algorithm != "sha256" {
-		return nil, fmt.Errorf("the layer is named by %s; only sha256 is supported", d.Digest.Algorithm)
+		return nil, unusable{fmt.Errorf("the layer is named by %s; only sha256 is supported", d.Digest.Algorithm)}
 	}
 	if b, err := p.cached(d.Digest, d.Size); err == nil {
 		return b, nil

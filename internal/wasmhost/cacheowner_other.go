@@ -11,7 +11,7 @@ import "io/fs"
 // cache there is trusted as its directory's access control list allows.
 func foreignOwner(fs.FileInfo) string { return "" }
 
-func othersMayWrite(fs.FileInfo) bool { return false }
+func othersMayWrite(string, fs.FileInfo) bool { return false }
 
 // ownersChecked: nothing here says who may write a directory.
 const ownersChecked = false

@@ -25,21 +25,22 @@ func foreignOwner(info fs.FileInfo) string {
 	return ""
 }
 
-// othersMayWrite reports whether users other than the owner may write it:
-// anyone, or a group the Collector is not in. A group it is in is its
-// own: the user's private group (umask 002 makes home directories 0775),
-// or a pod's fsGroup, which the kubelet makes group-writable at every
-// start.
-func othersMayWrite(info fs.FileInfo) bool {
+// othersMayWrite reports whether users other than the owner may write
+// path, whose info this is: anyone, a group the Collector is not in, or
+// a user or group its ACL names (aclLetsOthersWrite). A group it is in is
+// its own: the user's private group (umask 002 makes home directories
+// 0775), or a pod's fsGroup, which the kubelet makes group-writable at
+// every start.
+func othersMayWrite(path string, info fs.FileInfo) bool {
 	perm := info.Mode().Perm()
 	if perm&0o002 != 0 {
 		return true
 	}
 	if perm&0o020 == 0 {
-		return false
+		return false // with an ACL, these bits are its mask: no one named may write
 	}
 	st, ok := info.Sys().(*syscall.Stat_t)
-	return !ok || !inGroup(int(st.Gid))
+	return !ok || !inGroup(int(st.Gid)) || aclLetsOthersWrite(path)
 }
 
 // inGroup reports whether the Collector's process is in group gid.

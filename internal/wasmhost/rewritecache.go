@@ -122,7 +122,7 @@ func privateCacheDir(dir string) (string, error) {
 		if p := foreignOwner(info); p != "" {
 			return "", fmt.Errorf("%s, on the way to the cache %s, is %s: compiled code there cannot be trusted", up, dir, p)
 		}
-		if othersMayWrite(info) && info.Mode()&fs.ModeSticky == 0 {
+		if othersMayWrite(up, info) && info.Mode()&fs.ModeSticky == 0 {
 			return "", fmt.Errorf("%s, on the way to the cache %s, may be written by other users and is not sticky (mode %o): compiled code there cannot be trusted", up, dir, info.Mode().Perm())
 		}
 		if filepath.Dir(up) == up {
@@ -136,7 +136,7 @@ func privateCacheDir(dir string) (string, error) {
 	if p := foreignOwner(info); p != "" {
 		return "", fmt.Errorf("%s is %s: compiled code in it cannot be trusted", dir, p)
 	}
-	if !othersMayWrite(info) {
+	if !othersMayWrite(real, info) {
 		return real, nil
 	}
 	sub := filepath.Join(real, fmt.Sprintf("wasmcol-%d", os.Geteuid()))
@@ -151,7 +151,7 @@ func privateCacheDir(dir string) (string, error) {
 		return "", fmt.Errorf("%s is not a directory (a symlink?): compiled code in it cannot be trusted", sub)
 	case foreignOwner(info) != "":
 		return "", fmt.Errorf("%s is %s: compiled code in it cannot be trusted", sub, foreignOwner(info))
-	case othersMayWrite(info):
+	case othersMayWrite(sub, info):
 		// Its own, opened to others since (a kubelet's fsGroup pass makes
 		// directories group-writable at every pod start): closed again.
 		// Entries others may write are removed as the cache opens.
@@ -185,7 +185,7 @@ func checkEntries(dir string) error {
 	}
 	trusted := func(e fs.DirEntry) bool {
 		info, err := e.Info() // of the entry itself: a symlink is not followed
-		return err == nil && info.Mode().IsRegular() && foreignOwner(info) == "" && !othersMayWrite(info)
+		return err == nil && info.Mode().IsRegular() && foreignOwner(info) == "" && !othersMayWrite(filepath.Join(dir, e.Name()), info)
 	}
 	top, _ := os.ReadDir(dir)
 	for _, e := range top {
@@ -197,7 +197,7 @@ func checkEntries(dir string) error {
 				return err
 			}
 		case e.IsDir() && strings.HasPrefix(name, "wazero-"):
-			if info, err := e.Info(); err == nil && (foreignOwner(info) != "" || othersMayWrite(info)) {
+			if info, err := e.Info(); err == nil && (foreignOwner(info) != "" || othersMayWrite(filepath.Join(dir, name), info)) {
 				return fmt.Errorf("%s is not the Collector's own: compiled code in it cannot be trusted", filepath.Join(dir, name))
 			}
 		case strings.HasPrefix(name, "wasmcol-rewrite-") || strings.HasPrefix(name, "wasmcol-probed-"):
@@ -380,7 +380,7 @@ func readOwnFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !info.Mode().IsRegular() || foreignOwner(info) != "" || othersMayWrite(info) {
+	if !info.Mode().IsRegular() || foreignOwner(info) != "" || othersMayWrite(path, info) {
 		return nil, fmt.Errorf("%s is not the Collector's own", path)
 	}
 	return io.ReadAll(f)
@@ -389,7 +389,7 @@ func readOwnFile(path string) ([]byte, error) {
 // isOwnFile is readOwnFile's check, for a mark whose content is nothing.
 func isOwnFile(path string) bool {
 	info, err := os.Lstat(path)
-	return err == nil && info.Mode().IsRegular() && foreignOwner(info) == "" && !othersMayWrite(info)
+	return err == nil && info.Mode().IsRegular() && foreignOwner(info) == "" && !othersMayWrite(path, info)
 }
 
 // touchCached marks a cache entry used now; a read-only cache cannot, and

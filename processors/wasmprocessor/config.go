@@ -191,12 +191,26 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("env[%d]", i), "%q is not an environment variable name", name)
 		}
 	}
+	// wazero keeps the last of two mounts at one guest path, and a path
+	// it cleans differently from the host ("/data/.") leaves the mount
+	// unusable: both started without a word and failed in the guest
+	// (attack round 27c).
+	guestPaths := map[string]int{}
 	for i, m := range c.Mounts {
 		if m.HostPath == "" {
 			bad(fmt.Sprintf("mounts[%d].host_path", i), "required")
 		}
-		if !path.IsAbs(m.GuestPath) {
-			bad(fmt.Sprintf("mounts[%d].guest_path", i), "must be an absolute path, got %q", m.GuestPath)
+		field := fmt.Sprintf("mounts[%d].guest_path", i)
+		switch clean := path.Clean(m.GuestPath); {
+		case !path.IsAbs(m.GuestPath):
+			bad(field, "must be an absolute path, got %q", m.GuestPath)
+		case clean != m.GuestPath:
+			bad(field, "must be a clean path, %q rather than %q", clean, m.GuestPath)
+		default:
+			if j, dup := guestPaths[clean]; dup {
+				bad(field, "%q is mounts[%d]'s too", clean, j)
+			}
+			guestPaths[clean] = i
 		}
 	}
 	return errors.Join(errs...)

@@ -321,6 +321,12 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 		// 13-16 ms a call under a 5 ms timeout (attack round 26).
 		st.t.step(len(v.s) / 16)
 		slot := recentSlot(v)
+		if len(gr.items) == cap(gr.items) {
+			// Grown by append, in copies no check splits: 4 million
+			// items are 27 MB copied at the last growth (attack round
+			// 27a).
+			st.t.reckonGrowth(len(gr.items), 8)
+		}
 		if r := recent[slot]; r > 0 && gr.vals[r-1] == v {
 			gr.items = append(gr.items, i)
 			gr.gids = append(gr.gids, r-1)

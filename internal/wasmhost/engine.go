@@ -49,10 +49,8 @@ type sharedModule struct {
 	ready    chan struct{} // closed once compiled or failed
 	compiled wazero.CompiledModule
 	err      error
-	// elemBytes is the size of the rewritten module's element section,
-	// which bounds its element entries: what instantiating costs beyond
-	// a few microseconds (startNs).
-	elemBytes int
+	// startNs is what instantiating it is reckoned to cost (startNs).
+	startNs int64
 }
 
 // listenersKey marks a context from WithListeners.
@@ -208,7 +206,7 @@ func (e *engine) build(m *sharedModule, bin []byte) {
 	// A module wasmcol built, or one compiled for a profiler (listeners
 	// change the code), skips the probe.
 	probe := !isTrusted(m.key) && e.compileCtx == nil
-	m.compiled, m.elemBytes, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin, probe)
+	m.compiled, m.startNs, err = compileSafely(ctx, e.r, rewriteDir(e.cache), bin, probe)
 	returnGarbageSoon()
 	if err != nil {
 		m.err = err
@@ -374,7 +372,7 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 // The rewrite goes through the rewrite cache in dir, if any (NewDiskCache).
 // With probe, the rewritten module is first compiled in a child process
 // (compileprobe.go), and compiled here only if that passed.
-func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte, probe bool) (m wazero.CompiledModule, elemBytes int, err error) {
+func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte, probe bool) (m wazero.CompiledModule, startCost int64, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("the compiler failed on this module: %v", p)
@@ -401,7 +399,7 @@ func compileSafely(ctx context.Context, r wazero.Runtime, dir string, bin []byte
 		}
 	}
 	m, err = compileModule(ctx, r, out)
-	return m, sectionSize(out, secElement), err
+	return m, startNs(out), err
 }
 
 // compileModule is r.CompileModule, where a disk cache that cannot take

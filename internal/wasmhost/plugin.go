@@ -455,12 +455,6 @@ func (p *Plugin) unregister(g *guard) {
 
 // instantiate starts one instance under a deadline of timeout: the
 // module's start section, _initialize, the ABI checks and wasmcol_init.
-// instantiateNsPerElemByte is what instantiating costs a byte of the
-// element section, each entry taking at least one: 100-600 ns an entry
-// measured, cold or warm (attack round 27b). The built-in bundle's 4,912
-// bytes reckon at 2.5 ms, a small part of what its start takes.
-const instantiateNsPerElemByte = 500
-
 func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (inst *instance, err error) {
 	p, src := g.p, g.p.opts.Source
 	began := now()
@@ -567,12 +561,12 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 		return nil, &Fault{Kind: FaultTrap, Err: fmt.Errorf("%s: %s: %w", src, step, err)}
 	}
 	// Instantiating runs in wazero, where no check can stop it, and its
-	// cost beyond a few microseconds grows with the module's element
-	// entries: a function reference allocated for each. A module of
-	// 262,128 entries whose guest trapped, so that every batch started an
-	// instance, took 26-158 ms a batch under a 5 ms timeout (attack round
-	// 27b). Reckoned by the element section's bytes, at least one an entry.
-	if need := int64(g.module.elemBytes) * instantiateNsPerElemByte; now()+need > st.guard.deadline.Load() {
+	// cost beyond a few microseconds grows with what the module declares
+	// (startNs): a module whose guest trapped, so that every batch started
+	// an instance, took 26-158 ms a batch under a 5 ms timeout with
+	// 262,128 element entries (attack round 27b), and 23-38 ms with a
+	// table of a million entries (27d).
+	if now()+g.module.startNs > st.guard.deadline.Load() {
 		st.guard.stopped = stopReckoned
 		return fail(nil, "start", nil)
 	}

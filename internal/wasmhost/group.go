@@ -355,6 +355,9 @@ func (st *callState) groupAll(table, field int32, key string, sel []byte, n int3
 			if fromColumn || v.tag == abi.TagBytes {
 				gr.copied += len(v.s)
 			}
+			if len(gr.vals) == cap(gr.vals) {
+				st.t.reckonGrowth(len(gr.vals), int(unsafe.Sizeof(groupKey{})))
+			}
 			id = int32(len(gr.vals))
 			gr.ids[v] = id
 			gr.idsHeld = max(gr.idsHeld, len(gr.ids))

@@ -201,10 +201,11 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("mounts[%d].host_path", i), "required")
 		}
 		field := fmt.Sprintf("mounts[%d].guest_path", i)
+		// A trailing slash is wazero's to strip, and configs have used it.
 		switch clean := path.Clean(m.GuestPath); {
 		case !path.IsAbs(m.GuestPath):
 			bad(field, "must be an absolute path, got %q", m.GuestPath)
-		case clean != m.GuestPath:
+		case clean != m.GuestPath && clean != strings.TrimRight(m.GuestPath, "/"):
 			bad(field, "must be a clean path, %q rather than %q", clean, m.GuestPath)
 		default:
 			if j, dup := guestPaths[clean]; dup {

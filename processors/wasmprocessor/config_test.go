@@ -55,7 +55,8 @@ func TestLoadConfig(t *testing.T) {
 			`env[0]: "A=B" is not an environment variable name`, "mounts[0].host_path: required",
 			"mounts[0].guest_path: must be an absolute path",
 			`mounts[1].guest_path: must be a clean path, "/data" rather than "/data/."`,
-			`mounts[3].guest_path: "/data" is mounts[2]'s too`,
+			`mounts[3].guest_path: "/data" is mounts[2]'s too`, // "/data/": the same
+
 		}},
 		{id: component.NewIDWithName(metadata.Type, "unknown_builtin"), errs: []string{`module: unknown built-in "nope" (built in: coinflip, kedify, knative-hops, sampler)`}},
 		{id: component.NewIDWithName(metadata.Type, "zero_memory"), errs: []string{"memory_limit: must be between 1 and 4096 MiB, got 0"}},

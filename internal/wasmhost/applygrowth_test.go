@@ -15,27 +15,6 @@ import (
 	"github.com/wasmcol/wasmcol/wasm-sdk/abi"
 )
 
-// spinEditGuest stages the edit list ops with `edit`, then spins,
-// reading the clock, until spinNs before start+budgetNs, and returns 0.
-func spinEditGuest(ops []byte, signals int, budgetNs, spinNs int64) string {
-	return fmt.Sprintf(`(module
-  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
-  (memory (export "memory") 2)
-  (data (i32.const 0) "%s")
-  (func $now (result i64) (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 100000))) (i64.load (i32.const 100000)))
-  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const %d))
-  (func (export "wasmcol_init") (result i32) (i32.const 0))
-  (func (export "wasmcol_process") (param i32) (result i32)
-    (local $end i64)
-    (local.set $end (i64.add (call $now) (i64.const %d)))
-    (if (i32.lt_s (call $edit (i32.const 0) (i32.const %d)) (i32.const 0))
-      (then (return (i32.const 1))))
-    (loop $spin (br_if $spin (i64.lt_s (call $now) (local.get $end))))
-    (i32.const 0)))`, watBytes(ops), signals, budgetNs-spinNs, len(ops))
-}
-
 // fullCap is the largest n <= max at which a slice of 40-byte
 // elements grown by append one at a time, as pdata's decoder grows an
 // item's attributes, is full (len == cap).
@@ -75,7 +54,9 @@ func TestAddingToAFullListIsReckoned(t *testing.T) {
 	ops := abi.AppendIntValue(abi.AppendStr(abi.AppendEditHeader(nil, abi.OpSetAttr, abi.TableLog, 0), "k"), 1)
 	reckoned := time.Duration((3 + 3*int64(n) + 8 + int64(len(ops))/8) * 10)
 	spinNs := int64(reckoned) + int64(2*time.Millisecond)
-	p, err := New(context.Background(), Options{Source: "ensurecap", Module: watModule(t, spinEditGuest(ops, 4, int64(timeout), spinNs), false),
+	p, err := New(context.Background(), Options{Source: "ensurecap", Module: watModule(t, lateGuest(4, importEdit, fmt.Sprintf(`(data (i32.const 0) "%s")`, watBytes(ops)),
+		fmt.Sprintf(`(if (i32.lt_s (call $edit (i32.const 0) (i32.const %d)) (i32.const 0)) (then (return (i32.const 1))))`, len(ops)),
+		timeout-time.Duration(spinNs), "", 0), false),
 		PoolSize: 1, Timeout: timeout})
 	require.NoError(t, err)
 	defer p.Close(context.Background())

@@ -4,7 +4,6 @@ package wasmhost
 
 import (
 	"context"
-	"fmt"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -32,24 +31,8 @@ func TestColumnOfAKernelColumnFitsTheTimeLeft(t *testing.T) {
 	const size = 30 << 20
 	ld := plog.NewLogs()
 	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetSeverityText(strings.Repeat("s", size))
-	guest := fmt.Sprintf(`(module
-  (import "wasmcol" "select" (func $select (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func $now (result i64) (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 1000))) (i64.load (i32.const 1000)))
-  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const 4))
-  (func (export "wasmcol_init") (result i32) (i32.const 0))
-  (func (export "wasmcol_process") (param i32) (result i32)
-    (local $end i64)
-    (local.set $end (i64.add (call $now) (i64.const %d)))
-    ;; select(Log, SeverityText, Present, list count 0 at 16, out 32): builds the kernel column
-    (if (i32.lt_s (call $select (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 4) (i32.const 32) (i32.const 1)) (i32.const 0))
-      (then (unreachable)))
-    (loop $spin (br_if $spin (i64.lt_s (call $now) (local.get $end))))
-    (drop (call $column (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0)))
-    (i32.const 1)))`, int64(timeout-time.Millisecond))
+	guest := lateGuest(4, importSelect+importColumn, "", selectSeverityText, timeout-time.Millisecond,
+		`(drop (call $column (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0)))`, 1)
 	p, err := New(context.Background(), Options{Source: "cachedcol", Module: watModule(t, guest, false),
 		PoolSize: 1, Timeout: timeout})
 	require.NoError(t, err)
@@ -74,26 +57,10 @@ func TestGroupOfAKernelColumnFitsTheTimeLeft(t *testing.T) {
 	const size = 30 << 20
 	ld := plog.NewLogs()
 	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetSeverityText(strings.Repeat("s", size))
-	guest := fmt.Sprintf(`(module
-  (import "wasmcol" "select" (func $select (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-  (import "wasmcol" "group" (func $group (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func $now (result i64) (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 1000))) (i64.load (i32.const 1000)))
-  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const 4))
-  (func (export "wasmcol_init") (result i32) (i32.const 0))
-  (func (export "wasmcol_process") (param i32) (result i32)
-    (local $end i64)
-    (local.set $end (i64.add (call $now) (i64.const %d)))
-    ;; select(Log, SeverityText, Present, list count 0 at 16, out 32): builds the kernel column
-    (if (i32.lt_s (call $select (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 4) (i32.const 32) (i32.const 1)) (i32.const 0))
-      (then (unreachable)))
-    (loop $spin (br_if $spin (i64.lt_s (call $now) (local.get $end))))
-    (i32.store8 (i32.const 32) (i32.const 1))
+	guest := lateGuest(4, importSelect+importGroup, "", selectSeverityText, timeout-time.Millisecond,
+		`(i32.store8 (i32.const 32) (i32.const 1))
     ;; group(Log, SeverityText, no key, sel 32 len 1, out 64 len 256)
-    (drop (call $group (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 32) (i32.const 1) (i32.const 64) (i32.const 256)))
-    (i32.const 1)))`, int64(timeout-time.Millisecond))
+    (drop (call $group (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 32) (i32.const 1) (i32.const 64) (i32.const 256)))`, 1)
 	p, err := New(context.Background(), Options{Source: "cachedgroup", Module: watModule(t, guest, false),
 		PoolSize: 1, Timeout: timeout})
 	require.NoError(t, err)
@@ -134,25 +101,9 @@ func TestColumnIntoAWarmResultStopsAtTheDeadline(t *testing.T) {
 	const size = 120 << 20
 	ld := plog.NewLogs()
 	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetSeverityText(strings.Repeat("s", size))
-	guest := fmt.Sprintf(`(module
-  (import "wasmcol" "select" (func $select (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-  (import "wasmcol" "column" (func $column (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func $now (result i64) (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 1000))) (i64.load (i32.const 1000)))
-  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const 4))
-  (func (export "wasmcol_init") (result i32) (i32.const 0))
-  (func (export "wasmcol_process") (param i32) (result i32)
-    (local $end i64)
-    (local.set $end (i64.add (call $now) (i64.const %d)))
-    ;; select(Log, SeverityText, Present, list count 0 at 16, out 32): builds the kernel column
-    (if (i32.lt_s (call $select (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 4) (i32.const 32) (i32.const 1)) (i32.const 0))
-      (then (unreachable)))
-    (drop (call $column (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0)))
-    (loop $spin (br_if $spin (i64.lt_s (call $now) (local.get $end))))
-    (drop (call $column (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0)))
-    (i32.const 1)))`, int64(timeout-time.Millisecond))
+	guest := lateGuest(4, importSelect+importColumn, "", selectSeverityText+`
+    (drop (call $column (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0)))`, timeout-time.Millisecond,
+		`(drop (call $column (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0)))`, 1)
 	p, err := New(context.Background(), Options{Source: "cachedcol", Module: watModule(t, guest, false),
 		PoolSize: 1, Timeout: timeout, HostMemoryMiB: 1024})
 	require.NoError(t, err)
@@ -163,3 +114,10 @@ func TestColumnIntoAWarmResultStopsAtTheDeadline(t *testing.T) {
 	})
 	require.Less(t, worst, timeout+5*time.Millisecond, "a batch took %v under a %v timeout", worst, timeout)
 }
+
+// selectSeverityText builds the kernel column of the log records'
+// severity text: select(Log, SeverityText, Present, an empty list at 16,
+// out 32).
+const selectSeverityText = `;; select(Log, SeverityText, Present, list count 0 at 16, out 32): builds the kernel column
+    (if (i32.lt_s (call $select (i32.const 8) (i32.const 21) (i32.const 0) (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 4) (i32.const 32) (i32.const 1)) (i32.const 0))
+      (then (unreachable)))`

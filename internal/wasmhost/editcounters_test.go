@@ -34,23 +34,10 @@ func TestEditCountersOfAHugeTableFitTheTimeLeft(t *testing.T) {
 	require.NoError(t, err)
 	scope = nil
 	ops := abi.AppendStr(abi.AppendEditHeader(nil, abi.OpDeleteAttr, abi.TableLog, 0), "k")
-	guest := fmt.Sprintf(`(module
-  (import "wasmcol" "len" (func $len (param i32) (result i32)))
-  (import "wasmcol" "edit" (func $edit (param i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "%s")
-  (func $now (result i64) (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 1000))) (i64.load (i32.const 1000)))
-  (func (export "wasmcol_abi_version") (result i32) (i32.const 1))
-  (func (export "wasmcol_signals") (result i32) (i32.const 4))
-  (func (export "wasmcol_init") (result i32) (i32.const 0))
-  (func (export "wasmcol_process") (param i32) (result i32)
-    (local $end i64)
-    (local.set $end (i64.add (call $now) (i64.const %d)))
-    (if (i32.lt_s (call $len (i32.const 8)) (i32.const 0)) (then (unreachable)))
-    (if (i32.lt_s (call $edit (i32.const 0) (i32.const %d)) (i32.const 0)) (then (unreachable)))
-    (loop $spin (br_if $spin (i64.lt_s (call $now) (local.get $end))))
-    (i32.const 0)))`, watBytes(ops), int64(timeout-time.Millisecond), len(ops))
+	guest := lateGuest(4, importLen+importEdit, fmt.Sprintf(`(data (i32.const 0) "%s")`, watBytes(ops)),
+		fmt.Sprintf(`(if (i32.lt_s (call $len (i32.const 8)) (i32.const 0)) (then (unreachable)))
+    (if (i32.lt_s (call $edit (i32.const 0) (i32.const %d)) (i32.const 0)) (then (unreachable)))`, len(ops)),
+		timeout-time.Millisecond, "", 0)
 	p, err := New(context.Background(), Options{Source: "sized", Module: watModule(t, guest, false),
 		PoolSize: 1, Timeout: timeout})
 	require.NoError(t, err)

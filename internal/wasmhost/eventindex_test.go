@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // TestEventIndexFitsTheTimeLeft: the index of events (and of links) is grown
@@ -22,13 +21,7 @@ import (
 // (attack round 27a). Now counted, reckoned and allocated once.
 func TestEventIndexFitsTheTimeLeft(t *testing.T) {
 	const n = 8_000_000
-	span := make([]byte, 0, 2*n)
-	for range n {
-		span = append(span, 11<<3|2, 0) // Span.events: an empty event
-	}
-	td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(pbLen(nil, 1, pbLen(nil, 2, pbLen(nil, 2, span))))
-	require.NoError(t, err)
-	span = nil
+	td := manyEvents(t, n)
 	const guest = `(module
   (import "wasmcol" "len" (func $len (param i32) (result i32)))
   (memory (export "memory") 1)

@@ -17,13 +17,12 @@ import (
 // A column a kernel built earlier in the call is copied, not built again.
 func (t *tables) column(dst []byte, table, field int32, key string) ([]byte, int32) {
 	if c := t.cached(table, field, key); c != nil {
-		// Copied in one step: taken from the budget and reckoned first,
-		// as a column built afresh is (a 30 MiB column copied 1 ms before
-		// the deadline ran 80-110 ms past it; attack round 27a).
-		// The copy itself is made a step at a time with checks between
-		// (copyChecked): into a result buffer already large enough, one
-		// append of a 120 MiB column ran 9-14 ms past a 2 s timeout (the
-		// review of round 27a).
+		// What the result buffer must grow is taken from the budget and
+		// reckoned first, as for a column built afresh, and the copy is
+		// made a step at a time with checks between (copyChecked): copied
+		// in one append, a 30 MiB column asked for 1 ms before the
+		// deadline ran 80-110 ms past it (attack round 27a), and 120 MiB
+		// into a buffer already large enough 9-14 ms (its review).
 		defer t.giveBack()
 		if !t.Take(len(c.data) - (cap(dst) - len(dst))) {
 			return dst, abi.ErrTooLarge

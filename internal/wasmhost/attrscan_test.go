@@ -126,8 +126,18 @@ func TestCopyAttrOfManyItemsStopsAtTheDeadline(t *testing.T) {
 // longest a run took.
 func worstFailing(t *testing.T, n int, want string, batch func() error) time.Duration {
 	t.Helper()
+	return worstFailingAfter(t, n, want, nil, batch)
+}
+
+// worstFailingAfter is worstFailing with prep, if any, run before each
+// batch, outside the time measured.
+func worstFailingAfter(t *testing.T, n int, want string, prep func(), batch func() error) time.Duration {
+	t.Helper()
 	worst := time.Duration(0)
 	for range n {
+		if prep != nil {
+			prep()
+		}
 		began := time.Now()
 		err := batch()
 		took := time.Since(began)

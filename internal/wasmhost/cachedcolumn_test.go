@@ -56,23 +56,6 @@ func TestGroupOfAKernelColumnFitsTheTimeLeft(t *testing.T) {
 	requireLateLogsFail(t, guest, timeout, 0, ld)
 }
 
-// worstFailingAfter is worstFailing with prep run before each batch,
-// outside the time measured.
-func worstFailingAfter(t *testing.T, n int, prep func(), batch func() error) time.Duration {
-	t.Helper()
-	worst := time.Duration(0)
-	for range n {
-		prep()
-		began := time.Now()
-		err := batch()
-		took := time.Since(began)
-		worst = max(worst, took)
-		t.Logf("%v: %v", took, err)
-		require.Error(t, err)
-	}
-	return worst
-}
-
 // TestColumnIntoAWarmResultStopsAtTheDeadline: column's copy of a kernel
 // column took and reckoned only what the result buffer had to grow. A
 // guest that had asked column once (the result buffer then held the
@@ -108,7 +91,7 @@ func requireLateLogsFail(t *testing.T, guest string, timeout time.Duration, host
 		PoolSize: 1, Timeout: timeout, HostMemoryMiB: hostMiB})
 	require.NoError(t, err)
 	defer p.Close(context.Background())
-	worst := worstFailingAfter(t, 3, func() { debug.FreeOSMemory() }, func() error {
+	worst := worstFailingAfter(t, 3, "", func() { debug.FreeOSMemory() }, func() error {
 		_, err := p.ProcessLogs(context.Background(), ld)
 		return err
 	})

@@ -37,7 +37,7 @@ func TestEventIndexFitsTheTimeLeft(t *testing.T) {
 		p, err := New(context.Background(), Options{Source: "eventindex", Module: watModule(t, guest, false),
 			PoolSize: 1, Timeout: timeout})
 		require.NoError(t, err)
-		w := worstFailingAfter(t, 2, func() { debug.FreeOSMemory() }, func() error {
+		w := worstFailingAfter(t, 2, "", func() { debug.FreeOSMemory() }, func() error {
 			_, err := p.ProcessTraces(context.Background(), td)
 			return err
 		})

@@ -117,3 +117,43 @@ func TestStartDeadlineCountsTheClear(t *testing.T) {
 		require.Less(t, took, timeout*13/10, "batch %d", i)
 	}
 }
+
+// The clear of a spare region stops at the start's deadline, and the next
+// start goes on with what is left. A guest that grows its memory and traps
+// in every call had every next start clear it in one step that no deadline
+// stopped: about 200 ms at memory_limit 4096 MiB with every page touched.
+// Here clearing is made to take 1 ms a MiB and the guest leaves 100 MiB:
+// each batch took 100 ms or more under a 20 ms timeout before.
+func TestStartClearStopsAtTheDeadline(t *testing.T) {
+	defer func(c func([]byte)) { clearRegion = c }(clearRegion)
+	clearRegion = func(b []byte) {
+		time.Sleep(time.Duration(len(b)>>20) * time.Millisecond)
+		clearTouched(b)
+	}
+	const timeout = 20 * time.Millisecond
+	src := strings.Replace(strings.Replace(recyclingGuest, "SPIN", "0", 1),
+		"(drop (memory.grow (i32.const 800)))", "(drop (memory.grow (i32.const 1600))) unreachable", 1)
+	p, err := New(context.Background(), Options{Source: "clear", Module: watModule(t, src, false), PoolSize: 1, Timeout: timeout})
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	late, trapped := 0, 0
+	for i := range 12 {
+		_, took, err := timedSpan(p, "x")
+		t.Logf("batch %d: %v, %v", i, took, err)
+		var fault *Fault
+		require.True(t, errors.As(err, &fault), "batch %d: %v", i, err)
+		require.Less(t, took, timeout*3/2, "batch %d", i)
+		switch {
+		case fault.Kind == FaultTimeout:
+			require.ErrorContains(t, fault, "clearing the memory the last instance left", "batch %d", i)
+			late++
+		case i > 0:
+			// The clear finished and an instance started: the guest
+			// trapped in its call, and left its memory to clear again.
+			require.Equal(t, FaultTrap, fault.Kind, "batch %d: %v", i, fault)
+			trapped++
+		}
+	}
+	require.Positive(t, late)
+	require.Positive(t, trapped, "no start ever finished the clear")
+}

@@ -492,8 +492,11 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 	// what it is first given, and a reservation the system refused
 	// (ulimit -v, strict overcommit) made it panic, which at start ended
 	// the Collector.
-	if err := mem.reserve(); err != nil {
+	if err := mem.reserve(began + int64(timeout)); err != nil {
 		p.unregister(st.guard)
+		if errors.Is(err, errClearLate) {
+			return nil, &Fault{Kind: FaultTimeout, Err: fmt.Errorf("%s: start did not finish within %s: %w", src, timeout, err)}
+		}
 		return nil, &Fault{Kind: FaultMemory, Err: fmt.Errorf("%s: memory_limit: %d MiB of address space could not be reserved for an instance: %w", src, p.opts.MemoryLimitMiB, err)}
 	}
 	mcfg := wazero.NewModuleConfig().
@@ -511,11 +514,11 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 		fsc, files = p.mounts.forInstance(st)
 		mcfg = mcfg.WithFSConfig(fsc)
 	}
-	// The start's deadline counts from here: reserving the memory clears
-	// what the last instance to hold the region touched, which no
-	// deadline can stop (about 200 ms at memory_limit 4096 MiB, every
-	// page touched), and a start given its whole timeout after it could
-	// make a batch take both.
+	// The start's deadline counts from before the memory is reserved:
+	// reserving it clears what the last instance to hold the region
+	// touched (about 200 ms at memory_limit 4096 MiB, every page touched),
+	// and a start given its whole timeout after it could make a batch
+	// take both.
 	reserved := time.Duration(now() - began)
 	st.guard.arm(phaseStart, max(timeout-reserved, 0))
 	fail := func(mod api.Module, step string, err error) (*instance, error) {

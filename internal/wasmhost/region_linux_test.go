@@ -133,7 +133,7 @@ func BenchmarkRegionReuse(b *testing.B) {
 			const limit, used = 64 << 20, 16 << 20
 			var pool regionPool
 			defer pool.close()
-			r, err := pool.get(limit)
+			r, err := pool.get(limit, 0)
 			require.NoError(b, err)
 			if c.noHuge {
 				require.NoError(b, syscall.Madvise(r.mem, 15 /* MADV_NOHUGEPAGE */))
@@ -148,7 +148,7 @@ func BenchmarkRegionReuse(b *testing.B) {
 				r.used = used
 				pool.put(r, false)
 				b.StartTimer()
-				if r, err = pool.get(limit); err != nil {
+				if r, err = pool.get(limit, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -50,8 +50,9 @@ func TestInstantiatingFitsTheTimeLeft(t *testing.T) {
 // that every batch starts a new instance inside its timeout, and returns
 // the longest of n such batches, each refused as one whose start would
 // not fit the time left. The first batch to start an instance is not
-// counted: it clears the memory the instance New started touched, which
-// no deadline splits (a limit the README states).
+// counted: it clears the memory the instance New started touched, and
+// may run out of time there, with another error
+// (TestStartClearStopsAtTheDeadline).
 func trappingBatches(t *testing.T, src string, timeout time.Duration, n int) time.Duration {
 	t.Helper()
 	p, err := New(context.Background(), Options{Source: t.Name(), Module: watModule(t, src, false), PoolSize: 1, Timeout: timeout})

@@ -246,7 +246,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		freed:   make(chan struct{}),
 		guards:  map[*guard]struct{}{},
 		stopped: make(chan struct{}),
-		regions: &regionPool{},
+		regions: &regionPool{max: opts.PoolSize},
 	}
 	if len(opts.Mounts) > 0 {
 		if p.mounts, err = openMounts(opts.Mounts); err != nil {

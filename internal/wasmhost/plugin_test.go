@@ -111,7 +111,7 @@ func TestCloseLeavesAStragglerItsMemory(t *testing.T) {
 		t.Fatal("the last call out did not free the plugin")
 	}
 	assert.Nil(t, engineOf(cache), "the last one out released the runtime")
-	assert.Nil(t, p.regions.spare, "and the spare region")
+	assert.Empty(t, p.regions.spares, "and the spare regions")
 	_, err := p.ProcessTraces(context.Background(), ptrace.NewTraces())
 	assert.ErrorIs(t, err, ErrClosed)
 }

@@ -131,7 +131,7 @@ func BenchmarkRegionReuse(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			const limit, used = 64 << 20, 16 << 20
-			var pool regionPool
+			pool := regionPool{max: 1}
 			defer pool.close()
 			r, err := pool.get(limit, 0)
 			require.NoError(b, err)

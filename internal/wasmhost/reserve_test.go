@@ -41,10 +41,10 @@ func TestRefusedReservationFailsTheStart(t *testing.T) {
 	dropSpare := func() { // the pool keeps the last region for the next start
 		p.regions.mu.Lock()
 		defer p.regions.mu.Unlock()
-		if p.regions.spare != nil {
-			p.regions.spare.free()
-			p.regions.spare = nil
+		for _, r := range p.regions.spares {
+			r.free()
 		}
+		p.regions.spares = nil
 	}
 	for range 3 {
 		dropSpare()

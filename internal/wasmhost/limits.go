@@ -97,6 +97,9 @@ type regionPool struct {
 	out    int // regions handed out and not yet put back
 	max    int
 	closed bool // a region put back now is unmapped, for no one would
+	// freeing counts the goroutines freeLater started, which close waits
+	// for: a closed plugin has given all its memory back.
+	freeing sync.WaitGroup
 }
 
 // get returns a spare region, cleared, or a new one. Clearing happens
@@ -127,7 +130,7 @@ func (p *regionPool) get(size uint64, deadline int64) (*region, error) {
 	}
 	p.out++
 	p.mu.Unlock()
-	freeLater(stale)
+	p.freeLater(stale)
 	if r == nil {
 		r, err := reserveRegion(size)
 		if err != nil {
@@ -181,7 +184,7 @@ func (p *regionPool) put(r *region, release bool) {
 	switch {
 	case keep:
 	case later:
-		freeLater([]*region{r})
+		p.freeLater([]*region{r})
 	default:
 		r.free()
 	}
@@ -191,15 +194,15 @@ func (p *regionPool) put(r *region, release bool) {
 // guest touched takes time no deadline can split (3 GiB of 4 KiB pages:
 // 402 ms here). Only regions past the pool's size come here, a pool's
 // worth at most for each reload, so these goroutines cannot pile up.
-func freeLater(rs []*region) {
+func (p *regionPool) freeLater(rs []*region) {
 	if len(rs) == 0 {
 		return
 	}
-	go func() {
+	p.freeing.Go(func() {
 		for _, r := range rs {
 			r.free()
 		}
-	}()
+	})
 }
 
 // close gives the spare regions back, and any put later.
@@ -212,6 +215,7 @@ func (p *regionPool) close() {
 	for _, r := range spares {
 		r.free()
 	}
+	p.freeing.Wait()
 }
 
 // withMemory makes the instance that ctx instantiates use m.

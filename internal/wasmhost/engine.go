@@ -37,6 +37,48 @@ type engine struct {
 	modules map[[sha256.Size]byte]*sharedModule
 	// compileCtx carries listeners to compilation, for a private engine.
 	compileCtx context.Context
+	// typeBytes is the size of the type sections of the modules compiled
+	// here (see renew).
+	typeBytes int
+}
+
+// maxEngineTypeBytes bounds the type sections an engine compiles before
+// the plugins that compile next move to a new one (renew). wazero's store
+// keeps every function type a compiled module declared, for as long as the
+// runtime lives, whether the module is still used or not: a module of
+// 99,990 distinct types of 12 values each (1.5 MB of type section, within
+// the rewrite's limits) left 7.7 MiB in the heap for good, and a guest
+// author shipping a new one every minute grew the Collector by about 460
+// MiB an hour, refused versions included (attack round 28a). A Go filter's
+// type section is a few KiB.
+const maxEngineTypeBytes = 1 << 20
+
+// full reports whether compiling a module of typeBytes of types would take
+// e past maxEngineTypeBytes. A private engine (listeners) is never full:
+// profilers do not reload.
+func (e *engine) full(typeBytes int) bool {
+	engines.Lock()
+	defer engines.Unlock()
+	return e.compileCtx == nil && e.typeBytes > 0 && e.typeBytes+typeBytes > maxEngineTypeBytes
+}
+
+// renew returns a new engine for e's cache, in place of e, which stops
+// being shared: the plugins already using e keep it until they let go,
+// and its runtime, with the types its store kept, closes after the last.
+func (e *engine) renew(ctx context.Context) (*engine, error) {
+	engines.Lock()
+	if engines.m[e.cache] == e {
+		delete(engines.m, e.cache)
+	}
+	engines.Unlock()
+	return acquireEngine(ctx, e.cache)
+}
+
+// hold adds a use of the runtime, for a generation compiled in it.
+func (e *engine) hold() {
+	engines.Lock()
+	e.refs++
+	engines.Unlock()
 }
 
 // sharedModule is one compiled, rewritten module and its users.
@@ -139,6 +181,7 @@ func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{
 	engines.Lock()
 	m := e.modules[key]
 	if m == nil {
+		e.typeBytes += sectionSize(bin, secType)
 		m = &sharedModule{key: key, ready: make(chan struct{}), refs: 1}
 		e.modules[key] = m
 		e.refs++

@@ -259,7 +259,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		if p.mounts != nil {
 			p.mounts.close()
 		}
-		eng.release()
+		p.eng.release()      // eng, or the engine compile renewed it for
 		if p.memEng != nil { // a failed disk-cache compile took it
 			p.memEng.release()
 		}
@@ -369,8 +369,10 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	compiled := module.compiled
+	eng.hold() // until the generation drains: the plugin may renew its engine meanwhile
 	fail := func(err error) (*generation, error) {
 		eng.releaseModule(module)
+		eng.release()
 		return nil, err
 	}
 	exports := compiled.ExportedFunctions()
@@ -414,27 +416,51 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 // check out. Then the module is compiled again without it, and the start
 // goes on: a cache is an optimisation, never a reason to fail.
 func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModule, error) {
-	m, err := p.eng.compile(ctx, bin, p.closing)
+	eng, err := p.engine(ctx, &p.eng, p.opts.Cache, bin)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := eng.compile(ctx, bin, p.closing)
 	if err == nil || p.opts.Cache == defaultCache || errors.Is(err, ErrClosed) || errors.Is(err, errCompileDeadline) ||
 		errors.Is(err, errCompileTooLarge) || errors.Is(err, errNoProbe) || ctx.Err() != nil {
-		return p.eng, m, err
+		return eng, m, err
 	}
-	p.mu.Lock()
-	if p.memEng == nil {
-		e, aerr := acquireEngine(ctx, defaultCache)
-		if aerr != nil {
-			p.mu.Unlock()
-			return nil, nil, aerr
-		}
-		p.memEng = e
+	eng, aerr := p.engine(ctx, &p.memEng, defaultCache, bin)
+	if aerr != nil {
+		return nil, nil, aerr
 	}
-	eng := p.memEng
-	p.mu.Unlock()
 	if m, err2 := eng.compile(ctx, bin, p.closing); err2 == nil {
 		p.opts.Logger.Info("compiled without the compilation cache, which failed", zap.Error(err))
 		return eng, m, nil
 	}
 	return nil, nil, err // the module's own problem: report the first answer
+}
+
+// engine is the runtime *field (p.eng, or p.memEng, the in-memory one
+// taken when the disk cache failed) to compile bin in: acquired for cache
+// on first use, and renewed when compiling bin would take it past
+// maxEngineTypeBytes. The plugin drops its hold on the one it replaces;
+// the generations compiled there hold it until they drain.
+func (p *Plugin) engine(ctx context.Context, field **engine, cache wazero.CompilationCache, bin []byte) (*engine, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := *field
+	switch {
+	case old == nil:
+		e, err := acquireEngine(ctx, cache)
+		if err != nil {
+			return nil, err
+		}
+		*field = e
+	case old.full(sectionSize(bin, secType)):
+		e, err := old.renew(ctx)
+		if err != nil {
+			return nil, err
+		}
+		*field = e
+		old.release()
+	}
+	return *field, nil
 }
 
 func (p *Plugin) register(g *guard) bool {
@@ -737,6 +763,7 @@ func (g *generation) forget(n int) {
 	g.mu.Unlock()
 	if done {
 		g.eng.releaseModule(g.module)
+		g.eng.release()
 		g.p.drop()
 	}
 }

@@ -91,6 +91,10 @@ func TestGuestLengthsBounded(t *testing.T) {
 // uint32 reads it: random_get refused every call into it, and an
 // instance grown to it was never recycled for its memory.
 func TestFourGiBMemoryHasItsSize(t *testing.T) {
+	// A memory of 4 GiB with nothing in it: faulting its pages in as it
+	// grows (populate) would take seconds and 4 GiB of RAM.
+	defer func() { populating = true }()
+	populating = false
 	const guest = `(module
   (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
   (import "wasmcol" "fail" (func $fail (param i32 i32) (result i32)))
@@ -150,6 +154,10 @@ func TestEveryPathFunctionBounded(t *testing.T) {
 // Go stack to the error that goes back to clients. A guest that fails
 // with the same words is still a trap.
 func TestHostRuntimeErrorIsAHostFault(t *testing.T) {
+	// A memory of 4 GiB with nothing in it: faulting its pages in as it
+	// grows (populate) would take seconds and 4 GiB of RAM.
+	defer func() { populating = true }()
+	populating = false
 	const guest = `(module
   (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
   (import "wasmcol" "fail" (func $fail (param i32 i32) (result i32)))

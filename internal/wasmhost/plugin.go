@@ -491,7 +491,7 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 		return nil, ErrClosed
 	}
 	base := context.WithValue(context.Background(), stateKey{}, st)
-	mem := &cappedMemory{limit: uint64(p.opts.MemoryLimitMiB) << 20, pool: p.regions}
+	mem := &cappedMemory{limit: uint64(p.opts.MemoryLimitMiB) << 20, pool: p.regions, guard: st.guard}
 	// A panic in wazero or the host while starting fails this start, not
 	// the Collector, and gives back what the start took: left registered,
 	// its guard had the watchdog report a stuck start for good, and
@@ -602,6 +602,11 @@ func (g *generation) instantiate(ctx context.Context, timeout time.Duration) (in
 	mod, err = g.eng.r.InstantiateModule(withMemory(base, mem), g.compiled, mcfg)
 	if err != nil {
 		return fail(nil, "start failed", err)
+	}
+	// The initial memory is faulted in as a grow's is (populate), before
+	// any guest code runs.
+	if mem.region != nil && !mem.populate(0, uint64(len(mem.buf))) {
+		return fail(mod, "start", nil)
 	}
 	call := func(name string) ([]uint64, error) {
 		fn := mod.ExportedFunction(name)

@@ -4,10 +4,11 @@
 ;; grows memory to the largest size memory_limit allows, without touching
 ;; a byte of it (so the system backs none of it), then traps. The
 ;; instance is discarded; if the host readies its memory for the next
-;; instance by clearing it, it writes every byte the guest only declared:
-;; the batch comes back that much later, and memory the guest never used
-;; becomes resident. The attack batch must come back close to the fault
-;; and the process must not grow by the memory the guest declared.
+;; instance by clearing it in the batch, it writes every byte the guest
+;; declared: the batch comes back that much later. The attack batch must
+;; come back close to the fault. (The host backs a memory as it grows,
+;; within the call's time, so the memory declared is resident, bounded by
+;; memory_limit.)
 ;; A batch of one or two spans gets sandbox.ok=true on its first span;
 ;; three or more spans trigger the attack.
 ;;

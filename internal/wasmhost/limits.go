@@ -55,7 +55,7 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 		m.region = r
 	}
 	if m.buf != nil && size > uint64(len(m.buf)) && !m.populate(uint64(len(m.buf)), size) {
-		return nil // memory.grow returns -1; the call ends as a timeout
+		return nil // memory.grow returns -1; a guest that dies of it is reported as a timeout
 	}
 	m.region.used = max(m.region.used, size)
 	m.buf = m.region.mem[:size:size]

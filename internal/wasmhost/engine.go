@@ -53,32 +53,49 @@ type engine struct {
 // type section is a few KiB.
 const maxEngineTypeBytes = 1 << 20
 
-// full reports whether compiling a module of typeBytes of types would take
-// e past maxEngineTypeBytes. A private engine (listeners) is never full:
-// profilers do not reload.
-func (e *engine) full(typeBytes int) bool {
-	engines.Lock()
-	defer engines.Unlock()
-	return e.compileCtx == nil && e.typeBytes > 0 && e.typeBytes+typeBytes > maxEngineTypeBytes
-}
-
-// renew returns a new engine for e's cache, in place of e, which stops
-// being shared: the plugins already using e keep it until they let go,
-// and its runtime, with the types its store kept, closes after the last.
-func (e *engine) renew(ctx context.Context) (*engine, error) {
-	engines.Lock()
-	if engines.m[e.cache] == e {
-		delete(engines.m, e.cache)
+// full reports whether compiling bin, key its sha256, would take e past
+// maxEngineTypeBytes. A module e has compiled already adds no types, and
+// a private engine (listeners) is never full: profilers do not reload.
+// The caller holds engines' lock.
+func (e *engine) full(key [sha256.Size]byte, bin []byte) bool {
+	if e.compileCtx != nil || e.typeBytes == 0 || e.modules[key] != nil {
+		return false
 	}
-	engines.Unlock()
-	return acquireEngine(ctx, e.cache)
+	return e.typeBytes+sectionSize(bin, secType) > maxEngineTypeBytes
 }
 
-// hold adds a use of the runtime, for a generation compiled in it.
+// hold adds a use of the runtime.
 func (e *engine) hold() {
 	engines.Lock()
 	e.refs++
 	engines.Unlock()
+}
+
+// forCompiling returns, held for the caller, e or, when compiling bin
+// would take e past maxEngineTypeBytes, an engine for e's cache with room:
+// the one the cache's plugins share now if it has room, or a new one. An
+// engine left stops being shared: the plugins already using it keep it
+// until they let go, and its runtime, with the types its store kept,
+// closes after the last. Checking only the engine left, every plugin
+// leaving one full engine piled its next module into the same new one,
+// and a staggered reload of K plugins kept K(K+1)/2 modules' types
+// (review of attack round 28a).
+func (e *engine) forCompiling(ctx context.Context, bin []byte) (*engine, error) {
+	key := sha256.Sum256(bin)
+	engines.Lock()
+	if !e.full(key, bin) {
+		e.refs++
+		engines.Unlock()
+		return e, nil
+	}
+	if engines.m[e.cache] == e {
+		delete(engines.m, e.cache)
+	}
+	if cur := engines.m[e.cache]; cur != nil && cur.full(key, bin) {
+		delete(engines.m, e.cache)
+	}
+	engines.Unlock()
+	return acquireEngine(ctx, e.cache)
 }
 
 // sharedModule is one compiled, rewritten module and its users.

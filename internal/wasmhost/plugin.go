@@ -373,7 +373,8 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	compiled := module.compiled
-	eng.hold() // until the generation drains: the plugin may renew its engine meanwhile
+	// eng comes held, for the generation until it drains: the plugin may
+	// replace its engine meanwhile.
 	fail := func(err error) (*generation, error) {
 		eng.releaseModule(module)
 		eng.release()
@@ -428,8 +429,13 @@ func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModul
 	m, err := eng.compile(ctx, bin, p.closing)
 	if err == nil || p.opts.Cache == defaultCache || errors.Is(err, ErrClosed) || errors.Is(err, errCompileDeadline) ||
 		errors.Is(err, errCompileTooLarge) || errors.Is(err, errNoProbe) || ctx.Err() != nil {
-		return eng, m, err
+		if err != nil {
+			eng.release()
+			return nil, nil, err
+		}
+		return eng, m, nil
 	}
+	eng.release()
 	eng, aerr := p.engine(ctx, &p.memEng, defaultCache, bin)
 	if aerr != nil {
 		return nil, nil, aerr
@@ -438,34 +444,40 @@ func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModul
 		p.opts.Logger.Info("compiled without the compilation cache, which failed", zap.Error(err))
 		return eng, m, nil
 	}
+	eng.release()
 	return nil, nil, err // the module's own problem: report the first answer
 }
 
-// engine is the runtime *field (p.eng, or p.memEng, the in-memory one
-// taken when the disk cache failed) to compile bin in: acquired for cache
-// on first use, and renewed when compiling bin would take it past
-// maxEngineTypeBytes. The plugin drops its hold on the one it replaces;
-// the generations compiled there hold it until they drain.
+// engine returns, held for the caller, the runtime *field (p.eng, or
+// p.memEng, the in-memory one taken when the disk cache failed) to compile
+// bin in: acquired for cache on first use, and replaced when compiling bin
+// would take it past maxEngineTypeBytes (forCompiling). The plugin drops
+// its hold on the one it replaces; the generations compiled there hold it
+// until they drain. The caller's hold is taken here, under the plugin's
+// lock: a reload that got the engine without one saw it closed under its
+// start when a second reload replaced it and retired the generation that
+// held it.
 func (p *Plugin) engine(ctx context.Context, field **engine, cache wazero.CompilationCache, bin []byte) (*engine, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	old := *field
-	switch {
-	case old == nil:
+	if *field == nil {
 		e, err := acquireEngine(ctx, cache)
 		if err != nil {
 			return nil, err
 		}
 		*field = e
-	case old.full(sectionSize(bin, secType)):
-		e, err := old.renew(ctx)
-		if err != nil {
-			return nil, err
-		}
-		*field = e
-		old.release()
 	}
-	return *field, nil
+	old := *field
+	e, err := old.forCompiling(ctx, bin)
+	if err != nil {
+		return nil, err
+	}
+	if e != old {
+		*field = e
+		old.release() // the plugin's hold; the caller's is on e, taken by acquireEngine
+		e.hold()
+	}
+	return e, nil
 }
 
 func (p *Plugin) register(g *guard) bool {

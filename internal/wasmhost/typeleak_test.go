@@ -86,19 +86,9 @@ func TestReloadsOfNewTypesLeaveNoHeap(t *testing.T) {
 		require.NoError(t, p.Reload(ctx, bin))
 	}
 	require.NoError(t, p.Reload(ctx, small)) // back to the small module
-	mods0 := mods[0]
+	typeBytes := sectionSize(mods[0], secType)
 	mods = nil
-	after := liveHeap()
-	grew := int64(after) - int64(before)
-	t.Logf("live heap before %d MiB, after %d reloads of new types and back to the small module: %d MiB (+%d MiB)",
-		before>>20, reloads-1, after>>20, grew>>20)
-	// The old code kept +54 MiB; a live heap read after two collections
-	// still moves by a few MiB on a loaded machine (up to +14 seen).
-	require.Less(t, grew, int64(24<<20), "the host keeps what reloaded modules declared, outside every limit")
-	engines.Lock()
-	held := p.eng.typeBytes
-	engines.Unlock()
-	require.LessOrEqual(t, held, maxEngineTypeBytes+sectionSize(mods0, secType), "the plugin's engine holds the types of more than one module past its room")
+	requireTypesGone(t, p, before, typeBytes)
 	_, err = p.ProcessTraces(ctx, oneSpan())
 	require.NoError(t, err, "the plugin runs on its new engine")
 }
@@ -123,19 +113,27 @@ func TestRefusedReloadsOfNewTypesLeaveNoHeap(t *testing.T) {
 	for _, bin := range mods[1:] {
 		require.ErrorContains(t, p.Reload(ctx, bin), "missing export")
 	}
-	mods0 := mods[0]
+	typeBytes := sectionSize(mods[0], secType)
 	mods = nil
-	after := liveHeap()
-	grew := int64(after) - int64(before)
-	t.Logf("live heap before %d MiB, after %d refused reloads of new types: %d MiB (+%d MiB)", before>>20, reloads-1, after>>20, grew>>20)
-	// The old code kept +54 MiB; a live heap read after two collections
-	// still moves by a few MiB on a loaded machine (up to +14 seen).
-	require.Less(t, grew, int64(24<<20), "the host keeps what refused modules declared, outside every limit")
-	engines.Lock()
-	held := p.eng.typeBytes
-	engines.Unlock()
-	require.LessOrEqual(t, held, maxEngineTypeBytes+sectionSize(mods0, secType), "the plugin's engine holds the types of more than one module past its room")
+	requireTypesGone(t, p, before, typeBytes)
 	_, err = p.ProcessTraces(ctx, oneSpan())
 	require.NoError(t, err, "the running module still runs")
 	require.NoError(t, p.Reload(ctx, small), "and a reload still compiles")
+}
+
+// requireTypesGone requires the live heap to be back near before, after
+// reloads of modules of typeBytes of types each, and p's engine to hold
+// no more than its room and one such module.
+func requireTypesGone(t *testing.T, p *Plugin, before uint64, typeBytes int) {
+	t.Helper()
+	after := liveHeap()
+	grew := int64(after) - int64(before)
+	t.Logf("live heap before %d MiB, after the reloads %d MiB (+%d MiB)", before>>20, after>>20, grew>>20)
+	// The old code kept +54 MiB; a live heap read after two collections
+	// still moves by a few MiB on a loaded machine (up to +14 seen).
+	require.Less(t, grew, int64(24<<20), "the host keeps what reloaded modules declared, outside every limit")
+	engines.Lock()
+	held := p.eng.typeBytes
+	engines.Unlock()
+	require.LessOrEqual(t, held, maxEngineTypeBytes+typeBytes, "the plugin's engine holds the types of more than one module past its room")
 }

@@ -38,12 +38,12 @@ type engine struct {
 	// compileCtx carries listeners to compilation, for a private engine.
 	compileCtx context.Context
 	// typeBytes is the size of the type sections of the modules compiled
-	// here (see renew).
+	// here (see forCompiling).
 	typeBytes int
 }
 
 // maxEngineTypeBytes bounds the type sections an engine compiles before
-// the plugins that compile next move to a new one (renew). wazero's store
+// the plugins that compile next move to a new one (forCompiling). wazero's store
 // keeps every function type a compiled module declared, for as long as the
 // runtime lives, whether the module is still used or not: a module of
 // 99,990 distinct types of 12 values each (1.5 MB of type section, within

@@ -262,7 +262,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		if p.mounts != nil {
 			p.mounts.close()
 		}
-		p.eng.release()      // eng, or the engine compile renewed it for
+		p.eng.release()      // the plugin's hold, on eng or what compile replaced it with
 		if p.memEng != nil { // a failed disk-cache compile took it
 			p.memEng.release()
 		}

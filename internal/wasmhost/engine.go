@@ -71,8 +71,8 @@ func (e *engine) hold() {
 	engines.Unlock()
 }
 
-// forCompiling returns, held for the caller, e or, when compiling bin
-// would take e past maxEngineTypeBytes, an engine for e's cache with room:
+// forCompiling returns, held for the caller, e or, when compiling bin, key
+// its sha256, would take e past maxEngineTypeBytes, an engine for e's cache with room:
 // the one the cache's plugins share now if it has room, or a new one. An
 // engine left stops being shared: the plugins already using it keep it
 // until they let go, and its runtime, with the types its store kept,
@@ -80,8 +80,7 @@ func (e *engine) hold() {
 // leaving one full engine piled its next module into the same new one,
 // and a staggered reload of K plugins kept K(K+1)/2 modules' types
 // (review of attack round 28a).
-func (e *engine) forCompiling(ctx context.Context, bin []byte) (*engine, error) {
-	key := sha256.Sum256(bin)
+func (e *engine) forCompiling(ctx context.Context, key [sha256.Size]byte, bin []byte) (*engine, error) {
 	engines.Lock()
 	if !e.full(key, bin) {
 		e.refs++
@@ -193,8 +192,7 @@ func (e *engine) release() {
 // bytes in progress, within compileTimeout. wazero cannot abandon a
 // compilation: one that runs late goes on in the background, holding the
 // module and the runtime, and its result serves whoever asks next.
-func (e *engine) compile(ctx context.Context, bin []byte, closing <-chan struct{}) (*sharedModule, error) {
-	key := sha256.Sum256(bin)
+func (e *engine) compile(ctx context.Context, key [sha256.Size]byte, bin []byte, closing <-chan struct{}) (*sharedModule, error) {
 	engines.Lock()
 	m := e.modules[key]
 	if m == nil {
@@ -415,7 +413,7 @@ func Precompile(ctx context.Context, cache wazero.CompilationCache, bin []byte) 
 		return err
 	}
 	defer e.release()
-	m, err := e.compile(ctx, bin, nil)
+	m, err := e.compile(ctx, sha256.Sum256(bin), bin, nil)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"runtime"
@@ -422,11 +423,12 @@ func (p *Plugin) newGeneration(ctx context.Context, bin []byte) (*generation, er
 // check out. Then the module is compiled again without it, and the start
 // goes on: a cache is an optimisation, never a reason to fail.
 func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModule, error) {
-	eng, err := p.engine(ctx, &p.eng, p.opts.Cache, bin)
+	key := sha256.Sum256(bin) // once: hashing the built-in bundle takes milliseconds
+	eng, err := p.engine(ctx, &p.eng, p.opts.Cache, key, bin)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := eng.compile(ctx, bin, p.closing)
+	m, err := eng.compile(ctx, key, bin, p.closing)
 	if err == nil || p.opts.Cache == defaultCache || errors.Is(err, ErrClosed) || errors.Is(err, errCompileDeadline) ||
 		errors.Is(err, errCompileTooLarge) || errors.Is(err, errNoProbe) || ctx.Err() != nil {
 		if err != nil {
@@ -436,11 +438,11 @@ func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModul
 		return eng, m, nil
 	}
 	eng.release()
-	eng, aerr := p.engine(ctx, &p.memEng, defaultCache, bin)
+	eng, aerr := p.engine(ctx, &p.memEng, defaultCache, key, bin)
 	if aerr != nil {
 		return nil, nil, aerr
 	}
-	if m, err2 := eng.compile(ctx, bin, p.closing); err2 == nil {
+	if m, err2 := eng.compile(ctx, key, bin, p.closing); err2 == nil {
 		p.opts.Logger.Info("compiled without the compilation cache, which failed", zap.Error(err))
 		return eng, m, nil
 	}
@@ -450,14 +452,14 @@ func (p *Plugin) compile(ctx context.Context, bin []byte) (*engine, *sharedModul
 
 // engine returns, held for the caller, the runtime *field (p.eng, or
 // p.memEng, the in-memory one taken when the disk cache failed) to compile
-// bin in: acquired for cache on first use, and replaced when compiling bin
+// bin, key its sha256, in: acquired for cache on first use, and replaced when compiling bin
 // would take it past maxEngineTypeBytes (forCompiling). The plugin drops
 // its hold on the one it replaces; the generations compiled there hold it
 // until they drain. The caller's hold is taken here, under the plugin's
 // lock: a reload that got the engine without one saw it closed under its
 // start when a second reload replaced it and retired the generation that
 // held it.
-func (p *Plugin) engine(ctx context.Context, field **engine, cache wazero.CompilationCache, bin []byte) (*engine, error) {
+func (p *Plugin) engine(ctx context.Context, field **engine, cache wazero.CompilationCache, key [sha256.Size]byte, bin []byte) (*engine, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if *field == nil {
@@ -468,7 +470,7 @@ func (p *Plugin) engine(ctx context.Context, field **engine, cache wazero.Compil
 		*field = e
 	}
 	old := *field
-	e, err := old.forCompiling(ctx, bin)
+	e, err := old.forCompiling(ctx, key, bin)
 	if err != nil {
 		return nil, err
 	}
